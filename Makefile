@@ -1,0 +1,52 @@
+# Dengar developer entry points. Every target installs what it needs first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DATA ?= ../shared/data
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-unit test-integration test-e2e lint protos models bench bench-nlp bench-collector clean
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip==25.3
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements/constraints.txt -e '.[local,dev,train]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python -m dengar_cli run
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: install
+	$(BIN)/python -m pytest -q tests/integration
+
+test-e2e: install
+	$(BIN)/python -m pytest -q tests/e2e
+
+protos: install
+	$(BIN)/python scripts/gen_protos.py
+
+models: install
+	$(BIN)/python services/nlp/scripts/build_models.py --data $(DATA)
+
+bench: bench-nlp bench-collector
+
+bench-nlp: install
+	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results
+
+bench-collector: install
+	$(BIN)/python bench/bench_collector.py --out bench/results
+
+clean:
+	rm -rf $(VENV) .dengar .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Code shared by every Dengar service: settings, logging, ids, NATS, MongoDB, gRPC and tracing."""

@@ -1,0 +1,208 @@
+"""The JetStream event bus: subjects, streams, publishing and the pull-consumer worker.
+
+Semantics (at-least-once):
+- publishers set ``Nats-Msg-Id`` so the server drops duplicates inside the stream's window;
+- a worker acks a message only after its handler succeeded, so a crash means redelivery;
+- a message that failed ``max_deliver`` times is copied to the dead-letter stream with its error,
+  then acked, so it never blocks the stream;
+- consumers must therefore be idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW_S = 600.0
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """Every subject and stream name, derived from one root so deployments can share a server."""
+
+    root: str = "dengar"
+
+    def collected(self, tenant_id: str) -> str:
+        return f"{self.root}.posts.collected.{tenant_id}"
+
+    def enriched(self, tenant_id: str) -> str:
+        return f"{self.root}.posts.enriched.{tenant_id}"
+
+    def dlq(self, stage: str, tenant_id: str) -> str:
+        return f"{self.root}.dlq.{stage}.{tenant_id}"
+
+    @property
+    def collected_all(self) -> str:
+        return f"{self.root}.posts.collected.*"
+
+    @property
+    def enriched_all(self) -> str:
+        return f"{self.root}.posts.enriched.*"
+
+    @property
+    def dlq_all(self) -> str:
+        return f"{self.root}.dlq.>"
+
+    def stream(self, kind: str) -> str:
+        return f"{self.root.upper().replace('.', '_').replace('-', '_')}_{kind.upper()}"
+
+
+async def connect(url: str, *, name: str) -> NatsClient:
+    async def _err(e: Exception) -> None:
+        logger.warning("nats error: %s", e)
+
+    return await nats.connect(
+        url, name=name, error_cb=_err, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        connect_timeout=5,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
+    """Create (or update) the file-backed streams. Safe to call from every service at start-up."""
+    configs = [
+        StreamConfig(name=subjects.stream("collected"), subjects=[subjects.collected_all],
+                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
+        StreamConfig(name=subjects.stream("enriched"), subjects=[subjects.enriched_all],
+                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
+        StreamConfig(name=subjects.stream("dlq"), subjects=[subjects.dlq_all],
+                     storage=StorageType.FILE, max_age=14 * 24 * 3600.0),
+    ]
+    for cfg in configs:
+        try:
+            await js.stream_info(cfg.name)
+            await js.update_stream(cfg)
+        except NotFoundError:
+            await js.add_stream(cfg)
+
+
+async def publish(js: JetStreamContext, subject: str, payload: bytes, *, msg_id: str,
+                  headers: dict[str, str] | None = None, timeout: float = 10.0) -> bool:
+    """Publish with de-duplication. Returns False when the server dropped it as a duplicate."""
+    hdrs = dict(headers or {})
+    hdrs["Nats-Msg-Id"] = msg_id
+    ack = await js.publish(subject, payload, headers=hdrs, timeout=timeout)
+    return not ack.duplicate
+
+
+Outcome = BaseException | None
+BatchHandler = Callable[[Sequence[Msg]], Awaitable[Sequence[Outcome]]]
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    stream: str
+    durable: str
+    filter_subject: str
+    batch_size: int = 64
+    max_wait_s: float = 0.2
+    max_deliver: int = 5
+    ack_wait_s: float = 60.0
+    # Stage name used in the dead-letter subject (e.g. "nlp", "insights").
+    stage: str = "worker"
+
+
+class PullWorker:
+    """Fetches batches from a durable pull consumer and hands them to a batch handler.
+
+    Several processes running the same durable share the work. The handler returns one outcome
+    per message (None for success). If it raises, each message is retried alone so that one
+    poison message cannot fail its neighbours.
+    """
+
+    def __init__(self, js: JetStreamContext, subjects: Subjects, config: WorkerConfig,
+                 handler: BatchHandler) -> None:
+        self._js = js
+        self._subjects = subjects
+        self._cfg = config
+        self._handler = handler
+        self._stopping = asyncio.Event()
+        self.processed = 0
+        self.dead_lettered = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        cfg = self._cfg
+        sub = await self._js.pull_subscribe(
+            cfg.filter_subject, durable=cfg.durable, stream=cfg.stream,
+            config=ConsumerConfig(
+                durable_name=cfg.durable, ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL, ack_wait=cfg.ack_wait_s,
+                max_ack_pending=max(1000, cfg.batch_size * 8), filter_subject=cfg.filter_subject,
+            ),
+        )
+        logger.info("worker %s consuming %s", cfg.durable, cfg.filter_subject)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(cfg.batch_size, timeout=cfg.max_wait_s)
+                except (TimeoutError, NatsTimeoutError):
+                    continue
+                except Exception as exc:  # connection hiccups: back off, the client reconnects
+                    if self._stopping.is_set():
+                        break
+                    logger.warning("fetch failed on %s: %s", cfg.durable, exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                if msgs:
+                    await self._process(msgs)
+        finally:
+            try:
+                await sub.unsubscribe()
+            except Exception:  # already closed or draining
+                logger.debug("unsubscribe failed", exc_info=True)
+
+    async def _process(self, msgs: Sequence[Msg]) -> None:
+        try:
+            outcomes = list(await self._handler(msgs))
+            if len(outcomes) != len(msgs):
+                raise RuntimeError("handler returned a wrong number of outcomes")
+        except Exception as exc:
+            logger.warning("batch of %d failed (%s); retrying one by one", len(msgs), exc)
+            outcomes = []
+            for m in msgs:
+                try:
+                    outcomes.extend(await self._handler([m]))
+                except Exception as single_exc:
+                    outcomes.append(single_exc)
+        for msg, outcome in zip(msgs, outcomes, strict=True):
+            if outcome is None:
+                await msg.ack()
+                self.processed += 1
+            else:
+                await self._fail(msg, outcome)
+
+    async def _fail(self, msg: Msg, error: BaseException) -> None:
+        delivered = msg.metadata.num_delivered if msg.metadata else 1
+        if delivered >= self._cfg.max_deliver:
+            tenant = msg.subject.rsplit(".", 1)[-1]
+            headers = dict(msg.headers or {})
+            headers.pop("Nats-Msg-Id", None)
+            headers.update({
+                "Dengar-Error": f"{type(error).__name__}: {error}"[:1000],
+                "Dengar-Original-Subject": msg.subject,
+                "Dengar-Deliveries": str(delivered),
+            })
+            await self._js.publish(self._subjects.dlq(self._cfg.stage, tenant), msg.data,
+                                   headers=headers)
+            await msg.ack()
+            self.dead_lettered += 1
+            logger.error("dead-lettered message on %s after %d deliveries: %s",
+                         msg.subject, delivered, error)
+        else:
+            # Back off so that a transient failure (store restart) has time to clear.
+            await msg.nak(delay=min(30.0, 0.5 * 2 ** (delivered - 1)))
+            logger.warning("nak %s (delivery %d): %s", msg.subject, delivered, error)

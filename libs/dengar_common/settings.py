@@ -1,0 +1,43 @@
+"""Typed settings that fail fast, naming the environment variable that is wrong."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when a setting is missing or invalid."""
+
+
+class CommonSettings(BaseSettings):
+    """Settings every service shares. Service settings subclass this."""
+
+    model_config = SettingsConfigDict(env_prefix="DENGAR_", extra="ignore", frozen=True)
+
+    mongo_uri: str = "mongodb://127.0.0.1:27017"
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Roots every subject and stream name, so that several deployments (or tests) share one server.
+    subject_root: str = "dengar"
+    log_level: str = "INFO"
+    log_json: bool = False
+    otel_console: bool = False
+    shutdown_grace_s: float = 10.0
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build ``cls`` from the environment; raise ConfigError naming each bad variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "?"
+            problems.append(f"{prefix}{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,88 @@
+"""The event bus against a real nats-server: de-duplication, batching, DLQ and shared work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from nats.aio.msg import Msg
+
+from dengar_common.bus import PullWorker, Subjects, WorkerConfig, ensure_streams, publish
+
+
+async def _drain_until(pred, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not pred():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_duplicate_msg_ids_are_dropped(nats_client, unique: str) -> None:
+    js = nats_client.jetstream()
+    subjects = Subjects(unique)
+    await ensure_streams(js, subjects)
+    first = await publish(js, subjects.collected("acme"), b"a", msg_id="acme:x:1")
+    again = await publish(js, subjects.collected("acme"), b"a", msg_id="acme:x:1")
+    other = await publish(js, subjects.collected("acme"), b"b", msg_id="acme:x:2")
+    assert (first, again, other) == (True, False, True)
+    info = await js.stream_info(subjects.stream("collected"))
+    assert info.state.messages == 2
+
+
+async def test_poison_message_goes_to_dlq_and_does_not_block(nats_client, unique: str) -> None:
+    js = nats_client.jetstream()
+    subjects = Subjects(unique)
+    await ensure_streams(js, subjects)
+    seen: list[bytes] = []
+
+    async def handler(msgs: Sequence[Msg]) -> list[BaseException | None]:
+        if any(m.data == b"poison" for m in msgs):
+            raise ValueError("cannot parse")
+        seen.extend(m.data for m in msgs)
+        return [None] * len(msgs)
+
+    for i, body in enumerate([b"ok1", b"poison", b"ok2"]):
+        await publish(js, subjects.collected("acme"), body, msg_id=f"m{i}")
+    worker = PullWorker(js, subjects, WorkerConfig(
+        stream=subjects.stream("collected"), durable="w", filter_subject=subjects.collected_all,
+        batch_size=10, max_wait_s=0.1, max_deliver=2, stage="test"), handler)
+    # Naks back off 0.5 s, so two deliveries complete quickly.
+    task = asyncio.create_task(worker.run())
+    await _drain_until(lambda: worker.dead_lettered == 1 and len(seen) == 2)
+    worker.stop()
+    await task
+    assert sorted(seen) == [b"ok1", b"ok2"]
+    dlq = await js.pull_subscribe(subjects.dlq_all, durable="dlqread", stream=subjects.stream("dlq"))
+    [dead] = await dlq.fetch(1, timeout=5)
+    assert dead.data == b"poison"
+    assert dead.headers["Dengar-Error"].startswith("ValueError: cannot parse")
+    assert dead.headers["Dengar-Original-Subject"] == subjects.collected("acme")
+
+
+async def test_two_replicas_share_one_durable(nats_client, unique: str) -> None:
+    js = nats_client.jetstream()
+    subjects = Subjects(unique)
+    await ensure_streams(js, subjects)
+    got: dict[str, list[bytes]] = {"a": [], "b": []}
+
+    def make(name: str):
+        async def handler(msgs: Sequence[Msg]) -> list[BaseException | None]:
+            got[name].extend(m.data for m in msgs)
+            await asyncio.sleep(0.01)
+            return [None] * len(msgs)
+        return handler
+
+    cfg = WorkerConfig(stream=subjects.stream("collected"), durable="shared",
+                       filter_subject=subjects.collected_all, batch_size=5, max_wait_s=0.05)
+    workers = [PullWorker(js, subjects, cfg, make(n)) for n in ("a", "b")]
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    for i in range(200):
+        await publish(js, subjects.collected("acme"), str(i).encode(), msg_id=str(i))
+    await _drain_until(lambda: len(got["a"]) + len(got["b"]) >= 200)
+    for w in workers:
+        w.stop()
+    await asyncio.gather(*tasks)
+    assert len(got["a"]) + len(got["b"]) == 200
+    assert set(got["a"]).isdisjoint(got["b"])
+    assert got["a"] and got["b"]
