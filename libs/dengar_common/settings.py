@@ -21,6 +21,7 @@ class CommonSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     # Roots every subject and stream name, so that several deployments (or tests) share one server.
     subject_root: str = "dengar"
+    bind_host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_json: bool = False
     otel_console: bool = False
@@ -41,3 +42,13 @@ def load_settings(cls: type[S], **overrides: Any) -> S:
             field = ".".join(str(p) for p in err["loc"]) or "?"
             problems.append(f"{prefix}{field.upper()}: {err['msg']} (got {err.get('input')!r})")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def write_port_file(path: str | None, port: int) -> None:
+    """Tell a supervisor (tests, `make run`) which port a service bound when asked for port 0."""
+    if path:
+        from pathlib import Path
+
+        tmp = Path(path + ".tmp")
+        tmp.write_text(str(port))
+        tmp.replace(path)
