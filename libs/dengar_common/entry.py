@@ -1,0 +1,28 @@
+"""The shared `python -m dengar_<service>` entry: settings first (fail fast), then logging and tracing."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from dengar_common.logs import configure_logging
+from dengar_common.settings import CommonSettings, ConfigError, load_settings
+from dengar_common.telemetry import configure_tracing
+
+S = TypeVar("S", bound=CommonSettings)
+
+
+def run_service(name: str, settings_cls: type[S],
+                main: Callable[[S], Coroutine[Any, Any, None]]) -> int:
+    """Load settings, configure logging/tracing and run ``main`` until it returns. Returns an exit code."""
+    try:
+        settings = load_settings(settings_cls)
+    except ConfigError as exc:
+        sys.stderr.write(f"{name}: {exc}\n")
+        return 2
+    configure_logging(settings.log_level, json_format=settings.log_json)
+    configure_tracing(name, console=settings.otel_console)
+    asyncio.run(main(settings))
+    return 0
