@@ -1,0 +1,176 @@
+"""Runs the whole platform locally as processes: nats-server, SecantusDB and the four services.
+
+Used by `make run` (`dengar run`) and by the end-to-end tests, so that both exercise the same
+start-up path a deployment uses: `python -m dengar_<service>` configured only by environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from dengar_common.localinfra import LocalInfra, free_port
+
+logger = logging.getLogger(__name__)
+
+SERVICES = ("collector", "nlp", "insights", "gateway")
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    proc: subprocess.Popen[bytes]
+    port_file: Path
+    log_path: Path
+    port: int = 0
+
+    def wait_port(self, timeout: float = 120.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}:\n"
+                                   + tail(self.log_path))
+            if self.port_file.exists():
+                self.port = int(self.port_file.read_text())
+                return self.port
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} did not start within {timeout}s; see {self.log_path}")
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def wait(self, timeout: float = 30.0) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            logger.warning("%s did not exit in %ss; killing", self.name, timeout)
+            self.kill()
+            return self.proc.returncode
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@dataclass
+class Platform:
+    """Infra plus the four services. ``env`` is extra environment for every service."""
+
+    home: Path
+    gateway_port: int | None = None
+    subject_root: str = "dengar"
+    db_prefix: str = "dengar"
+    env: dict[str, str] = field(default_factory=dict)
+    infra: LocalInfra | None = None
+    procs: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.procs['gateway'].port}"
+
+    def base_env(self) -> dict[str, str]:
+        assert self.infra is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DENGAR_")}
+        env.update({
+            "DENGAR_MONGO_URI": self.infra.mongo_uri,
+            "DENGAR_NATS_URL": self.infra.nats_url,
+            "DENGAR_SUBJECT_ROOT": self.subject_root,
+            "DENGAR_COLLECTOR_DB": f"{self.db_prefix}_collector",
+            "DENGAR_INSIGHTS_DB": f"{self.db_prefix}_insights",
+            "DENGAR_GATEWAY_DB": f"{self.db_prefix}_gateway",
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(self.env)
+        return env
+
+    def start_infra(self) -> None:
+        self.infra = LocalInfra(self.home).start()
+
+    def start_service(self, name: str, extra: dict[str, str] | None = None) -> ServiceProcess:
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        port_file = self.home / "run" / f"{name}.port"
+        port_file.parent.mkdir(parents=True, exist_ok=True)
+        port_file.unlink(missing_ok=True)
+        env = self.base_env()
+        upper = name.upper()
+        env[f"DENGAR_{upper}_PORT_FILE"] = str(port_file)
+        if name == "gateway":
+            env["DENGAR_GATEWAY_HTTP_PORT"] = str(self.gateway_port or free_port())
+            for dep in ("collector", "nlp", "insights"):
+                env[f"DENGAR_{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
+        else:
+            env.setdefault(f"DENGAR_{upper}_GRPC_PORT", "0")
+        env.update(extra or {})
+        log_path = logs / f"{name}.log"
+        log = open(log_path, "ab")
+        proc = subprocess.Popen([sys.executable, "-m", f"dengar_{name}"], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        sp = ServiceProcess(name, proc, port_file, log_path)
+        self.procs[name] = sp
+        return sp
+
+    def start(self) -> Platform:
+        if self.infra is None:
+            self.start_infra()
+        for name in ("collector", "nlp", "insights"):
+            self.start_service(name)
+        for name in ("collector", "nlp", "insights"):
+            self.procs[name].wait_port()
+        self.start_service("gateway").wait_port()
+        self.wait_ready()
+        return self
+
+    def restart(self, name: str) -> ServiceProcess:
+        old = self.procs[name]
+        if old.proc.poll() is None:
+            old.terminate()
+            old.wait()
+        sp = self.start_service(name)
+        sp.wait_port()
+        return sp
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                r = httpx.get(f"{self.api_url}/readyz", timeout=2.0)
+                if r.status_code == 200:
+                    return
+                last = r.text
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            for sp in self.procs.values():
+                if sp.proc.poll() is not None:
+                    raise RuntimeError(f"{sp.name} exited; log:\n{tail(sp.log_path)}")
+            time.sleep(0.3)
+        raise TimeoutError(f"gateway not ready within {timeout}s: {last}")
+
+    def stop(self) -> None:
+        # Gateway first so no new work arrives, then the pipeline front to back.
+        for name in ("gateway", "collector", "nlp", "insights"):
+            sp = self.procs.get(name)
+            if sp is not None:
+                sp.terminate()
+        for sp in self.procs.values():
+            sp.wait()
+        if self.infra is not None:
+            self.infra.stop()
