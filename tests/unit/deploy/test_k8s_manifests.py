@@ -1,0 +1,96 @@
+"""Offline validation of deploy/k8s: real Kubernetes schemas plus the cross-references between files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+K8S = ROOT / "deploy" / "k8s"
+K8S_VERSION = "1.33"
+SERVICES = {"collector": 50051, "nlp": 50052, "insights": 50053, "gateway": 8080}
+
+
+def _docs() -> list[tuple[Path, dict]]:
+    out = []
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                out.append((path, doc))
+    return out
+
+
+DOCS = _docs()
+
+
+def _find(kind: str, name: str) -> dict:
+    for _, d in DOCS:
+        if d["kind"] == kind and d["metadata"]["name"] == name:
+            return d
+    raise AssertionError(f"{kind}/{name} missing")
+
+
+IDS = [f"{p.name}:{d['kind']}/{d['metadata']['name']}" for p, d in DOCS]
+
+
+@pytest.mark.parametrize("path,doc", DOCS, ids=IDS)
+def test_schema_valid(path: Path, doc: dict) -> None:
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_kustomization_lists_every_file() -> None:
+    kust = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kust["resources"]) == files
+
+
+@pytest.mark.parametrize("name,port", SERVICES.items())
+def test_service_deployment_wiring(name: str, port: int) -> None:
+    dep = _find("Deployment", name)
+    svc = _find("Service", name)
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert all(labels.get(k) == v for k, v in dep["spec"]["selector"]["matchLabels"].items())
+    assert all(labels.get(k) == v for k, v in svc["spec"]["selector"].items())
+    [container] = dep["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", f"dengar_{name}"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    [svc_port] = svc["spec"]["ports"]
+    assert ports[svc_port["targetPort"]] == port == svc_port["port"]
+    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    port_var = f"DENGAR_{name.upper()}_{'HTTP' if name == 'gateway' else 'GRPC'}_PORT"
+    assert env[port_var] == str(port)
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert probe in container, f"{name} lacks {probe}"
+    assert "requests" in container["resources"] and "limits" in container["resources"]
+    # SIGTERM must have time to drain before the kubelet kills the pod.
+    config = _find("ConfigMap", "dengar-config")["data"]
+    grace = float(config["DENGAR_SHUTDOWN_GRACE_S"])
+    assert dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > grace
+
+
+def test_config_targets_point_at_services() -> None:
+    data = _find("ConfigMap", "dengar-config")["data"]
+    for name, port in SERVICES.items():
+        if name == "gateway":
+            continue
+        host, _, p = data[f"DENGAR_{name.upper()}_TARGET"].rpartition(":")
+        assert host.startswith(f"{name}.dengar.") and int(p) == port
+    assert data["DENGAR_NATS_URL"].startswith("nats://nats.dengar.")
+    secret = _find("Secret", "dengar-secrets")
+    assert "DENGAR_MONGO_URI" in secret["stringData"]
+
+
+def test_every_setting_in_config_is_known() -> None:
+    """A typo in the ConfigMap would be silently ignored by pydantic; catch it here."""
+    from dengar_common.settings import CommonSettings
+
+    known = {f"DENGAR_{f.upper()}" for f in CommonSettings.model_fields}
+    known |= {f"DENGAR_{n.upper()}_TARGET" for n in SERVICES}
+    known |= {"DENGAR_NLP_THREADS"}
+    data = _find("ConfigMap", "dengar-config")["data"]
+    assert set(data) <= known, set(data) - known
