@@ -1,0 +1,175 @@
+"""`dengar run` / `make run`: the whole platform on this machine, with a demo tenant and stream."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dengar_cli.platform import Platform, tail
+from dengar_common.localinfra import free_port
+
+logger = logging.getLogger(__name__)
+
+KEY_RE = re.compile(r"dgr_[A-Za-z0-9_\-]+")
+DEMO_TENANT = "demo"
+
+
+def _out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _gateway_cli(platform: Platform, *args: str) -> str:
+    env = platform.base_env()
+    res = subprocess.run([sys.executable, "-m", "dengar_gateway.entrypoints.cli", *args], env=env,
+                         capture_output=True, text=True, timeout=60, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"dengar {' '.join(args)} failed: {res.stderr or res.stdout}")
+    return res.stdout
+
+
+def ensure_demo_key(platform: Platform, key_file: Path) -> str:
+    """Reuse the saved demo key while it still works; otherwise create the tenant or a new key."""
+    if key_file.exists():
+        key = key_file.read_text().strip()
+        r = httpx.get(f"{platform.api_url}/v1/mentions", params={"limit": 1},
+                      headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        if r.status_code == 200:
+            return key
+    listing = _gateway_cli(platform, "tenants", "list")
+    if re.search(rf"(^|\s){DEMO_TENANT}(\s|$)", listing, re.MULTILINE):
+        out = _gateway_cli(platform, "keys", "create", "--tenant", DEMO_TENANT,
+                           "--scopes", "ingest,read,admin")
+    else:
+        out = _gateway_cli(platform, "tenants", "create", "Demo", "--id", DEMO_TENANT)
+    m = KEY_RE.search(out)
+    if not m:
+        raise RuntimeError(f"no API key in CLI output: {out!r}")
+    key_file.write_text(m.group(0))
+    key_file.chmod(0o600)
+    return m.group(0)
+
+
+def feed_demo(api_url: str, key: str, n: int, seed: int) -> int:
+    from dengar_cli.demo import generate_demo_posts
+
+    posts = generate_demo_posts(n, seed=seed)
+    accepted = 0
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+        for start in range(0, len(posts), 500):
+            batch = posts[start:start + 500]
+            r = c.post("/v1/posts", json={"posts": batch},
+                       headers={"Idempotency-Key": f"demo-{seed}-{n}-{start}"})
+            r.raise_for_status()
+            accepted += int(r.json()["accepted"])
+    return accepted
+
+
+def summary(api_url: str, key: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    params = {"from": (now - timedelta(days=30)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
+    r = httpx.get(f"{api_url}/v1/analytics/summary", params=params,
+                  headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    r.raise_for_status()
+    return dict(r.json())
+
+
+def wait_processed(api_url: str, key: str, expected: int, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last: dict[str, Any] = {}
+    shown = -1
+    while time.monotonic() < deadline:
+        last = summary(api_url, key)
+        volume = int(last.get("volume", 0))
+        if volume != shown:
+            _out(f"  ... {volume}/{expected} posts enriched and counted")
+            shown = volume
+        if volume >= expected:
+            break
+        time.sleep(2)
+    return last
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    volume = int(s.get("volume", 0))
+    sent = s.get("sentiment") or {k: s.get(k, 0) for k in ("negative", "neutral", "positive")}
+    _out(f"Volume: {volume} mentions")
+    if volume:
+        _out("Sentiment: " + ", ".join(f"{k} {int(v)} ({100 * int(v) / volume:.0f}%)"
+                                      for k, v in sent.items()))
+    aspects = s.get("aspects") or s.get("top_negative_aspects") or []
+    if aspects:
+        _out("Top negative aspects:")
+        for a in aspects[:5]:
+            _out(f"  - {a.get('name')}: {a.get('negative', 0)} negative of "
+                 f"{int(a.get('negative', 0)) + int(a.get('neutral', 0)) + int(a.get('positive', 0))}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dengar run", description=__doc__)
+    parser.add_argument("--home", type=Path, default=Path(os.environ.get("DENGAR_HOME", ".dengar")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DENGAR_GATEWAY_HTTP_PORT", 8080)))
+    parser.add_argument("--demo-posts", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--exit-after-demo", action="store_true",
+                        help="stop after printing the summary (smoke test)")
+    ns = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    home = ns.home.resolve()
+    port = ns.port
+    try:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+    except OSError:
+        port = free_port()
+    platform = Platform(home=home, gateway_port=port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    _out(f"Starting Dengar (data in {home}) ...")
+    try:
+        platform.start()
+        key = ensure_demo_key(platform, home / "demo-key")
+        _out(f"API:        {platform.api_url}/v1   (OpenAPI: {platform.api_url}/docs)")
+        _out(f"Dashboard:  {platform.api_url}/")
+        _out(f"Demo key:   {key}")
+        if not ns.no_demo:
+            _out(f"Feeding {ns.demo_posts} demo posts (English and Indonesian, 3 competing brands) ...")
+            accepted = feed_demo(platform.api_url, key, ns.demo_posts, ns.seed)
+            s = wait_processed(platform.api_url, key, accepted, timeout=600)
+            _out("")
+            print_summary(s)
+        _out("")
+        _out(f"Try: curl -H 'Authorization: Bearer {key}' "
+             f"'{platform.api_url}/v1/mentions?sentiment=negative&limit=3'")
+        if ns.exit_after_demo:
+            return 0
+        _out("Press Ctrl-C to stop.")
+        while not stop.is_set():
+            for sp in platform.procs.values():
+                if sp.proc.poll() is not None:
+                    _out(f"{sp.name} exited unexpectedly:\n{tail(sp.log_path)}")
+                    return 1
+            stop.wait(1.0)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _out("Stopping ...")
+        platform.stop()
+        _out("Stopped.")
