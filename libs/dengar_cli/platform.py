@@ -100,6 +100,14 @@ class Platform:
         env.update(self.env)
         return env
 
+    def admin(self, *args: str) -> str:
+        """Run the gateway's admin CLI (`dengar tenants ...`, `dengar keys ...`) against this platform."""
+        res = subprocess.run([sys.executable, "-m", "dengar_gateway.entrypoints.cli", *args],
+                             env=self.base_env(), capture_output=True, text=True, timeout=60, check=False)
+        if res.returncode != 0:
+            raise RuntimeError(f"dengar {' '.join(args)} failed: {res.stderr or res.stdout}")
+        return res.stdout
+
     def start_infra(self) -> None:
         self.infra = LocalInfra(self.home).start()
 

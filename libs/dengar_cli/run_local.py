@@ -7,7 +7,6 @@ import logging
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -31,15 +30,6 @@ def _out(line: str = "") -> None:
     sys.stdout.flush()
 
 
-def _gateway_cli(platform: Platform, *args: str) -> str:
-    env = platform.base_env()
-    res = subprocess.run([sys.executable, "-m", "dengar_gateway.entrypoints.cli", *args], env=env,
-                         capture_output=True, text=True, timeout=60, check=False)
-    if res.returncode != 0:
-        raise RuntimeError(f"dengar {' '.join(args)} failed: {res.stderr or res.stdout}")
-    return res.stdout
-
-
 def ensure_demo_key(platform: Platform, key_file: Path) -> str:
     """Reuse the saved demo key while it still works; otherwise create the tenant or a new key."""
     if key_file.exists():
@@ -48,12 +38,12 @@ def ensure_demo_key(platform: Platform, key_file: Path) -> str:
                       headers={"Authorization": f"Bearer {key}"}, timeout=10)
         if r.status_code == 200:
             return key
-    listing = _gateway_cli(platform, "tenants", "list")
+    listing = platform.admin("tenants", "list")
     if re.search(rf"(^|\s){DEMO_TENANT}(\s|$)", listing, re.MULTILINE):
-        out = _gateway_cli(platform, "keys", "create", "--tenant", DEMO_TENANT,
+        out = platform.admin("keys", "create", "--tenant", DEMO_TENANT,
                            "--scopes", "ingest,read,admin")
     else:
-        out = _gateway_cli(platform, "tenants", "create", "Demo", "--id", DEMO_TENANT)
+        out = platform.admin("tenants", "create", "Demo", "--id", DEMO_TENANT)
     m = KEY_RE.search(out)
     if not m:
         raise RuntimeError(f"no API key in CLI output: {out!r}")
