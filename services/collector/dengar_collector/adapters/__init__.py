@@ -1,0 +1,1 @@
+"""I/O of the collector: the NATS JetStream publisher."""

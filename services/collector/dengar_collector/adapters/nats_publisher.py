@@ -1,0 +1,59 @@
+"""Publishes collected posts to ``<root>.posts.collected.<tenant>`` on JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from nats.js import JetStreamContext
+
+from dengar.v1 import common_pb2
+from dengar_collector.domain.ingest import msg_id
+from dengar_collector.domain.ports import PublishError
+from dengar_common.bus import Subjects, publish
+from dengar_common.telemetry import inject_headers
+
+logger = logging.getLogger(__name__)
+
+
+class JetStreamPostPublisher:
+    """``PostPublisher`` over JetStream, with ``Nats-Msg-Id`` de-duplication and trace headers."""
+
+    def __init__(self, js: JetStreamContext, subjects: Subjects, *, timeout: float = 5.0,
+                 concurrency: int = 64) -> None:
+        self._js = js
+        self._subjects = subjects
+        self._timeout = timeout
+        self._concurrency = concurrency
+
+    async def publish(self, tenant_id: str, posts: Sequence[common_pb2.Post]) -> int:
+        if not posts:
+            return 0
+        subject = self._subjects.collected(tenant_id)
+        # One request is one trace: every message carries the caller's context.
+        headers = inject_headers()
+        fresh = [False] * len(posts)
+        queue = iter(enumerate(posts))
+
+        async def worker() -> None:
+            # Workers share one iterator, so at most `concurrency` acks are awaited at a time.
+            for i, post in queue:
+                fresh[i] = await publish(self._js, subject, post.SerializeToString(),
+                                         msg_id=msg_id(post), headers=headers, timeout=self._timeout)
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(self._concurrency, len(posts)))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException as exc:
+            # Stop the rest of the batch; what was already stored is harmless because a retry of
+            # the batch is de-duplicated by message id.
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if isinstance(exc, Exception):
+                raise PublishError(f"publishing to {subject} failed: {type(exc).__name__}: {exc}") from exc
+            raise
+        new = sum(fresh)
+        logger.debug("published %d posts to %s (%d duplicates)", len(posts), subject, len(posts) - new)
+        return new

@@ -1,0 +1,1 @@
+"""Pure collector logic: validation and normalisation of pushed posts."""

@@ -1,0 +1,22 @@
+"""What the domain needs from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from dengar.v1 import common_pb2
+
+
+class PublishError(RuntimeError):
+    """The event bus did not confirm every post; nothing can be promised about the batch."""
+
+
+class PostPublisher(Protocol):
+    async def publish(self, tenant_id: str, posts: Sequence[common_pb2.Post]) -> int:
+        """Publish normalised posts; return how many were new (not duplicates).
+
+        Raises ``PublishError`` unless every post was stored by the bus. Publishing is idempotent per
+        post, so the caller may retry the whole batch.
+        """
+        ...

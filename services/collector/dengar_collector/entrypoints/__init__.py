@@ -1,0 +1,1 @@
+"""How the collector is called: the gRPC CollectorService."""
