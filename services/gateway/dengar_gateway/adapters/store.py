@@ -1,0 +1,215 @@
+"""The gateway's own MongoDB database: tenants, API keys and Idempotency-Key records.
+
+Index convention exceptions, and why:
+- ``api_keys`` is looked up by ``_id`` (the key id) because authentication happens before the
+  tenant is known; the key id is random, so this cannot cross tenants by accident, and the tenant
+  is then read from the key document.
+- ``idempotency`` has a TTL index on ``expires_at`` alone: MongoDB only honours TTL on
+  single-field indexes. Lookups use the unique ``(tenant_id, key)`` index.
+- ``tenants`` is keyed by the tenant id itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+logger = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+
+class TenantExistsError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    key_id: str
+    tenant_id: str
+    name: str
+    scopes: tuple[str, ...]
+    hash: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+def _key_from_doc(doc: Doc) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        key_id=doc["_id"], tenant_id=doc["tenant_id"], name=doc.get("name", ""),
+        scopes=tuple(doc.get("scopes", ())), hash=doc["hash"], created_at=doc["created_at"],
+        revoked_at=doc.get("revoked_at"),
+    )
+
+
+class TenantRepository:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._col = db["tenants"]
+
+    async def create(self, tenant_id: str, name: str, now: datetime) -> Tenant:
+        try:
+            await self._col.insert_one({"_id": tenant_id, "tenant_id": tenant_id, "name": name,
+                                        "created_at": now})
+        except DuplicateKeyError:
+            raise TenantExistsError(tenant_id) from None
+        return Tenant(tenant_id, name, now)
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        doc = await self._col.find_one({"_id": tenant_id})
+        return Tenant(doc["_id"], doc.get("name", ""), doc["created_at"]) if doc else None
+
+    async def list_all(self) -> list[Tenant]:
+        """Every tenant (operator CLI only: the one query that is not scoped to a tenant)."""
+        return [Tenant(d["_id"], d.get("name", ""), d["created_at"])
+                async for d in self._col.find({}).sort("_id", ASCENDING)]
+
+
+class ApiKeyRepository:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._col = db["api_keys"]
+
+    async def ensure_indexes(self) -> None:
+        await self._col.create_index([("tenant_id", ASCENDING), ("created_at", DESCENDING)],
+                                     name="tenant_created")
+
+    async def insert(self, tenant_id: str, *, key_id: str, key_hash: str, scopes: list[str], name: str,
+                     now: datetime) -> ApiKeyRecord:
+        doc = {"_id": key_id, "tenant_id": tenant_id, "name": name, "scopes": scopes,
+               "hash": key_hash, "created_at": now, "revoked_at": None}
+        await self._col.insert_one(doc)
+        return _key_from_doc(doc)
+
+    async def find_for_auth(self, key_id: str) -> ApiKeyRecord | None:
+        """The key with this id, whatever its tenant (see the module docstring)."""
+        doc = await self._col.find_one({"_id": key_id})
+        return _key_from_doc(doc) if doc else None
+
+    async def list(self, tenant_id: str) -> list[ApiKeyRecord]:
+        cursor = self._col.find({"tenant_id": tenant_id}).sort("created_at", DESCENDING)
+        return [_key_from_doc(d) async for d in cursor]
+
+    async def revoke(self, tenant_id: str, key_id: str, now: datetime) -> bool:
+        """Revoke a key of this tenant. True when the key exists (revoking twice is not an error)."""
+        doc = await self._col.find_one_and_update(
+            {"_id": key_id, "tenant_id": tenant_id, "revoked_at": None},
+            {"$set": {"revoked_at": now}})
+        if doc is not None:
+            return True
+        return await self._col.count_documents({"_id": key_id, "tenant_id": tenant_id}) > 0
+
+    async def tenant_of(self, key_id: str) -> str | None:
+        """The tenant owning a key id (operator CLI: revoking by id alone)."""
+        doc = await self._col.find_one({"_id": key_id}, projection={"tenant_id": 1})
+        return doc["tenant_id"] if doc else None
+
+
+class Reservation(Enum):
+    NEW = "new"
+    REPLAY = "replay"
+    BODY_MISMATCH = "body_mismatch"
+    IN_FLIGHT = "in_flight"
+
+
+@dataclass(frozen=True)
+class IdempotencyOutcome:
+    reservation: Reservation
+    # The owner token of a NEW reservation, needed to complete or release it.
+    owner: str = ""
+    status: int = 0
+    response: str = ""
+
+
+class IdempotencyRepository:
+    """(tenant, Idempotency-Key) -> body hash and stored response.
+
+    A request first *reserves* its key (state ``in_flight``); a concurrent duplicate then sees the
+    reservation and is refused. On success the response is stored (state ``done``) and replayed
+    to later duplicates; on failure the reservation is released so that the client may retry.
+    """
+
+    def __init__(self, db: AsyncDatabase[Doc], *, ttl: timedelta, lock: timedelta) -> None:
+        self._col = db["idempotency"]
+        self._ttl = ttl
+        self._lock = lock
+
+    async def ensure_indexes(self) -> None:
+        await self._col.create_index([("tenant_id", ASCENDING), ("key", ASCENDING)], unique=True,
+                                     name="tenant_key")
+        await self._col.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="ttl")
+
+    async def reserve(self, tenant_id: str, key: str, body_hash: str, now: datetime) -> IdempotencyOutcome:
+        owner = secrets.token_hex(8)
+        fresh = {"tenant_id": tenant_id, "key": key, "body_hash": body_hash, "state": "in_flight",
+                 "owner": owner, "created_at": now, "expires_at": now + self._ttl}
+        # A few rounds, because the record we collide with may expire or be released meanwhile.
+        for _ in range(3):
+            try:
+                await self._col.insert_one(dict(fresh))
+                return IdempotencyOutcome(Reservation.NEW, owner=owner)
+            except DuplicateKeyError:
+                pass
+            existing = await self._col.find_one({"tenant_id": tenant_id, "key": key})
+            if existing is None:
+                continue
+            # The TTL monitor runs about once a minute, so an expired record may still be here.
+            stale = existing["expires_at"] <= now or (
+                existing["state"] == "in_flight" and existing["created_at"] <= now - self._lock)
+            if stale:
+                taken = await self._col.find_one_and_replace(
+                    {"tenant_id": tenant_id, "key": key, "owner": existing["owner"]}, dict(fresh),
+                    return_document=ReturnDocument.AFTER)
+                if taken is not None:
+                    logger.info("took over stale idempotency record %s for %s", key, tenant_id)
+                    return IdempotencyOutcome(Reservation.NEW, owner=owner)
+                continue
+            if existing["body_hash"] != body_hash:
+                return IdempotencyOutcome(Reservation.BODY_MISMATCH)
+            if existing["state"] == "done":
+                return IdempotencyOutcome(Reservation.REPLAY, status=int(existing["status"]),
+                                          response=existing["response"])
+            return IdempotencyOutcome(Reservation.IN_FLIGHT)
+        return IdempotencyOutcome(Reservation.IN_FLIGHT)
+
+    async def complete(self, tenant_id: str, key: str, owner: str, status: int, response: str) -> None:
+        await self._col.update_one({"tenant_id": tenant_id, "key": key, "owner": owner},
+                                   {"$set": {"state": "done", "status": status, "response": response}})
+
+    async def release(self, tenant_id: str, key: str, owner: str) -> None:
+        await self._col.delete_one({"tenant_id": tenant_id, "key": key, "owner": owner})
+
+
+class GatewayStore:
+    """The repositories over one database."""
+
+    def __init__(self, db: AsyncDatabase[Doc], *, idempotency_ttl: timedelta = timedelta(hours=24),
+                 idempotency_lock: timedelta = timedelta(minutes=2)) -> None:
+        self._db = db
+        self.tenants = TenantRepository(db)
+        self.keys = ApiKeyRepository(db)
+        self.idempotency = IdempotencyRepository(db, ttl=idempotency_ttl, lock=idempotency_lock)
+
+    async def ping(self) -> None:
+        await self._db.command("ping")
+
+    async def ensure_indexes(self) -> None:
+        await self.keys.ensure_indexes()
+        await self.idempotency.ensure_indexes()
