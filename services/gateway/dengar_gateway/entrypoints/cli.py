@@ -1,0 +1,180 @@
+"""Operator commands on the gateway's database: tenants and API keys.
+
+    dengar tenants create NAME [--id ID] [--json]   a tenant and its first key (all scopes)
+    dengar tenants list [--json]
+    dengar keys create --tenant T --scopes read,ingest [--name N] [--json]
+    dengar keys list --tenant T [--json]
+    dengar keys revoke KEY_ID
+
+Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY_DB).
+Secrets go to stdout only; notes go to stderr, so ``$(dengar tenants create ...)`` stays clean.
+Exit status: 0 done, 1 failed (no such tenant/key, tenant exists, database down), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.errors import PyMongoError
+
+from dengar_common.ids import is_valid_tenant_id
+from dengar_common.mongo import make_client
+from dengar_common.settings import ConfigError, load_settings
+from dengar_gateway.adapters.store import ApiKeyRecord, GatewayStore, TenantExistsError
+from dengar_gateway.domain.keys import ALL_SCOPES, Scope, generate_key, parse_scopes
+from dengar_gateway.domain.tenants import slugify_tenant
+from dengar_gateway.settings import GatewaySettings
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dengar", description="Manage Dengar tenants and API keys.")
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    tenants = groups.add_parser("tenants", help="tenants").add_subparsers(dest="command", required=True)
+    create = tenants.add_parser("create", help="create a tenant and print its first API key")
+    create.add_argument("name", help="display name; the id is derived from it unless --id is given")
+    create.add_argument("--id", dest="tenant_id", help="tenant id ([a-z0-9][a-z0-9_-]{0,62})")
+    create.add_argument("--json", action="store_true", help="print JSON")
+    tlist = tenants.add_parser("list", help="list tenants")
+    tlist.add_argument("--json", action="store_true", help="print JSON")
+
+    keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="command", required=True)
+    kcreate = keys.add_parser("create", help="create an API key and print it")
+    kcreate.add_argument("--tenant", required=True)
+    kcreate.add_argument("--scopes", default="read,ingest",
+                         help="comma-separated: ingest, read, admin (default: read,ingest)")
+    kcreate.add_argument("--name", default="", help="a label for the key")
+    kcreate.add_argument("--json", action="store_true", help="print JSON")
+    klist = keys.add_parser("list", help="list a tenant's keys (never their secrets)")
+    klist.add_argument("--tenant", required=True)
+    klist.add_argument("--json", action="store_true", help="print JSON")
+    revoke = keys.add_parser("revoke", help="revoke a key: it stops working at once")
+    revoke.add_argument("key_id")
+    return parser
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _note(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _key_fields(record: ApiKeyRecord) -> dict[str, Any]:
+    return {"key_id": record.key_id, "tenant_id": record.tenant_id, "name": record.name,
+            "scopes": list(record.scopes), "created_at": record.created_at.isoformat(),
+            "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None}
+
+
+async def _create_key(store: GatewayStore, tenant_id: str, scopes: Sequence[Scope],
+                      name: str) -> tuple[ApiKeyRecord, str]:
+    generated = generate_key()
+    record = await store.keys.insert(tenant_id, key_id=generated.key_id, key_hash=generated.hash,
+                                     scopes=[s.value for s in scopes], name=name, now=datetime.now(UTC))
+    return record, generated.secret
+
+
+def _print_key(record: ApiKeyRecord, secret: str, *, as_json: bool, extra: dict[str, Any]) -> None:
+    if as_json:
+        _out(json.dumps({**extra, **_key_fields(record), "api_key": secret}))
+    else:
+        for k, v in {**extra, "key_id": record.key_id, "scopes": ",".join(record.scopes),
+                     "api_key": secret}.items():
+            _out(f"{k}: {v}")
+    _note("Store the API key now: it cannot be shown again.")
+
+
+async def _run(args: argparse.Namespace, store: GatewayStore) -> None:
+    now = datetime.now(UTC)
+    if args.group == "tenants" and args.command == "create":
+        name = args.name.strip()
+        if not name:
+            raise CliError("the tenant name must not be empty", 2)
+        tenant_id = args.tenant_id or slugify_tenant(name)
+        if not is_valid_tenant_id(tenant_id):
+            raise CliError(f"invalid tenant id {tenant_id!r}: use [a-z0-9][a-z0-9_-]{{0,62}}", 2)
+        try:
+            await store.tenants.create(tenant_id, name, now)
+        except TenantExistsError:
+            raise CliError(f"tenant {tenant_id!r} already exists (choose another --id)") from None
+        record, secret = await _create_key(store, tenant_id, ALL_SCOPES, "initial")
+        _print_key(record, secret, as_json=args.json, extra={"tenant_id": tenant_id, "name": name})
+    elif args.group == "tenants" and args.command == "list":
+        tenants = await store.tenants.list_all()
+        if args.json:
+            _out(json.dumps([{"tenant_id": t.tenant_id, "name": t.name,
+                              "created_at": t.created_at.isoformat()} for t in tenants]))
+        else:
+            for t in tenants:
+                _out(f"{t.tenant_id}\t{t.name}\t{t.created_at.isoformat()}")
+    elif args.group == "keys" and args.command == "create":
+        try:
+            scopes = parse_scopes(args.scopes.split(","))
+        except ValueError as exc:
+            raise CliError(str(exc), 2) from None
+        if not scopes:
+            raise CliError("give at least one scope", 2)
+        if await store.tenants.get(args.tenant) is None:
+            raise CliError(f"no tenant {args.tenant!r} (create it with: dengar tenants create NAME)")
+        record, secret = await _create_key(store, args.tenant, scopes, args.name)
+        _print_key(record, secret, as_json=args.json, extra={"tenant_id": args.tenant})
+    elif args.group == "keys" and args.command == "list":
+        records = await store.keys.list(args.tenant)
+        if args.json:
+            _out(json.dumps([_key_fields(r) for r in records]))
+        else:
+            for r in records:
+                state = f"revoked {r.revoked_at.isoformat()}" if r.revoked_at else "active"
+                _out(f"{r.key_id}\t{','.join(r.scopes)}\t{state}\t{r.name}")
+    elif args.group == "keys" and args.command == "revoke":
+        tenant_id = await store.keys.tenant_of(args.key_id)
+        if tenant_id is None or not await store.keys.revoke(tenant_id, args.key_id, now):
+            raise CliError(f"no API key {args.key_id!r}")
+        _out(f"revoked {args.key_id} (tenant {tenant_id})")
+
+
+async def _main(args: argparse.Namespace, settings: GatewaySettings) -> None:
+    client = make_client(settings.mongo_uri, app_name="dengar-cli")
+    try:
+        store = GatewayStore(client[settings.gateway_db])
+        await store.ensure_indexes()
+        await _run(args, store)
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or bad usage (2): return it instead of exiting
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        settings = load_settings(GatewaySettings)
+        asyncio.run(_main(args, settings))
+    except CliError as exc:
+        _note(f"dengar: {exc}")
+        return exc.code
+    except ConfigError as exc:
+        _note(f"dengar: {exc}")
+        return 2
+    except PyMongoError as exc:
+        _note(f"dengar: database error: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

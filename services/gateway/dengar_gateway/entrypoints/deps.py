@@ -1,0 +1,139 @@
+"""FastAPI dependencies: the adapters of the running app, authentication, scopes, JSON bodies."""
+
+from __future__ import annotations
+
+import email.message
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+
+from dengar_gateway.adapters.backends import Backends
+from dengar_gateway.adapters.store import GatewayStore
+from dengar_gateway.domain.keys import Principal, Scope, known_scopes, parse_key, verify_key
+from dengar_gateway.domain.ratelimit import TokenBucketLimiter
+from dengar_gateway.entrypoints.problems import ApiProblem, retry_after, unauthorized
+from dengar_gateway.settings import GatewaySettings
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class GatewayDeps:
+    """Everything a request needs, built once by the composition root (bootstrap)."""
+
+    settings: GatewaySettings
+    store: GatewayStore
+    backends: Backends
+    limiter: TokenBucketLimiter
+    # Set when shutdown starts, so /readyz turns the load balancer away first.
+    draining: bool = False
+
+
+def get_deps(request: Request) -> GatewayDeps:
+    deps = getattr(request.app.state, "deps", None)
+    if deps is None:  # only if a request races the lifespan start-up
+        raise ApiProblem(503, "the gateway is starting")
+    return deps
+
+
+Deps = Annotated[GatewayDeps, Depends(get_deps)]
+
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="ApiKey", bearerFormat="dgr_<key id>_<secret>",
+    description="An API key: `Authorization: Bearer dgr_...`. Create one with "
+                "`dengar tenants create NAME` or `POST /v1/keys`.",
+)
+
+
+async def authenticate(
+    request: Request, deps: Deps,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller's key, verified; then one token from its rate-limit bucket."""
+    if credentials is None or not credentials.credentials:
+        raise unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+    token = credentials.credentials.strip()
+    key_id = parse_key(token)
+    if key_id is None:
+        raise unauthorized("malformed API key")
+    record = await deps.store.keys.find_for_auth(key_id)
+    # One message for unknown, revoked and wrong keys: which one it was is nobody else's business.
+    if record is None or record.revoked or not verify_key(token, record.hash):
+        raise unauthorized("invalid or revoked API key")
+    wait = deps.limiter.acquire(key_id)
+    if wait > 0:
+        raise ApiProblem(429, "rate limit exceeded for this API key", slug="rate-limited",
+                         headers={"Retry-After": retry_after(wait)})
+    principal = Principal(tenant_id=record.tenant_id, key_id=key_id,
+                          scopes=frozenset(known_scopes(record.scopes)))
+    request.state.principal = principal
+    return principal
+
+
+def require_scope(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if scope not in principal.scopes:
+            raise ApiProblem(403, f"this API key lacks the '{scope.value}' scope")
+        return principal
+
+    check.__name__ = f"require_{scope.value}"
+    return check
+
+
+IngestPrincipal = Annotated[Principal, Depends(require_scope(Scope.INGEST))]
+ReadPrincipal = Annotated[Principal, Depends(require_scope(Scope.READ))]
+AdminPrincipal = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_json(request: Request) -> tuple[Any, bytes]:
+    """The parsed JSON body and its bytes: 415 for another media type, 400 when malformed.
+
+    Bodies are read here rather than by FastAPI so that authentication (a dependency declared
+    before this one) runs first, and so the media type is enforced with a 415.
+    """
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        raise ApiProblem(415, "send the body as application/json")
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    if message.get_content_maintype() != "application" or not (subtype == "json"
+                                                                or subtype.endswith("+json")):
+        raise ApiProblem(415, f"unsupported media type {message.get_content_type()!r}; "
+                              "send application/json")
+    body = await request.body()
+    if not body.strip():
+        raise ApiProblem(400, "the request body is empty", slug="malformed-json")
+    try:
+        return json.loads(body, parse_constant=_reject_constant), body
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise ApiProblem(400, f"the request body is not valid JSON: {exc}", slug="malformed-json") \
+            from None
+
+
+def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """A dependency returning the body validated as ``model`` (422 with field errors)."""
+
+    async def parse(request: Request) -> M:
+        data, _ = await read_json(request)
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+
+    parse.__name__ = f"parse_{model.__name__}"
+    return parse

@@ -1,0 +1,122 @@
+"""ASGI middleware: the request's server span, and the request body size limit.
+
+Both are plain ASGI (not BaseHTTPMiddleware) so the handler runs in the same context as the
+span: the gRPC channels read the current span from that context to propagate the trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import HTTPException
+from opentelemetry import trace
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dengar_common.telemetry import current_trace_id, inject_headers, span_from_headers
+from dengar_gateway.entrypoints.problems import problem_response
+
+logger = logging.getLogger(__name__)
+
+
+class TracingMiddleware:
+    """Continues an incoming ``traceparent`` with a SERVER span around the whole request, and
+    returns ``traceparent`` and ``X-Trace-Id`` so a client can quote the trace in a bug report.
+
+    It is also the last line for unexpected exceptions: answering the 500 here (rather than in
+    Starlette's outer error middleware) keeps the problem document and the trace headers on it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope.get("method", "GET")
+        path = scope.get("path", "")
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        attributes = {"http.request.method": method, "url.path": path}
+        started = time.perf_counter()
+        status: dict[str, Any] = {"code": None}
+
+        with span_from_headers(f"{method} {path}", headers, kind=trace.SpanKind.SERVER,
+                               attributes=attributes) as span:
+            trace_headers = inject_headers()
+            trace_id = current_trace_id()
+
+            async def send_with_trace(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status["code"] = message["status"]
+                    out = MutableHeaders(scope=message)
+                    if "traceparent" in trace_headers:
+                        out["traceparent"] = trace_headers["traceparent"]
+                    if trace_id:
+                        out["X-Trace-Id"] = trace_id
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_trace)
+            except Exception as exc:
+                logger.exception("unhandled error on %s %s", method, path)
+                span.record_exception(exc)
+                if status["code"] is not None:
+                    raise  # the response already started; nothing sane can be sent
+                response = problem_response(None, 500, detail="internal error", slug="internal-error",
+                                            extensions={"instance": path})
+                await response(scope, receive, send_with_trace)
+            code = status["code"] or 500
+            span.set_attribute("http.response.status_code", code)
+            if code >= 500:
+                span.set_status(trace.StatusCode.ERROR)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            logger.log(logging.WARNING if code >= 500 else logging.DEBUG,
+                       "%s %s -> %d in %.1f ms", method, path, code, elapsed_ms)
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over ``max_bytes`` with 413: from Content-Length before reading anything,
+    and while reading for bodies without one (chunked), so no oversized body is ever buffered."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                response = problem_response(None, 400, detail="invalid Content-Length header",
+                                            extensions={"instance": scope.get("path", "")})
+                await response(scope, receive, send)
+                return
+            if too_big:
+                response = problem_response(
+                    None, 413, detail=f"the request body is larger than {self.max_bytes} bytes",
+                    extensions={"instance": scope.get("path", "")})
+                await response(scope, receive, send)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised into whoever reads the body; the HTTPException handler renders it.
+                    raise HTTPException(413, f"the request body is larger than {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)

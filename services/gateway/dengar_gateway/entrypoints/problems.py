@@ -1,0 +1,195 @@
+"""RFC 9457 problem details: every error the API returns is ``application/problem+json``.
+
+Problems without semantics beyond their status use ``type: about:blank`` and the status phrase
+as title, as the RFC recommends; the others get a ``urn:dengar:problem:<slug>`` type that clients
+can switch on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dengar_common.telemetry import current_trace_id
+from dengar_gateway.adapters.backends import BackendError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:dengar:problem:"
+
+
+class FieldError(BaseModel):
+    location: str = Field(description="Where the value was: body, query, path or header.")
+    field: str = Field(description="Dotted path of the value inside its location.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ApiProblem(Exception):
+    """Raised anywhere in request handling; rendered as a problem document."""
+
+    def __init__(self, status: int, detail: str | None = None, *, slug: str | None = None,
+                 title: str | None = None, headers: Mapping[str, str] | None = None,
+                 **extensions: Any) -> None:
+        super().__init__(detail or str(status))
+        self.status = status
+        self.detail = detail
+        self.slug = slug
+        self.title = title
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+
+def unauthorized(detail: str) -> ApiProblem:
+    return ApiProblem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="dengar"'})
+
+
+def problem_document(status: int, *, detail: str | None = None, slug: str | None = None,
+                     title: str | None = None, instance: str | None = None,
+                     extensions: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    doc: dict[str, Any] = {
+        "type": f"{TYPE_PREFIX}{slug}" if slug else "about:blank",
+        "title": title or phrase,
+        "status": status,
+    }
+    if detail:
+        doc["detail"] = detail
+    if instance:
+        doc["instance"] = instance
+    trace_id = current_trace_id()
+    if trace_id:
+        doc["trace_id"] = trace_id
+    doc.update(extensions or {})
+    return doc
+
+
+def problem_response(request: Request | None, status: int, *, detail: str | None = None,
+                     slug: str | None = None, title: str | None = None,
+                     headers: Mapping[str, str] | None = None,
+                     extensions: Mapping[str, Any] | None = None) -> Response:
+    doc = problem_document(status, detail=detail, slug=slug, title=title,
+                           instance=request.url.path if request is not None else None,
+                           extensions=extensions)
+    return Response(json.dumps(doc, ensure_ascii=False), status_code=status,
+                    media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def _location_and_field(loc: Sequence[int | str]) -> tuple[str, str]:
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        return str(loc[0]), ".".join(str(p) for p in loc[1:])
+    return "body", ".".join(str(p) for p in loc)
+
+
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    out = []
+    for err in errors:
+        location, field = _location_and_field(err.get("loc", ()))
+        out.append({"location": location, "field": field,
+                    "message": str(err.get("msg", "invalid")).removeprefix("Value error, ")})
+    return out
+
+
+# gRPC status of a failed backend call -> (HTTP status, slug). The gateway validates requests
+# before calling a backend, so a backend that still rejects one is reporting a bad request.
+_GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str | None]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: (400, None),
+    grpc.StatusCode.OUT_OF_RANGE: (400, None),
+    grpc.StatusCode.FAILED_PRECONDITION: (422, None),
+    grpc.StatusCode.NOT_FOUND: (404, None),
+    grpc.StatusCode.ALREADY_EXISTS: (409, None),
+    grpc.StatusCode.UNAVAILABLE: (503, "backend-unavailable"),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (503, "backend-unavailable"),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (504, "backend-timeout"),
+    grpc.StatusCode.CANCELLED: (503, "backend-unavailable"),
+}
+
+
+def backend_problem(exc: BackendError) -> ApiProblem:
+    status, slug = _GRPC_TO_HTTP.get(exc.code, (502, "backend-error"))
+    if status >= 500:
+        # Backend internals (stack traces, hostnames) are not the client's business.
+        detail = f"the {exc.service} service is unavailable" if status == 503 else (
+            f"the {exc.service} service did not answer in time" if status == 504
+            else f"the {exc.service} service failed")
+        headers = {"Retry-After": "1"} if status == 503 else {}
+        return ApiProblem(status, detail, slug=slug, headers=headers)
+    return ApiProblem(status, exc.detail or None, slug=slug)
+
+
+def retry_after(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds)))
+
+
+async def _api_problem_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiProblem)
+    return problem_response(request, exc.status, detail=exc.detail, slug=exc.slug, title=exc.title,
+                            headers=exc.headers, extensions=exc.extensions)
+
+
+async def _http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ \
+        else None
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="dengar"')
+    return problem_response(request, exc.status_code, detail=detail, headers=headers)
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem_response(request, 400, detail="the request body is not valid JSON",
+                                slug="malformed-json")
+    return problem_response(request, 422, detail="the request has invalid values",
+                            slug="validation-error", extensions={"errors": field_errors(errors)})
+
+
+async def _backend_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BackendError)
+    return await _api_problem_handler(request, backend_problem(exc))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Replace FastAPI's default HTTPException and validation handlers."""
+    app.add_exception_handler(ApiProblem, _api_problem_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(BackendError, _backend_handler)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem documents for these statuses."""
+    return {s: {"model": Problem, "description": HTTPStatus(s).phrase,
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for s in statuses}

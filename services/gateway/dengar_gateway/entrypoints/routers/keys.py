@@ -1,0 +1,71 @@
+"""/v1/keys: the tenant's API keys (admin scope)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import Response
+
+from dengar_gateway.adapters.store import ApiKeyRecord
+from dengar_gateway.domain.keys import generate_key
+from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, json_body
+from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
+from dengar_gateway.entrypoints.schemas import KeyCreatedOut, KeyCreateIn, KeyList, KeyOut
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+
+def _key_out(record: ApiKeyRecord) -> KeyOut:
+    return KeyOut(id=record.key_id, name=record.name, scopes=list(record.scopes),
+                  created_at=record.created_at, revoked_at=record.revoked_at)
+
+
+@router.post(
+    "", status_code=201, response_model=KeyCreatedOut, summary="Create an API key",
+    description="A new key of the caller's tenant. The secret `key` is returned only in this "
+                "response: store it now. Requires `admin`.",
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 429),
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/KeyCreateIn"}}}}},
+)
+async def create_key(
+    deps: Deps, principal: AdminPrincipal,
+    body: Annotated[KeyCreateIn, Depends(json_body(KeyCreateIn))],
+) -> KeyCreatedOut:
+    generated = generate_key()
+    scopes = list(dict.fromkeys(s.value for s in body.scopes))
+    record = await deps.store.keys.insert(
+        principal.tenant_id, key_id=generated.key_id, key_hash=generated.hash, scopes=scopes,
+        name=body.name, now=datetime.now(UTC))
+    logger.info("key %s created for %s by %s", record.key_id, principal.tenant_id, principal.key_id)
+    return KeyCreatedOut(**_key_out(record).model_dump(), key=generated.secret)
+
+
+@router.get("", response_model=KeyList, summary="List API keys",
+            description="Every key of the caller's tenant, newest first, revoked ones included "
+                        "(with `revoked_at`). Secrets are never returned. Requires `admin`.",
+            responses=problem_responses(401, 403, 429))
+async def list_keys(deps: Deps, principal: AdminPrincipal) -> KeyList:
+    return KeyList(data=[_key_out(r) for r in await deps.store.keys.list(principal.tenant_id)])
+
+
+@router.delete("/{key_id}", status_code=204, summary="Revoke an API key",
+               description="The key stops working at once. Revoking a revoked key is a no-op. "
+                           "Requires `admin`.",
+               responses=problem_responses(401, 403, 404, 429))
+async def revoke_key(
+    deps: Deps, principal: AdminPrincipal,
+    key_id: Annotated[str, Path(max_length=64, description="The key id")],
+) -> Response:
+    if not await deps.store.keys.revoke(principal.tenant_id, key_id, datetime.now(UTC)):
+        raise ApiProblem(404, "no such API key")
+    logger.info("key %s of %s revoked by %s", key_id, principal.tenant_id, principal.key_id)
+    return Response(status_code=204)
+
+
+OPENAPI_MODELS = [KeyCreateIn]

@@ -1,0 +1,102 @@
+"""GET /v1/mentions and /v1/mentions/{id}: search the tenant's enriched posts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from dengar.v1 import insights_pb2
+from dengar_common.enums import platform_from_name, sentiment_from_name
+from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
+from dengar_gateway.entrypoints.mapping import mention_out, to_timestamp
+from dengar_gateway.entrypoints.params import QueryTime, check_range, query_error, split_list
+from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
+from dengar_gateway.entrypoints.schemas import MentionOut, MentionPage
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/mentions", tags=["mentions"])
+
+_SORTS = {
+    "-time": insights_pb2.SORT_ORDER_TIME_DESC,
+    "time": insights_pb2.SORT_ORDER_TIME_ASC,
+    "engagement": insights_pb2.SORT_ORDER_ENGAGEMENT_DESC,
+}
+
+
+def _parse_all(name: str, values: list[str], parse: object) -> list[int]:
+    out = []
+    for value in values:
+        try:
+            out.append(parse(value))  # type: ignore[operator]
+        except ValueError as exc:
+            raise query_error(name, str(exc), value) from None
+    return out
+
+
+@router.get(
+    "", response_model=MentionPage, summary="Search mentions",
+    description=(
+        "The tenant's posts with their enrichment, filtered and paginated. List parameters "
+        "(`sentiment`, `platform`, `lang`, `aspect`) may be repeated or comma-separated; values of "
+        "one parameter are OR-ed, parameters are AND-ed. `q` is a full-text query: every word must "
+        "occur (case- and diacritic-insensitive).\n\n"
+        "`sort`: `-time` newest first (default), `time` oldest first, `engagement` most engaged "
+        "first. Follow `next_cursor` (passing the same filters) until it is null. Requires `read`."
+    ),
+    responses=problem_responses(400, 401, 403, 422, 429, 502, 503),
+)
+async def search_mentions(
+    deps: Deps, principal: ReadPrincipal,
+    start: Annotated[QueryTime | None, Query(alias="from", description="Created at or after (RFC 3339).")]
+    = None,
+    end: Annotated[QueryTime | None, Query(alias="to", description="Created before (RFC 3339).")] = None,
+    sentiment: Annotated[list[str] | None, Query(description="negative, neutral, positive")] = None,
+    platform: Annotated[list[str] | None, Query(description="Platform names, e.g. x, reddit")] = None,
+    lang: Annotated[list[str] | None, Query(description="ISO 639-1 codes, e.g. en, id")] = None,
+    aspect: Annotated[list[str] | None, Query(description="Aspect ids, e.g. delivery, price")] = None,
+    q: Annotated[str | None, Query(max_length=500, description="Full-text query")] = None,
+    sort: Annotated[Literal["-time", "time", "engagement"], Query()] = "-time",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2048, description="`next_cursor` of the previous page")]
+    = None,
+) -> MentionPage:
+    check_range(start, end)
+    request = insights_pb2.SearchMentionsRequest(
+        tenant_id=principal.tenant_id,
+        sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]
+        platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]
+        languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
+        query=(q or "").strip(), page_size=limit, page_token=cursor or "", sort=_SORTS[sort],
+    )
+    if start is not None:
+        request.start_time.CopyFrom(to_timestamp(start))
+    if end is not None:
+        request.end_time.CopyFrom(to_timestamp(end))
+    response = await deps.backends.search_mentions(request)
+    data = []
+    for mention in response.mentions:
+        # Defence in depth: insights filters by tenant; a mention of another tenant is a bug there
+        # and must never reach this caller.
+        if mention.tenant_id and mention.tenant_id != principal.tenant_id:
+            logger.error("insights returned mention %s of another tenant; dropped", mention.id)
+            continue
+        data.append(mention_out(mention))
+    return MentionPage(data=data, next_cursor=response.next_page_token or None)
+
+
+@router.get("/{mention_id}", response_model=MentionOut, summary="Get one mention",
+            description="Requires the `read` scope.",
+            responses=problem_responses(401, 403, 404, 429, 502, 503))
+async def get_mention(
+    deps: Deps, principal: ReadPrincipal,
+    mention_id: Annotated[str, Path(max_length=128, description="The mention id")],
+) -> MentionOut:
+    mention = await deps.backends.get_mention(
+        insights_pb2.GetMentionRequest(tenant_id=principal.tenant_id, id=mention_id))
+    if mention.tenant_id and mention.tenant_id != principal.tenant_id:
+        logger.error("insights returned mention %s of another tenant; hidden", mention_id)
+        raise ApiProblem(404, "no such mention")
+    return mention_out(mention)

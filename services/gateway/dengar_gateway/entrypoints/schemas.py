@@ -1,0 +1,224 @@
+"""The public JSON shapes of REST API v1 (requests other than posts, and responses)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dengar_gateway.domain.keys import Scope
+from dengar_gateway.domain.posts import MAX_TEXT_CHARS, ItemError
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+# NlpService.Analyze takes at most this many texts per call.
+MAX_ANALYZE_TEXTS = 100
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- posts -------------------------------------------------------------------------------------
+
+class IngestResult(_Out):
+    accepted: int = Field(description="Posts handed to the pipeline.")
+    rejected: int = Field(description="Posts refused, each with at least one entry in `errors`.")
+    errors: list[ItemError] = Field(description="Why items were rejected, by index in `posts`.")
+    ids: list[str] = Field(description="Dengar ids of the accepted posts, in request order.")
+
+
+# --- mentions and analysis ---------------------------------------------------------------------
+
+class AuthorOut(_Out):
+    id: str
+    handle: str
+    display_name: str
+    followers: int
+    verified: bool
+    location: str
+
+
+class EngagementOut(_Out):
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+    views: int = 0
+
+
+class SentimentOut(_Out):
+    label: SentimentLabel
+    scores: dict[str, float] = Field(description="Probability of negative, neutral and positive.")
+
+
+class EmotionOut(_Out):
+    label: str = Field(description="anger, joy, optimism or sadness.")
+    scores: dict[str, float]
+
+
+class AspectOut(_Out):
+    name: str = Field(description="Aspect taxonomy id, e.g. `delivery`, `price`.")
+    polarity: SentimentLabel
+    confidence: float
+
+
+class EntityOut(_Out):
+    id: str
+    kind: str = Field(description="`brand` or `product`.")
+    surface: str = Field(description="The text as it appears in the post.")
+    start: int
+    end: int
+
+
+class AnalysisOut(_Out):
+    """What the NLP pipeline found in one text."""
+
+    language: str = Field(description="ISO 639-1 code, or `und`.")
+    language_confidence: float
+    sentiment: SentimentOut | None
+    emotion: EmotionOut | None
+    aspects: list[AspectOut]
+    entities: list[EntityOut]
+    hashtags: list[str]
+    mentions: list[str]
+    urls: list[str]
+    domains: list[str]
+    cashtags: list[str]
+    emojis: list[str]
+    model_version: str
+    embedding: list[float] | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="Only present when `include_embedding` was true.")
+
+
+class MentionOut(_Out):
+    """A collected post with its enrichment (enrichment fields are null or empty until the NLP
+    stage has processed the post)."""
+
+    id: str
+    platform: str
+    external_id: str
+    text: str
+    title: str
+    url: str
+    created_at: datetime | None
+    collected_at: datetime | None
+    updated_at: datetime | None
+    author: AuthorOut | None
+    engagement: EngagementOut
+    in_reply_to: str
+    quote_of: str
+    repost_of: str
+    country: str
+    metadata: dict[str, str]
+    query_ids: list[str]
+    language: str | None
+    language_confidence: float | None
+    sentiment: SentimentOut | None
+    emotion: EmotionOut | None
+    aspects: list[AspectOut]
+    entities: list[EntityOut]
+    hashtags: list[str]
+    mentions: list[str]
+    urls: list[str]
+    domains: list[str]
+    cashtags: list[str]
+    emojis: list[str]
+
+
+class MentionPage(_Out):
+    data: list[MentionOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class AnalyzeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[Annotated[str, Field(max_length=MAX_TEXT_CHARS)]] = Field(
+        min_length=1, max_length=MAX_ANALYZE_TEXTS,
+        description=f"1 to {MAX_ANALYZE_TEXTS} texts of at most {MAX_TEXT_CHARS} characters.")
+    include_embedding: bool = Field(False, description="Also return the sentence embedding.")
+
+
+class AnalyzeOut(_Out):
+    results: list[AnalysisOut] = Field(description="One per input text, in order.")
+
+
+# --- analytics ---------------------------------------------------------------------------------
+
+class TimeSeriesPointOut(_Out):
+    bucket_start: datetime
+    volume: int
+    negative: int | None = Field(None, exclude_if=lambda v: v is None,
+                                 description="Only for `metric=sentiment`.")
+    neutral: int | None = Field(None, exclude_if=lambda v: v is None)
+    positive: int | None = Field(None, exclude_if=lambda v: v is None)
+
+
+class TimeSeriesOut(_Out):
+    metric: Literal["volume", "sentiment"]
+    interval: Literal["hour", "day"]
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    total: int
+    points: list[TimeSeriesPointOut]
+
+
+class SentimentSplit(_Out):
+    negative: int
+    neutral: int
+    positive: int
+
+
+class AspectCounts(_Out):
+    name: str
+    negative: int
+    neutral: int
+    positive: int
+
+
+class PlatformCount(_Out):
+    platform: str
+    count: int
+
+
+class LanguageCount(_Out):
+    language: str
+    count: int
+
+
+class SummaryOut(_Out):
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    volume: int
+    sentiment: SentimentSplit
+    top_negative_aspects: list[AspectCounts] = Field(
+        description="Aspects with negative mentions, most negative first.")
+    platforms: list[PlatformCount]
+    languages: list[LanguageCount]
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+class KeyCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scopes: list[Scope] = Field(min_length=1, description="Any of `ingest`, `read`, `admin`.")
+    name: str = Field("", max_length=100, description="A label to recognise the key by.")
+
+
+class KeyOut(_Out):
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="The secret API key. It is shown only this once.")
+
+
+class KeyList(_Out):
+    data: list[KeyOut]
