@@ -1,0 +1,109 @@
+"""The app as a whole: OpenAPI, dashboard, probes, and serving over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from grpc_health.v1 import health_pb2
+
+from dengar_gateway import bootstrap
+
+
+async def test_openapi_and_docs(gateway) -> None:
+    spec = (await gateway.client.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["ApiKey"] == {
+        **spec["components"]["securitySchemes"]["ApiKey"], "type": "http", "scheme": "bearer"}
+    assert {t["name"] for t in spec["tags"]} >= {"posts", "mentions", "analytics", "analyze", "keys"}
+    posts = spec["paths"]["/v1/posts"]["post"]
+    assert posts["security"] == [{"ApiKey": []}]
+    assert posts["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/PostBatchIn")
+    assert "PostIn" in spec["components"]["schemas"]
+    assert "application/problem+json" in posts["responses"]["409"]["content"]
+    assert spec["paths"]["/v1/mentions"]["get"]["responses"]["422"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    docs = await gateway.client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+async def test_dashboard_is_served_from_package_data(gateway) -> None:
+    page = await gateway.client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '/static/app.js' in page.text and "http" not in page.text.split("<body>")[0].replace(
+        "http-equiv", "")
+    js = await gateway.client.get("/static/app.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert "/v1/analytics/timeseries" in js.text and "localStorage" in js.text
+    assert (await gateway.client.get("/static/app.css")).status_code == 200
+    assert (await gateway.client.get("/static/missing.js")).headers["content-type"] \
+        == "application/problem+json"
+
+
+async def test_probes(gateway, fakes, problem) -> None:
+    assert (await gateway.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await gateway.client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"mongo": "ok", "collector": "ok", "nlp": "ok", "insights": "ok"}
+    await fakes.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    doc = problem(await gateway.client.get("/readyz"), 503)
+    assert doc["checks"]["collector"] == "NOT_SERVING"
+
+
+async def test_main_serves_http_until_stopped(settings_for, tmp_path: Path) -> None:
+    port_file = tmp_path / "port"
+    settings = settings_for(gateway_http_port=0, gateway_port_file=str(port_file))
+    stop = asyncio.Event()
+    task = asyncio.create_task(bootstrap.main(settings, stop=stop))
+    while not port_file.exists():
+        assert not task.done(), task
+        await asyncio.sleep(0.05)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_file.read_text()}") as client:
+        resp = await client.get("/healthz", headers={
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+        assert resp.status_code == 200
+        assert resp.headers["x-trace-id"] == "0af7651916cd43dd8448eb211c80319c"
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+async def test_python_m_dengar_gateway_stops_cleanly_on_sigterm(settings_for, tmp_path: Path) -> None:
+    settings = settings_for()
+    port_file, log_path = tmp_path / "port", tmp_path / "gateway.log"
+    env = {**os.environ, "DENGAR_MONGO_URI": settings.mongo_uri, "DENGAR_GATEWAY_DB": settings.gateway_db,
+           "DENGAR_GATEWAY_HTTP_PORT": "0", "DENGAR_GATEWAY_PORT_FILE": str(port_file),
+           "DENGAR_COLLECTOR_TARGET": settings.collector_target, "DENGAR_NLP_TARGET": settings.nlp_target,
+           "DENGAR_INSIGHTS_TARGET": settings.insights_target}
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "dengar_gateway", env=env,
+                                                    stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            if port_file.exists() or proc.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert port_file.exists(), log_path.read_text()
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{port_file.read_text()}"
+            assert (await client.get(f"{url}/readyz")).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+        assert code == 0, log_path.read_text()
+        assert "gateway stopped" in log_path.read_text()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def test_bad_configuration_fails_fast() -> None:
+    env = {**os.environ, "DENGAR_GATEWAY_HTTP_PORT": "eighty"}
+    proc = subprocess.run([sys.executable, "-m", "dengar_gateway"], env=env, capture_output=True,
+                          timeout=60, text=True)
+    assert proc.returncode == 2
+    assert "DENGAR_GATEWAY_HTTP_PORT" in proc.stderr
