@@ -1,0 +1,143 @@
+"""The ``mentions`` collection: one document per unique post, keyed by its natural-key id.
+
+Every method takes the tenant first and filters on it, even where ``_id`` alone would do: the id
+is derived from the tenant, but the filter makes isolation visible and keeps every query on an
+index that starts with ``tenant_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from dengar_insights.domain.search import (
+    ENGAGEMENT_DESC,
+    TIME_ASC,
+    Cursor,
+    SearchQuery,
+    time_from_key,
+)
+
+logger = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+# Bookkeeping the ingest protocol needs; everything else is the mention itself.
+STATE_FIELDS = ("rev", "pending", "contribution", "content_hash", "collected_at")
+# Never sent to readers: internal, or large and only useful for matching.
+_HIDDEN = {"terms": 0, "pending": 0, "contribution": 0, "content_hash": 0}
+
+INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
+    ("tenant_created", [("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
+    ("tenant_engagement", [("tenant_id", ASCENDING), ("engagement_score", DESCENDING),
+                           ("_id", DESCENDING)]),
+    ("tenant_terms", [("tenant_id", ASCENDING), ("terms", ASCENDING)]),
+    ("tenant_sentiment_created", [("tenant_id", ASCENDING), ("sentiment.label", ASCENDING),
+                                  ("created_at", DESCENDING)]),
+    ("tenant_aspect_created", [("tenant_id", ASCENDING), ("aspects.name", ASCENDING),
+                               ("created_at", DESCENDING)]),
+    ("tenant_platform_created", [("tenant_id", ASCENDING), ("platform", ASCENDING),
+                                 ("created_at", DESCENDING)]),
+    ("tenant_language_created", [("tenant_id", ASCENDING), ("language", ASCENDING),
+                                 ("created_at", DESCENDING)]),
+]
+
+
+class MentionRepository:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._col = db["mentions"]
+
+    async def ensure_indexes(self) -> None:
+        for name, keys in INDEXES:
+            await self._col.create_index(keys, name=name)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    async def get(self, tenant_id: str, mention_id: str) -> Doc | None:
+        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id}, projection=_HIDDEN)
+
+    async def get_state(self, tenant_id: str, mention_id: str) -> Doc | None:
+        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id},
+                                        projection=list(STATE_FIELDS))
+
+    async def get_states(self, tenant_id: str, mention_ids: Iterable[str]) -> dict[str, Doc]:
+        """Ingest state of several mentions in one round trip (absent ids are missing)."""
+        ids = list(dict.fromkeys(mention_ids))
+        if not ids:
+            return {}
+        cursor = self._col.find({"tenant_id": tenant_id, "_id": {"$in": ids}},
+                                projection=list(STATE_FIELDS))
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def search(self, tenant_id: str, query: SearchQuery, after: Cursor | None,
+                     limit: int) -> list[Doc]:
+        """Up to ``limit`` mentions matching ``query`` in its sort order, strictly after ``after``."""
+        clauses: list[Doc] = [{"tenant_id": tenant_id}]
+        if query.start is not None or query.end is not None:
+            window: Doc = {}
+            if query.start is not None:
+                window["$gte"] = query.start
+            if query.end is not None:
+                window["$lt"] = query.end
+            clauses.append({"created_at": window})
+        for field, values in (("sentiment.label", query.sentiments), ("platform", query.platforms),
+                              ("language", query.languages), ("aspects.name", query.aspects)):
+            if values:
+                clauses.append({field: {"$in": list(values)}})
+        if query.terms:
+            clauses.append({"terms": {"$all": list(query.terms)}})
+
+        if query.sort == ENGAGEMENT_DESC:
+            key_field, direction, key_value = "engagement_score", DESCENDING, after.key if after else None
+        else:
+            direction = ASCENDING if query.sort == TIME_ASC else DESCENDING
+            key_field, key_value = "created_at", time_from_key(after.key) if after else None
+        if after is not None:
+            cmp = "$gt" if direction == ASCENDING else "$lt"
+            clauses.append({"$or": [{key_field: {cmp: key_value}},
+                                    {key_field: key_value, "_id": {cmp: after.id}}]})
+        flt = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        cursor = (self._col.find(flt, projection=_HIDDEN)
+                  .sort([(key_field, direction), ("_id", direction)]).limit(limit))
+        return await cursor.to_list()
+
+    # -- the ingest protocol's writes (see ingest.py) --------------------------------------------
+
+    async def insert_new(self, tenant_id: str, doc: Mapping[str, Any]) -> bool:
+        """Insert a first version; False when the mention already exists (someone was faster)."""
+        if doc.get("tenant_id") != tenant_id:
+            raise ValueError("document tenant does not match")
+        try:
+            await self._col.insert_one(dict(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def compare_and_set(self, tenant_id: str, mention_id: str, rev: int,
+                              fields: Mapping[str, Any]) -> bool:
+        """Set ``fields`` and bump the revision iff the mention is still at ``rev``."""
+        res = await self._col.update_one(
+            {"_id": mention_id, "tenant_id": tenant_id, "rev": rev},
+            {"$set": dict(fields), "$inc": {"rev": 1}})
+        return res.matched_count == 1
+
+    async def mark_applied(self, tenant_id: str, mention_id: str, op: str, bucket: str) -> None:
+        """Remember that ``op`` reached ``bucket``, so a late resumption skips it."""
+        await self._col.update_one(
+            {"_id": mention_id, "tenant_id": tenant_id, "pending.op": op},
+            {"$addToSet": {"pending.done": bucket}})
+
+    async def complete(self, tenant_id: str, mention_id: str, op: str,
+                       contribution: Mapping[str, Any], at: datetime) -> bool:
+        """Record ``op``'s target as the applied contribution and clear it; False if already done."""
+        res = await self._col.update_one(
+            {"_id": mention_id, "tenant_id": tenant_id, "pending.op": op},
+            {"$set": {"contribution": dict(contribution), "rollups_at": at},
+             "$unset": {"pending": ""}, "$inc": {"rev": 1}})
+        return res.matched_count == 1
