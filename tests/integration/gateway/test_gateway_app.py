@@ -90,7 +90,11 @@ async def test_python_m_dengar_gateway_stops_cleanly_on_sigterm(settings_for, tm
         assert port_file.exists(), log_path.read_text()
         async with httpx.AsyncClient() as client:
             url = f"http://127.0.0.1:{port_file.read_text()}"
-            assert (await client.get(f"{url}/readyz")).status_code == 200
+            ready = await client.get(f"{url}/readyz")
+            assert ready.status_code == 200
+            # The service configures a tracer provider, so even a request without a traceparent
+            # starts a trace and reports it.
+            assert len(ready.headers["x-trace-id"]) == 32
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 20)
         assert code == 0, log_path.read_text()

@@ -62,6 +62,7 @@ async def client() -> AsyncIterator[tuple[httpx.AsyncClient, FakeBackends]]:
 
 
 AUTH = {"Authorization": f"Bearer {KEY.secret}"}
+JSON_AUTH = {**AUTH, "Content-Type": "application/json"}
 
 
 def assert_problem(resp: httpx.Response, status: int) -> dict[str, Any]:
@@ -125,7 +126,7 @@ async def test_body_problems(client: Any) -> None:
     c, _ = client
     resp = await c.post("/v1/analyze", content=b"texts=a", headers={**AUTH, "Content-Type": "text/plain"})
     assert_problem(resp, 415)
-    resp = await c.post("/v1/analyze", content=b'{"texts": [', headers={**AUTH, "Content-Type": "application/json"})
+    resp = await c.post("/v1/analyze", content=b'{"texts": [', headers=JSON_AUTH)
     assert assert_problem(resp, 400)["type"] == "urn:dengar:problem:malformed-json"
     resp = await c.post("/v1/analyze", json={"texts": []}, headers=AUTH)
     assert assert_problem(resp, 422)["errors"][0]["field"] == "texts"
@@ -134,14 +135,13 @@ async def test_body_problems(client: Any) -> None:
 async def test_oversized_bodies_are_413_declared_or_streamed(client: Any) -> None:
     c, _ = client
     big = b'{"texts": ["' + b"a" * 4096 + b'"]}'
-    assert_problem(await c.post("/v1/analyze", content=big, headers={**AUTH, "Content-Type": "application/json"}),
-                   413)
+    assert_problem(await c.post("/v1/analyze", content=big, headers=JSON_AUTH), 413)
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted while reading
         for i in range(0, len(big), 512):
             yield big[i:i + 512]
 
-    resp = await c.post("/v1/analyze", content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
+    resp = await c.post("/v1/analyze", content=chunks(), headers=JSON_AUTH)
     assert_problem(resp, 413)
 
 

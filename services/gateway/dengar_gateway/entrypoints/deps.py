@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 
 from dengar_gateway.adapters.backends import Backends
@@ -55,7 +56,7 @@ _bearer = HTTPBearer(
 
 
 async def authenticate(
-    request: Request, deps: Deps,
+    deps: Deps,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller's key, verified; then one token from its rate-limit bucket."""
@@ -75,7 +76,10 @@ async def authenticate(
                          headers={"Retry-After": retry_after(wait)})
     principal = Principal(tenant_id=record.tenant_id, key_id=key_id,
                           scopes=frozenset(known_scopes(record.scopes)))
-    request.state.principal = principal
+    # On the request's server span, so traces can be filtered by tenant and key.
+    span = trace.get_current_span()
+    span.set_attribute("dengar.tenant_id", principal.tenant_id)
+    span.set_attribute("dengar.key_id", key_id)
     return principal
 
 
