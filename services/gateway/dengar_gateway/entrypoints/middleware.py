@@ -20,6 +20,8 @@ from dengar_gateway.entrypoints.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
+_PROBES = frozenset({"/healthz", "/readyz"})
+
 
 class TracingMiddleware:
     """Continues an incoming ``traceparent`` with a SERVER span around the whole request, and
@@ -43,7 +45,7 @@ class TracingMiddleware:
         started = time.perf_counter()
         status: dict[str, Any] = {"code": None}
 
-        with span_from_headers(f"{method} {path}", headers, kind=trace.SpanKind.SERVER,
+        with span_from_headers(method, headers, kind=trace.SpanKind.SERVER,
                                attributes=attributes) as span:
             trace_headers = inject_headers()
             trace_id = current_trace_id()
@@ -69,11 +71,18 @@ class TracingMiddleware:
                                             extensions={"instance": path})
                 await response(scope, receive, send_with_trace)
             code = status["code"] or 500
+            route = getattr(scope.get("route"), "path", None)
+            if route:
+                # The template, not the path: /v1/mentions/{mention_id} is one span name, not millions.
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.route", route)
             span.set_attribute("http.response.status_code", code)
             if code >= 500:
                 span.set_status(trace.StatusCode.ERROR)
             elapsed_ms = (time.perf_counter() - started) * 1000
-            logger.log(logging.WARNING if code >= 500 else logging.DEBUG,
+            # Orchestrators poll the probes; a not-ready gateway is reported by /readyz itself.
+            loud = code >= 500 and path not in _PROBES
+            logger.log(logging.WARNING if loud else logging.DEBUG,
                        "%s %s -> %d in %.1f ms", method, path, code, elapsed_ms)
 
 

@@ -64,11 +64,12 @@
     $("total").textContent = "(" + series.total + " mentions)";
     const points = series.points;
     if (!points.length) { box.append(el("p", "empty", "No mentions in this range.")); return; }
-    const W = 800, H = 220, pad = { l: 36, r: 8, t: 8, b: 22 };
+    // Drawn at the container's pixel width, so labels are not stretched.
+    const W = Math.max(320, box.clientWidth || 800), H = 220, pad = { l: 36, r: 8, t: 8, b: 22 };
     const max = Math.max(1, ...points.map((p) => p.volume));
     const bw = (W - pad.l - pad.r) / points.length;
     const y = (v) => (H - pad.b) - (v / max) * (H - pad.t - pad.b);
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img" });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
     root.append(svg("line", { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: "axis" }));
     for (const v of [0, max]) {
       const label = svg("text", { x: pad.l - 4, y: y(v) + 3, "text-anchor": "end" });
