@@ -9,6 +9,7 @@
   const $ = (id) => document.getElementById(id);
 
   let nextCursor = null;
+  let lastQuery = {};
 
   function apiKey() { return localStorage.getItem(STORAGE_KEY) || ""; }
 
@@ -165,10 +166,13 @@
   }
 
   async function loadMentions(append) {
-    const r = range();
-    const params = { from: r.from, to: r.to, q: $("q").value.trim(), sentiment: $("sentiment").value,
-                     sort: "-time", limit: 20, cursor: append ? nextCursor : "" };
-    const page = await api("/v1/mentions", params);
+    // A cursor belongs to the query that produced it: "Load more" repeats that query as it was.
+    if (!append) {
+      const r = range();
+      lastQuery = { from: r.from, to: r.to, q: $("q").value.trim(), sentiment: $("sentiment").value,
+                    sort: "-time", limit: 20 };
+    }
+    const page = await api("/v1/mentions", { ...lastQuery, cursor: append ? nextCursor : "" });
     const list = $("mentions");
     if (!append) list.replaceChildren();
     for (const m of page.data) list.append(renderMention(m));
@@ -224,5 +228,7 @@
     refresh();
   }
 
-  document.addEventListener("DOMContentLoaded", init);
+  // A deferred script normally runs before DOMContentLoaded, but do not depend on it.
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
 })();
