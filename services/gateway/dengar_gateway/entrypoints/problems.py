@@ -68,16 +68,19 @@ def unauthorized(detail: str) -> ApiProblem:
     return ApiProblem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="dengar"'})
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def problem_document(status: int, *, detail: str | None = None, slug: str | None = None,
                      title: str | None = None, instance: str | None = None,
                      extensions: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
     doc: dict[str, Any] = {
         "type": f"{TYPE_PREFIX}{slug}" if slug else "about:blank",
-        "title": title or phrase,
+        "title": title or _phrase(status),
         "status": status,
     }
     if detail:
@@ -156,9 +159,8 @@ async def _api_problem_handler(request: Request, exc: Exception) -> Response:
 
 async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ \
-        else None
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    # Starlette fills detail with the status phrase when there is nothing more to say.
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != _phrase(exc.status_code) else None
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="dengar"')
