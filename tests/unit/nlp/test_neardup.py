@@ -57,7 +57,7 @@ def test_shared_band_key_for_near_duplicates() -> None:
     assert not k1 & k3
 
 
-@pytest.mark.parametrize("text", ["", "   ", "😂😂😂", "https://t.co/x", "@budi"])
+@pytest.mark.parametrize("text", ["", "   ", "😂😂😂", "https://t.co/x", "@budi", "RT @x: Thanks!! 🙏"])
 def test_empty_texts_have_no_keys(text: str) -> None:
     h = MinHasher()
     sig = h.signature(text)

@@ -7,8 +7,10 @@ a little (a name swapped, a typo, an emoji added) and because posts are too shor
 
 Normalisation drops what differs between copies of the same message but carries no content: a
 leading ``RT @user:``, URLs (shorteners differ per post), @mentions, case, diacritics, punctuation,
-emoji and repeated whitespace.  Hashtags keep their word.  A text with nothing left (empty, emoji- or
-URL-only) has an *empty* signature: no band keys, Jaccard 0 with everything, never clustered.
+emoji and repeated whitespace.  Hashtags keep their word.  A text with fewer than ``min_chars`` (16)
+characters left ("Thanks!", "mantap 👍", emoji- or URL-only, empty) has an *empty* signature: no band
+keys, Jaccard 0 with everything, never clustered.  Thousands of users saying "thanks" are not a
+copy-paste campaign, and their band keys would only make huge useless candidate buckets.
 
 Everything is deterministic across processes and machines: shingles are hashed with a fixed FNV-1a
 variant in numpy, permutations come from ``numpy.random.default_rng(seed)`` (PCG64), band keys are
@@ -34,6 +36,10 @@ _RT_PREFIX_RE = re.compile(r"^\s*(?:rt|repost|retweet)\b\s*(?:@\w+\s*)?:?\s*", r
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION_RE = re.compile(r"(?<![\w@])@\w+(?:[.-]\w+)*(?:@[\w-]+(?:\.[\w-]+)+)?")
 _SPACE_RE = re.compile(r"\s+")
+# After NFKD, Latin diacritics are separate combining marks: dropping them makes "café" == "cafe".
+_DIACRITIC_RE = re.compile("[\u0300-\u036f]")
+# Anything but letters and digits separates words (punctuation, emoji, symbols, lone surrogates).
+_NONWORD_RE = re.compile(r"[\W_]+")
 _EMPTY = np.uint32(0xFFFFFFFF)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -50,15 +56,10 @@ def normalize_for_neardup(text: str) -> str:
     text = _RT_PREFIX_RE.sub("", text)
     text = _URL_RE.sub(" ", text)
     text = _MENTION_RE.sub(" ", text)
-    text = unicodedata.normalize("NFKD", text)
-    out = []
-    for ch in text.casefold():
-        cat = unicodedata.category(ch)
-        if cat[0] in "LN":
-            out.append(ch)
-        elif cat != "Mn":
-            out.append(" ")
-    return _SPACE_RE.sub(" ", "".join(out)).strip()[:MAX_CHARS]
+    text = unicodedata.normalize("NFKD", text).casefold()
+    text = _DIACRITIC_RE.sub("", text)
+    text = _NONWORD_RE.sub(" ", text)
+    return _SPACE_RE.sub(" ", text).strip()[:MAX_CHARS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +83,12 @@ class MinHasher:
     """MinHash signatures and LSH band keys.  ``num_perm`` must be ``bands * rows``.
 
     With the defaults (128 permutations, 32 bands of 4 rows) a pair becomes an LSH candidate with
-    probability 1-(1-J^4)^32: ~50% at Jaccard 0.35, ~96% at 0.5, >99.9% at 0.65.
+    probability 1-(1-J^4)^32: 38% at Jaccard 0.35, 87% at 0.5, 98.8% at 0.6, 99.8% at 0.65.
     """
 
-    def __init__(self, num_perm: int = 128, bands: int = 32, shingle_size: int = 5, seed: int = 1) -> None:
+    def __init__(
+        self, num_perm: int = 128, bands: int = 32, shingle_size: int = 5, seed: int = 1, min_chars: int = 16
+    ) -> None:
         if num_perm <= 0 or bands <= 0 or num_perm % bands:
             raise ValueError("num_perm must be a positive multiple of bands")
         if shingle_size <= 0:
@@ -94,6 +97,7 @@ class MinHasher:
         self.bands = bands
         self.rows = num_perm // bands
         self.shingle_size = shingle_size
+        self.min_chars = max(1, min_chars)
         rng = np.random.default_rng(seed)
         # Multiply-shift hashing: odd multipliers, top 32 bits of (a*x + b) mod 2**64.
         self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
@@ -114,9 +118,10 @@ class MinHasher:
         return np.unique(h)
 
     def signature(self, text: str) -> np.ndarray:
-        """MinHash signature (uint32[num_perm]) of a raw text; all-0xFFFFFFFF when nothing is left."""
-        sh = self.shingles(normalize_for_neardup(text))
-        if sh.shape[0] == 0:
+        """MinHash signature (uint32[num_perm]) of a raw text; all-0xFFFFFFFF if too little is left."""
+        normalized = normalize_for_neardup(text)
+        sh = self.shingles(normalized) if len(normalized) >= self.min_chars else None
+        if sh is None or sh.shape[0] == 0:
             return np.full(self.num_perm, _EMPTY, dtype=np.uint32)
         out = np.empty(self.num_perm, dtype=np.uint32)
         # Chunked over permutations to bound the temporary [perm, shingles] matrix for long texts.
@@ -200,12 +205,16 @@ class _UnionFind:
 def cluster_near_duplicates(
     texts: Sequence[str],
     *,
-    threshold: float = 0.5,
+    threshold: float = 0.6,
     min_size: int = 2,
     hasher: MinHasher | None = None,
     max_compare_per_bucket: int = 32,
 ) -> list[NearDupCluster]:
     """Group texts whose estimated Jaccard similarity is >= ``threshold`` (transitively).
+
+    0.6 by default: on 10,000 real airline tweets 0.5 chained generic replies ("your customer service
+    is crap" ~ "great customer service again thanks") into clusters, 0.6 left only copies, RT chains
+    and templated spam.
 
     LSH buckets give the candidates, each candidate pair is verified on the signatures.  Inside a
     bucket a text is compared with at most ``max_compare_per_bucket`` earlier members, which keeps a
@@ -235,24 +244,27 @@ def cluster_near_duplicates(
             unique_idx.append(i)
     if unique_idx:
         rows = hasher.rows
-        sub = sigs[unique_idx]
-        buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
-        for band in range(hasher.bands):
-            block = sub[:, band * rows : (band + 1) * rows]
-            for pos, i in enumerate(unique_idx):
-                buckets[(band, block[pos].tobytes())].append(i)
+        uidx = np.asarray(unique_idx, dtype=np.int64)
+        sub = sigs[uidx].astype(np.uint64)
+        mult = np.random.default_rng(0x5EED).integers(1, 2**63, size=rows, dtype=np.uint64) | np.uint64(1)
         checked: set[tuple[int, int]] = set()
-        for members in buckets.values():
-            if len(members) < 2:
-                continue
-            for k, i in enumerate(members):
-                for j in members[max(0, k - max_compare_per_bucket) : k]:
-                    pair = (j, i)
-                    if pair in checked:
-                        continue
-                    checked.add(pair)
-                    if float(np.mean(sigs[i] == sigs[j])) >= threshold:
-                        uf.union(j, i)
+        for band in range(hasher.bands):
+            # One 64-bit key per band (a collision only costs one extra verified comparison).
+            keys = (sub[:, band * rows : (band + 1) * rows] * mult).sum(axis=1, dtype=np.uint64)
+            order = np.argsort(keys, kind="stable")
+            sorted_keys = keys[order]
+            starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+            ends = np.r_[starts[1:], sorted_keys.shape[0]]
+            for lo, hi in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
+                members = uidx[order[lo:hi]].tolist()
+                for k, i in enumerate(members):
+                    for j in members[max(0, k - max_compare_per_bucket) : k]:
+                        pair = (j, i)
+                        if pair in checked:
+                            continue
+                        checked.add(pair)
+                        if float(np.mean(sigs[i] == sigs[j])) >= threshold:
+                            uf.union(j, i)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(n):
         if not empty[i]:
