@@ -67,6 +67,10 @@ _RT_RE = re.compile(r"^\s*rt\b", re.IGNORECASE)
 _SURROGATE_RE = re.compile("[\ud800-\udfff\ufffd]")
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
 _SPACE_RE = re.compile(r"\s+")
+# Everything but letters (and the marks of the Indic/Thai blocks, which ``\w`` leaves out) is a gap.
+_NONLETTER_RE = re.compile(r"[^\w'\u0300-\u036f\u0900-\u0dff\u0e00-\u0eff]+|[\d_]+")
+# A letter outside the Latin blocks (input is cleaned: lower-case letters and single spaces).
+_NONLATIN_RE = re.compile(r"[^ a-z\u00c0-\u02af\u1e00-\u1eff]")
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -106,14 +110,7 @@ def clean_for_langid(text: str) -> str:
     text = _MENTION_RE.sub(" ", text)
     text = _RT_RE.sub(" ", text)
     text = text.lower()
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat[0] in "LM" or ch == "'":
-            out.append(ch)
-        else:
-            out.append(" ")
-    text = "".join(out).replace("'", "")
+    text = _NONLETTER_RE.sub(" ", text).replace("'", "")
     text = _REPEAT_RE.sub(r"\1\1", text)
     return _SPACE_RE.sub(" ", text).strip()[:MAX_CHARS]
 
@@ -233,15 +230,6 @@ def malay_lexicon_score(cleaned: str) -> float:
     return ms - idn
 
 
-def _script_of(ch: str) -> str:
-    """Coarse script of a letter: 'latin' or 'nonlatin' (unicodedata has no script property)."""
-    try:
-        name = unicodedata.name(ch)
-    except ValueError:
-        return "nonlatin"
-    return "latin" if name.startswith("LATIN") else "nonlatin"
-
-
 class LanguageIdentifier:
     """Hashed-n-gram language identifier with the und / script / Malay rules described above.
 
@@ -285,13 +273,13 @@ class LanguageIdentifier:
         results: list[LanguageResult | None] = [None] * len(cleaned)
         to_score: list[int] = []
         for i, c in enumerate(cleaned):
-            letters = [ch for ch in c if not ch.isspace()]
-            if len(letters) < MIN_LETTERS:
+            n_letters = len(c) - c.count(" ")
+            if n_letters < MIN_LETTERS:
                 results[i] = LanguageResult(UND, 0.0, "too-short")
                 continue
-            latin = sum(1 for ch in letters if _script_of(ch) == "latin")
-            if latin / len(letters) < 0.5:
-                results[i] = LanguageResult(OTHER, round(1.0 - latin / len(letters), 4), "script")
+            nonlatin = len(_NONLATIN_RE.findall(c))
+            if nonlatin / n_letters > 0.5:
+                results[i] = LanguageResult(OTHER, round(nonlatin / n_letters, 4), "script")
                 continue
             to_score.append(i)
         for start in range(0, len(to_score), self._batch_size):
