@@ -11,8 +11,10 @@ Every sentence is also used as a few random word windows (1-8 words) so that the
 post-sized inputs; small classes get more windows.
 
 Validation: NusaX valid (every language), SmSA valid, TweetEval sentiment val; each full and cut to
-its first 8 words.  Malay and "foreign Latin-script" texts have no shared data: they are measured on
-the small hand-written sentence lists below, which say little beyond "the rule does what it says".
+its first 8 and first 3 words.  Malay, "foreign Latin-script" and slang-heavy informal posts have no
+shared data: they are measured on the small hand-written lists below, which say little beyond "the
+rules do what they say".  ``--eval-only`` re-validates the model already in ``--out`` after a change
+to the runtime rules in ``dengar_nlp.domain.langid``.
 
 Writes ``langid.onnx`` (inputs ``ids`` int64 [N, L] and ``values`` float32 [N, L], output ``probs``
 float32 [N, C]; weights stored as float16), ``langid.json`` (labels, hashing space, metrics) and
@@ -98,6 +100,48 @@ MALAY_EVAL = [
     "kenderaan berat dilarang masuk ke bandar",
     "bilik hotel tu kecil tapi bersih",
 ]
+# Hand-written informal posts (Jakarta slang, Javanese and Sundanese chat), to check that the
+# slang boost helps Indonesian without pulling regional-language chat into "id".  Written after the
+# slang list, so this is a sanity check, not an independent measurement.
+INFORMAL_EVAL = [
+    ("id", "duh gue telat lagi gara2 ojol nya muter2"),
+    ("id", "sumpah ini film bikin baper parah"),
+    ("id", "lu udah makan belom? gue laper bgt"),
+    ("id", "mager bgt mau ke kantor hari ini"),
+    ("id", "wkwkwk kocak abis sih admin nya"),
+    ("id", "gimana sih kok aplikasinya error mulu"),
+    ("id", "anjay keren bener konsernya semalem"),
+    ("id", "kepo deh lo sama urusan orang"),
+    ("id", "otw bandara, doain gak ketinggalan pesawat"),
+    ("id", "kalo promo kayak gini mah gas terus"),
+    ("id", "nyokap gue marah gara2 paket nya nyasar"),
+    ("id", "gabut nih, ada rekomendasi series gak?"),
+    ("id", "santuy aja bro, ntar juga beres"),
+    ("id", "ongkirnya mahal amat, gak jadi checkout deh"),
+    ("id", "kurirnya ramah banget, paketnya juga aman"),
+    ("id", "lagi nunggu antrian, lama bener"),
+    ("id", "jangan lupa bahagia ya guys"),
+    ("id", "udah transfer tapi saldo belum masuk juga"),
+    ("id", "semoga cepet sembuh ya kak"),
+    ("id", "gue gak ngerti kenapa harga naik terus"),
+    ("jv", "aku wis tekan omah, kowe neng endi?"),
+    ("jv", "ojo lali mangan yo cah"),
+    ("jv", "sing sabar yo, kabeh bakal apik"),
+    ("jv", "iki piye to, kok ora iso mbayar"),
+    ("jv", "matur nuwun sanget mas, mugi lancar"),
+    ("jv", "wes suwe ora ketemu konco lawas"),
+    ("jv", "ngopi sik ben ora ngantuk"),
+    ("jv", "udane deres banget, aku ora sido metu"),
+    ("su", "abdi teu acan tuang ti enjing"),
+    ("su", "punten, ieu jalan ka pasar palih mana?"),
+    ("su", "hatur nuhun pisan kang kana bantosanna"),
+    ("su", "urang mah teu resep kana kopi pait"),
+    ("su", "kumaha damang? tos lami teu patepang"),
+    ("su", "hayu atuh urang ameng ka bandung"),
+    ("su", "ulah hilap nyandak payung, hujan gede"),
+    ("su", "sok atuh dahar heula bari nyantai"),
+]
+
 # Frequent words of Latin-script languages that have no shared data (hand-written).  Random word
 # strings drawn from them train the "xx" (foreign, reported as "other") class: function words carry
 # most of a language's char-n-gram profile, which is what keeps Spanish or German out of "en".
@@ -211,6 +255,7 @@ def load_valid(data: Path) -> dict[str, list[tuple[str, str]]]:
         ("en", t) for t in _read_tsv_column(data / "tweeteval_sentiment" / "val.tsv", 1, True)
     ]
     sets["malay-handwritten"] = [("ms", t) for t in MALAY_EVAL]
+    sets["informal-handwritten"] = list(INFORMAL_EVAL)
     sets["foreign-handwritten"] = [("other", t) for t in FOREIGN_EVAL]
     return sets
 
@@ -292,8 +337,8 @@ def truncate(text: str, n_words: int = 8) -> str:
 def evaluate(ident: LanguageIdentifier, sets: dict[str, list[tuple[str, str]]]) -> dict[str, dict]:
     report: dict[str, dict] = {}
     for name, rows in sets.items():
-        for mode in ("full", "8words"):
-            texts = [t if mode == "full" else truncate(t) for _, t in rows]
+        for mode, n_words in (("full", 0), ("8words", 8), ("3words", 3)):
+            texts = [truncate(t, n_words) if n_words else t for _, t in rows]
             gold = [FIRST_CLASS_OR_OTHER(g) for g, _ in rows]
             preds = [r.language for r in ident.identify_many(texts)]
             per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -317,16 +362,7 @@ def FIRST_CLASS_OR_OTHER(label: str) -> str:
     return label if label in FIRST_CLASS else OTHER
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--C", type=float, default=20.0)
-    parser.add_argument("--max-iter", type=int, default=300)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+def train_and_export(args: argparse.Namespace, onnx_path: Path) -> tuple[list[str], int]:
     from sklearn.linear_model import LogisticRegression
 
     rng = random.Random(SEED)
@@ -357,8 +393,35 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("fitted in %.1fs", time.perf_counter() - t0)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    onnx_path = args.out / "langid.onnx"
     export_onnx(clf.coef_, clf.intercept_, onnx_path)
+    return labels, len(y)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--C", type=float, default=20.0)
+    parser.add_argument("--max-iter", type=int, default=300)
+    parser.add_argument(
+        "--eval-only",
+        action="store_true",
+        help="re-run validation of the model already in --out (after a change to the runtime rules)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    onnx_path = args.out / "langid.onnx"
+    meta_path = args.out / "langid.json"
+    if args.eval_only:
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        labels = old["labels"]
+        train_examples = old.get("train_examples", 0)
+        c_value = float(old.get("C", args.C))
+    else:
+        labels, train_examples = train_and_export(args, onnx_path)
+        c_value = args.C
 
     import onnxruntime as ort
 
@@ -380,13 +443,11 @@ def main(argv: list[str] | None = None) -> int:
         "labels": labels,
         "n_buckets": N_BUCKETS,
         "char_ngrams": [1, 2, 3, 4],
-        "C": args.C,
-        "train_examples": len(y),
+        "C": c_value,
+        "train_examples": train_examples,
         "validation": report,
     }
-    (args.out / "langid.json").write_text(
-        json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     logger.info("wrote %s (%.2f MB)", onnx_path, onnx_path.stat().st_size / 1e6)
     return 0
 

@@ -9,6 +9,7 @@ from dengar_nlp.domain.langid import (
     LanguageIdentifier,
     clean_for_langid,
     featurize,
+    indonesian_slang_hits,
     malay_lexicon_score,
 )
 
@@ -25,6 +26,8 @@ def ident() -> LanguageIdentifier:
         ("lol this is so true 😂", "en"),
         ("gak nyangka pelayanannya separah ini, kecewa banget sama aplikasinya", "id"),
         ("wkwk emang bener sih, harganya mahal bgt", "id"),
+        ("anjir macet parah", "id"),
+        ("sumpah gue ngakak 😂😂", "id"),
         ("aku wis ora kuat maneh, dalane macet banget", "jv"),
         ("abdi mah teu resep kana rasana, mahal teuing", "su"),
         ("korang dah tengok filem baru tu? best gila", "ms"),
@@ -87,6 +90,11 @@ def test_features_are_deterministic_and_bounded() -> None:
     assert ids1.max() <= 1 << 10 and ids1.min() >= 0
     assert np.isclose(np.linalg.norm(vals1[0]), 1.0)
     assert np.all(vals1[1] == 0)
+
+
+def test_indonesian_slang_hits() -> None:
+    assert indonesian_slang_hits("gue otw wkwkwk") == 3
+    assert indonesian_slang_hits("aku wis tekan omah") == 0
 
 
 def test_malay_lexicon_prefers_indonesian_slang() -> None:

@@ -219,6 +219,27 @@ _ID_MARKERS: dict[str, float] = {
 # land).  Widening this to Minangkabau/Banjarese turned Minangkabau into Malay: "awak" means "I" there.
 _MALAYIC = frozenset({"id", "ms"})
 
+# Jakarta-style slang that the training data (SmSA reviews, NusaX translations) barely contains, so the
+# model reads "anjir macet parah" as Javanese.  Only words that NusaX's Javanese/Sundanese/regional
+# training sentences (almost) never use are listed: particles like "sih", "kok", "banget" are shared
+# across the region and are deliberately absent.  Each distinct hit multiplies P(id) by
+# ``ID_SLANG_FACTOR`` (at most two hits count) before the decision.
+_ID_SLANG = frozenset(
+    "gue gw gua lu lo loe elo nggak enggak ngga udah udh gimana gmn anjir anjay ngakak mantul "
+    "kalo klo gaes bokap nyokap gabut mager baper otw santuy bucin kepo lebay gokil ngab "
+    "bgt bete".split()
+)
+ID_SLANG_FACTOR = 4.0
+
+
+def indonesian_slang_hits(cleaned: str) -> int:
+    """Number of distinct Jakarta-slang markers in a cleaned text ("wkwk..." laughter counts once)."""
+    words = set(cleaned.split())
+    hits = len(words & _ID_SLANG)
+    if any(w.startswith("wkwk") for w in words):
+        hits += 1
+    return hits
+
 
 def malay_lexicon_score(cleaned: str) -> float:
     """Weighted Malay-minus-Indonesian marker score of a cleaned text (positive leans Malay)."""
@@ -254,6 +275,7 @@ class LanguageIdentifier:
         self._n_buckets = int(n_buckets)
         self._ms_threshold = ms_threshold
         self._batch_size = max(1, batch_size)
+        self._id_index = self._labels.index("id") if "id" in self._labels else None
         prior = DEFAULT_PRIOR if class_prior is None else class_prior
         self._prior = np.array([float(prior.get(lab, 1.0)) for lab in self._labels], dtype=np.float64)
         if np.any(self._prior <= 0):
@@ -297,6 +319,11 @@ class LanguageIdentifier:
         return [r if r is not None else LanguageResult(UND, 0.0, "too-short") for r in results]
 
     def _decide(self, cleaned: str, probs: np.ndarray) -> LanguageResult:
+        hits = min(2, indonesian_slang_hits(cleaned))
+        if hits and self._id_index is not None:
+            probs = probs.copy()
+            probs[self._id_index] *= ID_SLANG_FACTOR**hits
+            probs /= probs.sum()
         top = int(np.argmax(probs))
         fine = self._labels[top]
         if fine in _MALAYIC:
