@@ -88,8 +88,7 @@ class InsightsApp:
         await self._server.start()
         await grpcutil.set_serving(self._health, SERVICE_NAMES, True)
 
-        self._handler = EnrichedPostHandler(MentionIngestor(mentions, rollups),
-                                            concurrency=s.insights_concurrency)
+        self._handler = EnrichedPostHandler(MentionIngestor(mentions, rollups))
         self._worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
             stream=subjects.stream("enriched"), durable=s.insights_durable,
             filter_subject=subjects.enriched_all, batch_size=s.insights_batch_size,

@@ -19,6 +19,4 @@ class InsightsSettings(CommonSettings):
     insights_max_deliver: int = Field(5, ge=1, le=100)
     # Redelivery of an un-acked message, and so the recovery time of a crashed replica's batch.
     insights_ack_wait_s: float = Field(60.0, ge=1, le=3600)
-    # Distinct posts of one batch stored concurrently.
-    insights_concurrency: int = Field(16, ge=1, le=256)
     insights_max_timeseries_buckets: int = Field(1000, ge=1, le=100_000)

@@ -17,12 +17,12 @@ NEG, POS = common_pb2.SENTIMENT_NEGATIVE, common_pb2.SENTIMENT_POSITIVE
 
 async def test_two_replicas_count_each_post_once(infra, unique, nats_client, monkeypatch) -> None:
     lost = {"insert": 0, "cas": 0}
-    real_insert, real_cas = MentionRepository.insert_new, MentionRepository.compare_and_set
+    real_insert, real_cas = MentionRepository.insert_many_new, MentionRepository.compare_and_set
 
     async def counting_insert(self, *args):
-        ok = await real_insert(self, *args)
-        lost["insert"] += not ok
-        return ok
+        oks = await real_insert(self, *args)
+        lost["insert"] += oks.count(False)
+        return oks
 
     async def counting_cas(self, *args):
         ok = await real_cas(self, *args)
@@ -30,7 +30,7 @@ async def test_two_replicas_count_each_post_once(infra, unique, nats_client, mon
         return ok
 
     # Only observes: shows that the replicas really raced on the same posts.
-    monkeypatch.setattr(MentionRepository, "insert_new", counting_insert)
+    monkeypatch.setattr(MentionRepository, "insert_many_new", counting_insert)
     monkeypatch.setattr(MentionRepository, "compare_and_set", counting_cas)
 
     js, subjects = nats_client.jetstream(), Subjects(unique)
@@ -54,7 +54,7 @@ async def test_two_replicas_count_each_post_once(infra, unique, nats_client, mon
             await publisher.send(next(f for f in flipped if f.post.id == p.post.id),
                                  msg_id=f"{p.post.id}:flip")
 
-    settings = make_settings(infra, unique, insights_batch_size=2, insights_concurrency=32)
+    settings = make_settings(infra, unique, insights_batch_size=2)
     async with running(settings) as a, running(settings) as b:
         channel = grpcutil.insecure_channel(f"127.0.0.1:{a.port}")
         try:

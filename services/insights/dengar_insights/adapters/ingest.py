@@ -22,9 +22,19 @@ the mention itself, the only document that has to change atomically:
    concurrently or again after a crash. A duplicate-key error means the upsert lost a race with
    another insert of the same bucket, or the bucket already has the op: check, then retry. After
    each bucket but the last, ``pending.done`` records it, so a finisher resuming long after a
-   crash skips buckets already applied instead of relying on the bounded ``ops`` window.
+   crash skips buckets already applied instead of relying on the bounded ``ops`` window. What
+   is left to that window: the write right after a bucket update (its mark, or the completion)
+   fails, and the op is resumed only after that bucket took 2000 further ops. Resumption comes
+   with the redelivery: seconds after a failed write (nak), ``ack_wait`` (60 s) after a crash.
 3. *Complete*. Guarded by ``pending.op == op``: set ``contribution = to``, unset ``pending``, bump
    ``rev``. Only one finisher's write matches; the others see nothing to do.
+
+A batch of distinct posts shares these writes (``ingest_many``): one bulk insert for the new
+mentions, one CAS each for the changed ones, then per bucket one update carrying the summed
+increments and every op id, guarded by ``ops: {$nin: [...]}``. That update is all-or-nothing, so
+each op is still recorded together with exactly its own increments; if any of the ops had already
+reached the bucket, the ops are applied one by one instead. Marks and completions are bulk writes
+guarded by each mention's own op id.
 
 Whoever reads a mention with a pending op (a redelivery, a replica handling another copy of the
 post) finishes that op first and then re-reads. A process that dies anywhere leaves either no
@@ -42,15 +52,16 @@ in each of the post's buckets; a new engagement count moves nothing).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from dengar_insights.adapters.mentions import MentionRepository
-from dengar_insights.adapters.rollups import RollupRepository
+from dengar_insights.adapters.rollups import OPS_WINDOW, RollupRepository
 from dengar_insights.domain.mention import PreparedMention
 from dengar_insights.domain.rollups import EMPTY, Contribution, delta
 
@@ -59,8 +70,11 @@ logger = logging.getLogger(__name__)
 # Each retry means another writer changed the mention in between; with a handful of replicas a
 # post settles in a few rounds, so hitting this means something is wrong, not busy.
 MAX_ATTEMPTS = 50
+# Ops recorded on a rollup document per write; well inside its memory of OPS_WINDOW ops.
+OPS_PER_WRITE = OPS_WINDOW // 8
 
 Doc = dict[str, Any]
+T = TypeVar("T")
 
 
 class Result(StrEnum):
@@ -103,6 +117,15 @@ class MentionIngestor:
         """Current ingest state of several mentions, to save one read per post in a batch."""
         return await self._mentions.get_states(tenant_id, mention_ids)
 
+    def _new_doc(self, m: PreparedMention, trace_id: str, now: datetime) -> Doc:
+        return {"_id": m.id, **m.fields, "trace_id": trace_id, "content_hash": m.content_hash,
+                "first_seen_at": now, "updated_at": now, "rev": 1, "contribution": None,
+                "pending": _pending(new_op(), EMPTY, m.contribution, now)}
+
+    @staticmethod
+    def _fields(m: PreparedMention, trace_id: str, now: datetime) -> Doc:
+        return {**m.fields, "trace_id": trace_id, "content_hash": m.content_hash, "updated_at": now}
+
     async def ingest(self, m: PreparedMention, *, trace_id: str = "",
                      state: Doc | _Unknown | None = UNKNOWN) -> Result:
         """Store ``m`` and move the rollups by the change in its contribution."""
@@ -111,51 +134,149 @@ class MentionIngestor:
         for _ in range(MAX_ATTEMPTS):
             now = self._clock()
             if current is None:
-                op = new_op()
-                doc = {"_id": mid, **m.fields, "trace_id": trace_id, "content_hash": m.content_hash,
-                       "first_seen_at": now, "updated_at": now, "rev": 1, "contribution": None,
-                       "pending": self._pending(op, EMPTY, m.contribution, now)}
+                doc = self._new_doc(m, trace_id, now)
                 if await self._mentions.insert_new(tenant, doc):
-                    await self._finish(tenant, mid, doc["pending"])
+                    await self._finish(tenant, [(mid, doc["pending"])])
                     return Result.INSERTED
             elif current.get("pending"):
-                await self._finish(tenant, mid, current["pending"])
-            elif current.get("content_hash") == m.content_hash:
-                return Result.DUPLICATE
-            elif m.collected_at < current["collected_at"]:
-                return Result.STALE
+                await self._finish(tenant, [(mid, current["pending"])])
+            elif (done := _settled(m, current)) is not None:
+                return done
             else:
                 applied = Contribution.from_doc(current.get("contribution"))
-                fields = {**m.fields, "trace_id": trace_id, "content_hash": m.content_hash,
-                          "updated_at": now}
+                fields = self._fields(m, trace_id, now)
                 if applied == m.contribution:
                     if await self._mentions.compare_and_set(tenant, mid, current["rev"], fields):
                         return Result.REFRESHED
                 else:
-                    pending = self._pending(new_op(), applied, m.contribution, now)
+                    pending = _pending(new_op(), applied, m.contribution, now)
                     if await self._mentions.compare_and_set(tenant, mid, current["rev"],
                                                             {**fields, "pending": pending}):
-                        await self._finish(tenant, mid, pending)
+                        await self._finish(tenant, [(mid, pending)])
                         return Result.UPDATED
             # Lost a race or finished someone else's op: start again from the current state.
             current = await self._mentions.get_state(tenant, mid)
         raise ContentionError(f"mention {mid} of {tenant} kept changing; giving up for now")
 
-    @staticmethod
-    def _pending(op: str, old: Contribution, new: Contribution, at: datetime) -> Doc:
-        return {"op": op, "from": old.to_doc(), "to": new.to_doc(), "at": at, "done": []}
+    async def ingest_many(self, tenant_id: str, items: Sequence[tuple[PreparedMention, str]],
+                          states: Mapping[str, Doc]) -> list[Result | BaseException]:
+        """The same as ``ingest`` for distinct mentions of one tenant, sharing the writes.
 
-    async def _finish(self, tenant_id: str, mention_id: str, pending: Mapping[str, Any]) -> None:
-        """Apply a pending op's delta to every bucket it touches, then complete it. Idempotent."""
-        op = pending["op"]
-        target = Contribution.from_doc(pending.get("to"))
-        changes = delta(Contribution.from_doc(pending.get("from")), target)
-        done = set(pending.get("done") or ())
-        todo = [(b, incs) for b, incs in changes.items() if b not in done]
-        for n, (bucket, incs) in enumerate(todo, start=1):
-            await self._rollups.apply(tenant_id, bucket, op, incs)
-            # The last bucket needs no mark: completing the op comes next.
-            if n < len(todo):
-                await self._mentions.mark_applied(tenant_id, mention_id, op, bucket)
-        if await self._mentions.complete(tenant_id, mention_id, op, target.to_doc(), self._clock()):
-            logger.debug("op %s of %s/%s applied to %d buckets", op, tenant_id, mention_id, len(changes))
+        The common cases (new posts, changed posts nobody else is touching) take one bulk insert,
+        the CAS writes, one rollup update per touched bucket for the whole batch, one progress
+        mark per bucket and one bulk completion. Whatever lost a race, or found an op pending,
+        goes through ``ingest`` one by one. ``states`` comes from ``states()``; absent means new.
+        """
+        if len({m.id for m, _ in items}) != len(items):
+            raise ValueError("ingest_many needs distinct mentions")
+        if any(m.tenant_id != tenant_id for m, _ in items):
+            raise ValueError("ingest_many needs mentions of one tenant")
+        results: list[Result | BaseException | None] = [None] * len(items)
+        slow: list[int] = []
+        fresh: list[tuple[int, Doc]] = []
+        changes: list[tuple[int, int, Doc, Doc | None]] = []
+        now = self._clock()
+        for i, (m, trace_id) in enumerate(items):
+            current = states.get(m.id)
+            if current is None:
+                fresh.append((i, self._new_doc(m, trace_id, now)))
+            elif current.get("pending"):
+                slow.append(i)
+            elif (done := _settled(m, current)) is not None:
+                results[i] = done
+            else:
+                applied = Contribution.from_doc(current.get("contribution"))
+                pending = (None if applied == m.contribution
+                           else _pending(new_op(), applied, m.contribution, now))
+                changes.append((i, current["rev"], self._fields(m, trace_id, now), pending))
+
+        # Phase 1, intents: the bulk insert and the CAS writes decide who owns each change.
+        winners: list[tuple[int, Doc, Result]] = []
+        inserted = await self._mentions.insert_many_new(tenant_id, [d for _, d in fresh])
+        for (i, doc), ok in zip(fresh, inserted, strict=True):
+            if ok:
+                winners.append((i, doc["pending"], Result.INSERTED))
+            else:
+                slow.append(i)
+        cas = await asyncio.gather(*(
+            self._mentions.compare_and_set(tenant_id, items[i][0].id, rev,
+                                           fields if pending is None else {**fields, "pending": pending})
+            for i, rev, fields, pending in changes), return_exceptions=True)
+        for (i, _, _, pending), ok in zip(changes, cas, strict=True):
+            if isinstance(ok, BaseException):
+                results[i] = ok
+            elif not ok:
+                slow.append(i)
+            elif pending is None:
+                results[i] = Result.REFRESHED
+            else:
+                winners.append((i, pending, Result.UPDATED))
+
+        # Phases 2 and 3 for every winner together. On failure each winner's op stays pending,
+        # and the redelivery of its message finishes it.
+        if winners:
+            try:
+                await self._finish(tenant_id, [(items[i][0].id, p) for i, p, _ in winners])
+                for i, _, result in winners:
+                    results[i] = result
+            except Exception as exc:
+                for i, _, _ in winners:
+                    results[i] = exc
+
+        retried = await asyncio.gather(
+            *(self.ingest(items[i][0], trace_id=items[i][1]) for i in slow), return_exceptions=True)
+        for i, res in zip(slow, retried, strict=True):
+            results[i] = res
+        return [r if r is not None else RuntimeError("no result") for r in results]
+
+    async def _finish(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Apply pending ops to every bucket they touch, then complete them. Idempotent.
+
+        Buckets go one at a time; after each, the mentions that still have buckets to go record
+        it in ``pending.done``, so that a finisher resuming after a crash skips it.
+        """
+        by_bucket: dict[str, list[tuple[str, str, dict[str, int]]]] = {}
+        remaining: dict[str, set[str]] = {}
+        targets: list[tuple[str, str, dict[str, list[str]]]] = []
+        for mid, pending in pendings:
+            op = pending["op"]
+            target = Contribution.from_doc(pending.get("to"))
+            targets.append((mid, op, target.to_doc()))
+            done = set(pending.get("done") or ())
+            changes = delta(Contribution.from_doc(pending.get("from")), target)
+            remaining[mid] = set(changes) - done
+            for bucket in remaining[mid]:
+                by_bucket.setdefault(bucket, []).append((mid, op, changes[bucket]))
+        for bucket in sorted(by_bucket):
+            group = by_bucket[bucket]
+            for chunk in _chunks(group, OPS_PER_WRITE):
+                await self._rollups.apply_many(tenant_id, bucket, [(op, incs) for _, op, incs in chunk])
+            to_mark = []
+            for mid, op, _ in group:
+                remaining[mid].discard(bucket)
+                # The last bucket needs no mark: completing the op comes next.
+                if remaining[mid]:
+                    to_mark.append((mid, op))
+            await self._mentions.mark_applied(tenant_id, to_mark, bucket)
+        completed = await self._mentions.complete(tenant_id, targets, self._clock())
+        logger.debug("completed %d/%d ops of %s over %d buckets", completed, len(targets), tenant_id,
+                     len(by_bucket))
+
+
+def _pending(op: str, old: Contribution, new: Contribution, at: datetime) -> Doc:
+    return {"op": op, "from": old.to_doc(), "to": new.to_doc(), "at": at, "done": []}
+
+
+def _settled(m: PreparedMention, current: Mapping[str, Any]) -> Result | None:
+    """DUPLICATE or STALE when ``m`` must not change the stored mention, else None."""
+    if current.get("content_hash") == m.content_hash:
+        return Result.DUPLICATE
+    # A late redelivery of an older collection must not undo a newer one.
+    if m.collected_at < current["collected_at"]:
+        return Result.STALE
+    return None
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -8,13 +8,13 @@ index that starts with ``tenant_id``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dengar_insights.domain.search import (
     ENGAGEMENT_DESC,
@@ -119,6 +119,22 @@ class MentionRepository:
             return False
         return True
 
+    async def insert_many_new(self, tenant_id: str, docs: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Insert first versions in one round trip; per document, False when it already existed."""
+        if not docs:
+            return []
+        if any(d.get("tenant_id") != tenant_id for d in docs):
+            raise ValueError("document tenant does not match")
+        try:
+            await self._col.insert_many([dict(d) for d in docs], ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors) or exc.details.get("writeConcernErrors"):
+                raise
+            existed = {e["index"] for e in errors}
+            return [i not in existed for i in range(len(docs))]
+        return [True] * len(docs)
+
     async def compare_and_set(self, tenant_id: str, mention_id: str, rev: int,
                               fields: Mapping[str, Any]) -> bool:
         """Set ``fields`` and bump the revision iff the mention is still at ``rev``."""
@@ -127,17 +143,27 @@ class MentionRepository:
             {"$set": dict(fields), "$inc": {"rev": 1}})
         return res.matched_count == 1
 
-    async def mark_applied(self, tenant_id: str, mention_id: str, op: str, bucket: str) -> None:
-        """Remember that ``op`` reached ``bucket``, so a late resumption skips it."""
-        await self._col.update_one(
-            {"_id": mention_id, "tenant_id": tenant_id, "pending.op": op},
+    async def mark_applied(self, tenant_id: str, ops: Sequence[tuple[str, str]], bucket: str) -> None:
+        """Remember that each (mention id, op) reached ``bucket``, so a late resumption skips it."""
+        if not ops:
+            return
+        # Op ids are unique per mention, so matching any of them can only match its own mention.
+        await self._col.update_many(
+            {"tenant_id": tenant_id, "_id": {"$in": [mid for mid, _ in ops]},
+             "pending.op": {"$in": [op for _, op in ops]}},
             {"$addToSet": {"pending.done": bucket}})
 
-    async def complete(self, tenant_id: str, mention_id: str, op: str,
-                       contribution: Mapping[str, Any], at: datetime) -> bool:
-        """Record ``op``'s target as the applied contribution and clear it; False if already done."""
-        res = await self._col.update_one(
-            {"_id": mention_id, "tenant_id": tenant_id, "pending.op": op},
-            {"$set": {"contribution": dict(contribution), "rollups_at": at},
-             "$unset": {"pending": ""}, "$inc": {"rev": 1}})
-        return res.matched_count == 1
+    async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str, Mapping[str, Any]]],
+                       at: datetime) -> int:
+        """For each (mention id, op, target): record the target as applied and clear the op.
+
+        Guarded by the op, so completing twice is harmless. Returns how many this call completed.
+        """
+        if not ops:
+            return 0
+        res = await self._col.bulk_write([
+            UpdateOne({"_id": mid, "tenant_id": tenant_id, "pending.op": op},
+                      {"$set": {"contribution": dict(target), "rollups_at": at},
+                       "$unset": {"pending": ""}, "$inc": {"rev": 1}})
+            for mid, op, target in ops], ordered=False)
+        return res.modified_count

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from nats.aio.msg import Msg
+from opentelemetry import trace
 
 from dengar_common.bus import Outcome
 from dengar_common.telemetry import current_trace_id, span_from_headers
-from dengar_insights.adapters.ingest import UNKNOWN, MentionIngestor, Result
+from dengar_insights.adapters.ingest import MentionIngestor, Result
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, parse_enriched, prepare
 
 logger = logging.getLogger(__name__)
@@ -26,54 +27,63 @@ def prepare_message(msg: Msg) -> PreparedMention:
 class EnrichedPostHandler:
     """The PullWorker batch handler: one outcome per message, None meaning "ack"."""
 
-    def __init__(self, ingestor: MentionIngestor, *, concurrency: int = 16) -> None:
+    def __init__(self, ingestor: MentionIngestor) -> None:
         self._ingestor = ingestor
-        self._concurrency = concurrency
         self.results: Counter[str] = Counter()
 
     async def __call__(self, msgs: Sequence[Msg]) -> list[Outcome]:
         outcomes: list[Outcome] = [None] * len(msgs)
-        # Copies of one post in a batch are applied in order, one after the other; distinct posts
-        # go concurrently (the ingest protocol is safe either way, order only decides who wins).
-        groups: dict[tuple[str, str], list[tuple[int, PreparedMention]]] = {}
+        # Per tenant, the first copy of each post goes into one shared batch write; further
+        # copies of a post in the same batch follow it one by one, in arrival order.
+        firsts: dict[str, dict[str, tuple[int, PreparedMention, str]]] = {}
+        later: list[tuple[int, PreparedMention, str]] = []
+        links: list[trace.Link] = []
         for i, msg in enumerate(msgs):
-            try:
-                m = prepare_message(msg)
-            except InvalidPost as exc:
-                logger.warning("invalid enriched post on %s: %s", msg.subject, exc)
-                outcomes[i] = exc
-                continue
-            groups.setdefault((m.tenant_id, m.id), []).append((i, m))
-        if not groups:
-            return outcomes
+            with span_from_headers("insights.receive", msg.headers) as span:
+                # The mention records the trace of the message that wrote it (HTTP → ... → here).
+                trace_id = current_trace_id()
+                if span.get_span_context().is_valid:
+                    links.append(trace.Link(span.get_span_context()))
+                try:
+                    m = prepare_message(msg)
+                except InvalidPost as exc:
+                    span.record_exception(exc)
+                    logger.warning("invalid enriched post on %s: %s", msg.subject, exc)
+                    outcomes[i] = exc
+                    continue
+            per_tenant = firsts.setdefault(m.tenant_id, {})
+            if m.id in per_tenant:
+                later.append((i, m, trace_id))
+            else:
+                per_tenant[m.id] = (i, m, trace_id)
 
-        by_tenant: dict[str, list[str]] = {}
-        for tenant, mid in groups:
-            by_tenant.setdefault(tenant, []).append(mid)
-        states: dict[tuple[str, str], dict] = {}
-        for tenant, ids in by_tenant.items():
-            for mid, doc in (await self._ingestor.states(tenant, ids)).items():
-                states[(tenant, mid)] = doc
-
-        limit = asyncio.Semaphore(self._concurrency)
-
-        async def run(key: tuple[str, str], items: list[tuple[int, PreparedMention]]) -> None:
-            async with limit:
-                state = states.get(key)
-                for n, (i, m) in enumerate(items):
-                    with span_from_headers("insights.ingest", msgs[i].headers,
-                                           attributes={"dengar.tenant_id": m.tenant_id,
-                                                       "dengar.mention_id": m.id}):
-                        try:
-                            result = await self._ingestor.ingest(
-                                m, trace_id=current_trace_id(), state=state if n == 0 else UNKNOWN)
-                        except Exception as exc:
-                            logger.warning("ingest of %s/%s failed: %s", m.tenant_id, m.id, exc)
-                            outcomes[i] = exc
-                            continue
-                    self.results[result.value] += 1
-                    if result is Result.STALE:
-                        logger.info("ignored an older copy of %s/%s", m.tenant_id, m.id)
-
-        await asyncio.gather(*(run(k, v) for k, v in groups.items()))
+        tracer = trace.get_tracer("dengar.insights")
+        with tracer.start_as_current_span("insights.store_batch", links=links,
+                                          attributes={"dengar.batch_size": len(msgs)}):
+            for tenant, entries in firsts.items():
+                indexes = [i for i, _, _ in entries.values()]
+                try:
+                    states = await self._ingestor.states(tenant, entries)
+                    results: Sequence[Result | BaseException] = await self._ingestor.ingest_many(
+                        tenant, [(m, t) for _, m, t in entries.values()], states)
+                except Exception as exc:
+                    results = [exc] * len(indexes)
+                self._record(msgs, outcomes, indexes, results)
+            for i, m, trace_id in later:
+                try:
+                    result: Result | BaseException = await self._ingestor.ingest(m, trace_id=trace_id)
+                except Exception as exc:
+                    result = exc
+                self._record(msgs, outcomes, [i], [result])
         return outcomes
+
+    def _record(self, msgs: Sequence[Msg], outcomes: list[Outcome], indexes: Sequence[int],
+                results: Sequence[Any]) -> None:
+        for i, res in zip(indexes, results, strict=True):
+            if isinstance(res, BaseException):
+                logger.warning("storing the message on %s failed: %s", msgs[i].subject, res)
+                outcomes[i] = res
+            else:
+                self.results[res.value] += 1
+                if res is Result.STALE:
+                    logger.info("ignored an older copy of a post on %s", msgs[i].subject)
