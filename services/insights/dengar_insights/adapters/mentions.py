@@ -103,7 +103,9 @@ class MentionRepository:
             clauses.append({"$or": [{key_field: {cmp: key_value}},
                                     {key_field: key_value, "_id": {cmp: after.id}}]})
         flt = clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        cursor = (self._col.find(flt, projection=_HIDDEN)
+        # When a filter's index wins over the sort's (a common word in a big tenant), the server
+        # sorts the matches; letting that spill to disk beats failing at the in-memory limit.
+        cursor = (self._col.find(flt, projection=_HIDDEN, allow_disk_use=True)
                   .sort([(key_field, direction), ("_id", direction)]).limit(limit))
         return await cursor.to_list()
 
