@@ -26,41 +26,41 @@ from dengar.v1 import common_pb2 as dengar_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64\x65ngar/v1/insights.proto\x12\tdengar.v1\x1a\x16\x64\x65ngar/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x01\n\x07Mention\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x1d\n\x04post\x18\x03 \x01(\x0b\x32\x0f.dengar.v1.Post\x12)\n\nenrichment\x18\x04 \x01(\x0b\x32\x15.dengar.v1.Enrichment\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd8\x02\n\x15SearchMentionsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\nsentiments\x18\x04 \x03(\x0e\x32\x14.dengar.v1.Sentiment\x12&\n\tplatforms\x18\x05 \x03(\x0e\x32\x13.dengar.v1.Platform\x12\x11\n\tlanguages\x18\x06 \x03(\t\x12\x0f\n\x07\x61spects\x18\x07 \x03(\t\x12\r\n\x05query\x18\x08 \x01(\t\x12\x11\n\tpage_size\x18\t \x01(\x05\x12\x12\n\npage_token\x18\n \x01(\t\x12\"\n\x04sort\x18\x0b \x01(\x0e\x32\x14.dengar.v1.SortOrder\"W\n\x16SearchMentionsResponse\x12$\n\x08mentions\x18\x01 \x03(\x0b\x32\x12.dengar.v1.Mention\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x11GetMentionRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\xd1\x01\n\x14GetTimeSeriesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12!\n\x06metric\x18\x02 \x01(\x0e\x32\x11.dengar.v1.Metric\x12%\n\x08interval\x18\x03 \x01(\x0e\x32\x13.dengar.v1.Interval\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x88\x01\n\x0fTimeSeriesPoint\x12\x30\n\x0c\x62ucket_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06volume\x18\x02 \x01(\x03\x12\x10\n\x08negative\x18\x03 \x01(\x03\x12\x0f\n\x07neutral\x18\x04 \x01(\x03\x12\x10\n\x08positive\x18\x05 \x01(\x03\"R\n\x15GetTimeSeriesResponse\x12*\n\x06points\x18\x01 \x03(\x0b\x32\x1a.dengar.v1.TimeSeriesPoint\x12\r\n\x05total\x18\x02 \x01(\x03\"\x84\x01\n\x11GetSummaryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\tCountItem\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"R\n\rAspectSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08negative\x18\x02 \x01(\x03\x12\x0f\n\x07neutral\x18\x03 \x01(\x03\x12\x10\n\x08positive\x18\x04 \x01(\x03\"\xd6\x01\n\x12GetSummaryResponse\x12\x0e\n\x06volume\x18\x01 \x01(\x03\x12\x10\n\x08negative\x18\x02 \x01(\x03\x12\x0f\n\x07neutral\x18\x03 \x01(\x03\x12\x10\n\x08positive\x18\x04 \x01(\x03\x12)\n\x07\x61spects\x18\x05 \x03(\x0b\x32\x18.dengar.v1.AspectSummary\x12\'\n\tplatforms\x18\x06 \x03(\x0b\x32\x14.dengar.v1.CountItem\x12\'\n\tlanguages\x18\x07 \x03(\x0b\x32\x14.dengar.v1.CountItem*z\n\tSortOrder\x12\x1a\n\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x18\n\x14SORT_ORDER_TIME_DESC\x10\x01\x12\x17\n\x13SORT_ORDER_TIME_ASC\x10\x02\x12\x1e\n\x1aSORT_ORDER_ENGAGEMENT_DESC\x10\x03*I\n\x06Metric\x12\x16\n\x12METRIC_UNSPECIFIED\x10\x00\x12\x11\n\rMETRIC_VOLUME\x10\x01\x12\x14\n\x10METRIC_SENTIMENT\x10\x02*I\n\x08Interval\x12\x18\n\x14INTERVAL_UNSPECIFIED\x10\x00\x12\x11\n\rINTERVAL_HOUR\x10\x01\x12\x10\n\x0cINTERVAL_DAY\x10\x02\x32\xc7\x02\n\x0fInsightsService\x12U\n\x0eSearchMentions\x12 .dengar.v1.SearchMentionsRequest\x1a!.dengar.v1.SearchMentionsResponse\x12>\n\nGetMention\x12\x1c.dengar.v1.GetMentionRequest\x1a\x12.dengar.v1.Mention\x12R\n\rGetTimeSeries\x12\x1f.dengar.v1.GetTimeSeriesRequest\x1a .dengar.v1.GetTimeSeriesResponse\x12I\n\nGetSummary\x12\x1c.dengar.v1.GetSummaryRequest\x1a\x1d.dengar.v1.GetSummaryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64\x65ngar/v1/insights.proto\x12\tdengar.v1\x1a\x16\x64\x65ngar/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x01\n\x07Mention\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x1d\n\x04post\x18\x03 \x01(\x0b\x32\x0f.dengar.v1.Post\x12)\n\nenrichment\x18\x04 \x01(\x0b\x32\x15.dengar.v1.Enrichment\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08trace_id\x18\x06 \x01(\t\"\xd8\x02\n\x15SearchMentionsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\nsentiments\x18\x04 \x03(\x0e\x32\x14.dengar.v1.Sentiment\x12&\n\tplatforms\x18\x05 \x03(\x0e\x32\x13.dengar.v1.Platform\x12\x11\n\tlanguages\x18\x06 \x03(\t\x12\x0f\n\x07\x61spects\x18\x07 \x03(\t\x12\r\n\x05query\x18\x08 \x01(\t\x12\x11\n\tpage_size\x18\t \x01(\x05\x12\x12\n\npage_token\x18\n \x01(\t\x12\"\n\x04sort\x18\x0b \x01(\x0e\x32\x14.dengar.v1.SortOrder\"W\n\x16SearchMentionsResponse\x12$\n\x08mentions\x18\x01 \x03(\x0b\x32\x12.dengar.v1.Mention\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x11GetMentionRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\xd1\x01\n\x14GetTimeSeriesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12!\n\x06metric\x18\x02 \x01(\x0e\x32\x11.dengar.v1.Metric\x12%\n\x08interval\x18\x03 \x01(\x0e\x32\x13.dengar.v1.Interval\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x88\x01\n\x0fTimeSeriesPoint\x12\x30\n\x0c\x62ucket_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06volume\x18\x02 \x01(\x03\x12\x10\n\x08negative\x18\x03 \x01(\x03\x12\x0f\n\x07neutral\x18\x04 \x01(\x03\x12\x10\n\x08positive\x18\x05 \x01(\x03\"R\n\x15GetTimeSeriesResponse\x12*\n\x06points\x18\x01 \x03(\x0b\x32\x1a.dengar.v1.TimeSeriesPoint\x12\r\n\x05total\x18\x02 \x01(\x03\"\x84\x01\n\x11GetSummaryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\tCountItem\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"R\n\rAspectSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08negative\x18\x02 \x01(\x03\x12\x0f\n\x07neutral\x18\x03 \x01(\x03\x12\x10\n\x08positive\x18\x04 \x01(\x03\"\xd6\x01\n\x12GetSummaryResponse\x12\x0e\n\x06volume\x18\x01 \x01(\x03\x12\x10\n\x08negative\x18\x02 \x01(\x03\x12\x0f\n\x07neutral\x18\x03 \x01(\x03\x12\x10\n\x08positive\x18\x04 \x01(\x03\x12)\n\x07\x61spects\x18\x05 \x03(\x0b\x32\x18.dengar.v1.AspectSummary\x12\'\n\tplatforms\x18\x06 \x03(\x0b\x32\x14.dengar.v1.CountItem\x12\'\n\tlanguages\x18\x07 \x03(\x0b\x32\x14.dengar.v1.CountItem*z\n\tSortOrder\x12\x1a\n\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x18\n\x14SORT_ORDER_TIME_DESC\x10\x01\x12\x17\n\x13SORT_ORDER_TIME_ASC\x10\x02\x12\x1e\n\x1aSORT_ORDER_ENGAGEMENT_DESC\x10\x03*I\n\x06Metric\x12\x16\n\x12METRIC_UNSPECIFIED\x10\x00\x12\x11\n\rMETRIC_VOLUME\x10\x01\x12\x14\n\x10METRIC_SENTIMENT\x10\x02*I\n\x08Interval\x12\x18\n\x14INTERVAL_UNSPECIFIED\x10\x00\x12\x11\n\rINTERVAL_HOUR\x10\x01\x12\x10\n\x0cINTERVAL_DAY\x10\x02\x32\xc7\x02\n\x0fInsightsService\x12U\n\x0eSearchMentions\x12 .dengar.v1.SearchMentionsRequest\x1a!.dengar.v1.SearchMentionsResponse\x12>\n\nGetMention\x12\x1c.dengar.v1.GetMentionRequest\x1a\x12.dengar.v1.Mention\x12R\n\rGetTimeSeries\x12\x1f.dengar.v1.GetTimeSeriesRequest\x1a .dengar.v1.GetTimeSeriesResponse\x12I\n\nGetSummary\x12\x1c.dengar.v1.GetSummaryRequest\x1a\x1d.dengar.v1.GetSummaryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dengar.v1.insights_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SORTORDER']._serialized_start=1661
-  _globals['_SORTORDER']._serialized_end=1783
-  _globals['_METRIC']._serialized_start=1785
-  _globals['_METRIC']._serialized_end=1858
-  _globals['_INTERVAL']._serialized_start=1860
-  _globals['_INTERVAL']._serialized_end=1933
+  _globals['_SORTORDER']._serialized_start=1679
+  _globals['_SORTORDER']._serialized_end=1801
+  _globals['_METRIC']._serialized_start=1803
+  _globals['_METRIC']._serialized_end=1876
+  _globals['_INTERVAL']._serialized_start=1878
+  _globals['_INTERVAL']._serialized_end=1951
   _globals['_MENTION']._serialized_start=97
-  _globals['_MENTION']._serialized_end=259
-  _globals['_SEARCHMENTIONSREQUEST']._serialized_start=262
-  _globals['_SEARCHMENTIONSREQUEST']._serialized_end=606
-  _globals['_SEARCHMENTIONSRESPONSE']._serialized_start=608
-  _globals['_SEARCHMENTIONSRESPONSE']._serialized_end=695
-  _globals['_GETMENTIONREQUEST']._serialized_start=697
-  _globals['_GETMENTIONREQUEST']._serialized_end=747
-  _globals['_GETTIMESERIESREQUEST']._serialized_start=750
-  _globals['_GETTIMESERIESREQUEST']._serialized_end=959
-  _globals['_TIMESERIESPOINT']._serialized_start=962
-  _globals['_TIMESERIESPOINT']._serialized_end=1098
-  _globals['_GETTIMESERIESRESPONSE']._serialized_start=1100
-  _globals['_GETTIMESERIESRESPONSE']._serialized_end=1182
-  _globals['_GETSUMMARYREQUEST']._serialized_start=1185
-  _globals['_GETSUMMARYREQUEST']._serialized_end=1317
-  _globals['_COUNTITEM']._serialized_start=1319
-  _globals['_COUNTITEM']._serialized_end=1358
-  _globals['_ASPECTSUMMARY']._serialized_start=1360
-  _globals['_ASPECTSUMMARY']._serialized_end=1442
-  _globals['_GETSUMMARYRESPONSE']._serialized_start=1445
-  _globals['_GETSUMMARYRESPONSE']._serialized_end=1659
-  _globals['_INSIGHTSSERVICE']._serialized_start=1936
-  _globals['_INSIGHTSSERVICE']._serialized_end=2263
+  _globals['_MENTION']._serialized_end=277
+  _globals['_SEARCHMENTIONSREQUEST']._serialized_start=280
+  _globals['_SEARCHMENTIONSREQUEST']._serialized_end=624
+  _globals['_SEARCHMENTIONSRESPONSE']._serialized_start=626
+  _globals['_SEARCHMENTIONSRESPONSE']._serialized_end=713
+  _globals['_GETMENTIONREQUEST']._serialized_start=715
+  _globals['_GETMENTIONREQUEST']._serialized_end=765
+  _globals['_GETTIMESERIESREQUEST']._serialized_start=768
+  _globals['_GETTIMESERIESREQUEST']._serialized_end=977
+  _globals['_TIMESERIESPOINT']._serialized_start=980
+  _globals['_TIMESERIESPOINT']._serialized_end=1116
+  _globals['_GETTIMESERIESRESPONSE']._serialized_start=1118
+  _globals['_GETTIMESERIESRESPONSE']._serialized_end=1200
+  _globals['_GETSUMMARYREQUEST']._serialized_start=1203
+  _globals['_GETSUMMARYREQUEST']._serialized_end=1335
+  _globals['_COUNTITEM']._serialized_start=1337
+  _globals['_COUNTITEM']._serialized_end=1376
+  _globals['_ASPECTSUMMARY']._serialized_start=1378
+  _globals['_ASPECTSUMMARY']._serialized_end=1460
+  _globals['_GETSUMMARYRESPONSE']._serialized_start=1463
+  _globals['_GETSUMMARYRESPONSE']._serialized_end=1677
+  _globals['_INSIGHTSSERVICE']._serialized_start=1954
+  _globals['_INSIGHTSSERVICE']._serialized_end=2281
 # @@protoc_insertion_point(module_scope)

@@ -157,6 +157,7 @@ def mention_out(mention: insights_pb2.Mention) -> MentionOut:
         hashtags=list(enrichment.hashtags), mentions=list(enrichment.mentions),
         urls=list(enrichment.urls), domains=list(enrichment.domains),
         cashtags=list(enrichment.cashtags), emojis=list(enrichment.emojis),
+        trace_id=mention.trace_id,
     )
 
 

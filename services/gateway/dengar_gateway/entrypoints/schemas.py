@@ -125,6 +125,7 @@ class MentionOut(_Out):
     domains: list[str]
     cashtags: list[str]
     emojis: list[str]
+    trace_id: str = Field(default="", description="Trace id of the pipeline run that last wrote the mention.")
 
 
 class MentionPage(_Out):

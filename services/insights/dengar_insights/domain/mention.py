@@ -226,4 +226,5 @@ def to_proto(doc: Mapping[str, Any]) -> insights_pb2.Mention:
         enrichment.emotion.CopyFrom(common_pb2.EmotionResult(label=emo.get("label", ""),
                                                              scores=_pairs(emo.get("scores"))))
     return insights_pb2.Mention(id=doc["_id"], tenant_id=doc["tenant_id"], post=post,
-                                enrichment=enrichment, updated_at=_ts(doc.get("updated_at")))
+                                enrichment=enrichment, updated_at=_ts(doc.get("updated_at")),
+                                trace_id=doc.get("trace_id") or "")
