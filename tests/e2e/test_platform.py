@@ -158,5 +158,22 @@ def test_ingest_enrich_query_isolated_and_exactly_once(platform: Platform) -> No
         found = c.get("/v1/mentions", params={"q": word, "limit": 200}).json()["data"]
         assert all(m["text"] in alpha_texts for m in found)
 
+    # One trace follows a post from the HTTP request through gRPC and both NATS hops.
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    post = {"platform": "x", "external_id": "traced-1", "text": "Tracing this delivery complaint",
+            "created_at": now.isoformat()}
+    with _client(platform, keys["alpha"]) as c:
+        r = c.post("/v1/posts", json={"posts": [post]},
+                   headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+        assert r.status_code == 202, r.text
+        [mid] = r.json()["ids"]
+        deadline = time.monotonic() + 60
+        got = c.get(f"/v1/mentions/{mid}")
+        while got.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            got = c.get(f"/v1/mentions/{mid}")
+        assert got.status_code == 200, got.text
+        assert got.json()["trace_id"] == trace_id
+
     # The platform is still healthy after the crash.
     assert httpx.get(f"{platform.api_url}/readyz", timeout=10).status_code == 200
