@@ -1,0 +1,197 @@
+"""The document side of matching (``MatchDoc``) and a tenant's set of queries (``QuerySet``).
+
+A post is normalised and tokenised once into a ``MatchDoc``; every query of every tenant then reads
+the same object. ``QuerySet.match`` avoids evaluating most queries: each compiled query carries an
+*anchor* set (atoms or filters of which at least one holds for any post it matches, see
+``compiler.anchors``), and the set keeps an inverted index from those anchors to queries. A post only
+evaluates the queries anchored on one of its tokens or metadata values (``author:gocepat_id``,
+``lang:id``), plus the rare queries with no positive anchor at all (``NOT (NOT gojek)``), which are
+always evaluated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, get_args
+
+from dengar.v1 import common_pb2
+from dengar_common.enums import PLATFORM_ALIASES, platform_name
+
+from .lexer import MAX_NEAR_DISTANCE, MIN_WILDCARD_CHARS, Atom
+from .text import fold, normalise_handle, normalise_lang, strip_links, tokens
+
+if TYPE_CHECKING:
+    from .compiler import CompiledQuery
+
+logger = logging.getLogger(__name__)
+
+QueryRole = Literal["brand", "competitor", "topic"]
+ROLES: tuple[str, ...] = get_args(QueryRole)
+# Title and text are one post but not one sentence: a phrase or NEAR must not join the end of a title
+# to the start of the text. Empty tokens between them match no atom and are farther apart than any
+# allowed NEAR distance.
+_GAP: tuple[str, ...] = ("",) * (MAX_NEAR_DISTANCE + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchDoc:
+    """One post, normalised for matching. Build it with ``from_post`` or ``build``.
+
+    ``words[i]`` is the folded word at position i (title first, then text); ``raw[i]`` the same with
+    its "#"/"@" sigil; ``keys`` every word and every sigil token (the set lookups of terms).
+    """
+
+    words: tuple[str, ...]
+    raw: tuple[str, ...]
+    keys: frozenset[str]
+    platform: str = ""
+    # Normalised BCP-47 tag ("en-us") and its primary language ("en").
+    lang: str = ""
+    lang_primary: str = ""
+    author: str = ""
+    has_link: bool = False
+
+    @classmethod
+    def build(cls, text: str = "", *, title: str = "", platform: str = "", lang: str = "",
+              author: str = "", url: str = "") -> MatchDoc:
+        """Normalise and tokenise a post given as plain values (``platform`` is a REST name)."""
+        body, link = strip_links(fold(text))
+        words, raw = tokens(body)
+        sigils = raw is not words
+        if title:
+            head, title_link = strip_links(fold(title))
+            link = link or title_link
+            title_words, title_raw = tokens(head)
+            sigils = sigils or title_raw is not title_words
+            if title_words and words:
+                words = title_words + _GAP + words
+                raw = title_raw + _GAP + raw if sigils else words
+            elif title_words:
+                words, raw = title_words, title_raw
+        keys = frozenset(words).union(raw) if sigils else frozenset(words)
+        lang_tag = normalise_lang(lang) if lang else ""
+        key = platform.strip().lower()
+        return cls(
+            words=words, raw=raw, keys=keys,
+            platform=PLATFORM_ALIASES.get(key, key),
+            lang=lang_tag, lang_primary=lang_tag.partition("-")[0],
+            author=normalise_handle(author) if author else "",
+            has_link=link or bool(url.strip()),
+        )
+
+    @classmethod
+    def from_post(cls, post: common_pb2.Post) -> MatchDoc:
+        return cls.build(post.text, title=post.title, platform=platform_name(post.platform),
+                         lang=post.lang_hint, author=post.author.handle, url=post.url)
+
+
+EMPTY_DOC = MatchDoc(words=(), raw=(), keys=frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class ListeningQuery:
+    """One of a tenant's listening queries."""
+
+    id: str
+    query: CompiledQuery
+    role: QueryRole = "brand"
+
+
+class QuerySet:
+    """A tenant's listening queries, indexed for matching many posts. Immutable: build a new one when
+    the tenant edits its queries (building 200 queries takes about a millisecond)."""
+
+    def __init__(self, queries: Iterable[ListeningQuery]) -> None:
+        self._queries: tuple[ListeningQuery, ...] = tuple(queries)
+        seen: set[str] = set()
+        for q in self._queries:
+            if q.id in seen:
+                raise ValueError(f"duplicate query id {q.id!r}")
+            if q.role not in ROLES:
+                raise ValueError(f"query {q.id!r}: role must be one of {', '.join(ROLES)}, not {q.role!r}")
+            seen.add(q.id)
+        exact: dict[str, list[int]] = {}
+        # Wildcards are bucketed by their first MIN_WILDCARD_CHARS letters, so a post looks up one
+        # bucket per word instead of testing every wildcard.
+        prefix: dict[str, dict[str, list[int]]] = {}
+        facets: dict[tuple[str, str], list[int]] = {}
+        always: list[int] = []
+        for index, q in enumerate(self._queries):
+            anchors = q.query.anchors
+            if anchors is None:
+                always.append(index)
+                continue
+            for atom in anchors:
+                if not isinstance(atom, Atom):
+                    facets.setdefault((atom.name, atom.value), []).append(index)
+                elif atom.prefix:
+                    # The bare word is indexed even for "#mud*": every hashtag token also carries its
+                    # bare word, so this can only add candidates, never lose one.
+                    bucket = prefix.setdefault(atom.word[:MIN_WILDCARD_CHARS], {})
+                    bucket.setdefault(atom.word, []).append(index)
+                else:
+                    exact.setdefault(atom.key, []).append(index)
+        self._exact = {k: tuple(v) for k, v in exact.items()}
+        self._exact_keys = frozenset(self._exact)
+        self._prefix = {stem: tuple((p, tuple(ix)) for p, ix in b.items()) for stem, b in prefix.items()}
+        self._facets = {k: tuple(v) for k, v in facets.items()}
+        self._always = frozenset(always)
+        self._ids = tuple(q.id for q in self._queries)
+        self._fns = tuple(q.query.matches for q in self._queries)
+        if len(always) > 20:
+            logger.info("%d of %d queries have nothing to index and are evaluated on every post",
+                        len(always), len(self._queries))
+
+    @classmethod
+    def from_expressions(cls, queries: Mapping[str, tuple[str, QueryRole]]) -> QuerySet:
+        """Compile ``{id: (expression, role)}``; raises ``QuerySyntaxError`` for the first bad one."""
+        from .compiler import compile_query
+
+        return cls(ListeningQuery(qid, compile_query(expr), role) for qid, (expr, role) in queries.items())
+
+    def __len__(self) -> int:
+        return len(self._queries)
+
+    def __iter__(self) -> Iterator[ListeningQuery]:
+        return iter(self._queries)
+
+    def candidates(self, doc: MatchDoc) -> list[int]:
+        """Indices of the queries that may match ``doc`` (a superset of those that do), in order."""
+        found = set(self._always)
+        exact = self._exact
+        for key in doc.keys & self._exact_keys:
+            found.update(exact[key])
+        if self._prefix:
+            buckets = self._prefix
+            for key in doc.keys:
+                bucket = buckets.get(key[:MIN_WILDCARD_CHARS])
+                if bucket:
+                    for p, ix in bucket:
+                        if key.startswith(p):
+                            found.update(ix)
+        if self._facets:
+            facets = self._facets
+            # The metadata values a filter anchor can be satisfied by (see compiler._compile_field).
+            for facet in (("lang", doc.lang_primary), ("lang", doc.lang), ("platform", doc.platform),
+                          ("author", doc.author), ("has", "link" if doc.has_link else "")):
+                ix = facets.get(facet)
+                if ix:
+                    found.update(ix)
+        return sorted(found)
+
+    def match(self, doc: MatchDoc) -> list[str]:
+        """Ids of the queries ``doc`` matches, in the order the queries were given."""
+        fns, ids = self._fns, self._ids
+        return [ids[i] for i in self.candidates(doc) if fns[i](doc)]
+
+    def match_all(self, doc: MatchDoc) -> list[str]:
+        """``match`` without the index: every query evaluated. For tests and benchmarks."""
+        return [q.id for q in self._queries if q.query.matches(doc)]
+
+    def role(self, query_id: str) -> QueryRole:
+        for q in self._queries:
+            if q.id == query_id:
+                return q.role
+        raise KeyError(query_id)
