@@ -349,7 +349,8 @@ class SafeHttpConfig:
     max_response_bytes: int = 16 * 1024 * 1024
     max_redirects: int = 5
     max_connections: int = 50
-    user_agent: str = "Dengar/0.1 (+https://github.com/dengar-platform/dengar)"
+    # Some platforms (Reddit) require a descriptive agent; connectors may set a more specific one.
+    user_agent: str = "Dengar-Collector/0.1 (self-hosted social listening)"
     # ``True`` uses the certifi bundle; tests pass an ``ssl.SSLContext`` trusting their own CA.
     verify: ssl.SSLContext | bool = True
 
@@ -386,7 +387,8 @@ class HttpResponse:
 def redact_url(url: httpx.URL) -> str:
     """``scheme://host[:port]/path`` without query or credentials: what logs and errors may show."""
     port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}{url.path}"
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}{port}{url.path}"
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
