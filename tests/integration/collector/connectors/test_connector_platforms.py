@@ -5,6 +5,7 @@ request parameters each API documents."""
 from __future__ import annotations
 
 import logging
+import socket
 
 import pytest
 from connector_fakes import (
@@ -330,8 +331,11 @@ async def test_hackernews_pages_keep_a_fixed_upper_bound(server: FixtureServer, 
 
 async def test_network_failure_is_retried_then_reported_as_transient(clock: FakeClock,
                                                                      http: SafeHttpClient) -> None:
-    # A port nothing listens on: connection refused every time.
-    connector = create_connector("hackernews", {"base_url": "http://127.0.0.1:9"}, None, http=http,
+    # A port that was just free and that nothing listens on: connection refused every time.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    connector = create_connector("hackernews", {"base_url": f"http://127.0.0.1:{port}"}, None, http=http,
                                  clock=clock)
     with pytest.raises(TransientError) as caught:
         await connector.fetch(None, limit=5)
