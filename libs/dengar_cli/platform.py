@@ -151,7 +151,9 @@ class Platform:
         if old.proc.poll() is None:
             old.terminate()
             old.wait()
-        sp = self.start_service(name)
+        # Same port as before: clients (the gateway) keep their address, as behind a k8s Service.
+        extra = {f"DENGAR_{name.upper()}_GRPC_PORT": str(old.port)} if name != "gateway" else None
+        sp = self.start_service(name, extra)
         sp.wait_port()
         return sp
 

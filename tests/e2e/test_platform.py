@@ -8,6 +8,7 @@ other's data on any endpoint.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -30,7 +31,10 @@ KEY_RE = re.compile(r"dgr_[A-Za-z0-9_\-]+")
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     home: Path = tmp_path_factory.mktemp("platform")
-    p = Platform(home=home, subject_root="e2e", db_prefix="e2e")
+    # DENGAR_E2E_NLP_MODELS_DIR runs the pipeline on another model set (e.g. freshly trained heads).
+    env = {"DENGAR_NLP_MODELS_DIR": os.environ["DENGAR_E2E_NLP_MODELS_DIR"]} \
+        if os.environ.get("DENGAR_E2E_NLP_MODELS_DIR") else {}
+    p = Platform(home=home, subject_root="e2e", db_prefix="e2e", env=env)
     try:
         p.start()
         yield p
