@@ -1,0 +1,120 @@
+"""Multilingual sentence encoder (multilingual-e5-small, int8 ONNX) on onnxruntime CPU.
+
+The model directory is produced by ``services/nlp/scripts/export_encoder.py``: ``model.onnx`` (pooling
+and L2 normalisation are inside the graph), ``tokenizer.json`` and ``encoder.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+META_FILE = "encoder.json"
+
+
+class OnnxEncoder:
+    """Embeds texts into L2-normalised float32 vectors (e5 convention: prefix ``"query: "``).
+
+    Safe to share between threads: onnxruntime sessions and HF tokenizers allow concurrent calls.
+    """
+
+    def __init__(self, model_dir: Path, threads: int = 2, max_length: int = 128) -> None:
+        model_dir = Path(model_dir)
+        meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
+        self.dim: int = int(meta["dim"])
+        self.model_version: str = f"{meta['name']}:{meta['files'][MODEL_FILE]['sha256'][:12]}"
+        max_positions = int(meta.get("max_positions", 512))
+        if not 2 < max_length <= max_positions:
+            raise ValueError(f"max_length must be in (2, {max_positions}], got {max_length}")
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self.max_length = max_length
+        self.threads = threads
+        self._pad_id = int(meta["pad_id"])
+
+        tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
+        tokenizer.enable_truncation(max_length=max_length)
+        # Padding is done per length-sorted batch below, so each batch is only as wide as its longest text.
+        tokenizer.no_padding()
+        self._tokenizer = tokenizer
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        # One model, one graph path: inter-op parallelism only adds thread contention.
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(model_dir / MODEL_FILE), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        logger.info(
+            "loaded encoder %s (vocab %s, dim %d, threads %d, max_length %d)",
+            self.model_version,
+            meta.get("vocab_size"),
+            self.dim,
+            threads,
+            max_length,
+        )
+
+    def token_ids(self, texts: Sequence[str], *, prefix: str = "query: ") -> list[list[int]]:
+        """Token ids (with ``<s>``/``</s>``, truncated) exactly as :meth:`encode` feeds the model."""
+        return [enc.ids for enc in self._tokenizer.encode_batch([prefix + t for t in _check_texts(texts)])]
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        prefix: str = "query: ",
+        max_batch_tokens: int = 4096,
+    ) -> np.ndarray:
+        """Embeddings ``[len(texts), dim]``, float32, L2-normalised, in input order.
+
+        Texts are batched by token length (sorted) so little compute is spent on padding; this roughly
+        doubles throughput on tweets compared with batching in input order. Batches of long texts are
+        cut to ``max_batch_tokens`` (rows x width), which bounds the attention buffers and so peak
+        memory (64 x 128 tokens would otherwise peak near 600 MB RSS) without costing throughput.
+        """
+        if batch_size < 1 or max_batch_tokens < 1:
+            raise ValueError(
+                f"batch_size and max_batch_tokens must be >= 1, got {batch_size}, {max_batch_tokens}"
+            )
+        ids = self.token_ids(texts, prefix=prefix)
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        if not ids:
+            return out
+        lengths = np.fromiter((len(seq) for seq in ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(lengths, kind="stable")
+        start = 0
+        while start < len(order):
+            # Ascending order: the last candidate row is the widest one in the batch.
+            widest = int(lengths[order[min(start + batch_size, len(order)) - 1]])
+            rows = order[start : start + min(batch_size, max(1, max_batch_tokens // widest))]
+            start += len(rows)
+            width = int(lengths[rows[-1]])
+            input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = int(lengths[i])
+                input_ids[r, :n] = ids[i]
+                mask[r, :n] = 1
+            (emb,) = self._session.run(["embedding"], {"input_ids": input_ids, "attention_mask": mask})
+            out[rows] = emb
+        return out
+
+
+def _check_texts(texts: Sequence[str]) -> Sequence[str]:
+    # A bare string is a Sequence[str] too; embedding it character by character is never intended.
+    if isinstance(texts, str):
+        raise TypeError("encode() takes a sequence of strings, not a single string")
+    return texts
