@@ -43,6 +43,11 @@ class CompiledQuery:
     def matches(self, doc: MatchDoc) -> bool:
         return self._fn(doc)
 
+    @property
+    def predicate(self) -> Matcher:
+        """The bare matching function (saves a method call per query in hot loops)."""
+        return self._fn
+
     def describe(self) -> str:
         """The normalised query text (capitals, explicit AND, folded words), e.g. for the UI."""
         return render(self.ast)
@@ -208,7 +213,11 @@ def _starts_fn(atoms: tuple[Atom, ...]) -> Callable[[MatchDoc, bool], list[int]]
         head = raw if first.sigil else words
         last = len(words) - length
         if first.prefix:
-            candidates = [i for i, t in enumerate(head) if i <= last and t.startswith(first.key)]
+            # Distinct keys are fewer than positions, and usually none of them has the prefix.
+            hits = [k for k in d.keys if k.startswith(first.key)]
+            if not hits:
+                return []
+            candidates = sorted(p for k in hits for p in _positions(head, k, last))
         else:
             candidates = _positions(head, first.key, last)
         out: list[int] = []
