@@ -1,0 +1,67 @@
+"""The shipped ONNX heads compute what the training-time (numpy/scikit-learn) models computed.
+
+``fixtures/heads_parity.npz`` is written by ``services/nlp/scripts/train_heads.py``: 8 random unit
+vectors and the embeddings of 8 self-written sentences (no dataset rows), with the probabilities of
+the training-time models for each head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dengar_nlp.analyzer import HEAD_NAMES, OnnxHead
+from dengar_nlp.domain.aspects import ASPECT_NAMES
+from dengar_nlp.results import EMOTION_LABELS, SENTIMENT_LABELS
+
+HEADS = Path(__file__).resolve().parents[3] / "services" / "nlp" / "models" / "heads"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "heads_parity.npz"
+EXPECTED_LABELS = {"sentiment": SENTIMENT_LABELS, "emotion": EMOTION_LABELS, "aspects": ASPECT_NAMES}
+
+
+@pytest.fixture(scope="module")
+def fixture() -> dict[str, np.ndarray]:
+    with np.load(FIXTURE) as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_onnx_matches_training_model(name: str, fixture: dict[str, np.ndarray]) -> None:
+    head = OnnxHead(HEADS / f"{name}.onnx")
+    x = fixture["embedding"]
+    assert x.shape == (16, 384) and x.dtype == np.float32
+    got = head(x)
+    want = fixture[f"{name}_probs"]
+    assert got.shape == want.shape == (16, len(EXPECTED_LABELS[name]))
+    np.testing.assert_allclose(got, want, atol=2e-5, rtol=0)
+    if name != "aspects":  # softmax heads: rows are distributions, same decision as training
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
+        assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_metadata(name: str) -> None:
+    meta = json.loads((HEADS / f"{name}.json").read_text(encoding="utf-8"))
+    data = (HEADS / f"{name}.onnx").read_bytes()
+    assert meta["sha256"] == hashlib.sha256(data).hexdigest()
+    assert tuple(meta["labels"]) == tuple(EXPECTED_LABELS[name])
+    assert meta["validation"]
+    if name == "aspects":
+        assert len(meta["thresholds"]) == len(ASPECT_NAMES)
+        assert all(0.0 < t < 1.0 for t in meta["thresholds"])
+    else:
+        assert meta["temperature"] > 0
+
+
+def test_heads_are_small() -> None:
+    total = sum(p.stat().st_size for p in HEADS.iterdir() if p.is_file())
+    assert total < 2_000_000
+
+
+def test_empty_batch() -> None:
+    head = OnnxHead(HEADS / "sentiment.onnx")
+    assert head(np.zeros((0, 384), dtype=np.float32)).shape == (0, 3)
