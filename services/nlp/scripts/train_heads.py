@@ -205,7 +205,6 @@ _LAPTOP_TERMS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _RESTAURANT_TERMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("booking", re.compile(r"\b(reservation|reservations|booking|booked|order|ordering)\b")),
     ("delivery", re.compile(r"\b(delivery|delivered|deliver|take ?out|takeout)\b")),
-    ("payment", re.compile(r"\b(bill|check|payment|credit card|cash)\b")),
 )
 _POL3 = {
     "positive": "positive",
@@ -869,7 +868,7 @@ def train_aspects(
             "hoasa": HOASA_MAP,
             "semeval-restaurants": "food->product_quality, price->price, ambience->ambience, "
             "service->customer_service (staff when the aspect terms are people), terms: "
-            "reservation->booking, delivery/takeout->delivery, bill/check->payment",
+            "reservation->booking, delivery/takeout->delivery",
             "semeval-laptops": "aspect terms: price/cost/value->price, warranty/support/service->"
             "customer_service, shipping->delivery, refund/rebate->payment, people->staff, "
             "everything else->product_quality",
