@@ -14,9 +14,13 @@ Pipeline for a batch of posts (all models are ONNX on onnxruntime CPU, loaded on
    those clauses with the post's;
 6. signals, entities and MinHash band keys are pure Python on the raw text.
 
-Posts are encoded one at a time (``batch_size=1``): the int8 encoder quantises activations per
-tensor, so a padded batch would make a post's embedding (and, near a decision boundary, its labels)
-depend on the other posts in the batch.  On tweet-length text this costs no throughput (no padding).
+Posts are encoded one at a time by default (``encoder_batch_size=1``): the int8 encoder quantises
+activations per tensor, so in a padded batch a post's embedding (cosine ~0.997 to its solo
+embedding) and, near a decision boundary, its labels would depend on which posts happened to share
+its batch - a post would not get the same analysis twice.  Encoder alone on an idle 2-core box that
+costs ~30% (320 vs 465 tweets/s); the whole pipeline on the shared box measured the same either way
+(~230 posts/s), and padded batches raised peak RSS from ~165 to ~460 MB.  ``encoder_batch_size``
+makes batching available anyway.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -108,6 +113,16 @@ class OnnxHead:
         return self._session.run(["probs"], {"embedding": np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
+class Encoder(Protocol):
+    """What the Analyzer needs of ``dengar_nlp.adapters.encoder.OnnxEncoder``."""
+
+    dim: int
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, prefix: str = "query: "
+    ) -> np.ndarray: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Post:
     index: int
@@ -136,13 +151,14 @@ class Analyzer:
     def __init__(
         self,
         *,
-        encoder: object,
+        encoder: Encoder,
         language_identifier: LanguageIdentifier,
         heads: dict[str, OnnxHead],
         entity_matcher: EntityMatcher | None = None,
         model_version: str = "",
         lexicon: AspectLexicon | None = None,
         minhasher: MinHasher | None = None,
+        encoder_batch_size: int = 1,
     ) -> None:
         missing = [h for h in HEAD_NAMES if h not in heads]
         if missing:
@@ -162,12 +178,32 @@ class Analyzer:
         self._entities = entity_matcher
         self._lexicon = lexicon or AspectLexicon()
         self._minhash = minhasher or MinHasher()
-        self._dim = int(getattr(encoder, "dim", 384))
+        self._dim = int(encoder.dim)
+        for name, head in heads.items():
+            if head.dim and head.dim != self._dim:
+                raise ValueError(
+                    f"{name} head expects {head.dim}-d embeddings, the encoder gives {self._dim}")
+        if encoder_batch_size < 1:
+            raise ValueError(f"encoder_batch_size must be >= 1, got {encoder_batch_size}")
+        self._encoder_batch_size = encoder_batch_size
         self.model_version = model_version
 
     @classmethod
-    def load(cls, models_dir: Path, *, threads: int = 2, entities_file: Path | None = None) -> Analyzer:
-        """Load every model under ``models_dir`` (``encoder/``, ``langid/``, ``heads/``) once."""
+    def load(
+        cls,
+        models_dir: Path,
+        *,
+        threads: int = 2,
+        entities_file: Path | None = None,
+        encoder_batch_size: int = 1,
+    ) -> Analyzer:
+        """Load every model under ``models_dir`` (``encoder/``, ``langid/``, ``heads/``) once.
+
+        ``threads`` is the encoder's intra-op thread count (the small models use one thread).
+        ``encoder_batch_size`` > 1 pads posts into batches (faster encoder on an idle machine, more
+        memory), but a post's scores then move (~1e-3) with the other posts in its batch; 1 keeps
+        every post's result independent of its batch.
+        """
         from dengar_nlp.adapters.encoder import OnnxEncoder
         from dengar_nlp.adapters.langid_onnx import load_language_identifier
 
@@ -187,7 +223,7 @@ class Analyzer:
         logger.info("analyzer %s loaded from %s (threads %d, %d entity aliases)", version, models_dir,
                     threads, matcher.alias_count if matcher else 0)
         return cls(encoder=encoder, language_identifier=langid, heads=heads, entity_matcher=matcher,
-                   model_version=version)
+                   model_version=version, encoder_batch_size=encoder_batch_size)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -247,8 +283,8 @@ class Analyzer:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
-        # batch_size=1: batch-composition-independent embeddings (see the module docstring).
-        return self._encoder.encode(texts, batch_size=1)
+        # Default batch_size=1: batch-composition-independent embeddings (see the module docstring).
+        return self._encoder.encode(texts, batch_size=self._encoder_batch_size)
 
     def _aspect_results(
         self, posts: list[_Post], probs: np.ndarray, sent: np.ndarray
