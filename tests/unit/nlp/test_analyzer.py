@@ -191,3 +191,14 @@ def test_protobuf_conversion(analyzer: Analyzer) -> None:
         enr = to_enrichment(a, include_embedding=True)
         assert enr.model_version == analyzer.model_version
         assert len(enr.embedding) == 384
+
+
+def test_indonesian_emotion_sanity_set(analyzer: Analyzer) -> None:
+    # 40 self-written Indonesian sentences (10 per emotion); the emotion head saw only English tweets.
+    # Measured 33/40 (82.5%, METRICS.md); the bar is a little lower so that a retrain can move a case or
+    # two, but a head that no longer transfers across languages fails.
+    items = json.loads((Path(__file__).parent / "fixtures" / "emotion_id_sanity.json").read_text("utf-8"))
+    assert len(items) == 40 and {i["label"] for i in items} == set(EMOTION_LABELS)
+    results = analyzer.analyze([i["text"] for i in items])
+    correct = sum(r.emotion.label == i["label"] for r, i in zip(results, items, strict=True))
+    assert correct >= 30, f"{correct}/40"
