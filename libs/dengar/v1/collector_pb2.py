@@ -23,21 +23,105 @@ _sym_db = _symbol_database.Default()
 
 
 from dengar.v1 import common_pb2 as dengar_dot_v1_dot_common__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64\x65ngar/v1/collector.proto\x12\tdengar.v1\x1a\x16\x64\x65ngar/v1/common.proto\"G\n\x12IngestPostsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x1e\n\x05posts\x18\x02 \x03(\x0b\x32\x0f.dengar.v1.Post\"<\n\x0bIngestError\x12\r\n\x05index\x18\x01 \x01(\x05\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"s\n\x13IngestPostsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x10\n\x08rejected\x18\x02 \x01(\x05\x12&\n\x06\x65rrors\x18\x03 \x03(\x0b\x32\x16.dengar.v1.IngestError\x12\x10\n\x08post_ids\x18\x04 \x03(\t2`\n\x10\x43ollectorService\x12L\n\x0bIngestPosts\x12\x1d.dengar.v1.IngestPostsRequest\x1a\x1e.dengar.v1.IngestPostsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64\x65ngar/v1/collector.proto\x12\tdengar.v1\x1a\x16\x64\x65ngar/v1/common.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"G\n\x12IngestPostsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x1e\n\x05posts\x18\x02 \x03(\x0b\x32\x0f.dengar.v1.Post\"<\n\x0bIngestError\x12\r\n\x05index\x18\x01 \x01(\x05\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"s\n\x13IngestPostsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x10\n\x08rejected\x18\x02 \x01(\x05\x12&\n\x06\x65rrors\x18\x03 \x03(\x0b\x32\x16.dengar.v1.IngestError\x12\x10\n\x08post_ids\x18\x04 \x03(\t\"\xe6\x01\n\x0eListeningQuery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\"\n\x04role\x18\x04 \x01(\x0e\x32\x14.dengar.v1.QueryRole\x12\x12\n\nexpression\x18\x05 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x06 \x01(\x08\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x10QuerySyntaxError\x12\x10\n\x08position\x18\x01 \x01(\x05\x12\x10\n\x08\x65xpected\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x8f\x01\n\x12\x43reateQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\"\n\x04role\x18\x03 \x01(\x0e\x32\x14.dengar.v1.QueryRole\x12\x12\n\nexpression\x18\x04 \x01(\t\x12\x14\n\x07\x65nabled\x18\x05 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_enabled\"0\n\x0fGetQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"r\n\x12ListQueriesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\"\n\x04role\x18\x02 \x01(\x0e\x32\x14.dengar.v1.QueryRole\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"Z\n\x13ListQueriesResponse\x12*\n\x07queries\x18\x01 \x03(\x0b\x32\x19.dengar.v1.ListeningQuery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xcb\x01\n\x12UpdateQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\x04name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\'\n\x04role\x18\x04 \x01(\x0e\x32\x14.dengar.v1.QueryRoleH\x01\x88\x01\x01\x12\x17\n\nexpression\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x14\n\x07\x65nabled\x18\x06 \x01(\x08H\x03\x88\x01\x01\x42\x07\n\x05_nameB\x07\n\x05_roleB\r\n\x0b_expressionB\n\n\x08_enabled\"3\n\x12\x44\x65leteQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x15\n\x13\x44\x65leteQueryResponse\"*\n\x14ValidateQueryRequest\x12\x12\n\nexpression\x18\x01 \x01(\t\"S\n\x15ValidateQueryResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12+\n\x06\x65rrors\x18\x02 \x03(\x0b\x32\x1b.dengar.v1.QuerySyntaxError\"\xf5\x04\n\x06Source\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\'\n\x06\x63onfig\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x19\n\x11\x63redential_fields\x18\x06 \x03(\t\x12\x18\n\x10interval_seconds\x18\x07 \x01(\x05\x12\x0e\n\x06paused\x18\x08 \x01(\x08\x12\'\n\x06status\x18\t \x01(\x0e\x32\x17.dengar.v1.SourceStatus\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blast_run_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bnext_run_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fitems_collected\x18\x0e \x01(\x03\x12\x0c\n\x04runs\x18\x0f \x01(\x03\x12\x12\n\nlast_error\x18\x10 \x01(\t\x12\x31\n\rlast_error_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x63onsecutive_failures\x18\x12 \x01(\x05\x12\x33\n\x0flast_success_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0elast_run_items\x18\x14 \x01(\x03\"\x91\x02\n\x13\x43reateSourceRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\'\n\x06\x63onfig\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x44\n\x0b\x63redentials\x18\x05 \x03(\x0b\x32/.dengar.v1.CreateSourceRequest.CredentialsEntry\x12\x18\n\x10interval_seconds\x18\x06 \x01(\x05\x12\x0e\n\x06paused\x18\x07 \x01(\x08\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"Q\n\x14\x43reateSourceResponse\x12!\n\x06source\x18\x01 \x01(\x0b\x32\x11.dengar.v1.Source\x12\x16\n\x0ewebhook_secret\x18\x02 \x01(\t\"1\n\x10GetSourceRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\\\n\x12ListSourcesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"R\n\x13ListSourcesResponse\x12\"\n\x07sources\x18\x01 \x03(\x0b\x32\x11.dengar.v1.Source\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xc4\x02\n\x13UpdateSourceRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\x04name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\'\n\x06\x63onfig\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x44\n\x0b\x63redentials\x18\x05 \x03(\x0b\x32/.dengar.v1.UpdateSourceRequest.CredentialsEntry\x12\x1b\n\x13replace_credentials\x18\x06 \x01(\x08\x12\x1d\n\x10interval_seconds\x18\x07 \x01(\x05H\x01\x88\x01\x01\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_nameB\x13\n\x11_interval_seconds\"4\n\x13\x44\x65leteSourceRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x16\n\x14\x44\x65leteSourceResponse\"q\n\x12PushWebhookRequest\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x11\n\ttimestamp\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\"\x86\x01\n\x13PushWebhookResponse\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x05\x12\x10\n\x08rejected\x18\x03 \x01(\x05\x12&\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x16.dengar.v1.IngestError\x12\x10\n\x08post_ids\x18\x05 \x03(\t\"\xff\x01\n\nImportSpec\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x33\n\x07mapping\x18\x04 \x03(\x0b\x32\".dengar.v1.ImportSpec.MappingEntry\x12\x18\n\x10timestamp_format\x18\x05 \x01(\t\x12\x10\n\x08timezone\x18\x06 \x01(\t\x12\x18\n\x10\x64\x65\x66\x61ult_platform\x18\x07 \x01(\t\x12\x11\n\tdelimiter\x18\x08 \x01(\t\x1a.\n\x0cMappingEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"T\n\x12StartImportRequest\x12%\n\x04spec\x18\x01 \x01(\x0b\x32\x15.dengar.v1.ImportSpecH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"1\n\x10GetImportRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"N\n\x12ListImportsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"U\n\x13ListImportsResponse\x12%\n\x07imports\x18\x01 \x03(\x0b\x32\x14.dengar.v1.ImportJob\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\">\n\x0eImportRowError\x12\x0c\n\x04line\x18\x01 \x01(\x03\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\xcb\x03\n\tImportJob\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12%\n\x05state\x18\x05 \x01(\x0e\x32\x16.dengar.v1.ImportState\x12\x13\n\x0b\x62ytes_total\x18\x06 \x01(\x03\x12\x17\n\x0f\x62ytes_processed\x18\x07 \x01(\x03\x12\x11\n\trows_read\x18\x08 \x01(\x03\x12\x10\n\x08\x61\x63\x63\x65pted\x18\t \x01(\x03\x12\x10\n\x08rejected\x18\n \x01(\x03\x12)\n\x06\x65rrors\x18\x0b \x03(\x0b\x32\x19.dengar.v1.ImportRowError\x12\x14\n\x0c\x65rrors_total\x18\x0c \x01(\x03\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x10 \x01(\t\x12\x0e\n\x06sha256\x18\x11 \x01(\t*n\n\tQueryRole\x12\x1a\n\x16QUERY_ROLE_UNSPECIFIED\x10\x00\x12\x14\n\x10QUERY_ROLE_BRAND\x10\x01\x12\x19\n\x15QUERY_ROLE_COMPETITOR\x10\x02\x12\x14\n\x10QUERY_ROLE_TOPIC\x10\x03*z\n\x0cSourceStatus\x12\x1d\n\x19SOURCE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14SOURCE_STATUS_ACTIVE\x10\x01\x12\x18\n\x14SOURCE_STATUS_PAUSED\x10\x02\x12\x17\n\x13SOURCE_STATUS_ERROR\x10\x03*\x93\x01\n\x0bImportState\x12\x1c\n\x18IMPORT_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13IMPORT_STATE_QUEUED\x10\x01\x12\x18\n\x14IMPORT_STATE_RUNNING\x10\x02\x12\x1a\n\x16IMPORT_STATE_SUCCEEDED\x10\x03\x12\x17\n\x13IMPORT_STATE_FAILED\x10\x04\x32`\n\x10\x43ollectorService\x12L\n\x0bIngestPosts\x12\x1d.dengar.v1.IngestPostsRequest\x1a\x1e.dengar.v1.IngestPostsResponse2\xd3\x03\n\x0cQueryService\x12G\n\x0b\x43reateQuery\x12\x1d.dengar.v1.CreateQueryRequest\x1a\x19.dengar.v1.ListeningQuery\x12\x41\n\x08GetQuery\x12\x1a.dengar.v1.GetQueryRequest\x1a\x19.dengar.v1.ListeningQuery\x12L\n\x0bListQueries\x12\x1d.dengar.v1.ListQueriesRequest\x1a\x1e.dengar.v1.ListQueriesResponse\x12G\n\x0bUpdateQuery\x12\x1d.dengar.v1.UpdateQueryRequest\x1a\x19.dengar.v1.ListeningQuery\x12L\n\x0b\x44\x65leteQuery\x12\x1d.dengar.v1.DeleteQueryRequest\x1a\x1e.dengar.v1.DeleteQueryResponse\x12R\n\rValidateQuery\x12\x1f.dengar.v1.ValidateQueryRequest\x1a .dengar.v1.ValidateQueryResponse2\xe1\x05\n\rSourceService\x12O\n\x0c\x43reateSource\x12\x1e.dengar.v1.CreateSourceRequest\x1a\x1f.dengar.v1.CreateSourceResponse\x12;\n\tGetSource\x12\x1b.dengar.v1.GetSourceRequest\x1a\x11.dengar.v1.Source\x12L\n\x0bListSources\x12\x1d.dengar.v1.ListSourcesRequest\x1a\x1e.dengar.v1.ListSourcesResponse\x12\x41\n\x0cUpdateSource\x12\x1e.dengar.v1.UpdateSourceRequest\x1a\x11.dengar.v1.Source\x12O\n\x0c\x44\x65leteSource\x12\x1e.dengar.v1.DeleteSourceRequest\x1a\x1f.dengar.v1.DeleteSourceResponse\x12=\n\x0bPauseSource\x12\x1b.dengar.v1.GetSourceRequest\x1a\x11.dengar.v1.Source\x12>\n\x0cResumeSource\x12\x1b.dengar.v1.GetSourceRequest\x1a\x11.dengar.v1.Source\x12>\n\x0cRunSourceNow\x12\x1b.dengar.v1.GetSourceRequest\x1a\x11.dengar.v1.Source\x12S\n\x13RotateWebhookSecret\x12\x1b.dengar.v1.GetSourceRequest\x1a\x1f.dengar.v1.CreateSourceResponse\x12L\n\x0bPushWebhook\x12\x1d.dengar.v1.PushWebhookRequest\x1a\x1e.dengar.v1.PushWebhookResponse2\xe3\x01\n\rImportService\x12\x44\n\x0bStartImport\x12\x1d.dengar.v1.StartImportRequest\x1a\x14.dengar.v1.ImportJob(\x01\x12>\n\tGetImport\x12\x1b.dengar.v1.GetImportRequest\x1a\x14.dengar.v1.ImportJob\x12L\n\x0bListImports\x12\x1d.dengar.v1.ListImportsRequest\x1a\x1e.dengar.v1.ListImportsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dengar.v1.collector_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INGESTPOSTSREQUEST']._serialized_start=64
-  _globals['_INGESTPOSTSREQUEST']._serialized_end=135
-  _globals['_INGESTERROR']._serialized_start=137
-  _globals['_INGESTERROR']._serialized_end=197
-  _globals['_INGESTPOSTSRESPONSE']._serialized_start=199
-  _globals['_INGESTPOSTSRESPONSE']._serialized_end=314
-  _globals['_COLLECTORSERVICE']._serialized_start=316
-  _globals['_COLLECTORSERVICE']._serialized_end=412
+  _globals['_CREATESOURCEREQUEST_CREDENTIALSENTRY']._loaded_options = None
+  _globals['_CREATESOURCEREQUEST_CREDENTIALSENTRY']._serialized_options = b'8\001'
+  _globals['_UPDATESOURCEREQUEST_CREDENTIALSENTRY']._loaded_options = None
+  _globals['_UPDATESOURCEREQUEST_CREDENTIALSENTRY']._serialized_options = b'8\001'
+  _globals['_IMPORTSPEC_MAPPINGENTRY']._loaded_options = None
+  _globals['_IMPORTSPEC_MAPPINGENTRY']._serialized_options = b'8\001'
+  _globals['_QUERYROLE']._serialized_start=4465
+  _globals['_QUERYROLE']._serialized_end=4575
+  _globals['_SOURCESTATUS']._serialized_start=4577
+  _globals['_SOURCESTATUS']._serialized_end=4699
+  _globals['_IMPORTSTATE']._serialized_start=4702
+  _globals['_IMPORTSTATE']._serialized_end=4849
+  _globals['_INGESTPOSTSREQUEST']._serialized_start=127
+  _globals['_INGESTPOSTSREQUEST']._serialized_end=198
+  _globals['_INGESTERROR']._serialized_start=200
+  _globals['_INGESTERROR']._serialized_end=260
+  _globals['_INGESTPOSTSRESPONSE']._serialized_start=262
+  _globals['_INGESTPOSTSRESPONSE']._serialized_end=377
+  _globals['_LISTENINGQUERY']._serialized_start=380
+  _globals['_LISTENINGQUERY']._serialized_end=610
+  _globals['_QUERYSYNTAXERROR']._serialized_start=612
+  _globals['_QUERYSYNTAXERROR']._serialized_end=683
+  _globals['_CREATEQUERYREQUEST']._serialized_start=686
+  _globals['_CREATEQUERYREQUEST']._serialized_end=829
+  _globals['_GETQUERYREQUEST']._serialized_start=831
+  _globals['_GETQUERYREQUEST']._serialized_end=879
+  _globals['_LISTQUERIESREQUEST']._serialized_start=881
+  _globals['_LISTQUERIESREQUEST']._serialized_end=995
+  _globals['_LISTQUERIESRESPONSE']._serialized_start=997
+  _globals['_LISTQUERIESRESPONSE']._serialized_end=1087
+  _globals['_UPDATEQUERYREQUEST']._serialized_start=1090
+  _globals['_UPDATEQUERYREQUEST']._serialized_end=1293
+  _globals['_DELETEQUERYREQUEST']._serialized_start=1295
+  _globals['_DELETEQUERYREQUEST']._serialized_end=1346
+  _globals['_DELETEQUERYRESPONSE']._serialized_start=1348
+  _globals['_DELETEQUERYRESPONSE']._serialized_end=1369
+  _globals['_VALIDATEQUERYREQUEST']._serialized_start=1371
+  _globals['_VALIDATEQUERYREQUEST']._serialized_end=1413
+  _globals['_VALIDATEQUERYRESPONSE']._serialized_start=1415
+  _globals['_VALIDATEQUERYRESPONSE']._serialized_end=1498
+  _globals['_SOURCE']._serialized_start=1501
+  _globals['_SOURCE']._serialized_end=2130
+  _globals['_CREATESOURCEREQUEST']._serialized_start=2133
+  _globals['_CREATESOURCEREQUEST']._serialized_end=2406
+  _globals['_CREATESOURCEREQUEST_CREDENTIALSENTRY']._serialized_start=2356
+  _globals['_CREATESOURCEREQUEST_CREDENTIALSENTRY']._serialized_end=2406
+  _globals['_CREATESOURCERESPONSE']._serialized_start=2408
+  _globals['_CREATESOURCERESPONSE']._serialized_end=2489
+  _globals['_GETSOURCEREQUEST']._serialized_start=2491
+  _globals['_GETSOURCEREQUEST']._serialized_end=2540
+  _globals['_LISTSOURCESREQUEST']._serialized_start=2542
+  _globals['_LISTSOURCESREQUEST']._serialized_end=2634
+  _globals['_LISTSOURCESRESPONSE']._serialized_start=2636
+  _globals['_LISTSOURCESRESPONSE']._serialized_end=2718
+  _globals['_UPDATESOURCEREQUEST']._serialized_start=2721
+  _globals['_UPDATESOURCEREQUEST']._serialized_end=3045
+  _globals['_UPDATESOURCEREQUEST_CREDENTIALSENTRY']._serialized_start=2356
+  _globals['_UPDATESOURCEREQUEST_CREDENTIALSENTRY']._serialized_end=2406
+  _globals['_DELETESOURCEREQUEST']._serialized_start=3047
+  _globals['_DELETESOURCEREQUEST']._serialized_end=3099
+  _globals['_DELETESOURCERESPONSE']._serialized_start=3101
+  _globals['_DELETESOURCERESPONSE']._serialized_end=3123
+  _globals['_PUSHWEBHOOKREQUEST']._serialized_start=3125
+  _globals['_PUSHWEBHOOKREQUEST']._serialized_end=3238
+  _globals['_PUSHWEBHOOKRESPONSE']._serialized_start=3241
+  _globals['_PUSHWEBHOOKRESPONSE']._serialized_end=3375
+  _globals['_IMPORTSPEC']._serialized_start=3378
+  _globals['_IMPORTSPEC']._serialized_end=3633
+  _globals['_IMPORTSPEC_MAPPINGENTRY']._serialized_start=3587
+  _globals['_IMPORTSPEC_MAPPINGENTRY']._serialized_end=3633
+  _globals['_STARTIMPORTREQUEST']._serialized_start=3635
+  _globals['_STARTIMPORTREQUEST']._serialized_end=3719
+  _globals['_GETIMPORTREQUEST']._serialized_start=3721
+  _globals['_GETIMPORTREQUEST']._serialized_end=3770
+  _globals['_LISTIMPORTSREQUEST']._serialized_start=3772
+  _globals['_LISTIMPORTSREQUEST']._serialized_end=3850
+  _globals['_LISTIMPORTSRESPONSE']._serialized_start=3852
+  _globals['_LISTIMPORTSRESPONSE']._serialized_end=3937
+  _globals['_IMPORTROWERROR']._serialized_start=3939
+  _globals['_IMPORTROWERROR']._serialized_end=4001
+  _globals['_IMPORTJOB']._serialized_start=4004
+  _globals['_IMPORTJOB']._serialized_end=4463
+  _globals['_COLLECTORSERVICE']._serialized_start=4851
+  _globals['_COLLECTORSERVICE']._serialized_end=4947
+  _globals['_QUERYSERVICE']._serialized_start=4950
+  _globals['_QUERYSERVICE']._serialized_end=5417
+  _globals['_SOURCESERVICE']._serialized_start=5420
+  _globals['_SOURCESERVICE']._serialized_end=6157
+  _globals['_IMPORTSERVICE']._serialized_start=6160
+  _globals['_IMPORTSERVICE']._serialized_end=6387
 # @@protoc_insertion_point(module_scope)

@@ -98,3 +98,963 @@ class CollectorService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class QueryServiceStub:
+    """---------------------------------------------------------------------------------- listening queries
+
+    Per-tenant listening queries. Every ingested post (push, import, webhook or pulled by a source) is
+    evaluated against the tenant's enabled queries and tagged with the ids of those it matches
+    (Post.query_ids); share of voice and every per-brand insight rest on those tags.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateQuery = channel.unary_unary(
+                '/dengar.v1.QueryService/CreateQuery',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.CreateQueryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ListeningQuery.FromString,
+                _registered_method=True)
+        self.GetQuery = channel.unary_unary(
+                '/dengar.v1.QueryService/GetQuery',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.GetQueryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ListeningQuery.FromString,
+                _registered_method=True)
+        self.ListQueries = channel.unary_unary(
+                '/dengar.v1.QueryService/ListQueries',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.ListQueriesRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ListQueriesResponse.FromString,
+                _registered_method=True)
+        self.UpdateQuery = channel.unary_unary(
+                '/dengar.v1.QueryService/UpdateQuery',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.UpdateQueryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ListeningQuery.FromString,
+                _registered_method=True)
+        self.DeleteQuery = channel.unary_unary(
+                '/dengar.v1.QueryService/DeleteQuery',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.DeleteQueryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.DeleteQueryResponse.FromString,
+                _registered_method=True)
+        self.ValidateQuery = channel.unary_unary(
+                '/dengar.v1.QueryService/ValidateQuery',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.ValidateQueryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ValidateQueryResponse.FromString,
+                _registered_method=True)
+
+
+class QueryServiceServicer:
+    """---------------------------------------------------------------------------------- listening queries
+
+    Per-tenant listening queries. Every ingested post (push, import, webhook or pulled by a source) is
+    evaluated against the tenant's enabled queries and tagged with the ids of those it matches
+    (Post.query_ids); share of voice and every per-brand insight rest on those tags.
+    """
+
+    def CreateQuery(self, request, context):
+        """INVALID_ARGUMENT for a syntax error; the message names the position and what was expected, and
+        the trailing metadata carries "dengar-error-position" (0-based character offset) and
+        "dengar-error-expected".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQuery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQueries(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateQuery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteQuery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateQuery(self, request, context):
+        """Parses and compiles an expression without storing anything.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_QueryServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateQuery': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateQuery,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.CreateQueryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ListeningQuery.SerializeToString,
+            ),
+            'GetQuery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuery,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.GetQueryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ListeningQuery.SerializeToString,
+            ),
+            'ListQueries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQueries,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.ListQueriesRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ListQueriesResponse.SerializeToString,
+            ),
+            'UpdateQuery': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateQuery,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.UpdateQueryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ListeningQuery.SerializeToString,
+            ),
+            'DeleteQuery': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteQuery,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.DeleteQueryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.DeleteQueryResponse.SerializeToString,
+            ),
+            'ValidateQuery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateQuery,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.ValidateQueryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ValidateQueryResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.QueryService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.QueryService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class QueryService:
+    """---------------------------------------------------------------------------------- listening queries
+
+    Per-tenant listening queries. Every ingested post (push, import, webhook or pulled by a source) is
+    evaluated against the tenant's enabled queries and tagged with the ids of those it matches
+    (Post.query_ids); share of voice and every per-brand insight rest on those tags.
+    """
+
+    @staticmethod
+    def CreateQuery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.QueryService/CreateQuery',
+            dengar_dot_v1_dot_collector__pb2.CreateQueryRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ListeningQuery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.QueryService/GetQuery',
+            dengar_dot_v1_dot_collector__pb2.GetQueryRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ListeningQuery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQueries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.QueryService/ListQueries',
+            dengar_dot_v1_dot_collector__pb2.ListQueriesRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ListQueriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateQuery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.QueryService/UpdateQuery',
+            dengar_dot_v1_dot_collector__pb2.UpdateQueryRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ListeningQuery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteQuery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.QueryService/DeleteQuery',
+            dengar_dot_v1_dot_collector__pb2.DeleteQueryRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.DeleteQueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateQuery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.QueryService/ValidateQuery',
+            dengar_dot_v1_dot_collector__pb2.ValidateQueryRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ValidateQueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class SourceServiceStub:
+    """------------------------------------------------------------------------------------------- sources
+
+    Where posts come from: pull sources polled by the scheduler (mastodon, bluesky, reddit, youtube, x,
+    rss, hackernews) and push sources ("webhook") that external systems post to with an HMAC signature.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateSource = channel.unary_unary(
+                '/dengar.v1.SourceService/CreateSource',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.CreateSourceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.CreateSourceResponse.FromString,
+                _registered_method=True)
+        self.GetSource = channel.unary_unary(
+                '/dengar.v1.SourceService/GetSource',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.Source.FromString,
+                _registered_method=True)
+        self.ListSources = channel.unary_unary(
+                '/dengar.v1.SourceService/ListSources',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.ListSourcesRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ListSourcesResponse.FromString,
+                _registered_method=True)
+        self.UpdateSource = channel.unary_unary(
+                '/dengar.v1.SourceService/UpdateSource',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.UpdateSourceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.Source.FromString,
+                _registered_method=True)
+        self.DeleteSource = channel.unary_unary(
+                '/dengar.v1.SourceService/DeleteSource',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.DeleteSourceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.DeleteSourceResponse.FromString,
+                _registered_method=True)
+        self.PauseSource = channel.unary_unary(
+                '/dengar.v1.SourceService/PauseSource',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.Source.FromString,
+                _registered_method=True)
+        self.ResumeSource = channel.unary_unary(
+                '/dengar.v1.SourceService/ResumeSource',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.Source.FromString,
+                _registered_method=True)
+        self.RunSourceNow = channel.unary_unary(
+                '/dengar.v1.SourceService/RunSourceNow',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.Source.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/dengar.v1.SourceService/RotateWebhookSecret',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.CreateSourceResponse.FromString,
+                _registered_method=True)
+        self.PushWebhook = channel.unary_unary(
+                '/dengar.v1.SourceService/PushWebhook',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.PushWebhookRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.PushWebhookResponse.FromString,
+                _registered_method=True)
+
+
+class SourceServiceServicer:
+    """------------------------------------------------------------------------------------------- sources
+
+    Where posts come from: pull sources polled by the scheduler (mastodon, bluesky, reddit, youtube, x,
+    rss, hackernews) and push sources ("webhook") that external systems post to with an HMAC signature.
+    """
+
+    def CreateSource(self, request, context):
+        """INVALID_ARGUMENT when the kind is unknown or the config/credentials do not fit it (the message
+        names the field, never a credential value).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSources(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseSource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeSource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunSourceNow(self, request, context):
+        """Schedules a pull source to run as soon as a worker is free.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """A new webhook secret; the old one stops working at once. Only for webhook sources.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PushWebhook(self, request, context):
+        """A signed push to a webhook source. UNAUTHENTICATED when the signature or timestamp is wrong
+        (the same answer for an unknown source, so ids cannot be probed), INVALID_ARGUMENT when the body
+        is not a post batch, FAILED_PRECONDITION when the source is paused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_SourceServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSource,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.CreateSourceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.CreateSourceResponse.SerializeToString,
+            ),
+            'GetSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSource,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.Source.SerializeToString,
+            ),
+            'ListSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSources,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.ListSourcesRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ListSourcesResponse.SerializeToString,
+            ),
+            'UpdateSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSource,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.UpdateSourceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.Source.SerializeToString,
+            ),
+            'DeleteSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSource,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.DeleteSourceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.DeleteSourceResponse.SerializeToString,
+            ),
+            'PauseSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseSource,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.Source.SerializeToString,
+            ),
+            'ResumeSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeSource,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.Source.SerializeToString,
+            ),
+            'RunSourceNow': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunSourceNow,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.Source.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.GetSourceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.CreateSourceResponse.SerializeToString,
+            ),
+            'PushWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.PushWebhook,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.PushWebhookRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.PushWebhookResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.SourceService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.SourceService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class SourceService:
+    """------------------------------------------------------------------------------------------- sources
+
+    Where posts come from: pull sources polled by the scheduler (mastodon, bluesky, reddit, youtube, x,
+    rss, hackernews) and push sources ("webhook") that external systems post to with an HMAC signature.
+    """
+
+    @staticmethod
+    def CreateSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/CreateSource',
+            dengar_dot_v1_dot_collector__pb2.CreateSourceRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.CreateSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/GetSource',
+            dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.Source.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/ListSources',
+            dengar_dot_v1_dot_collector__pb2.ListSourcesRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ListSourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/UpdateSource',
+            dengar_dot_v1_dot_collector__pb2.UpdateSourceRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.Source.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/DeleteSource',
+            dengar_dot_v1_dot_collector__pb2.DeleteSourceRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.DeleteSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/PauseSource',
+            dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.Source.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/ResumeSource',
+            dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.Source.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunSourceNow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/RunSourceNow',
+            dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.Source.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/RotateWebhookSecret',
+            dengar_dot_v1_dot_collector__pb2.GetSourceRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.CreateSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.SourceService/PushWebhook',
+            dengar_dot_v1_dot_collector__pb2.PushWebhookRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.PushWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ImportServiceStub:
+    """------------------------------------------------------------------------------------------- imports
+
+    File imports (CSV, JSON, NDJSON). The file is streamed in, stored, and processed in the background
+    in constant memory; the job shows progress and per-row errors with line numbers. Re-importing the
+    same file adds nothing, since posts are keyed by (tenant, platform, external_id).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.StartImport = channel.stream_unary(
+                '/dengar.v1.ImportService/StartImport',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.StartImportRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ImportJob.FromString,
+                _registered_method=True)
+        self.GetImport = channel.unary_unary(
+                '/dengar.v1.ImportService/GetImport',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.GetImportRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ImportJob.FromString,
+                _registered_method=True)
+        self.ListImports = channel.unary_unary(
+                '/dengar.v1.ImportService/ListImports',
+                request_serializer=dengar_dot_v1_dot_collector__pb2.ListImportsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_collector__pb2.ListImportsResponse.FromString,
+                _registered_method=True)
+
+
+class ImportServiceServicer:
+    """------------------------------------------------------------------------------------------- imports
+
+    File imports (CSV, JSON, NDJSON). The file is streamed in, stored, and processed in the background
+    in constant memory; the job shows progress and per-row errors with line numbers. Re-importing the
+    same file adds nothing, since posts are keyed by (tenant, platform, external_id).
+    """
+
+    def StartImport(self, request_iterator, context):
+        """The first message carries the spec, every further message a chunk of the file. Answers once the
+        whole file is stored: the job is then queued. INVALID_ARGUMENT for a bad spec, RESOURCE_EXHAUSTED
+        when the file is larger than the configured maximum.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetImport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListImports(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ImportServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'StartImport': grpc.stream_unary_rpc_method_handler(
+                    servicer.StartImport,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.StartImportRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ImportJob.SerializeToString,
+            ),
+            'GetImport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetImport,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.GetImportRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ImportJob.SerializeToString,
+            ),
+            'ListImports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListImports,
+                    request_deserializer=dengar_dot_v1_dot_collector__pb2.ListImportsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_collector__pb2.ListImportsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.ImportService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.ImportService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ImportService:
+    """------------------------------------------------------------------------------------------- imports
+
+    File imports (CSV, JSON, NDJSON). The file is streamed in, stored, and processed in the background
+    in constant memory; the job shows progress and per-row errors with line numbers. Re-importing the
+    same file adds nothing, since posts are keyed by (tenant, platform, external_id).
+    """
+
+    @staticmethod
+    def StartImport(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/dengar.v1.ImportService/StartImport',
+            dengar_dot_v1_dot_collector__pb2.StartImportRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ImportJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetImport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ImportService/GetImport',
+            dengar_dot_v1_dot_collector__pb2.GetImportRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ImportJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListImports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ImportService/ListImports',
+            dengar_dot_v1_dot_collector__pb2.ListImportsRequest.SerializeToString,
+            dengar_dot_v1_dot_collector__pb2.ListImportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -26,41 +26,47 @@ from dengar.v1 import common_pb2 as dengar_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64\x65ngar/v1/insights.proto\x12\tdengar.v1\x1a\x16\x64\x65ngar/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x01\n\x07Mention\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x1d\n\x04post\x18\x03 \x01(\x0b\x32\x0f.dengar.v1.Post\x12)\n\nenrichment\x18\x04 \x01(\x0b\x32\x15.dengar.v1.Enrichment\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08trace_id\x18\x06 \x01(\t\"\xd8\x02\n\x15SearchMentionsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\nsentiments\x18\x04 \x03(\x0e\x32\x14.dengar.v1.Sentiment\x12&\n\tplatforms\x18\x05 \x03(\x0e\x32\x13.dengar.v1.Platform\x12\x11\n\tlanguages\x18\x06 \x03(\t\x12\x0f\n\x07\x61spects\x18\x07 \x03(\t\x12\r\n\x05query\x18\x08 \x01(\t\x12\x11\n\tpage_size\x18\t \x01(\x05\x12\x12\n\npage_token\x18\n \x01(\t\x12\"\n\x04sort\x18\x0b \x01(\x0e\x32\x14.dengar.v1.SortOrder\"W\n\x16SearchMentionsResponse\x12$\n\x08mentions\x18\x01 \x03(\x0b\x32\x12.dengar.v1.Mention\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x11GetMentionRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\xd1\x01\n\x14GetTimeSeriesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12!\n\x06metric\x18\x02 \x01(\x0e\x32\x11.dengar.v1.Metric\x12%\n\x08interval\x18\x03 \x01(\x0e\x32\x13.dengar.v1.Interval\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x88\x01\n\x0fTimeSeriesPoint\x12\x30\n\x0c\x62ucket_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06volume\x18\x02 \x01(\x03\x12\x10\n\x08negative\x18\x03 \x01(\x03\x12\x0f\n\x07neutral\x18\x04 \x01(\x03\x12\x10\n\x08positive\x18\x05 \x01(\x03\"R\n\x15GetTimeSeriesResponse\x12*\n\x06points\x18\x01 \x03(\x0b\x32\x1a.dengar.v1.TimeSeriesPoint\x12\r\n\x05total\x18\x02 \x01(\x03\"\x84\x01\n\x11GetSummaryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\tCountItem\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"R\n\rAspectSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08negative\x18\x02 \x01(\x03\x12\x0f\n\x07neutral\x18\x03 \x01(\x03\x12\x10\n\x08positive\x18\x04 \x01(\x03\"\xd6\x01\n\x12GetSummaryResponse\x12\x0e\n\x06volume\x18\x01 \x01(\x03\x12\x10\n\x08negative\x18\x02 \x01(\x03\x12\x0f\n\x07neutral\x18\x03 \x01(\x03\x12\x10\n\x08positive\x18\x04 \x01(\x03\x12)\n\x07\x61spects\x18\x05 \x03(\x0b\x32\x18.dengar.v1.AspectSummary\x12\'\n\tplatforms\x18\x06 \x03(\x0b\x32\x14.dengar.v1.CountItem\x12\'\n\tlanguages\x18\x07 \x03(\x0b\x32\x14.dengar.v1.CountItem*z\n\tSortOrder\x12\x1a\n\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x18\n\x14SORT_ORDER_TIME_DESC\x10\x01\x12\x17\n\x13SORT_ORDER_TIME_ASC\x10\x02\x12\x1e\n\x1aSORT_ORDER_ENGAGEMENT_DESC\x10\x03*I\n\x06Metric\x12\x16\n\x12METRIC_UNSPECIFIED\x10\x00\x12\x11\n\rMETRIC_VOLUME\x10\x01\x12\x14\n\x10METRIC_SENTIMENT\x10\x02*I\n\x08Interval\x12\x18\n\x14INTERVAL_UNSPECIFIED\x10\x00\x12\x11\n\rINTERVAL_HOUR\x10\x01\x12\x10\n\x0cINTERVAL_DAY\x10\x02\x32\xc7\x02\n\x0fInsightsService\x12U\n\x0eSearchMentions\x12 .dengar.v1.SearchMentionsRequest\x1a!.dengar.v1.SearchMentionsResponse\x12>\n\nGetMention\x12\x1c.dengar.v1.GetMentionRequest\x1a\x12.dengar.v1.Mention\x12R\n\rGetTimeSeries\x12\x1f.dengar.v1.GetTimeSeriesRequest\x1a .dengar.v1.GetTimeSeriesResponse\x12I\n\nGetSummary\x12\x1c.dengar.v1.GetSummaryRequest\x1a\x1d.dengar.v1.GetSummaryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64\x65ngar/v1/insights.proto\x12\tdengar.v1\x1a\x16\x64\x65ngar/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x01\n\x07Mention\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x1d\n\x04post\x18\x03 \x01(\x0b\x32\x0f.dengar.v1.Post\x12)\n\nenrichment\x18\x04 \x01(\x0b\x32\x15.dengar.v1.Enrichment\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08trace_id\x18\x06 \x01(\t\"\xeb\x02\n\x15SearchMentionsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\nsentiments\x18\x04 \x03(\x0e\x32\x14.dengar.v1.Sentiment\x12&\n\tplatforms\x18\x05 \x03(\x0e\x32\x13.dengar.v1.Platform\x12\x11\n\tlanguages\x18\x06 \x03(\t\x12\x0f\n\x07\x61spects\x18\x07 \x03(\t\x12\r\n\x05query\x18\x08 \x01(\t\x12\x11\n\tpage_size\x18\t \x01(\x05\x12\x12\n\npage_token\x18\n \x01(\t\x12\"\n\x04sort\x18\x0b \x01(\x0e\x32\x14.dengar.v1.SortOrder\x12\x11\n\tquery_ids\x18\x0c \x03(\t\"W\n\x16SearchMentionsResponse\x12$\n\x08mentions\x18\x01 \x03(\x0b\x32\x12.dengar.v1.Mention\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x11GetMentionRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\xe3\x01\n\x14GetTimeSeriesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12!\n\x06metric\x18\x02 \x01(\x0e\x32\x11.dengar.v1.Metric\x12%\n\x08interval\x18\x03 \x01(\x0e\x32\x13.dengar.v1.Interval\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08query_id\x18\x06 \x01(\t\"\x88\x01\n\x0fTimeSeriesPoint\x12\x30\n\x0c\x62ucket_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06volume\x18\x02 \x01(\x03\x12\x10\n\x08negative\x18\x03 \x01(\x03\x12\x0f\n\x07neutral\x18\x04 \x01(\x03\x12\x10\n\x08positive\x18\x05 \x01(\x03\"R\n\x15GetTimeSeriesResponse\x12*\n\x06points\x18\x01 \x03(\x0b\x32\x1a.dengar.v1.TimeSeriesPoint\x12\r\n\x05total\x18\x02 \x01(\x03\"\x96\x01\n\x11GetSummaryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08query_id\x18\x04 \x01(\t\"\'\n\tCountItem\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"R\n\rAspectSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08negative\x18\x02 \x01(\x03\x12\x0f\n\x07neutral\x18\x03 \x01(\x03\x12\x10\n\x08positive\x18\x04 \x01(\x03\"\xd6\x01\n\x12GetSummaryResponse\x12\x0e\n\x06volume\x18\x01 \x01(\x03\x12\x10\n\x08negative\x18\x02 \x01(\x03\x12\x0f\n\x07neutral\x18\x03 \x01(\x03\x12\x10\n\x08positive\x18\x04 \x01(\x03\x12)\n\x07\x61spects\x18\x05 \x03(\x0b\x32\x18.dengar.v1.AspectSummary\x12\'\n\tplatforms\x18\x06 \x03(\x0b\x32\x14.dengar.v1.CountItem\x12\'\n\tlanguages\x18\x07 \x03(\x0b\x32\x14.dengar.v1.CountItem\"\xc3\x01\n\x16GetShareOfVoiceRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tquery_ids\x18\x04 \x03(\t\x12%\n\x08interval\x18\x05 \x01(\x0e\x32\x13.dengar.v1.Interval\"\xbb\x01\n\x10ShareOfVoiceItem\x12\x10\n\x08query_id\x18\x01 \x01(\t\x12\x0e\n\x06volume\x18\x02 \x01(\x03\x12\r\n\x05share\x18\x03 \x01(\x01\x12\x10\n\x08negative\x18\x04 \x01(\x03\x12\x0f\n\x07neutral\x18\x05 \x01(\x03\x12\x10\n\x08positive\x18\x06 \x01(\x03\x12\x15\n\rnet_sentiment\x18\x07 \x01(\x01\x12*\n\x06points\x18\x08 \x03(\x0b\x32\x1a.dengar.v1.TimeSeriesPoint\"T\n\x17GetShareOfVoiceResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.dengar.v1.ShareOfVoiceItem\x12\r\n\x05total\x18\x02 \x01(\x03*z\n\tSortOrder\x12\x1a\n\x16SORT_ORDER_UNSPECIFIED\x10\x00\x12\x18\n\x14SORT_ORDER_TIME_DESC\x10\x01\x12\x17\n\x13SORT_ORDER_TIME_ASC\x10\x02\x12\x1e\n\x1aSORT_ORDER_ENGAGEMENT_DESC\x10\x03*I\n\x06Metric\x12\x16\n\x12METRIC_UNSPECIFIED\x10\x00\x12\x11\n\rMETRIC_VOLUME\x10\x01\x12\x14\n\x10METRIC_SENTIMENT\x10\x02*I\n\x08Interval\x12\x18\n\x14INTERVAL_UNSPECIFIED\x10\x00\x12\x11\n\rINTERVAL_HOUR\x10\x01\x12\x10\n\x0cINTERVAL_DAY\x10\x02\x32\xa1\x03\n\x0fInsightsService\x12U\n\x0eSearchMentions\x12 .dengar.v1.SearchMentionsRequest\x1a!.dengar.v1.SearchMentionsResponse\x12>\n\nGetMention\x12\x1c.dengar.v1.GetMentionRequest\x1a\x12.dengar.v1.Mention\x12R\n\rGetTimeSeries\x12\x1f.dengar.v1.GetTimeSeriesRequest\x1a .dengar.v1.GetTimeSeriesResponse\x12I\n\nGetSummary\x12\x1c.dengar.v1.GetSummaryRequest\x1a\x1d.dengar.v1.GetSummaryResponse\x12X\n\x0fGetShareOfVoice\x12!.dengar.v1.GetShareOfVoiceRequest\x1a\".dengar.v1.GetShareOfVoiceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dengar.v1.insights_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SORTORDER']._serialized_start=1679
-  _globals['_SORTORDER']._serialized_end=1801
-  _globals['_METRIC']._serialized_start=1803
-  _globals['_METRIC']._serialized_end=1876
-  _globals['_INTERVAL']._serialized_start=1878
-  _globals['_INTERVAL']._serialized_end=1951
+  _globals['_SORTORDER']._serialized_start=2208
+  _globals['_SORTORDER']._serialized_end=2330
+  _globals['_METRIC']._serialized_start=2332
+  _globals['_METRIC']._serialized_end=2405
+  _globals['_INTERVAL']._serialized_start=2407
+  _globals['_INTERVAL']._serialized_end=2480
   _globals['_MENTION']._serialized_start=97
   _globals['_MENTION']._serialized_end=277
   _globals['_SEARCHMENTIONSREQUEST']._serialized_start=280
-  _globals['_SEARCHMENTIONSREQUEST']._serialized_end=624
-  _globals['_SEARCHMENTIONSRESPONSE']._serialized_start=626
-  _globals['_SEARCHMENTIONSRESPONSE']._serialized_end=713
-  _globals['_GETMENTIONREQUEST']._serialized_start=715
-  _globals['_GETMENTIONREQUEST']._serialized_end=765
-  _globals['_GETTIMESERIESREQUEST']._serialized_start=768
-  _globals['_GETTIMESERIESREQUEST']._serialized_end=977
-  _globals['_TIMESERIESPOINT']._serialized_start=980
-  _globals['_TIMESERIESPOINT']._serialized_end=1116
-  _globals['_GETTIMESERIESRESPONSE']._serialized_start=1118
-  _globals['_GETTIMESERIESRESPONSE']._serialized_end=1200
-  _globals['_GETSUMMARYREQUEST']._serialized_start=1203
-  _globals['_GETSUMMARYREQUEST']._serialized_end=1335
-  _globals['_COUNTITEM']._serialized_start=1337
-  _globals['_COUNTITEM']._serialized_end=1376
-  _globals['_ASPECTSUMMARY']._serialized_start=1378
-  _globals['_ASPECTSUMMARY']._serialized_end=1460
-  _globals['_GETSUMMARYRESPONSE']._serialized_start=1463
-  _globals['_GETSUMMARYRESPONSE']._serialized_end=1677
-  _globals['_INSIGHTSSERVICE']._serialized_start=1954
-  _globals['_INSIGHTSSERVICE']._serialized_end=2281
+  _globals['_SEARCHMENTIONSREQUEST']._serialized_end=643
+  _globals['_SEARCHMENTIONSRESPONSE']._serialized_start=645
+  _globals['_SEARCHMENTIONSRESPONSE']._serialized_end=732
+  _globals['_GETMENTIONREQUEST']._serialized_start=734
+  _globals['_GETMENTIONREQUEST']._serialized_end=784
+  _globals['_GETTIMESERIESREQUEST']._serialized_start=787
+  _globals['_GETTIMESERIESREQUEST']._serialized_end=1014
+  _globals['_TIMESERIESPOINT']._serialized_start=1017
+  _globals['_TIMESERIESPOINT']._serialized_end=1153
+  _globals['_GETTIMESERIESRESPONSE']._serialized_start=1155
+  _globals['_GETTIMESERIESRESPONSE']._serialized_end=1237
+  _globals['_GETSUMMARYREQUEST']._serialized_start=1240
+  _globals['_GETSUMMARYREQUEST']._serialized_end=1390
+  _globals['_COUNTITEM']._serialized_start=1392
+  _globals['_COUNTITEM']._serialized_end=1431
+  _globals['_ASPECTSUMMARY']._serialized_start=1433
+  _globals['_ASPECTSUMMARY']._serialized_end=1515
+  _globals['_GETSUMMARYRESPONSE']._serialized_start=1518
+  _globals['_GETSUMMARYRESPONSE']._serialized_end=1732
+  _globals['_GETSHAREOFVOICEREQUEST']._serialized_start=1735
+  _globals['_GETSHAREOFVOICEREQUEST']._serialized_end=1930
+  _globals['_SHAREOFVOICEITEM']._serialized_start=1933
+  _globals['_SHAREOFVOICEITEM']._serialized_end=2120
+  _globals['_GETSHAREOFVOICERESPONSE']._serialized_start=2122
+  _globals['_GETSHAREOFVOICERESPONSE']._serialized_end=2206
+  _globals['_INSIGHTSSERVICE']._serialized_start=2483
+  _globals['_INSIGHTSSERVICE']._serialized_end=2900
 # @@protoc_insertion_point(module_scope)

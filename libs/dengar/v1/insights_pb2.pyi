@@ -57,7 +57,7 @@ class Mention(_message.Message):
     def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., post: _Optional[_Union[_common_pb2.Post, _Mapping]] = ..., enrichment: _Optional[_Union[_common_pb2.Enrichment, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trace_id: _Optional[str] = ...) -> None: ...
 
 class SearchMentionsRequest(_message.Message):
-    __slots__ = ("tenant_id", "start_time", "end_time", "sentiments", "platforms", "languages", "aspects", "query", "page_size", "page_token", "sort")
+    __slots__ = ("tenant_id", "start_time", "end_time", "sentiments", "platforms", "languages", "aspects", "query", "page_size", "page_token", "sort", "query_ids")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,7 @@ class SearchMentionsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     SORT_FIELD_NUMBER: _ClassVar[int]
+    QUERY_IDS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
@@ -80,7 +81,8 @@ class SearchMentionsRequest(_message.Message):
     page_size: int
     page_token: str
     sort: SortOrder
-    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentiments: _Optional[_Iterable[_Union[_common_pb2.Sentiment, str]]] = ..., platforms: _Optional[_Iterable[_Union[_common_pb2.Platform, str]]] = ..., languages: _Optional[_Iterable[str]] = ..., aspects: _Optional[_Iterable[str]] = ..., query: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[_Union[SortOrder, str]] = ...) -> None: ...
+    query_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentiments: _Optional[_Iterable[_Union[_common_pb2.Sentiment, str]]] = ..., platforms: _Optional[_Iterable[_Union[_common_pb2.Platform, str]]] = ..., languages: _Optional[_Iterable[str]] = ..., aspects: _Optional[_Iterable[str]] = ..., query: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[_Union[SortOrder, str]] = ..., query_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchMentionsResponse(_message.Message):
     __slots__ = ("mentions", "next_page_token")
@@ -99,18 +101,20 @@ class GetMentionRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
 class GetTimeSeriesRequest(_message.Message):
-    __slots__ = ("tenant_id", "metric", "interval", "start_time", "end_time")
+    __slots__ = ("tenant_id", "metric", "interval", "start_time", "end_time", "query_id")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     metric: Metric
     interval: Interval
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., metric: _Optional[_Union[Metric, str]] = ..., interval: _Optional[_Union[Interval, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    query_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., metric: _Optional[_Union[Metric, str]] = ..., interval: _Optional[_Union[Interval, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ...) -> None: ...
 
 class TimeSeriesPoint(_message.Message):
     __slots__ = ("bucket_start", "volume", "negative", "neutral", "positive")
@@ -135,14 +139,16 @@ class GetTimeSeriesResponse(_message.Message):
     def __init__(self, points: _Optional[_Iterable[_Union[TimeSeriesPoint, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class GetSummaryRequest(_message.Message):
-    __slots__ = ("tenant_id", "start_time", "end_time")
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    query_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ...) -> None: ...
 
 class CountItem(_message.Message):
     __slots__ = ("key", "count")
@@ -181,3 +187,45 @@ class GetSummaryResponse(_message.Message):
     platforms: _containers.RepeatedCompositeFieldContainer[CountItem]
     languages: _containers.RepeatedCompositeFieldContainer[CountItem]
     def __init__(self, volume: _Optional[int] = ..., negative: _Optional[int] = ..., neutral: _Optional[int] = ..., positive: _Optional[int] = ..., aspects: _Optional[_Iterable[_Union[AspectSummary, _Mapping]]] = ..., platforms: _Optional[_Iterable[_Union[CountItem, _Mapping]]] = ..., languages: _Optional[_Iterable[_Union[CountItem, _Mapping]]] = ...) -> None: ...
+
+class GetShareOfVoiceRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_ids", "interval")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_IDS_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    query_ids: _containers.RepeatedScalarFieldContainer[str]
+    interval: Interval
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_ids: _Optional[_Iterable[str]] = ..., interval: _Optional[_Union[Interval, str]] = ...) -> None: ...
+
+class ShareOfVoiceItem(_message.Message):
+    __slots__ = ("query_id", "volume", "share", "negative", "neutral", "positive", "net_sentiment", "points")
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    NEUTRAL_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NET_SENTIMENT_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    query_id: str
+    volume: int
+    share: float
+    negative: int
+    neutral: int
+    positive: int
+    net_sentiment: float
+    points: _containers.RepeatedCompositeFieldContainer[TimeSeriesPoint]
+    def __init__(self, query_id: _Optional[str] = ..., volume: _Optional[int] = ..., share: _Optional[float] = ..., negative: _Optional[int] = ..., neutral: _Optional[int] = ..., positive: _Optional[int] = ..., net_sentiment: _Optional[float] = ..., points: _Optional[_Iterable[_Union[TimeSeriesPoint, _Mapping]]] = ...) -> None: ...
+
+class GetShareOfVoiceResponse(_message.Message):
+    __slots__ = ("items", "total")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ShareOfVoiceItem]
+    total: int
+    def __init__(self, items: _Optional[_Iterable[_Union[ShareOfVoiceItem, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...

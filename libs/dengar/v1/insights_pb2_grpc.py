@@ -54,6 +54,11 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.GetSummaryRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.GetSummaryResponse.FromString,
                 _registered_method=True)
+        self.GetShareOfVoice = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetShareOfVoice',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -84,6 +89,14 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetShareOfVoice(self, request, context):
+        """Each listening query's share of the mentions tagged with any of the given queries, with its
+        sentiment split, and optionally a series per query.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -106,6 +119,11 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.GetSummary,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.GetSummaryRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.GetSummaryResponse.SerializeToString,
+            ),
+            'GetShareOfVoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetShareOfVoice,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -216,6 +234,33 @@ class InsightsService:
             '/dengar.v1.InsightsService/GetSummary',
             dengar_dot_v1_dot_insights__pb2.GetSummaryRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.GetSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetShareOfVoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetShareOfVoice',
+            dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceResponse.FromString,
             options,
             channel_credentials,
             insecure,

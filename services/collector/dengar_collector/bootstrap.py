@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from grpc import aio
 from grpc_health.v1 import health
 from nats.aio.client import Client as NatsClient
+from pymongo import AsyncMongoClient
 
 from dengar_collector.adapters.nats_publisher import JetStreamPostPublisher
 from dengar_collector.entrypoints.grpc_api import SERVICE_NAME, CollectorServicer
+from dengar_collector.service import IngestService
 from dengar_collector.settings import CollectorSettings
 from dengar_common.bus import Subjects, connect, ensure_streams
 from dengar_common.grpcutil import make_server, set_serving
 from dengar_common.lifecycle import install_stop_signals
+from dengar_common.mongo import make_client
 from dengar_common.settings import write_port_file
 
 logger = logging.getLogger(__name__)
@@ -33,6 +37,7 @@ class CollectorApp:
     def __init__(self, settings: CollectorSettings) -> None:
         self.settings = settings
         self.port = 0
+        self._mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self._nc: NatsClient | None = None
         self._server: aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
@@ -48,16 +53,20 @@ class CollectorApp:
     async def start(self) -> None:
         s = self.settings
         subjects = Subjects(s.subject_root)
-        # No MongoDB yet: the push path is stateless, and the collector database (s.collector_db) is
-        # only created once pull sources and their checkpoints exist.
-        self._nc = await connect(s.nats_url, name="dengar-collector")
         try:
+            self._mongo = make_client(s.mongo_uri, app_name="dengar-collector")
+            db = self._mongo[s.collector_db]
+            self._nc = await connect(s.nats_url, name="dengar-collector")
             js = self._nc.jetstream()
             await ensure_streams(js, subjects)
             publisher = JetStreamPostPublisher(js, subjects, timeout=s.collector_publish_timeout_s,
                                                concurrency=s.collector_publish_concurrency)
-            servicer = CollectorServicer(publisher)
-            self._server, self._health = make_server([servicer.register], [SERVICE_NAME])
+            ingest = IngestService(publisher)
+            servicer = CollectorServicer(ingest)
+            registrations = [servicer.register]
+            service_names = [SERVICE_NAME]
+            del db  # the stores of queries, sources and imports are wired here
+            self._server, self._health = make_server(registrations, service_names)
             self.port = self._server.add_insecure_port(_host_port(s.bind_host, s.collector_grpc_port))
             await self._server.start()
             await set_serving(self._health, [SERVICE_NAME], True)
@@ -85,6 +94,9 @@ class CollectorApp:
                 except Exception:  # already closing or disconnected: nothing left to flush
                     logger.warning("NATS drain failed", exc_info=True)
                     await nc.close()
+        if self._mongo is not None:
+            mongo, self._mongo = self._mongo, None
+            await mongo.close()
         logger.info("collector stopped")
 
     async def _close_quietly(self) -> None:
@@ -95,6 +107,9 @@ class CollectorApp:
         if self._nc is not None:
             nc, self._nc = self._nc, None
             await nc.close()
+        if self._mongo is not None:
+            mongo, self._mongo = self._mongo, None
+            await mongo.close()
 
 
 async def main(settings: CollectorSettings) -> None:

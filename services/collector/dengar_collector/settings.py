@@ -10,7 +10,7 @@ from dengar_common.settings import CommonSettings
 class CollectorSettings(CommonSettings):
     # 0 picks a free port (tests, `make run`); the bound port is logged and written to the port file.
     collector_grpc_port: int = Field(default=50051, ge=0, le=65535)
-    # Reserved for sources and checkpoints (pull connectors); the push path keeps no state.
+    # Listening queries, sources with their cursors and credentials, import jobs.
     collector_db: str = "dengar_collector"
     collector_port_file: str | None = None
     # A JetStream ack normally takes milliseconds; past this the bus is considered unavailable and

@@ -18,6 +18,7 @@ from dengar_collector.domain.ingest import (
 )
 from dengar_collector.domain.ports import PublishError
 from dengar_collector.entrypoints.grpc_api import CollectorServicer
+from dengar_collector.service import IngestService
 from dengar_common.ids import mention_id
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -163,7 +164,7 @@ class _RecordingPublisher:
 
 
 async def test_servicer_maps_publish_failure_to_unavailable() -> None:
-    servicer = CollectorServicer(_FailingPublisher(), clock=lambda: NOW)
+    servicer = CollectorServicer(IngestService(_FailingPublisher(), clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="acme", posts=[make_post()])
     with pytest.raises(_Abort) as info:
         await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
@@ -172,7 +173,7 @@ async def test_servicer_maps_publish_failure_to_unavailable() -> None:
 
 async def test_servicer_answers_per_item() -> None:
     publisher = _RecordingPublisher()
-    servicer = CollectorServicer(publisher, clock=lambda: NOW)
+    servicer = CollectorServicer(IngestService(publisher, clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="acme", posts=[make_post(text=""), make_post()])
     resp = await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
     assert (resp.accepted, resp.rejected) == (1, 1)
@@ -183,7 +184,7 @@ async def test_servicer_answers_per_item() -> None:
 
 async def test_servicer_rejects_malformed_request_before_publishing() -> None:
     publisher = _RecordingPublisher()
-    servicer = CollectorServicer(publisher, clock=lambda: NOW)
+    servicer = CollectorServicer(IngestService(publisher, clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="ACME", posts=[make_post()])
     with pytest.raises(_Abort) as info:
         await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]

@@ -20,3 +20,16 @@ class PostPublisher(Protocol):
         post, so the caller may retry the whole batch.
         """
         ...
+
+
+class PostTagger(Protocol):
+    async def tag(self, tenant_id: str, posts: Sequence[common_pb2.Post]) -> None:
+        """Set each post's ``query_ids`` (in place) to the tenant's enabled queries that it matches."""
+        ...
+
+
+class NoTagger:
+    """Tags nothing: for callers and tests that do not listen with queries."""
+
+    async def tag(self, tenant_id: str, posts: Sequence[common_pb2.Post]) -> None:
+        return None

@@ -1,0 +1,51 @@
+"""The collector's service layer: the one path every post takes into the bus.
+
+Push (IngestPosts), signed webhooks, file imports and pull sources all call
+:meth:`IngestService.ingest`, so that validation, listening-query tagging and publishing are the same
+whichever way a post arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from dengar.v1 import common_pb2
+from dengar_collector.domain.ingest import IngestPlan, check_request, plan_ingest
+from dengar_collector.domain.ports import NoTagger, PostPublisher, PostTagger
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IngestService:
+    def __init__(self, publisher: PostPublisher, *, tagger: PostTagger | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._publisher = publisher
+        self._tagger: PostTagger = tagger or NoTagger()
+        self._clock = clock
+
+    async def ingest(self, tenant_id: str, posts: Sequence[common_pb2.Post], *,
+                     source_id: str | None = None) -> tuple[IngestPlan, int]:
+        """Validate, tag and publish one batch; return the plan and how many posts were new.
+
+        Raises ``RequestError`` for a malformed request (bad tenant, more than
+        ``MAX_POSTS_PER_REQUEST`` posts) and ``PublishError`` when the bus did not confirm every post;
+        publishing is idempotent per post, so the caller may retry the whole batch.
+        ``source_id`` overrides the posts' own (a source or import owns what it collects).
+        """
+        check_request(tenant_id, len(posts))
+        plan = plan_ingest(tenant_id, posts, now=self._clock())
+        if source_id:
+            for post in plan.to_publish:
+                post.source_id = source_id
+        if plan.to_publish:
+            await self._tagger.tag(tenant_id, plan.to_publish)
+        new = await self._publisher.publish(tenant_id, plan.to_publish)
+        logger.debug("tenant %s: %d accepted (%d new, %d repeated in batch), %d rejected",
+                     tenant_id, plan.accepted, new, plan.duplicates, plan.rejected)
+        return plan, new
