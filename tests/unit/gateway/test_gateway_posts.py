@@ -9,9 +9,9 @@ import pytest
 
 from dengar.v1 import collector_pb2, common_pb2
 from dengar_common.ids import mention_id
-from dengar_gateway.domain.posts import ItemError, validate_items
-from dengar_gateway.domain.times import parse_rfc3339
-from dengar_gateway.entrypoints.mapping import ingest_result, post_to_proto
+from dengar_common.postjson import ItemError, post_to_proto, validate_items
+from dengar_common.times import parse_rfc3339
+from dengar_gateway.entrypoints.mapping import ingest_result
 
 
 def post(**overrides: Any) -> dict[str, Any]:

@@ -11,11 +11,9 @@ from dengar_common.enums import (
     PLATFORM_NAMES,
     PLATFORMS,
     SENTIMENT_NAMES,
-    platform_from_name,
     platform_name,
 )
-from dengar_common.ids import mention_id
-from dengar_gateway.domain.posts import ItemError, PostIn
+from dengar_common.postjson import ItemError
 from dengar_gateway.entrypoints.schemas import (
     AnalysisOut,
     AspectCounts,
@@ -51,23 +49,6 @@ def from_timestamp(ts: Timestamp) -> datetime:
 
 def _opt_time(msg: object, field: str) -> datetime | None:
     return from_timestamp(getattr(msg, field)) if msg.HasField(field) else None  # type: ignore[attr-defined]
-
-
-def post_to_proto(post: PostIn, tenant_id: str, now: datetime) -> common_pb2.Post:
-    msg = common_pb2.Post(
-        # The collector derives the same id; setting it here keeps the contract visible.
-        id=mention_id(tenant_id, post.platform, post.external_id),
-        tenant_id=tenant_id, platform=platform_from_name(post.platform),  # type: ignore[arg-type]
-        external_id=post.external_id, text=post.text, url=post.url, lang_hint=post.lang,
-        in_reply_to=post.in_reply_to, quote_of=post.quote_of, repost_of=post.repost_of,
-        source_id="api", title=post.title, country=post.country, metadata=post.metadata,
-        created_at=to_timestamp(post.created_at), collected_at=to_timestamp(now),
-    )
-    if post.author is not None:
-        msg.author.CopyFrom(common_pb2.Author(**post.author.model_dump()))
-    if post.engagement is not None:
-        msg.engagement.CopyFrom(common_pb2.Engagement(**post.engagement.model_dump()))
-    return msg
 
 
 def ingest_result(sent_indexes: list[int], response: collector_pb2.IngestPostsResponse,

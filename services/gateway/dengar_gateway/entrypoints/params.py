@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator
 
-from dengar_gateway.domain.times import rfc3339_query
+from dengar_common.times import rfc3339_query
 
 # RFC 3339 with a timezone; in a URL, encode "+" as %2B (an unencoded one is tolerated).
 QueryTime = Annotated[datetime, BeforeValidator(rfc3339_query)]

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dengar_common.postjson import MAX_TEXT_CHARS, ItemError
 from dengar_gateway.domain.keys import Scope
-from dengar_gateway.domain.posts import MAX_TEXT_CHARS, ItemError
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 # NlpService.Analyze takes at most this many texts per call.

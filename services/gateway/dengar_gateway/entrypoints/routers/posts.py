@@ -14,10 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from dengar.v1 import collector_pb2
+from dengar_common.postjson import PostBatchIn, post_to_proto, validate_items
 from dengar_gateway.adapters.store import Reservation
-from dengar_gateway.domain.posts import PostBatchIn, validate_items
 from dengar_gateway.entrypoints.deps import Deps, IngestPrincipal, read_json
-from dengar_gateway.entrypoints.mapping import ingest_result, post_to_proto
+from dengar_gateway.entrypoints.mapping import ingest_result
 from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
 from dengar_gateway.entrypoints.schemas import IngestResult
 

@@ -1,12 +1,17 @@
-"""Validation of pushed posts. Each item is validated on its own, so that one bad post never
-rejects the whole batch: the caller gets per-item errors and the valid posts go through."""
+"""Posts in the public JSON format (REST ``POST /v1/posts``, signed webhooks, file imports).
+
+Each item is validated on its own, so that one bad post never rejects the whole batch: the caller
+gets per-item errors and the valid posts go through. Shared by the gateway and the collector so that a
+post means the same thing whichever way it arrives."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -17,8 +22,10 @@ from pydantic import (
     field_validator,
 )
 
+from dengar.v1 import common_pb2
 from dengar_common.enums import PLATFORM_ALIASES, PLATFORMS, platform_from_name, platform_name
-from dengar_gateway.domain.times import rfc3339_field
+from dengar_common.ids import mention_id
+from dengar_common.times import rfc3339_field
 
 MAX_TEXT_CHARS = 40_000
 _INT64_MAX = 2**63 - 1
@@ -134,3 +141,26 @@ def validate_items(items: Sequence[Any]) -> tuple[list[tuple[int, PostIn]], list
                 msg = msg.removeprefix("Value error, ")
                 errors.append(ItemError(index=index, field=_field_path(err["loc"]), message=msg))
     return valid, errors
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value.astimezone(UTC))
+    return ts
+
+
+def post_to_proto(post: PostIn, tenant_id: str, now: datetime, *, source_id: str = "api") -> common_pb2.Post:
+    msg = common_pb2.Post(
+        # The collector derives the same id; setting it here keeps the contract visible.
+        id=mention_id(tenant_id, post.platform, post.external_id),
+        tenant_id=tenant_id, platform=platform_from_name(post.platform),  # type: ignore[arg-type]
+        external_id=post.external_id, text=post.text, url=post.url, lang_hint=post.lang,
+        in_reply_to=post.in_reply_to, quote_of=post.quote_of, repost_of=post.repost_of,
+        source_id=source_id, title=post.title, country=post.country, metadata=post.metadata,
+        created_at=_timestamp(post.created_at), collected_at=_timestamp(now),
+    )
+    if post.author is not None:
+        msg.author.CopyFrom(common_pb2.Author(**post.author.model_dump()))
+    if post.engagement is not None:
+        msg.engagement.CopyFrom(common_pb2.Engagement(**post.engagement.model_dump()))
+    return msg
