@@ -1,0 +1,161 @@
+"""Tagging of ingested posts with the ids of the tenant's listening queries they match.
+
+Each tenant's enabled queries are compiled once into a ``QuerySet`` and reused for every post. The set
+is rebuilt when
+
+* a query of the tenant changed through this process (``invalidate``, called by the QueryService):
+  the next batch already sees the change;
+* otherwise, at most every ``ttl_s`` seconds, the store's per-tenant version number is read (one
+  primary-key lookup) and the set is rebuilt only if it moved: another replica changed a query;
+* at the latest after ``max_age_s``, whatever the version says, as a backstop for a writer that died
+  between changing a query and bumping the version.
+
+A rebuild compiles only expressions it has not compiled before; the index is rebuilt as a whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from dengar.v1 import common_pb2
+from dengar_collector.domain.ports import PublishError
+from dengar_collector.domain.queries import QueryRecord, QuerySource
+from dengar_collector.domain.query import (
+    ROLES,
+    CompiledQuery,
+    ListeningQuery,
+    MatchDoc,
+    QuerySet,
+    QuerySyntaxError,
+    compile_query,
+)
+
+logger = logging.getLogger(__name__)
+
+_EMPTY = QuerySet(())
+
+
+class TaggingUnavailableError(PublishError):
+    """The tenant's queries could not be loaded, so the batch cannot be tagged.
+
+    A ``PublishError`` because every ingest path already answers one with "retry the whole batch":
+    publishing untagged posts would silently drop them from every per-query insight.
+    """
+
+
+@dataclass
+class _Entry:
+    version: int
+    queries: QuerySet
+    # Expression -> compiled query, reused by the next rebuild.
+    compiled: dict[str, CompiledQuery]
+    checked_at: float
+    loaded_at: float
+    # The tenant's invalidation count when the set was loaded.
+    generation: int
+
+
+class QueryTagger:
+    """Implements the ``PostTagger`` port. ``clock`` is monotonic seconds (injectable for tests)."""
+
+    def __init__(self, source: QuerySource, *, ttl_s: float = 5.0, max_age_s: float = 300.0,
+                 refresh_timeout_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._source = source
+        self._ttl = ttl_s
+        self._max_age = max_age_s
+        self._refresh_timeout = refresh_timeout_s
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._generations: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def invalidate(self, tenant_id: str) -> None:
+        """One of the tenant's queries changed: rebuild its set before tagging the next batch."""
+        self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
+
+    async def tag(self, tenant_id: str, posts: Sequence[common_pb2.Post]) -> None:
+        queries = await self.query_set(tenant_id)
+        if not len(queries):
+            for post in posts:
+                # Ids a client sent are never trusted, even when there is nothing to match.
+                del post.query_ids[:]
+            return
+        match, from_post = queries.match, MatchDoc.from_post
+        for post in posts:
+            ids = match(from_post(post))
+            del post.query_ids[:]
+            if ids:
+                post.query_ids.extend(ids)
+
+    async def query_set(self, tenant_id: str) -> QuerySet:
+        """The tenant's current compiled set (raises TaggingUnavailableError if it cannot be loaded)."""
+        entry = self._entries.get(tenant_id)
+        if entry is not None and self._fresh(tenant_id, entry, self._clock()):
+            return entry.queries
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:
+            # Another batch of this tenant may have refreshed while this one waited.
+            entry = self._entries.get(tenant_id)
+            now = self._clock()
+            if entry is not None and self._fresh(tenant_id, entry, now):
+                return entry.queries
+            return await self._refresh(tenant_id, entry, now)
+
+    def _fresh(self, tenant_id: str, entry: _Entry, now: float) -> bool:
+        return entry.generation == self._generations.get(tenant_id, 0) and now - entry.checked_at < self._ttl
+
+    async def _refresh(self, tenant_id: str, entry: _Entry | None, now: float) -> QuerySet:
+        generation = self._generations.get(tenant_id, 0)
+        try:
+            async with asyncio.timeout(self._refresh_timeout):
+                # The version is read before the queries: a change landing in between makes the next
+                # check see a newer version and reload, never the reverse.
+                version = await self._source.version(tenant_id)
+                if (entry is not None and entry.generation == generation and version == entry.version
+                        and now - entry.loaded_at < self._max_age):
+                    entry.checked_at = now
+                    return entry.queries
+                records = await self._source.load_enabled(tenant_id)
+        except Exception as exc:
+            if entry is None:
+                raise TaggingUnavailableError(
+                    f"listening queries of {tenant_id} could not be loaded: {exc}") from exc
+            # A few seconds' staleness beats refusing every post while the store is away; the
+            # impossible version forces a reload at the next check.
+            logger.warning("listening queries of %s could not be reloaded; using the previous set",
+                           tenant_id, exc_info=True)
+            entry.checked_at, entry.generation, entry.version = now, generation, -1
+            return entry.queries
+        fresh = self._build(tenant_id, version, records, entry, now, generation)
+        self._entries[tenant_id] = fresh
+        return fresh.queries
+
+    def _build(self, tenant_id: str, version: int, records: Sequence[QueryRecord], previous: _Entry | None,
+               now: float, generation: int) -> _Entry:
+        started = time.perf_counter()
+        known = previous.compiled if previous is not None else {}
+        compiled: dict[str, CompiledQuery] = {}
+        queries: list[ListeningQuery] = []
+        for record in records:
+            if record.role not in ROLES:
+                logger.error("query %s of %s has unknown role %r; skipped", record.id, tenant_id, record.role)
+                continue
+            query = compiled.get(record.expression) or known.get(record.expression)
+            if query is None:
+                try:
+                    query = compile_query(record.expression)
+                except QuerySyntaxError as exc:
+                    # Stored before a language change made it invalid: it must not stop the others.
+                    logger.error("query %s of %s no longer compiles: %s", record.id, tenant_id, exc.reason)
+                    continue
+            compiled[record.expression] = query
+            queries.append(ListeningQuery(record.id, query, record.role))
+        query_set = QuerySet(queries) if queries else _EMPTY
+        logger.debug("tenant %s: %d listening queries compiled (version %d) in %.1f ms", tenant_id,
+                     len(queries), version, (time.perf_counter() - started) * 1000)
+        return _Entry(version=version, queries=query_set, compiled=compiled, checked_at=now,
+                      loaded_at=now, generation=generation)
