@@ -32,12 +32,12 @@ def enriched(tenant: str, external_id: str, *, text: str = "Pengiriman cepat",
              sentiment: int = common_pb2.SENTIMENT_POSITIVE, platform: int = common_pb2.PLATFORM_X,
              created_at: datetime = T0, collected_at: datetime | None = None, language: str = "id",
              aspects: tuple[tuple[str, int], ...] = (), likes: int = 0, reposts: int = 0,
-             hashtags: tuple[str, ...] = ()) -> common_pb2.EnrichedPost:
+             hashtags: tuple[str, ...] = (), query_ids: tuple[str, ...] = ()) -> common_pb2.EnrichedPost:
     post = common_pb2.Post(
         id=mention_id(tenant, platform_name(platform), external_id), tenant_id=tenant,
         platform=platform, external_id=external_id, text=text,
         author=common_pb2.Author(id="a1", handle="budi"),
-        engagement=common_pb2.Engagement(likes=likes, reposts=reposts))
+        engagement=common_pb2.Engagement(likes=likes, reposts=reposts), query_ids=list(query_ids))
     post.created_at.FromDatetime(created_at)
     post.collected_at.FromDatetime(collected_at or created_at)
     scores = {common_pb2.SENTIMENT_NEGATIVE: (0.8, 0.1, 0.1), common_pb2.SENTIMENT_NEUTRAL: (0.1, 0.8, 0.1),

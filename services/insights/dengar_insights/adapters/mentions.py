@@ -46,6 +46,8 @@ INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
                                  ("created_at", DESCENDING)]),
     ("tenant_language_created", [("tenant_id", ASCENDING), ("language", ASCENDING),
                                  ("created_at", DESCENDING)]),
+    ("tenant_query_created", [("tenant_id", ASCENDING), ("query_ids", ASCENDING),
+                              ("created_at", DESCENDING)]),
 ]
 
 
@@ -87,7 +89,8 @@ class MentionRepository:
                 window["$lt"] = query.end
             clauses.append({"created_at": window})
         for field, values in (("sentiment.label", query.sentiments), ("platform", query.platforms),
-                              ("language", query.languages), ("aspects.name", query.aspects)):
+                              ("language", query.languages), ("aspects.name", query.aspects),
+                              ("query_ids", query.query_ids)):
             if values:
                 clauses.append({field: {"$in": list(values)}})
         if query.terms:

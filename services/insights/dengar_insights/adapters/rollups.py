@@ -3,8 +3,9 @@
 One document per tenant, interval and bucket: ``_id`` = ``<tenant>|hour|2026-11-22T05`` or
 ``<tenant>|day|2026-11-22``, with ``tenant_id``, ``interval``, ``bucket_start`` and the counters
 ``volume``, ``sentiment.<label>``, ``aspects.<name>.<polarity>``, ``platform.<name>`` and
-``language.<code>``. ``ops`` holds the ids of the most recent operations applied to the document,
-so that applying the same operation again is a no-op (see ingest.py for why that is enough).
+``language.<code>``, repeated per listening query under ``queries.<query id>``. ``ops`` holds the
+ids of the most recent operations applied to the document, so that applying the same operation
+again is a no-op (see ingest.py for why that is enough).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from dengar_insights.domain.rollups import parse_bucket_id
+from dengar_insights.domain.rollups import QUERIES, parse_bucket_id
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +106,21 @@ class RollupRepository:
             for op, incs in ops:
                 await self.apply(tenant_id, bucket, op, incs)
 
-    async def read(self, tenant_id: str, interval: str, start: datetime, end: datetime) -> list[Doc]:
-        """Buckets of ``interval`` starting in [start, end), oldest first, without their op log."""
+    async def read(self, tenant_id: str, interval: str, start: datetime, end: datetime,
+                   fields: Sequence[str] | None = None) -> list[Doc]:
+        """Buckets of ``interval`` starting in [start, end), oldest first, without their op log.
+
+        ``fields``: read only these counter paths (and ``bucket_start``), e.g. one listening
+        query's ``queries.<id>``, rather than every query's counters; None reads the tenant-wide
+        counters only.
+        """
+        projection: dict[str, int]
+        if fields is None:
+            projection = {"ops": 0, QUERIES: 0}
+        else:
+            projection = {"bucket_start": 1, **dict.fromkeys(fields, 1)}
         cursor = self._col.find(
             {"tenant_id": tenant_id, "interval": interval,
              "bucket_start": {"$gte": start, "$lt": end}},
-            projection={"ops": 0}).sort("bucket_start", ASCENDING)
+            projection=projection).sort("bucket_start", ASCENDING)
         return await cursor.to_list()

@@ -169,7 +169,7 @@ def prepare(enriched: common_pb2.EnrichedPost, *, subject_tenant: str | None = N
         "terms": terms_of(post.title, post.text, " ".join(enr.hashtags), " ".join(enr.mentions)),
     }
     contribution = contribution_of(tenant, created_at, sentiment=label, aspects=aspect_polarity,
-                                   platform=platform, language=language)
+                                   platform=platform, language=language, query_ids=post.query_ids)
     return PreparedMention(id=post.id, tenant_id=tenant, collected_at=collected_at,
                            content_hash=content_hash(enriched), fields=fields,
                            contribution=contribution)

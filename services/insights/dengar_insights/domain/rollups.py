@@ -2,10 +2,14 @@
 
 A mention's *contribution* is the set of rollup buckets it falls in (its hour and its day, UTC) and
 the counters it adds one to in each of them: ``volume``, ``sentiment.<label>``,
-``aspects.<name>.<polarity>``, ``platform.<name>`` and ``language.<code>``. Rollups therefore equal
+``aspects.<name>.<polarity>``, ``platform.<name>`` and ``language.<code>``, and the same counters
+again under ``queries.<query id>.`` for every listening query the mention is tagged with (so that
+per-brand time series, summaries and share of voice read rollups too). Rollups therefore equal
 the sum of the contributions of the mentions currently stored, as long as each change of a
 mention's contribution is applied once as the delta ``new - old`` (see adapters/ingest.py for how
-that is made exactly-once).
+that is made exactly-once). A mention re-tagged with other queries therefore moves its counts from
+the old queries to the new ones, and one tagged with two queries counts once in each of them (and
+once in the tenant-wide counters).
 
 Everything here is pure so that it can be tested without a store.
 """
@@ -103,15 +107,32 @@ class Contribution:
 EMPTY = Contribution()
 
 
+QUERIES = "queries"
+
+
+def query_key(query_id: str) -> str:
+    """The field under ``queries`` that holds one listening query's counters."""
+    return safe_key(query_id)
+
+
+def query_counters_path(query_id: str) -> str:
+    return f"{QUERIES}.{query_key(query_id)}"
+
+
 def contribution_of(tenant_id: str, created_at: datetime, *, sentiment: str,
-                    aspects: Mapping[str, str], platform: str, language: str) -> Contribution:
+                    aspects: Mapping[str, str], platform: str, language: str,
+                    query_ids: Iterable[str] = ()) -> Contribution:
     """The rollup contribution of one mention.
 
     ``aspects`` maps aspect name to polarity label; each aspect counts once per mention.
+    ``query_ids`` are the listening queries the mention is tagged with; each counts once.
     """
-    counters = ["volume", f"sentiment.{safe_key(sentiment)}"]
-    counters += [f"aspects.{safe_key(name)}.{safe_key(pol)}" for name, pol in sorted(aspects.items())]
-    counters += [f"platform.{safe_key(platform)}", f"language.{safe_key(language or 'und')}"]
+    own = ["volume", f"sentiment.{safe_key(sentiment)}"]
+    own += [f"aspects.{safe_key(name)}.{safe_key(pol)}" for name, pol in sorted(aspects.items())]
+    own += [f"platform.{safe_key(platform)}", f"language.{safe_key(language or 'und')}"]
+    counters = list(own)
+    for key in {query_key(q) for q in query_ids if q.strip()}:
+        counters += [f"{QUERIES}.{key}.{c}" for c in own]
     # Sorted and de-duplicated so that equal contributions compare equal.
     buckets = (bucket_id(tenant_id, HOUR, created_at), bucket_id(tenant_id, DAY, created_at))
     return Contribution(buckets, tuple(sorted(set(counters))))
@@ -197,8 +218,15 @@ def summary_spans(start: datetime, end: datetime) -> list[Span]:
     return spans
 
 
-def sum_docs(docs: Iterable[Mapping[str, Any]]) -> Totals:
+def query_part(doc: Mapping[str, Any], query_id: str) -> Mapping[str, Any]:
+    """The counters of one listening query inside a rollup document (empty when it has none)."""
+    part = (doc.get(QUERIES) or {}).get(query_key(query_id))
+    return part if isinstance(part, Mapping) else {}
+
+
+def sum_docs(docs: Iterable[Mapping[str, Any]], query_id: str | None = None) -> Totals:
+    """Totals of ``docs``: the tenant-wide counters, or those of one listening query."""
     totals = Totals()
     for doc in docs:
-        totals.add(doc)
+        totals.add(doc if query_id is None else query_part(doc, query_id))
     return totals

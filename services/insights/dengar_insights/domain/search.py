@@ -61,6 +61,8 @@ class SearchQuery:
     # Normalised words that must all occur (see terms.py).
     terms: tuple[str, ...] = ()
     sort: str = TIME_DESC
+    # Mentions tagged with any of these listening queries.
+    query_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -70,12 +72,16 @@ class SearchQuery:
 
     def fingerprint(self) -> str:
         """Short hash of everything but the page: a cursor is only valid for the same query."""
-        canonical = json.dumps([
+        parts: list[Any] = [
             self.start.isoformat() if self.start else None,
             self.end.isoformat() if self.end else None,
             sorted(self.sentiments), sorted(self.platforms), sorted(self.languages),
             sorted(self.aspects), sorted(self.terms), self.sort,
-        ], separators=(",", ":"), ensure_ascii=True)
+        ]
+        # Only when set, so that page tokens issued before this filter existed stay valid.
+        if self.query_ids:
+            parts.append(sorted(self.query_ids))
+        canonical = json.dumps(parts, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
