@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA ?= ../shared/data
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit test-integration test-e2e lint protos models bench bench-nlp clean
+.PHONY: install run test test-unit test-integration test-e2e lint protos models bench bench-nlp bench-collector clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,10 +40,13 @@ protos: install
 models: install
 	$(BIN)/python services/nlp/scripts/build_models.py --data $(DATA)
 
-bench: bench-nlp
+bench: bench-nlp bench-collector
 
 bench-nlp: install
 	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results
+
+bench-collector: install
+	$(BIN)/python bench/bench_collector.py --out bench/results
 
 clean:
 	rm -rf $(VENV) .dengar .pytest_cache .ruff_cache

@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/bench_collector.py --out bench/results
 
-Writes ``<out>/collector.json`` as ``{"query_matching": {...}}`` and ``<out>/collector.md``. Only the
+Writes ``<out>/collector.json`` as ``{"query_matching": {...}}`` and ``<out>/collector.md``; first,
+the ``import_throughput`` section of bench/bench_import.py (file parsing, validation, memory, and an
+end-to-end import through a real collector). Only the
 ``query_matching`` key of the JSON and the section between the ``query_matching`` markers of the
 Markdown are replaced, so other collector benchmarks (e.g. import throughput) can live in the same
 files.
@@ -364,7 +366,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--brute-subset", type=int, default=5_000)
+    parser.add_argument("--import-sizes", type=int, nargs="*", default=[50_000, 200_000],
+                        help="rows of the import_throughput files (none: skip that section)")
+    parser.add_argument("--import-e2e-rows", type=int, default=50_000)
     args = parser.parse_args()
+    if args.import_sizes:
+        # Before the query benchmark pins this process (and so its children) to one CPU.
+        import bench_import
+
+        imported = bench_import.run(args.import_sizes, args.import_e2e_rows)
+        bench_import.write(args.out, imported)
+        print(f"import throughput: {imported['parse_validate'][-1]['rows_per_s']:,} rows/s parse+validate"
+              + (f", {imported['end_to_end']['rows_per_s']:,} rows/s end to end"
+                 if "end_to_end" in imported else ""))
     result = run(args.posts, args.repeats, args.seed, args.brute_subset)
     write(args.out, result)
     print(f"query matching: {result['end_to_end_posts_per_s_best']:,} posts/s end to end "

@@ -1,10 +1,13 @@
-"""``dengar import FILE``: stream your own posts (CSV or JSONL) into a tenant through the REST API.
+"""``dengar import FILE``: stream your own posts (CSV, JSON or NDJSON) into a tenant through the REST
+API.
 
-The file is read row by row and sent in batches (``POST /v1/posts``), so memory stays constant however
-large the export is. Each row becomes one post through a column mapping; rows that cannot be turned into
-a post (no text, unparseable date, unknown platform) are reported with their line number and skipped,
-and so are the ones the API rejects. Every batch carries an ``Idempotency-Key`` derived from its
-content, so a batch retried after a timeout, a 429 or a 503 is never stored twice.
+The file is read record by record (``dengar_common.imports``, the parser the server-side imports use
+too) and sent in batches (``POST /v1/posts``), so memory stays constant however large the export is.
+Each row becomes one post through a column mapping; rows that cannot be turned into a post (no text,
+unparseable date, unknown platform, anything ``POST /v1/posts`` would refuse) are reported with their
+line number and skipped, and so are the ones the API rejects. Every batch carries an
+``Idempotency-Key`` derived from its content, so a batch retried after a timeout, a 429 or a 503 is
+never stored twice.
 
 Exit status: 0 when every row was accepted, 1 when some rows were rejected, 2 when the import could not
 run (bad arguments, unreadable file, refused API key, API unreachable).
@@ -24,57 +27,42 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from tqdm import tqdm
 
-from dengar_common.enums import platform_from_name, platform_name
+from dengar_common import imports
+from dengar_common.imports import (
+    DEFAULT_SOURCES,
+    TARGETS,
+    FatalImportError,
+    ImportSpecError,
+    RowError,
+    RowInvalid,
+    RowOptions,
+    iter_records,
+    parse_timestamp,
+    row_hash,
+    row_to_post,
+    validate_post,
+)
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_SOURCES", "TARGETS", "FatalError", "RowError", "RowInvalid", "RowOptions", "Uploader",
+           "UsageError", "detect_format", "iter_rows", "main", "parse_mapping", "parse_timestamp",
+           "row_hash", "row_to_post"]
 
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 BATCH_SIZE = 500
 # The gateway refuses bodies over 5 MB; stay well below with JSON overhead.
 MAX_BATCH_BYTES = 4_000_000
-MAX_EXTERNAL_ID_CHARS = 256
-MAX_TEXT_CHARS = 40_000
 MAX_ATTEMPTS = 8
 MAX_RETRY_AFTER_S = 120.0
 SHOWN_ERRORS = 50
-
-_STRING_FIELDS = ("text", "title", "url", "lang", "country", "in_reply_to", "quote_of", "repost_of")
-_AUTHOR_FIELDS = ("id", "handle", "display_name", "followers", "verified", "location")
-_ENGAGEMENT_FIELDS = ("likes", "reposts", "replies", "quotes", "views")
-
-# Where each field of a post is looked for when --map does not say. Dotted sources are columns with
-# that literal name (CSV) or paths into nested objects (JSONL). The whole-object sources ("author",
-# "engagement", "metadata") let a file already in the REST shape import as it is.
-DEFAULT_SOURCES: dict[str, tuple[str, ...]] = {
-    **{name: (name,) for name in _STRING_FIELDS},
-    "created_at": ("created_at",),
-    "platform": ("platform",),
-    "external_id": ("external_id",),
-    "author": ("author",),
-    "engagement": ("engagement",),
-    "metadata": ("metadata",),
-    **{f"author.{name}": (f"author.{name}",) for name in _AUTHOR_FIELDS},
-    "author.followers": ("author.followers", "followers"),
-    **{f"engagement.{name}": (f"engagement.{name}", name) for name in _ENGAGEMENT_FIELDS},
-}
-TARGETS = tuple(DEFAULT_SOURCES)
-
-# Formats tried for timestamps without a zone, after ISO 8601 / RFC 3339.
-_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M:%S",
-                  "%d/%m/%Y %H:%M", "%Y-%m-%d")
-# Epoch values above this are milliseconds: as seconds they would lie past the year 5000.
-_EPOCH_MS_THRESHOLD = 100_000_000_000
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f", ""}
 _RETRYABLE = {429, 502, 503, 504}
 
 
@@ -91,371 +79,55 @@ class FatalError(Exception):
         self.summary: Summary | None = None
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-
-
-class RowInvalid(Exception):
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__("; ".join(str(e) for e in errors))
-        self.errors = errors
-
-
-# --------------------------------------------------------------------------------------- mapping
+# ---------------------------------------------------------------- the shared parser, CLI flavoured
 
 def parse_mapping(specs: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """Sources per target from ``--map`` specs (``text=body,created_at=date``); the rest use defaults.
-
-    ``target=`` (empty source) turns a default off, e.g. ``url=`` when a ``url`` column is not the post's.
-    """
-    sources = dict(DEFAULT_SOURCES)
-    for spec in specs:
-        for part in spec.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            target, sep, source = part.partition("=")
-            target, source = target.strip(), source.strip()
-            if not sep:
-                raise UsageError(f"--map expects target=source pairs, got {part!r}")
-            if target.startswith("metadata.") and len(target) > len("metadata."):
-                sources[target] = (source,) if source else ()
-                continue
-            if target not in DEFAULT_SOURCES:
-                raise UsageError(f"unknown --map target {target!r}; expected one of {', '.join(TARGETS)} "
-                                 "or metadata.<key>")
-            sources[target] = (source,) if source else ()
-    return sources
-
-
-def _lookup(row: Mapping[str, Any], source: str) -> Any:
-    if source in row:
-        return row[source]
-    if "." in source:
-        node: Any = row
-        for part in source.split("."):
-            # dict, not Mapping: this runs ~25 times per row and ABC checks are slow.
-            if type(node) is not dict or part not in node:
-                return None
-            node = node[part]
-        return node
-    return None
-
-
-def _first(row: Mapping[str, Any], sources: Sequence[str]) -> Any:
-    for source in sources:
-        value = _lookup(row, source)
-        if value is not None and value != "":
-            return value
-    return None
-
-
-# ------------------------------------------------------------------------------------- timestamps
-
-def parse_timestamp(value: Any, *, tz: tzinfo = UTC, time_format: str | None = None) -> tuple[datetime, bool]:
-    """A timezone-aware datetime, and whether ``tz`` had to be assumed (the value had no zone).
-
-    Accepts RFC 3339 / ISO 8601 (``Z`` or an offset), epoch seconds (or milliseconds, recognised by
-    size), ``time_format`` when given, and a few common zone-less layouts, read in ``tz``.
-    """
-    if isinstance(value, bool):
-        raise ValueError("not a timestamp")
-    if isinstance(value, int | float):
-        return _from_epoch(float(value)), False
-    text = str(value).strip()
-    if not text:
-        raise ValueError("empty timestamp")
-    parsed: datetime | None = None
-    if time_format:
-        try:
-            parsed = datetime.strptime(text, time_format)
-        except ValueError:
-            raise ValueError(f"{text!r} does not match --time-format {time_format!r}") from None
-    else:
-        try:
-            return _from_epoch(float(text)), False
-        except ValueError:
-            pass
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            for fmt in _NAIVE_FORMATS:
-                try:
-                    parsed = datetime.strptime(text, fmt)
-                    break
-                except ValueError:
-                    continue
-    if parsed is None:
-        raise ValueError(f"unrecognised timestamp {text!r}; use RFC 3339, epoch seconds or --time-format")
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=tz), True
-    return parsed, False
-
-
-def _from_epoch(seconds: float) -> datetime:
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        raise ValueError("not a timestamp")
-    if abs(seconds) >= _EPOCH_MS_THRESHOLD:
-        seconds /= 1000.0
+    """``--map`` specs (``text=body,created_at=date``) as sources per target; see imports.parse_mapping."""
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError(f"epoch value {seconds!r} out of range") from None
+        return imports.parse_mapping(specs)
+    except ImportSpecError as exc:
+        raise UsageError(f"--map: {exc}") from None
 
-
-def _rfc3339(dt: datetime) -> str:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-# ----------------------------------------------------------------------------------------- rows
-
-def _as_int(value: Any, field_name: str, line: int, errors: list[RowError]) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        errors.append(RowError(line, field_name, "must be a whole number"))
-        return None
-    try:
-        if isinstance(value, int):
-            number = value
-        elif isinstance(value, float):
-            number = int(value)
-        else:
-            # Exports write thousands with separators ("1,234", "1_234").
-            number = int(float(str(value).strip().replace(",", "").replace("_", "")))
-    except (ValueError, OverflowError):
-        errors.append(RowError(line, field_name, f"not a number: {value!r}"))
-        return None
-    if number < 0:
-        errors.append(RowError(line, field_name, "must not be negative"))
-        return None
-    return number
-
-
-def _as_bool(value: Any, field_name: str, line: int, errors: list[RowError]) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    errors.append(RowError(line, field_name, f"not a boolean: {value!r}"))
-    return None
-
-
-def _as_str(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        # JSON ids read as floats would otherwise become "123.0".
-        return str(int(value))
-    return str(value)
-
-
-def row_hash(row: Mapping[str, Any]) -> str:
-    """A stable id for a row without one: the same row content always gives the same id."""
-    canonical = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return "row-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class RowOptions:
-    sources: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_SOURCES))
-    default_platform: str | None = None
-    tz: tzinfo = UTC
-    time_format: str | None = None
-
-
-def row_to_post(row: Mapping[str, Any], line: int, options: RowOptions) -> tuple[dict[str, Any], bool]:
-    """The REST item for one row, and whether its timestamp had no zone. Raises ``RowInvalid``."""
-    src = options.sources
-    errors: list[RowError] = []
-    post: dict[str, Any] = {}
-
-    for name in _STRING_FIELDS:
-        value = _as_str(_first(row, src[name]))
-        if value:
-            post[name] = value
-    text, title = post.get("text", ""), post.get("title", "")
-    post["text"] = text
-    if not text.strip() and not title.strip():
-        errors.append(RowError(line, "text", "empty text (and no title)"))
-    elif len(text) > MAX_TEXT_CHARS:
-        errors.append(RowError(line, "text", f"longer than {MAX_TEXT_CHARS} characters"))
-    if post.get("lang", "").lower() == "in":
-        # Twitter exports still use the withdrawn ISO code "in" for Indonesian.
-        post["lang"] = "id"
-
-    platform = _as_str(_first(row, src["platform"])) or (options.default_platform or "")
-    if not platform:
-        errors.append(RowError(line, "platform", "no platform column and no --platform default"))
-    else:
-        try:
-            post["platform"] = platform_name(platform_from_name(platform))
-        except ValueError as exc:
-            errors.append(RowError(line, "platform", str(exc)))
-
-    external_id = _as_str(_first(row, src["external_id"])).strip()
-    if not external_id:
-        external_id = row_hash(row)
-    elif len(external_id) > MAX_EXTERNAL_ID_CHARS:
-        errors.append(RowError(line, "external_id", f"longer than {MAX_EXTERNAL_ID_CHARS} characters"))
-    post["external_id"] = external_id
-
-    naive = False
-    raw_time = _first(row, src["created_at"])
-    if raw_time is None:
-        errors.append(RowError(line, "created_at", "missing"))
-    else:
-        try:
-            created, naive = parse_timestamp(raw_time, tz=options.tz, time_format=options.time_format)
-            post["created_at"] = _rfc3339(created)
-        except ValueError as exc:
-            errors.append(RowError(line, "created_at", str(exc)))
-
-    author = _author(row, src, line, errors)
-    if author:
-        post["author"] = author
-    engagement = _engagement(row, src, line, errors)
-    if engagement:
-        post["engagement"] = engagement
-    metadata = _metadata(row, src)
-    if metadata:
-        post["metadata"] = metadata
-
-    if errors:
-        raise RowInvalid(errors)
-    return post, naive
-
-
-def _author(row: Mapping[str, Any], src: Mapping[str, tuple[str, ...]], line: int,
-            errors: list[RowError]) -> dict[str, Any]:
-    author: dict[str, Any] = {}
-    whole = _first(row, src["author"])
-    if isinstance(whole, dict):
-        author.update({k: whole[k] for k in _AUTHOR_FIELDS if whole.get(k) not in (None, "")})
-    elif whole is not None:
-        # A plain "author" column is the handle, as most exports have it.
-        author["handle"] = _as_str(whole)
-    for name in _AUTHOR_FIELDS:
-        value = _first(row, src[f"author.{name}"])
-        if value is not None:
-            author[name] = value
-    for name in ("id", "handle", "display_name", "location"):
-        if name in author:
-            author[name] = _as_str(author[name])
-    if "followers" in author:
-        followers = _as_int(author["followers"], "author.followers", line, errors)
-        if followers is None:
-            del author["followers"]
-        else:
-            author["followers"] = followers
-    if "verified" in author:
-        verified = _as_bool(author["verified"], "author.verified", line, errors)
-        if verified is None:
-            del author["verified"]
-        else:
-            author["verified"] = verified
-    return author
-
-
-def _engagement(row: Mapping[str, Any], src: Mapping[str, tuple[str, ...]], line: int,
-                errors: list[RowError]) -> dict[str, int]:
-    raw: dict[str, Any] = {}
-    whole = _first(row, src["engagement"])
-    if isinstance(whole, dict):
-        raw.update({k: whole[k] for k in _ENGAGEMENT_FIELDS if k in whole})
-    for name in _ENGAGEMENT_FIELDS:
-        value = _first(row, src[f"engagement.{name}"])
-        if value is not None:
-            raw[name] = value
-    out: dict[str, int] = {}
-    for name, value in raw.items():
-        number = _as_int(value, f"engagement.{name}", line, errors)
-        if number is not None:
-            out[name] = number
-    return out
-
-
-def _metadata(row: Mapping[str, Any], src: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    whole = _first(row, src["metadata"])
-    if isinstance(whole, dict):
-        out.update({str(k): _as_str(v) for k, v in whole.items() if v is not None})
-    for target, sources in src.items():
-        if target.startswith("metadata."):
-            value = _first(row, sources)
-            if value is not None:
-                out[target[len("metadata."):]] = _as_str(value)
-    return out
-
-
-# -------------------------------------------------------------------------------------- reading
 
 def detect_format(path: str, explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    suffix = Path(path).suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        return "csv"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    raise UsageError(f"cannot tell the format of {path!r} from its extension; pass --format csv|jsonl")
+    """csv, json or jsonl (this command's name for NDJSON) from ``--format`` or the extension."""
+    try:
+        fmt = imports.detect_format(path, explicit)
+    except ImportSpecError as exc:
+        raise UsageError(f"{exc} (--format csv|json|jsonl)") from None
+    return "jsonl" if fmt == "ndjson" else fmt
 
 
 RowOrError = tuple[int, Mapping[str, Any] | RowError]
 
 
+class _EncodedText(io.RawIOBase):
+    """A text stream read back as UTF-8 bytes, a piece at a time (the parser reads bytes)."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = self._text.read(8192)
+            if not chunk:
+                return 0
+            self._pending = chunk.encode("utf-8", "surrogateescape")
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
 def iter_rows(stream: IO[str], fmt: str, *, delimiter: str | None = None) -> Iterator[RowOrError]:
-    """(line number, row) for each record; a record that cannot be parsed comes as a RowError."""
-    if fmt == "csv":
-        yield from _iter_csv(stream, delimiter or ",")
-    else:
-        yield from _iter_jsonl(stream)
-
-
-def _iter_csv(stream: IO[str], delimiter: str) -> Iterator[RowOrError]:
-    reader = csv.DictReader(stream, delimiter=delimiter)
-    if reader.fieldnames is None:
-        return
-    for row in reader:
-        # line_num is where the record ends; quoted fields may span lines (and blank lines are
-        # skipped), so count back over the line breaks inside the values to where it starts.
-        breaks = sum(_line_breaks(v) for v in row.values() if isinstance(v, str))
-        start = reader.line_num - breaks
-        if None in row:
-            yield start, RowError(start, "", f"{len(row[None])} more fields than the header has")  # type: ignore[index]
-            continue
-        yield start, {k: v for k, v in row.items() if k is not None}
-
-
-def _line_breaks(value: str) -> int:
-    return value.count("\n") + value.count("\r") - value.count("\r\n")
-
-
-def _iter_jsonl(stream: IO[str]) -> Iterator[RowOrError]:
-    for line_no, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield line_no, RowError(line_no, "", f"invalid JSON: {exc.msg} at column {exc.colno}")
-            continue
-        if not isinstance(value, dict):
-            yield line_no, RowError(line_no, "", "each line must be a JSON object")
-            continue
-        yield line_no, value
+    """(line number, row) for each record of a text stream; unparseable records come as RowError."""
+    raw = io.BufferedReader(_EncodedText(stream))
+    for record in iter_records(raw, fmt, delimiter=delimiter or ","):
+        yield record.line, record.row if record.error is None else record.error  # type: ignore[misc]
 
 
 # -------------------------------------------------------------------------------------- sending
@@ -627,8 +299,6 @@ def run_import(options: ImportOptions, uploader: Uploader | None, *, err: IO[str
     except OSError as exc:
         raise UsageError(f"cannot read {options.path}: {exc.strerror or exc}") from None
     size = os.fstat(raw.fileno()).st_size if options.path != "-" else 0
-    # Strict decoding: a wrong --encoding should stop the import, not quietly mangle every post.
-    stream = io.TextIOWrapper(raw, encoding=options.encoding, newline="")
     bar = tqdm(total=size or None, unit="B", unit_scale=True, desc="import", file=err,
                disable=not options.progress, leave=False)
     # The bar's lines and our error lines share stderr; tqdm.write keeps them apart.
@@ -637,6 +307,7 @@ def run_import(options: ImportOptions, uploader: Uploader | None, *, err: IO[str
     lines: list[int] = []
     batch_bytes = 0
     position = 0
+    now_at = 0
 
     def flush() -> None:
         nonlocal batch, lines, batch_bytes, position
@@ -651,21 +322,26 @@ def run_import(options: ImportOptions, uploader: Uploader | None, *, err: IO[str
             for error in result.errors:
                 sink.add(error, write)
         batch, lines, batch_bytes = [], [], 0
-        if size:
-            now_at = raw.tell()
-            bar.update(now_at - position)
-            position = now_at
+        bar.update(now_at - position)
+        position = now_at
         bar.set_postfix(accepted=summary.accepted, rejected=summary.rejected, refresh=False)
 
     try:
-        for line, row in iter_rows(stream, options.fmt, delimiter=options.delimiter):
+        # Strict decoding: a wrong --encoding should stop the import, not quietly mangle every post.
+        records = iter_records(raw, options.fmt, delimiter=options.delimiter or ",",
+                               encoding=options.encoding, strict_encoding=True)
+        for record in records:
             summary.read += 1
-            if isinstance(row, RowError):
+            now_at = record.end.offset
+            if record.error is not None:
                 summary.rejected += 1
-                sink.add(row, write)
+                sink.add(record.error, write)
                 continue
+            assert record.row is not None
             try:
-                post, naive = row_to_post(row, line, options.row)
+                post, naive = row_to_post(record.row, record.line, options.row)
+                # The API's own validation, so a dry run rejects what the API would reject.
+                validate_post(post, record.line)
             except RowInvalid as exc:
                 summary.rejected += 1
                 for error in exc.errors:
@@ -676,7 +352,7 @@ def run_import(options: ImportOptions, uploader: Uploader | None, *, err: IO[str
             if batch and batch_bytes + size_estimate > MAX_BATCH_BYTES:
                 flush()
             batch.append(post)
-            lines.append(line)
+            lines.append(record.line)
             batch_bytes += size_estimate
             if len(batch) >= options.batch_size:
                 flush()
@@ -684,8 +360,10 @@ def run_import(options: ImportOptions, uploader: Uploader | None, *, err: IO[str
     except UnicodeDecodeError as exc:
         raise UsageError(f"{options.path} is not {options.encoding} ({exc.reason} after row "
                          f"{summary.read}); pass --encoding, e.g. --encoding cp1252") from None
-    except csv.Error as exc:
-        raise UsageError(f"{options.path}: CSV error after row {summary.read}: {exc}") from None
+    except ImportSpecError as exc:
+        raise UsageError(str(exc)) from None
+    except FatalImportError as exc:
+        raise UsageError(f"{options.path}: {exc} (after row {summary.read})") from None
     except FatalError as exc:
         summary.errors = sink.count
         exc.summary = summary
@@ -693,10 +371,8 @@ def run_import(options: ImportOptions, uploader: Uploader | None, *, err: IO[str
     finally:
         bar.close()
         sink.close()
-        if options.path == "-":
-            stream.detach()  # leave the process's stdin open
-        else:
-            stream.close()
+        if options.path != "-":
+            raw.close()
     summary.errors = sink.count
     return summary
 
@@ -704,14 +380,16 @@ def run_import(options: ImportOptions, uploader: Uploader | None, *, err: IO[str
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dengar import",
-        description="Load posts from a CSV or JSONL/NDJSON file into your tenant through the REST API.",
+        description="Load posts from a CSV, JSON (an array of posts) or NDJSON/JSONL file into your tenant "
+                    "through the REST API.",
         epilog=("mapping targets: " + ", ".join(TARGETS) + ", metadata.<key>. Defaults read the column "
                 "of the same name; 'author' may be a handle or an object, 'likes'..'views' and "
                 "'followers' columns are picked up too. Rows without external_id get a stable hash "
                 "of their content, so re-importing the same file does not duplicate posts."),
     )
-    parser.add_argument("file", help="CSV, JSONL or NDJSON file ('-' for stdin, with --format)")
-    parser.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file extension")
+    parser.add_argument("file", help="CSV, JSON, JSONL or NDJSON file ('-' for stdin, with --format)")
+    parser.add_argument("--format", choices=("csv", "json", "jsonl", "ndjson"),
+                        help="default: from the file extension")
     parser.add_argument("--api-url", default=os.environ.get("DENGAR_API_URL", DEFAULT_API_URL),
                         help="gateway URL (env DENGAR_API_URL; default %(default)s)")
     parser.add_argument("--api-key", default=os.environ.get("DENGAR_API_KEY"),
@@ -721,7 +399,9 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--platform", help="platform for rows without one (x, reddit, news, ...)")
     parser.add_argument("--tz", default=None,
                         help="time zone for timestamps without one, e.g. Asia/Jakarta (default UTC)")
-    parser.add_argument("--time-format", help="strptime format of created_at, e.g. '%%d/%%m/%%Y %%H:%%M'")
+    parser.add_argument("--time-format", help="epoch_s, epoch_ms or a strptime format of created_at, e.g. "
+                                              "'%%d/%%m/%%Y %%H:%%M' (default: ISO 8601, epochs and "
+                                              "common layouts)")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="posts per request (max 1000)")
     parser.add_argument("--encoding", default="utf-8-sig", help="file encoding (default UTF-8, BOM allowed)")
     parser.add_argument("--delimiter", help="CSV delimiter (default ',' or tab for .tsv)")
@@ -740,26 +420,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         fmt = detect_format(ns.file, ns.format)
         if ns.file == "-" and not ns.format:
-            raise UsageError("reading stdin needs --format csv|jsonl")
+            raise UsageError("reading stdin needs --format csv|json|jsonl")
         if not 1 <= ns.batch_size <= 1000:
             raise UsageError("--batch-size must be between 1 and 1000")
         try:
-            tz: tzinfo = ZoneInfo(ns.tz) if ns.tz else UTC
-        except (ZoneInfoNotFoundError, ValueError):
-            raise UsageError(f"unknown time zone {ns.tz!r}; use an IANA name such as Asia/Jakarta") from None
-        default_platform = None
-        if ns.platform:
-            try:
-                default_platform = platform_name(platform_from_name(ns.platform))
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
+            row = imports.row_options(mapping=ns.map, timestamp_format=ns.time_format, timezone=ns.tz,
+                                      default_platform=ns.platform)
+        except ImportSpecError as exc:
+            raise UsageError(str(exc)) from None
         delimiter = ns.delimiter or ("\t" if ns.file.lower().endswith(".tsv") else None)
         options = ImportOptions(
             path=ns.file, fmt=fmt, batch_size=ns.batch_size, encoding=ns.encoding, delimiter=delimiter,
             dry_run=ns.dry_run, errors_path=ns.errors_path,
             progress=not ns.no_progress and err.isatty(),
-            row=RowOptions(sources=parse_mapping(ns.map), default_platform=default_platform, tz=tz,
-                           time_format=ns.time_format),
+            row=row,
         )
         if ns.dry_run:
             summary = run_import(options, None, err=err)

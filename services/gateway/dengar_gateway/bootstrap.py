@@ -34,6 +34,10 @@ from dengar_gateway.entrypoints.routers import (
     mentions,
     posts,
 )
+from dengar_gateway.entrypoints.routers import imports as imports_router
+from dengar_gateway.entrypoints.routers import queries as queries_router
+from dengar_gateway.entrypoints.routers import sources as sources_router
+from dengar_gateway.entrypoints.routers import webhooks as webhooks_router
 from dengar_gateway.settings import GatewaySettings
 
 logger = logging.getLogger(__name__)
@@ -58,18 +62,30 @@ problems (422) list each bad value in `errors`.
 `traceparent` and `X-Trace-Id`.
 """
 
+# The webhook endpoint authenticates by signature, not API key: the scheme belongs in the introduction.
+DESCRIPTION += "\n" + webhooks_router.SIGNING_DOC
+
 TAGS: list[dict[str, Any]] = [
     {"name": "posts", "description": "Push posts into the pipeline (scope `ingest`)."},
+    {"name": "imports", "description": "Import files of posts (CSV, JSON, NDJSON) as background jobs "
+                                       "(scope `ingest`)."},
     {"name": "mentions", "description": "Search the tenant's enriched posts (scope `read`)."},
-    {"name": "analytics", "description": "Time series and summaries (scope `read`)."},
+    {"name": "analytics", "description": "Time series, summaries and share of voice (scope `read`)."},
     {"name": "analyze", "description": "Synchronous text analysis (scope `read`)."},
     {"name": "keys", "description": "The tenant's API keys (scope `admin`)."},
+    {"name": "queries", "description": "Listening queries that tag every collected post (manage with "
+                                       "`admin`, list and validate with `read`)."},
+    {"name": "sources", "description": "Pull sources polled by the collector and signed webhook sources "
+                                       "(manage with `admin`, read with `read`)."},
+    {"name": "webhooks", "description": "Signed pushes to webhook sources; no API key (see *Signed "
+                                        "webhooks*)."},
     {"name": "health", "description": "Probes for orchestrators; no authentication."},
 ]
 
 # Request bodies that routers read themselves (see deps.read_json) and declare via openapi_extra.
 _BODY_MODELS: list[type[BaseModel]] = [*posts.OPENAPI_MODELS, *analyze.OPENAPI_MODELS,
-                                       *keys.OPENAPI_MODELS]
+                                       *keys.OPENAPI_MODELS, *queries_router.OPENAPI_MODELS]
+_BODY_MODELS += sources_router.OPENAPI_MODELS
 
 
 def _openapi_schema(app: FastAPI) -> dict[str, Any]:
@@ -137,10 +153,15 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.state.deps = None
     install_problem_handlers(app)
     # Added last = outermost: the span also covers (and tags) the 413s of the body limit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes,
+                       path_limits={"/v1/imports": imports_router.max_request_bytes(settings)})
     app.add_middleware(TracingMiddleware)
     for module in (posts, mentions, analytics, analyze, keys, health, dashboard):
         app.include_router(module.router)
+    app.include_router(queries_router.router)
+    app.include_router(sources_router.router)
+    app.include_router(webhooks_router.router)
+    app.include_router(imports_router.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
     return app

@@ -29,6 +29,10 @@ class GatewaySettings(CommonSettings):
     # Request limits (POST /v1/posts is the largest legitimate body).
     gateway_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     gateway_max_posts: int = Field(1000, ge=1)
+    # POST /v1/imports takes files up to this size (streamed to the collector, which has its own
+    # limit), and the whole upload to the collector may take this long.
+    gateway_import_max_bytes: int = Field(2 * 1024**3, ge=1024)
+    gateway_import_timeout_s: float = Field(3600.0, gt=0)
 
     # Idempotency-Key records live this long; an in-flight record older than the lock is abandoned
     # (its request died) and may be taken over.

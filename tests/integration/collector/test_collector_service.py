@@ -149,8 +149,9 @@ async def test_health_is_serving_and_reflection_lists_the_service(channel) -> No
 
 async def test_stop_lets_in_flight_calls_finish(infra, unique) -> None:
     # One publish at a time makes a 1,000-post batch take long enough to be caught mid-flight.
-    settings = CollectorSettings(nats_url=infra.nats_url, subject_root=unique, collector_grpc_port=0,
-                                 shutdown_grace_s=10.0, collector_publish_concurrency=1)
+    settings = CollectorSettings(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
+                                 collector_grpc_port=0, shutdown_grace_s=10.0,
+                                 collector_publish_concurrency=1)
     app = CollectorApp(settings)
     await app.start()
     async with insecure_channel(app.target) as ch:
@@ -166,7 +167,8 @@ async def test_stop_lets_in_flight_calls_finish(infra, unique) -> None:
 
 async def test_sigterm_stops_the_process_cleanly(infra, unique, tmp_path: Path) -> None:
     port_file = tmp_path / "collector.port"
-    env = {**os.environ, "DENGAR_NATS_URL": infra.nats_url, "DENGAR_SUBJECT_ROOT": unique,
+    env = {**os.environ, "DENGAR_NATS_URL": infra.nats_url, "DENGAR_MONGO_URI": infra.mongo_uri,
+           "DENGAR_SUBJECT_ROOT": unique,
            "DENGAR_COLLECTOR_GRPC_PORT": "0", "DENGAR_COLLECTOR_PORT_FILE": str(port_file)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dengar_collector", env=env,

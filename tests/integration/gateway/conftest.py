@@ -10,7 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_fakes import SERVICE_NAMES, FakeCollector, FakeInsights, FakeNlp, Recorder
+from gateway_fakes import (
+    SERVICE_NAMES,
+    FakeCollector,
+    FakeImports,
+    FakeInsights,
+    FakeNlp,
+    FakeQueries,
+    Recorder,
+)
 
 from dengar.v1 import collector_pb2_grpc, insights_pb2_grpc, nlp_pb2_grpc
 from dengar_common.grpcutil import make_server, set_serving
@@ -29,22 +37,30 @@ class FakeBackends:
     nlp: Recorder
     insights_servicer: FakeInsights
     health: Any
+    # The collector's QueryService; its calls are recorded with the collector's.
+    queries_servicer: FakeQueries
+    # The collector's ImportService (calls recorded with the collector's).
+    imports_servicer: FakeImports
 
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[FakeBackends]:
     recs = Recorder(), Recorder(), Recorder()
     insights = FakeInsights(recs[1])
+    queries = FakeQueries(recs[0])
+    imports = FakeImports(recs[0])
     server, health = make_server([
         lambda s: collector_pb2_grpc.add_CollectorServiceServicer_to_server(FakeCollector(recs[0]), s),
         lambda s: insights_pb2_grpc.add_InsightsServiceServicer_to_server(insights, s),
         lambda s: nlp_pb2_grpc.add_NlpServiceServicer_to_server(FakeNlp(recs[2]), s),
+        lambda s: collector_pb2_grpc.add_QueryServiceServicer_to_server(queries, s),
+        lambda s: collector_pb2_grpc.add_ImportServiceServicer_to_server(imports, s),
     ], SERVICE_NAMES)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     await set_serving(health, SERVICE_NAMES, True)
     try:
-        yield FakeBackends(port, recs[0], recs[1], recs[2], insights, health)
+        yield FakeBackends(port, recs[0], recs[1], recs[2], insights, health, queries, imports)
     finally:
         await server.stop(0)
 

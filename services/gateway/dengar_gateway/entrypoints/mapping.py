@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -28,6 +29,8 @@ from dengar_gateway.entrypoints.schemas import (
     PlatformCount,
     SentimentOut,
     SentimentSplit,
+    ShareOfVoiceItemOut,
+    ShareOfVoiceOut,
     SummaryOut,
     TimeSeriesOut,
     TimeSeriesPointOut,
@@ -142,15 +145,43 @@ def mention_out(mention: insights_pb2.Mention) -> MentionOut:
     )
 
 
-def time_series_out(resp: insights_pb2.GetTimeSeriesResponse, *, metric: str, interval: str,
-                    start: datetime, end: datetime) -> TimeSeriesOut:
-    with_sentiment = metric == "sentiment"
-    points = [TimeSeriesPointOut(
+def _points(points: Iterable[insights_pb2.TimeSeriesPoint], *,
+            with_sentiment: bool) -> list[TimeSeriesPointOut]:
+    return [TimeSeriesPointOut(
         bucket_start=from_timestamp(p.bucket_start), volume=p.volume,
         negative=p.negative if with_sentiment else None, neutral=p.neutral if with_sentiment else None,
-        positive=p.positive if with_sentiment else None) for p in resp.points]
+        positive=p.positive if with_sentiment else None) for p in points]
+
+
+def time_series_out(resp: insights_pb2.GetTimeSeriesResponse, *, metric: str, interval: str,
+                    start: datetime, end: datetime, query_id: str | None = None) -> TimeSeriesOut:
+    points = _points(resp.points, with_sentiment=metric == "sentiment")
     return TimeSeriesOut(metric=metric, interval=interval, start=start, end=end,  # type: ignore[arg-type]
-                         total=resp.total, points=points)
+                         query_id=query_id, total=resp.total, points=points)
+
+
+QUERY_ROLE_NAMES = {collector_pb2.QUERY_ROLE_BRAND: "brand",
+                    collector_pb2.QUERY_ROLE_COMPETITOR: "competitor",
+                    collector_pb2.QUERY_ROLE_TOPIC: "topic"}
+
+
+def share_of_voice_out(resp: insights_pb2.GetShareOfVoiceResponse,
+                       queries: Mapping[str, collector_pb2.ListeningQuery], *, start: datetime,
+                       end: datetime, interval: str | None) -> ShareOfVoiceOut:
+    """Insights' counts, each item named after its listening query (null for unknown ids)."""
+    items = []
+    for item in resp.items:
+        query = queries.get(item.query_id)
+        items.append(ShareOfVoiceItemOut(
+            query_id=item.query_id, name=query.name if query else None,
+            role=QUERY_ROLE_NAMES.get(query.role) if query else None,  # type: ignore[arg-type]
+            volume=item.volume, share=round(item.share, _DIGITS),
+            sentiment=SentimentSplit(negative=item.negative, neutral=item.neutral,
+                                     positive=item.positive),
+            net_sentiment=round(item.net_sentiment, _DIGITS),
+            points=_points(item.points, with_sentiment=True) if interval else None))
+    return ShareOfVoiceOut(start=start, end=end, interval=interval,  # type: ignore[arg-type]
+                           total=resp.total, items=items)
 
 
 def _platform_key(key: str) -> str:
@@ -162,10 +193,10 @@ def _platform_key(key: str) -> str:
 
 
 def summary_out(resp: insights_pb2.GetSummaryResponse, *, start: datetime, end: datetime,
-                top: int) -> SummaryOut:
+                top: int, query_id: str | None = None) -> SummaryOut:
     negative = sorted((a for a in resp.aspects if a.negative > 0), key=lambda a: -a.negative)[:top]
     return SummaryOut(
-        start=start, end=end, volume=resp.volume,
+        start=start, end=end, query_id=query_id, volume=resp.volume,
         sentiment=SentimentSplit(negative=resp.negative, neutral=resp.neutral, positive=resp.positive),
         top_negative_aspects=[AspectCounts(name=a.name, negative=a.negative, neutral=a.neutral,
                                            positive=a.positive) for a in negative],

@@ -93,18 +93,22 @@ class BodyLimitMiddleware:
     """Refuses bodies over ``max_bytes`` with 413: from Content-Length before reading anything,
     and while reading for bodies without one (chunked), so no oversized body is ever buffered."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int,
+                 path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Exact paths with their own limit (file uploads are far larger than JSON bodies).
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        max_bytes = self.path_limits.get(scope.get("path", "").rstrip("/"), self.max_bytes)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > max_bytes
             except ValueError:
                 response = problem_response(None, 400, detail="invalid Content-Length header",
                                             extensions={"instance": scope.get("path", "")})
@@ -112,7 +116,7 @@ class BodyLimitMiddleware:
                 return
             if too_big:
                 response = problem_response(
-                    None, 413, detail=f"the request body is larger than {self.max_bytes} bytes",
+                    None, 413, detail=f"the request body is larger than {max_bytes} bytes",
                     extensions={"instance": scope.get("path", "")})
                 await response(scope, receive, send)
                 return
@@ -123,9 +127,9 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     # Raised into whoever reads the body; the HTTPException handler renders it.
-                    raise HTTPException(413, f"the request body is larger than {self.max_bytes} bytes")
+                    raise HTTPException(413, f"the request body is larger than {max_bytes} bytes")
             return message
 
         await self.app(scope, limited_receive, send)

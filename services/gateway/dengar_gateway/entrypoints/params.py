@@ -33,3 +33,19 @@ def split_list(values: list[str] | None) -> list[str]:
 def check_range(start: datetime | None, end: datetime | None) -> None:
     if start is not None and end is not None and start >= end:
         raise query_error("to", "must be later than 'from'")
+
+
+# Listening query ids (insights refuses more per request, and longer ids are not ids).
+MAX_QUERY_IDS = 50
+MAX_QUERY_ID_CHARS = 128
+
+
+def query_ids(values: list[str] | None, name: str = "query_id") -> list[str]:
+    """Repeated and/or comma-separated listening query ids, de-duplicated, in the order given."""
+    ids = split_list(values)
+    if len(ids) > MAX_QUERY_IDS:
+        raise query_error(name, f"at most {MAX_QUERY_IDS} listening queries, got {len(ids)}", len(ids))
+    for value in ids:
+        if len(value) > MAX_QUERY_ID_CHARS:
+            raise query_error(name, f"longer than {MAX_QUERY_ID_CHARS} characters", value)
+    return ids

@@ -162,6 +162,8 @@ class TimeSeriesOut(_Out):
     interval: Literal["hour", "day"]
     start: datetime = Field(serialization_alias="from")
     end: datetime = Field(serialization_alias="to")
+    query_id: str | None = Field(None, exclude_if=lambda v: v is None,
+                                 description="The listening query counted, when one was asked for.")
     total: int
     points: list[TimeSeriesPointOut]
 
@@ -192,12 +194,35 @@ class LanguageCount(_Out):
 class SummaryOut(_Out):
     start: datetime = Field(serialization_alias="from")
     end: datetime = Field(serialization_alias="to")
+    query_id: str | None = Field(None, exclude_if=lambda v: v is None,
+                                 description="The listening query counted, when one was asked for.")
     volume: int
     sentiment: SentimentSplit
     top_negative_aspects: list[AspectCounts] = Field(
         description="Aspects with negative mentions, most negative first.")
     platforms: list[PlatformCount]
     languages: list[LanguageCount]
+
+
+class ShareOfVoiceItemOut(_Out):
+    query_id: str
+    name: str | None = Field(description="The listening query's name; null if it no longer exists.")
+    role: Literal["brand", "competitor", "topic"] | None
+    volume: int = Field(description="Mentions tagged with this query.")
+    share: float = Field(description="`volume` / `total`; 0 when `total` is 0.")
+    sentiment: SentimentSplit
+    net_sentiment: float = Field(description="(positive - negative) / volume, in [-1, 1].")
+    points: list[TimeSeriesPointOut] | None = Field(
+        None, exclude_if=lambda v: v is None, description="Only when `interval` was given.")
+
+
+class ShareOfVoiceOut(_Out):
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    interval: Literal["hour", "day"] | None
+    total: int = Field(description="Sum of the items' volumes: a mention tagged with two of the "
+                                   "queries counts for both.")
+    items: list[ShareOfVoiceItemOut]
 
 
 # --- keys --------------------------------------------------------------------------------------

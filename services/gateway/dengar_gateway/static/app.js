@@ -6,6 +6,9 @@
   const STORAGE_KEY = "dengar.apiKey";
   const SVG_NS = "http://www.w3.org/2000/svg";
   const SENTIMENTS = ["negative", "neutral", "positive"];
+  const ROLES = { brand: "Brands", competitor: "Competitors", topic: "Topics" };
+  // Pages of GET /v1/queries read for the selector (200 each): beyond any tenant's query limit.
+  const MAX_QUERY_PAGES = 5;
   const $ = (id) => document.getElementById(id);
 
   let nextCursor = null;
@@ -138,6 +141,81 @@
     }
   }
 
+  function selectedQuery() { return $("query").value; }
+
+  function selectQuery(id) {
+    const select = $("query");
+    if (![...select.options].some((o) => o.value === id)) select.append(new Option(id, id));
+    select.value = id;
+    refresh();
+  }
+
+  async function loadQueries() {
+    // The selector lists every listening query of the tenant, grouped by role; the current
+    // choice survives a reload of the list.
+    const select = $("query");
+    const current = select.value;
+    const queries = [];
+    let cursor = "";
+    for (let page = 0; page < MAX_QUERY_PAGES; page++) {
+      const resp = await api("/v1/queries", { limit: 200, cursor: cursor });
+      queries.push(...resp.data);
+      cursor = resp.next_cursor;
+      if (!cursor) break;
+    }
+    select.replaceChildren(new Option("All mentions", ""));
+    for (const [role, label] of Object.entries(ROLES)) {
+      const group = queries.filter((q) => q.role === role);
+      if (!group.length) continue;
+      const optgroup = el("optgroup");
+      optgroup.label = label;
+      for (const q of group) optgroup.append(new Option(q.enabled ? q.name : q.name + " (disabled)", q.id));
+      select.append(optgroup);
+    }
+    select.value = current;
+    if (select.value !== current) select.value = "";
+  }
+
+  function renderShareOfVoice(sov) {
+    const list = $("sov");
+    list.replaceChildren();
+    $("sov-total").textContent = sov.items.length ? "(" + sov.total + " tagged mentions)" : "";
+    if (!sov.items.length) {
+      list.append(el("li", "empty", "No brand or competitor queries yet: create them under /v1/queries."));
+      return;
+    }
+    // Bars are scaled to the largest share, so small differences stay visible.
+    const max = Math.max(...sov.items.map((i) => i.share)) || 1;
+    for (const item of sov.items) {
+      const li = el("li");
+      li.tabIndex = 0;
+      li.classList.toggle("selected", item.query_id === selectedQuery());
+      const name = el("span", "name", item.name || item.query_id);
+      if (item.role) name.append(el("span", "role", item.role));
+      const track = el("div", "track");
+      const bar = el("div", "bar");
+      bar.style.width = (100 * item.share / max) + "%";
+      for (const s of SENTIMENTS) {
+        const part = el("span", s);
+        part.style.width = item.volume ? (100 * item.sentiment[s] / item.volume) + "%" : "0";
+        part.title = `${s}: ${item.sentiment[s]}`;
+        bar.append(part);
+      }
+      track.append(bar);
+      const net = (item.net_sentiment > 0 ? "+" : "") + item.net_sentiment.toFixed(2);
+      const numbers = el("span", "n", `${Math.round(100 * item.share)}% · net ${net}`);
+      numbers.title = `${item.volume} mentions`;
+      li.append(name, track, numbers);
+      li.title = `${item.name || item.query_id}: ${item.volume} mentions, share ${(100 * item.share).toFixed(1)}%`;
+      const pick = () => selectQuery(item.query_id === selectedQuery() ? "" : item.query_id);
+      li.addEventListener("click", pick);
+      li.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); pick(); }
+      });
+      list.append(li);
+    }
+  }
+
   function renderMention(m) {
     const li = el("li");
     const meta = el("div", "meta");
@@ -170,7 +248,7 @@
     if (!append) {
       const r = range();
       lastQuery = { from: r.from, to: r.to, q: $("q").value.trim(), sentiment: $("sentiment").value,
-                    sort: "-time", limit: 20 };
+                    query_id: selectedQuery(), sort: "-time", limit: 20 };
     }
     const page = await api("/v1/mentions", { ...lastQuery, cursor: append ? nextCursor : "" });
     const list = $("mentions");
@@ -189,14 +267,25 @@
     }
     showStatus("Loading…", false);
     const r = range();
+    const query = selectedQuery();
     try {
-      const [series, summary] = await Promise.all([
-        api("/v1/analytics/timeseries", { metric: "sentiment", interval: r.interval, from: r.from, to: r.to }),
-        api("/v1/analytics/summary", { from: r.from, to: r.to }),
+      // Share of voice and the query list are extras: without them the rest still shows.
+      const [series, summary, sov] = await Promise.all([
+        api("/v1/analytics/timeseries", { metric: "sentiment", interval: r.interval, from: r.from, to: r.to,
+                                          query_id: query }),
+        api("/v1/analytics/summary", { from: r.from, to: r.to, query_id: query }),
+        api("/v1/analytics/share-of-voice", { from: r.from, to: r.to }).catch((err) => err),
+        loadQueries().catch(() => null),
       ]);
       $("content").hidden = false;
       renderChart(series);
       renderSummary(summary);
+      if (sov instanceof Error) {
+        $("sov").replaceChildren(el("li", "empty", "Share of voice unavailable: " + sov.message));
+        $("sov-total").textContent = "";
+      } else {
+        renderShareOfVoice(sov);
+      }
       await loadMentions(false);
       showStatus("", false);
     } catch (err) {
@@ -218,6 +307,7 @@
       refresh();
     });
     $("range").addEventListener("change", refresh);
+    $("query").addEventListener("change", refresh);
     $("search-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       loadMentions(false).catch((err) => showStatus("Search failed: " + err.message, true));

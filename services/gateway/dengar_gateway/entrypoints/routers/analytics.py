@@ -1,17 +1,30 @@
-"""GET /v1/analytics/timeseries and /v1/analytics/summary."""
+"""GET /v1/analytics/timeseries, /v1/analytics/summary and /v1/analytics/share-of-voice."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from dengar.v1 import insights_pb2
+from dengar.v1 import collector_pb2, insights_pb2
 from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
-from dengar_gateway.entrypoints.mapping import summary_out, time_series_out, to_timestamp
-from dengar_gateway.entrypoints.params import QueryTime, check_range, query_error
-from dengar_gateway.entrypoints.problems import problem_responses
-from dengar_gateway.entrypoints.schemas import SummaryOut, TimeSeriesOut
+from dengar_gateway.entrypoints.mapping import (
+    share_of_voice_out,
+    summary_out,
+    time_series_out,
+    to_timestamp,
+)
+from dengar_gateway.entrypoints.params import (
+    MAX_QUERY_ID_CHARS,
+    MAX_QUERY_IDS,
+    QueryTime,
+    check_range,
+    query_error,
+    query_ids,
+)
+from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
+from dengar_gateway.entrypoints.schemas import ShareOfVoiceOut, SummaryOut, TimeSeriesOut
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -23,6 +36,12 @@ MAX_BUCKETS = 1_000  # the insights service refuses more; fail early with a clea
 
 From = Annotated[QueryTime, Query(alias="from", description="Start, inclusive (RFC 3339).")]
 To = Annotated[QueryTime, Query(alias="to", description="End, exclusive (RFC 3339).")]
+OneQuery = Annotated[str | None, Query(
+    min_length=1, max_length=MAX_QUERY_ID_CHARS,
+    description="Count only the mentions tagged with this listening query.")]
+# ListQueries pages; far beyond any tenant's query limit, so the loop ends on a broken backend.
+_PAGE_SIZE = 200
+_MAX_PAGES = 50
 
 
 @router.get(
@@ -35,15 +54,21 @@ async def time_series(
     deps: Deps, principal: ReadPrincipal, start: From, end: To,
     metric: Annotated[Literal["volume", "sentiment"], Query()] = "volume",
     interval: Annotated[Literal["hour", "day"], Query()] = "day",
+    query_id: OneQuery = None,
 ) -> TimeSeriesOut:
     check_range(start, end)
+    _check_buckets(start, end, interval)
+    response = await deps.backends.get_time_series(insights_pb2.GetTimeSeriesRequest(
+        tenant_id=principal.tenant_id, metric=_METRICS[metric], interval=_INTERVALS[interval],
+        start_time=to_timestamp(start), end_time=to_timestamp(end), query_id=query_id or ""))
+    return time_series_out(response, metric=metric, interval=interval, start=start, end=end,
+                           query_id=query_id)
+
+
+def _check_buckets(start: datetime, end: datetime, interval: str) -> None:
     if (end - start).total_seconds() / _INTERVAL_S[interval] > MAX_BUCKETS:
         raise query_error("interval", f"the range spans more than {MAX_BUCKETS} {interval}s; "
                                       "use a coarser interval or a shorter range", interval)
-    response = await deps.backends.get_time_series(insights_pb2.GetTimeSeriesRequest(
-        tenant_id=principal.tenant_id, metric=_METRICS[metric], interval=_INTERVALS[interval],
-        start_time=to_timestamp(start), end_time=to_timestamp(end)))
-    return time_series_out(response, metric=metric, interval=interval, start=start, end=end)
 
 
 @router.get(
@@ -55,8 +80,70 @@ async def time_series(
 async def summary(
     deps: Deps, principal: ReadPrincipal, start: From, end: To,
     top: Annotated[int, Query(ge=1, le=100, description="How many negative aspects to list.")] = 10,
+    query_id: OneQuery = None,
 ) -> SummaryOut:
     check_range(start, end)
     response = await deps.backends.get_summary(insights_pb2.GetSummaryRequest(
-        tenant_id=principal.tenant_id, start_time=to_timestamp(start), end_time=to_timestamp(end)))
-    return summary_out(response, start=start, end=end, top=top)
+        tenant_id=principal.tenant_id, start_time=to_timestamp(start), end_time=to_timestamp(end),
+        query_id=query_id or ""))
+    return summary_out(response, start=start, end=end, top=top, query_id=query_id)
+
+
+@router.get(
+    "/share-of-voice", response_model=ShareOfVoiceOut, summary="Share of voice of brands and competitors",
+    description=(
+        "Each listening query's share of the mentions tagged with any of the compared queries, with "
+        "its sentiment split and net sentiment ((positive - negative) / volume). A mention that "
+        "matches two of the queries counts for both, so the shares always add up to 1. Items come "
+        "in the order of `query_id` (repeatable or comma-separated, at most "
+        f"{MAX_QUERY_IDS}); without it, every enabled `brand` and `competitor` query of the tenant "
+        "is compared, brands first. `interval` adds a series per query (at most "
+        f"{MAX_BUCKETS} buckets). Requires `read`."
+    ),
+    responses=problem_responses(400, 401, 403, 422, 429, 502, 503),
+)
+async def share_of_voice(
+    deps: Deps, principal: ReadPrincipal, start: From, end: To,
+    query_id: Annotated[list[str] | None, Query(description="Listening query ids to compare.")] = None,
+    interval: Annotated[Literal["hour", "day"] | None, Query(
+        description="Also return a series per query, in buckets of this size.")] = None,
+) -> ShareOfVoiceOut:
+    check_range(start, end)
+    if interval is not None:
+        _check_buckets(start, end, interval)
+    tenant = principal.tenant_id
+    ids = query_ids(query_id)
+    if ids:
+        known = {q.id: q for q in await _list_queries(deps, tenant, collector_pb2.QUERY_ROLE_UNSPECIFIED)}
+    else:
+        compared = [q for role in (collector_pb2.QUERY_ROLE_BRAND, collector_pb2.QUERY_ROLE_COMPETITOR)
+                    for q in await _list_queries(deps, tenant, role) if q.enabled]
+        if len(compared) > MAX_QUERY_IDS:
+            raise ApiProblem(400, f"the tenant has {len(compared)} enabled brand and competitor "
+                                  f"queries; at most {MAX_QUERY_IDS} can be compared: choose them "
+                                  "with query_id")
+        known = {q.id: q for q in compared}
+        ids = list(known)
+    if not ids:
+        # Nothing to compare yet (no brand or competitor query): an empty answer, not an error.
+        return ShareOfVoiceOut(start=start, end=end, interval=interval, total=0, items=[])
+    request = insights_pb2.GetShareOfVoiceRequest(
+        tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end), query_ids=ids,
+        interval=_INTERVALS[interval] if interval else insights_pb2.INTERVAL_UNSPECIFIED)
+    response = await deps.backends.get_share_of_voice(request)
+    return share_of_voice_out(response, known, start=start, end=end, interval=interval)
+
+
+async def _list_queries(deps: Deps, tenant: str, role: int) -> list[collector_pb2.ListeningQuery]:
+    """Every listening query of the tenant with ``role`` (unspecified: any), in the collector's order."""
+    out: list[collector_pb2.ListeningQuery] = []
+    token = ""
+    for _ in range(_MAX_PAGES):
+        page = await deps.backends.list_queries(collector_pb2.ListQueriesRequest(
+            tenant_id=tenant, role=role, page_size=_PAGE_SIZE, page_token=token))  # type: ignore[arg-type]
+        # Defence in depth, as for mentions: another tenant's query never names an item here.
+        out.extend(q for q in page.queries if not q.tenant_id or q.tenant_id == tenant)
+        token = page.next_page_token
+        if not token:
+            break
+    return out

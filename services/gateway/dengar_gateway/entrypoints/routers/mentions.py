@@ -11,7 +11,13 @@ from dengar.v1 import insights_pb2
 from dengar_common.enums import platform_from_name, sentiment_from_name
 from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
 from dengar_gateway.entrypoints.mapping import mention_out, to_timestamp
-from dengar_gateway.entrypoints.params import QueryTime, check_range, query_error, split_list
+from dengar_gateway.entrypoints.params import (
+    QueryTime,
+    check_range,
+    query_error,
+    query_ids,
+    split_list,
+)
 from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
 from dengar_gateway.entrypoints.schemas import MentionOut, MentionPage
 
@@ -40,7 +46,8 @@ def _parse_all(name: str, values: list[str], parse: object) -> list[int]:
     "", response_model=MentionPage, summary="Search mentions",
     description=(
         "The tenant's posts with their enrichment, filtered and paginated. List parameters "
-        "(`sentiment`, `platform`, `lang`, `aspect`) may be repeated or comma-separated; values of "
+        "(`sentiment`, `platform`, `lang`, `aspect`, `query_id`) may be repeated or comma-separated; "
+        "`query_id` keeps the mentions tagged with any of those listening queries. Values of "
         "one parameter are OR-ed, parameters are AND-ed. `q` is a full-text query: every word must "
         "occur (case- and diacritic-insensitive).\n\n"
         "`sort`: `-time` newest first (default), `time` oldest first, `engagement` most engaged "
@@ -57,6 +64,7 @@ async def search_mentions(
     platform: Annotated[list[str] | None, Query(description="Platform names, e.g. x, reddit")] = None,
     lang: Annotated[list[str] | None, Query(description="ISO 639-1 codes, e.g. en, id")] = None,
     aspect: Annotated[list[str] | None, Query(description="Aspect ids, e.g. delivery, price")] = None,
+    query_id: Annotated[list[str] | None, Query(description="Listening query ids (at most 50)")] = None,
     q: Annotated[str | None, Query(max_length=500, description="Full-text query")] = None,
     sort: Annotated[Literal["-time", "time", "engagement"], Query()] = "-time",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -70,6 +78,7 @@ async def search_mentions(
         platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]
         languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
         query=(q or "").strip(), page_size=limit, page_token=cursor or "", sort=_SORTS[sort],
+        query_ids=query_ids(query_id),
     )
     if start is not None:
         request.start_time.CopyFrom(to_timestamp(start))

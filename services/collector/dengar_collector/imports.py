@@ -1,0 +1,298 @@
+"""File imports: the upload side (spool, then a QUEUED job) and the background runner.
+
+The runner lives in the collector process. It parses a spooled file in constant memory
+(``dengar_common.imports``), sends batches through :meth:`IngestService.ingest` with
+``source_id="import:<job id>"``, and after each fully published batch stores the job's progress with
+the checkpoint where the batch ended, in one write. Publishing is idempotent per post, so a batch
+that was published but not yet recorded (a crash in between) is simply published again on resume.
+
+A bus that does not confirm a batch is retried with back-off for as long as it takes: nothing is
+lost, the job just waits. Jobs hold a lease renewed while they run or wait; a job whose lease ran
+out (its process died) is resumed from its checkpoint by the collector that has its spool file, or
+marked FAILED when no spool file is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import IO
+
+from dengar.v1 import common_pb2
+from dengar_collector.domain.imports import (
+    ImportJob,
+    ImportRepository,
+    ImportSpec,
+    ImportState,
+    Spool,
+    check_spec,
+)
+from dengar_collector.domain.ingest import RequestError
+from dengar_collector.domain.ports import PublishError
+from dengar_collector.service import IngestService
+from dengar_common.imports import Batch, BatchReader, RowError, iter_records
+from dengar_common.postjson import post_to_proto
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    now = datetime.now(UTC)
+    # MongoDB keeps milliseconds: a job read back must equal the one answered.
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def new_job_id() -> str:
+    return "imp_" + secrets.token_hex(8)
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    batch_size: int = 500
+    concurrency: int = 2
+    lease_s: float = 120.0
+    retry_base_s: float = 0.5
+    retry_max_s: float = 30.0
+    shutdown_grace_s: float = 10.0
+
+
+class _LeaseLost(Exception):
+    """Another runner owns the job now; this one stops touching it."""
+
+
+class ImportManager:
+    """Starts, lists and runs the import jobs of this collector."""
+
+    def __init__(self, store: ImportRepository, spool: Spool, ingest: IngestService, *,
+                 config: ImportConfig = ImportConfig(), clock: Callable[[], datetime] = utcnow,
+                 owner: str | None = None) -> None:
+        self._store = store
+        self._spool = spool
+        self._ingest = ingest
+        self._config = config
+        self._clock = clock
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self._keeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._spool.prepare)
+        self._keeper = asyncio.create_task(self._keep(), name="import-keeper")
+
+    async def stop(self) -> None:
+        """Let batches in flight finish (within the grace period), then give the jobs up."""
+        self._stopping.set()
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
+        tasks = list(self._tasks.values())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=self._config.shutdown_grace_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def _lease(self) -> datetime:
+        return self._clock() + timedelta(seconds=self._config.lease_s)
+
+    # -- API --------------------------------------------------------------------------------------
+
+    async def create(self, tenant_id: str, spec: ImportSpec, chunks: AsyncIterator[bytes]) -> ImportJob:
+        """Check the spec, spool the file, store a QUEUED job and hand it to the runner.
+
+        Raises ``ImportSpecError`` (before anything is read or stored) and ``SpoolFull``.
+        """
+        plan = check_spec(tenant_id, spec)
+        job_id = new_job_id()
+        writer = await asyncio.to_thread(self._spool.create, tenant_id, job_id)
+        try:
+            async for chunk in chunks:
+                if chunk:
+                    await asyncio.to_thread(writer.write, chunk)
+            size, sha256 = await asyncio.to_thread(writer.commit)
+            job = ImportJob(id=job_id, tenant_id=tenant_id, spec=spec, format=plan.format,
+                            state=ImportState.QUEUED, bytes_total=size, sha256=sha256,
+                            created_at=self._clock())
+            await self._store.insert(tenant_id, job, owner=self.owner, lease_until=self._lease())
+        except BaseException:
+            await asyncio.to_thread(writer.abort)
+            raise
+        logger.info("import %s of %s queued: %s, %d bytes", job_id, tenant_id, plan.format, size)
+        self._submit(tenant_id, job_id)
+        return job
+
+    async def get(self, tenant_id: str, job_id: str) -> ImportJob | None:
+        return await self._store.get(tenant_id, job_id)
+
+    async def list_page(self, tenant_id: str, *, after: tuple[datetime, str] | None,
+                        limit: int) -> list[ImportJob]:
+        return await self._store.list_page(tenant_id, after=after, limit=limit)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def _submit(self, tenant_id: str, job_id: str) -> None:
+        key = (tenant_id, job_id)
+        if key in self._tasks or self._stopping.is_set():
+            return
+        task = asyncio.create_task(self._run(tenant_id, job_id), name=f"import-{job_id}")
+        self._tasks[key] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(key, None))
+
+    async def _run(self, tenant_id: str, job_id: str) -> None:
+        async with self._slots:
+            if self._stopping.is_set():
+                await self._store.release(tenant_id, job_id, owner=self.owner)
+                return
+            now = self._clock()
+            job = await self._store.claim(tenant_id, job_id, owner=self.owner, now=now,
+                                          lease_until=self._lease())
+            if job is None:
+                return  # finished meanwhile, or another runner holds it
+            try:
+                await self._process(job)
+            except _LeaseLost:
+                logger.warning("import %s: lease lost to another runner; stopping here", job_id)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await self._store.release(tenant_id, job_id, owner=self.owner)
+                raise
+            except Exception as exc:
+                logger.exception("import %s of %s failed unexpectedly", job_id, tenant_id)
+                failed = replace(job, state=ImportState.FAILED, finished_at=self._clock(),
+                                 message=f"internal error ({type(exc).__name__}); see the collector log")
+                with contextlib.suppress(Exception):
+                    if await self._store.save(tenant_id, failed, owner=self.owner, lease_until=None):
+                        await asyncio.to_thread(self._spool.delete, tenant_id, job_id)
+
+    async def _process(self, job: ImportJob) -> None:
+        tenant_id = job.tenant_id
+        if not await asyncio.to_thread(self._spool.exists, tenant_id, job.id):
+            await self._finish(job, ImportState.FAILED,
+                               "the uploaded file is gone from the collector's spool directory (was it "
+                               "cleared, or is this another replica's job?); upload the file again")
+            return
+        plan = check_spec(tenant_id, job.spec)
+        source_id = f"import:{job.id}"
+        path = self._spool.path(tenant_id, job.id)
+        raw: IO[bytes] = await asyncio.to_thread(path.open, "rb")
+        try:
+            records = iter_records(raw, plan.format, delimiter=plan.delimiter,
+                                   start=job.checkpoint if job.checkpoint.offset else None)
+            reader = BatchReader(records, plan.options, size=self._config.batch_size)
+            if job.checkpoint.offset:
+                logger.info("import %s resumes at line %d (byte %d)", job.id, job.checkpoint.line,
+                            job.checkpoint.offset)
+            while True:
+                if self._stopping.is_set():
+                    await self._store.release(tenant_id, job.id, owner=self.owner)
+                    return
+                batch, posts = await asyncio.to_thread(self._read_batch, reader, tenant_id, source_id)
+                accepted, rejected, errors = 0, batch.rejected, list(batch.errors)
+                if posts:
+                    result = await self._ingest_batch(job, posts, source_id)
+                    if result is None:
+                        return  # stopping while the bus was down: resume from the checkpoint later
+                    accepted, ingest_errors, ingest_rejected = result
+                    rejected += ingest_rejected
+                    errors.extend(RowError(batch.lines[i], f, m) for i, f, m in ingest_errors)
+                    errors.sort(key=lambda e: e.line)
+                job = job.progressed(rows=batch.rows, accepted=accepted, rejected=rejected, errors=errors,
+                                     end=batch.end)
+                if batch.fatal is not None:
+                    await self._finish(job, ImportState.FAILED, str(batch.fatal))
+                    return
+                if batch.done:
+                    await self._finish(job, ImportState.SUCCEEDED, "")
+                    return
+                if not await self._store.save(tenant_id, job, owner=self.owner, lease_until=self._lease()):
+                    raise _LeaseLost
+        finally:
+            await asyncio.to_thread(raw.close)
+
+    def _read_batch(self, reader: BatchReader, tenant_id: str,
+                    source_id: str) -> tuple[Batch, list[common_pb2.Post]]:
+        # Runs in a worker thread: parsing and validation are CPU work that must not stall gRPC.
+        batch = reader.next_batch()
+        now = datetime.now(UTC)
+        return batch, [post_to_proto(p, tenant_id, now, source_id=source_id) for p in batch.posts]
+
+    async def _ingest_batch(self, job: ImportJob, posts: list[common_pb2.Post], source_id: str
+                            ) -> tuple[int, list[tuple[int, str, str]], int] | None:
+        """(accepted, errors by batch index, rejected), retrying until the bus confirms the batch;
+        None if the collector is stopping first."""
+        delay = self._config.retry_base_s
+        while True:
+            try:
+                plan, _new = await self._ingest.ingest(job.tenant_id, posts, source_id=source_id)
+            except PublishError as exc:
+                logger.warning("import %s: batch not confirmed by the bus (%s); retrying in %.1fs",
+                               job.id, exc, delay)
+                if not await self._store.renew(job.tenant_id, job.id, owner=self.owner,
+                                               lease_until=self._lease()):
+                    raise _LeaseLost from None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                if self._stopping.is_set():
+                    await self._store.release(job.tenant_id, job.id, owner=self.owner)
+                    return None
+                delay = min(self._config.retry_max_s, delay * 2)
+                continue
+            except RequestError as exc:
+                # Cannot happen with a checked tenant and batches under the limit; fail loudly.
+                raise RuntimeError(f"ingest refused the batch: {exc}") from exc
+            return plan.accepted, [(e.index, e.field, e.message) for e in plan.errors], plan.rejected
+
+    async def _finish(self, job: ImportJob, state: ImportState, message: str) -> None:
+        done = replace(job, state=state, message=message, finished_at=self._clock(),
+                       bytes_processed=job.bytes_total if state is ImportState.SUCCEEDED
+                       else job.bytes_processed)
+        if not await self._store.save(job.tenant_id, done, owner=self.owner, lease_until=None):
+            raise _LeaseLost
+        await asyncio.to_thread(self._spool.delete, job.tenant_id, job.id)
+        log = logger.info if state is ImportState.SUCCEEDED else logger.warning
+        log("import %s of %s %s: %d rows, %d accepted, %d rejected%s", job.id, job.tenant_id, state.value,
+            done.rows_read, done.accepted, done.rejected, f" ({message})" if message else "")
+
+    # -- leases and recovery ---------------------------------------------------------------------
+
+    async def _keep(self) -> None:
+        """Renew the leases of jobs waiting here; take over jobs whose runner died."""
+        interval = max(0.05, self._config.lease_s / 3)
+        while True:
+            try:
+                await self._renew_waiting()
+                await self.recover()
+            except Exception:
+                logger.warning("import recovery pass failed; retrying", exc_info=True)
+            await asyncio.sleep(interval)
+
+    async def _renew_waiting(self) -> None:
+        for tenant_id, job_id in list(self._tasks):
+            await self._store.renew(tenant_id, job_id, owner=self.owner, lease_until=self._lease())
+
+    async def recover(self) -> int:
+        """Resume (or fail, when their file is gone) unfinished jobs whose lease has run out."""
+        taken = 0
+        now = self._clock()
+        for tenant_id in await self._store.tenants_with_unfinished():
+            for job in await self._store.expired(tenant_id, now=now):
+                if (tenant_id, job.id) in self._tasks:
+                    continue
+                logger.info("import %s of %s: taking over (state %s, line %d)", job.id, tenant_id,
+                            job.state.value, job.checkpoint.line)
+                self._submit(tenant_id, job.id)
+                taken += 1
+        return taken
