@@ -6,6 +6,7 @@ start-up path a deployment uses: `python -m dengar_<service>` configured only by
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import signal
@@ -108,6 +109,21 @@ class Platform:
             raise RuntimeError(f"dengar {' '.join(args)} failed: {res.stderr or res.stdout}")
         return res.stdout
 
+    def secrets_key(self) -> str:
+        """The collector's key for source credentials at rest, made once in the home folder (0600)
+        so that local runs encrypt too and a restart still reads what the last run stored."""
+        path = self.home / "secrets.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            # The format of DENGAR_COLLECTOR_SECRETS_KEYS (a Fernet key).
+            f.write(base64.urlsafe_b64encode(os.urandom(32)).decode("ascii") + "\n")
+        logger.info("generated the collector's secrets key in %s", path)
+        return path.read_text().strip()
+
     def start_infra(self) -> None:
         self.infra = LocalInfra(self.home).start()
 
@@ -120,6 +136,8 @@ class Platform:
         env = self.base_env()
         upper = name.upper()
         env[f"DENGAR_{upper}_PORT_FILE"] = str(port_file)
+        if name == "collector":
+            env.setdefault("DENGAR_COLLECTOR_SECRETS_KEYS", self.secrets_key())
         if name == "gateway":
             env["DENGAR_GATEWAY_HTTP_PORT"] = str(self.gateway_port or free_port())
             for dep in ("collector", "nlp", "insights"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,7 +40,10 @@ def load_settings(cls: type[S], **overrides: Any) -> S:
         problems = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "?"
-            problems.append(f"{prefix}{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+            info = cls.model_fields.get(str(err["loc"][0])) if err["loc"] else None
+            # A key or password must not end up in a start-up error (and so in logs).
+            got = "hidden" if info is not None and info.annotation is SecretStr else repr(err.get("input"))
+            problems.append(f"{prefix}{field.upper()}: {err['msg']} (got {got})")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
 
 

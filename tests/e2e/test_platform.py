@@ -8,12 +8,9 @@ other's data on any endpoint.
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,20 +23,6 @@ pytestmark = pytest.mark.e2e
 UNIQUE_PER_TENANT = 900
 DUPLICATES_PER_TENANT = 100
 KEY_RE = re.compile(r"dgr_[A-Za-z0-9_\-]+")
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    home: Path = tmp_path_factory.mktemp("platform")
-    # DENGAR_E2E_NLP_MODELS_DIR runs the pipeline on another model set (e.g. freshly trained heads).
-    env = {"DENGAR_NLP_MODELS_DIR": os.environ["DENGAR_E2E_NLP_MODELS_DIR"]} \
-        if os.environ.get("DENGAR_E2E_NLP_MODELS_DIR") else {}
-    p = Platform(home=home, subject_root="e2e", db_prefix="e2e", env=env)
-    try:
-        p.start()
-        yield p
-    finally:
-        p.stop()
 
 
 def _key_for(platform: Platform, name: str, tenant_id: str) -> str:

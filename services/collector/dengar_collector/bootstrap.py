@@ -11,10 +11,29 @@ from grpc_health.v1 import health
 from nats.aio.client import Client as NatsClient
 from pymongo import AsyncMongoClient
 
+from dengar_collector.adapters.connector_factory import ConnectorFactory
+from dengar_collector.adapters.http_safety import EgressPolicy, SafeHttpClient, SafeHttpConfig
+from dengar_collector.adapters.import_spool import ImportSpool
+from dengar_collector.adapters.import_store import MongoImportStore
 from dengar_collector.adapters.nats_publisher import JetStreamPostPublisher
+from dengar_collector.adapters.query_store import MongoQueryStore
+from dengar_collector.adapters.secrets import SecretBox
+from dengar_collector.adapters.source_store import SourceRepository
+from dengar_collector.domain.schedule import SchedulePolicy
 from dengar_collector.entrypoints.grpc_api import SERVICE_NAME, CollectorServicer
+from dengar_collector.entrypoints.grpc_imports import SERVICE_NAME as IMPORT_SERVICE_NAME
+from dengar_collector.entrypoints.grpc_imports import ImportServicer
+from dengar_collector.entrypoints.grpc_queries import SERVICE_NAME as QUERY_SERVICE_NAME
+from dengar_collector.entrypoints.grpc_queries import QueryServicer
+from dengar_collector.entrypoints.grpc_sources import SERVICE_NAME as SOURCE_SERVICE_NAME
+from dengar_collector.entrypoints.grpc_sources import SourceServicer
+from dengar_collector.imports import ImportConfig, ImportManager
+from dengar_collector.queries import QueryManager
+from dengar_collector.scheduler import Scheduler, SchedulerConfig
 from dengar_collector.service import IngestService
 from dengar_collector.settings import CollectorSettings
+from dengar_collector.sources import SourceManager, SourcePolicy
+from dengar_collector.tagging import QueryTagger
 from dengar_common.bus import Subjects, connect, ensure_streams
 from dengar_common.grpcutil import make_server, set_serving
 from dengar_common.lifecycle import install_stop_signals
@@ -41,6 +60,10 @@ class CollectorApp:
         self._nc: NatsClient | None = None
         self._server: aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
+        self._service_names: list[str] = [SERVICE_NAME]
+        self._http: SafeHttpClient | None = None
+        self.scheduler: Scheduler | None = None
+        self.imports: ImportManager | None = None
 
     @property
     def target(self) -> str:
@@ -61,15 +84,62 @@ class CollectorApp:
             await ensure_streams(js, subjects)
             publisher = JetStreamPostPublisher(js, subjects, timeout=s.collector_publish_timeout_s,
                                                concurrency=s.collector_publish_concurrency)
-            ingest = IngestService(publisher)
+            query_store = MongoQueryStore(db, max_per_tenant=s.collector_max_queries_per_tenant)
+            await query_store.ensure_indexes()
+            tagger = QueryTagger(query_store, ttl_s=s.collector_query_cache_ttl_s,
+                                 max_age_s=s.collector_query_max_age_s)
+            ingest = IngestService(publisher, tagger=tagger)
             servicer = CollectorServicer(ingest)
             registrations = [servicer.register]
             service_names = [SERVICE_NAME]
+            query_servicer = QueryServicer(QueryManager(query_store, on_change=tagger.invalidate))
+            registrations.append(query_servicer.register)
+            service_names.append(QUERY_SERVICE_NAME)
+            self._http = SafeHttpClient(SafeHttpConfig(policy=EgressPolicy.from_cidrs(
+                s.collector_egress_allowed_cidrs, allow_private=s.collector_egress_allow_private)))
+            connectors = ConnectorFactory(self._http)
+            box = SecretBox.from_setting(s.collector_secrets_keys.get_secret_value())
+            if not box.encrypts:
+                logger.warning("DENGAR_COLLECTOR_SECRETS_KEYS is not set: source credentials and webhook "
+                               "secrets are stored unencrypted")
+            source_repo = SourceRepository(db, box)
+            await source_repo.ensure_indexes()
+            self.scheduler = Scheduler(source_repo, connectors, ingest, config=SchedulerConfig(
+                max_concurrent=s.collector_scheduler_max_concurrent,
+                max_per_tenant=s.collector_scheduler_max_per_tenant,
+                poll_interval_s=s.collector_scheduler_poll_s, lease_s=s.collector_scheduler_lease_s,
+                fetch_limit=s.collector_scheduler_fetch_limit, shutdown_grace_s=s.shutdown_grace_s,
+                policy=SchedulePolicy(more_delay_s=s.collector_source_more_delay_s,
+                                      retry_base_s=s.collector_source_retry_base_s,
+                                      retry_max_s=s.collector_source_retry_max_s,
+                                      error_backoff_s=s.collector_source_error_backoff_s)))
+            source_servicer = SourceServicer(SourceManager(
+                source_repo, connectors, ingest, on_due=self.scheduler.wake, policy=SourcePolicy(
+                    default_interval_s=s.collector_source_interval_default_s,
+                    min_interval_s=s.collector_source_interval_min_s,
+                    webhook_tolerance_s=s.collector_webhook_tolerance_s,
+                    webhook_max_bytes=s.collector_webhook_max_bytes)))
+            registrations.append(source_servicer.register)
+            service_names.append(SOURCE_SERVICE_NAME)
+            import_store = MongoImportStore(db)
+            await import_store.ensure_indexes()
+            self.imports = ImportManager(
+                import_store, ImportSpool(s.collector_import_dir, max_bytes=s.collector_import_max_bytes),
+                ingest, config=ImportConfig(
+                    batch_size=s.collector_import_batch_size, concurrency=s.collector_import_concurrency,
+                    lease_s=s.collector_import_lease_s, shutdown_grace_s=s.shutdown_grace_s))
+            registrations.append(ImportServicer(self.imports).register)
+            service_names.append(IMPORT_SERVICE_NAME)
             del db  # the stores of queries, sources and imports are wired here
+            self._service_names = service_names
             self._server, self._health = make_server(registrations, service_names)
             self.port = self._server.add_insecure_port(_host_port(s.bind_host, s.collector_grpc_port))
             await self._server.start()
-            await set_serving(self._health, [SERVICE_NAME], True)
+            await set_serving(self._health, self._service_names, True)
+            if s.collector_scheduler_enabled:
+                self.scheduler.start()
+            # Resumes jobs an earlier run left unfinished.
+            await self.imports.start()
         except BaseException:
             await self._close_quietly()
             raise
@@ -80,8 +150,16 @@ class CollectorApp:
     async def stop(self) -> None:
         """Graceful: NOT_SERVING, then let in-flight calls finish, then drain NATS."""
         if self._health is not None:
-            await set_serving(self._health, [SERVICE_NAME], False)
+            await set_serving(self._health, self._service_names, False)
             self._health = None
+        if self.scheduler is not None:
+            # Runs in flight finish (within the grace period) and publish, so before NATS drains.
+            scheduler, self.scheduler = self.scheduler, None
+            await scheduler.stop()
+        if self.imports is not None:
+            # The batch in flight is published and checkpointed; the rest resumes at the next start.
+            imports, self.imports = self.imports, None
+            await imports.stop()
         if self._server is not None:
             # Calls in flight are still publishing, so NATS must outlive the gRPC server.
             await self._server.stop(self.settings.shutdown_grace_s)
@@ -94,12 +172,21 @@ class CollectorApp:
                 except Exception:  # already closing or disconnected: nothing left to flush
                     logger.warning("NATS drain failed", exc_info=True)
                     await nc.close()
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
         if self._mongo is not None:
             mongo, self._mongo = self._mongo, None
             await mongo.close()
         logger.info("collector stopped")
 
     async def _close_quietly(self) -> None:
+        if self.scheduler is not None:
+            scheduler, self.scheduler = self.scheduler, None
+            await scheduler.stop()
+        if self.imports is not None:
+            imports, self.imports = self.imports, None
+            await imports.stop()
         if self._server is not None:
             await self._server.stop(None)
             self._server = None
@@ -107,6 +194,9 @@ class CollectorApp:
         if self._nc is not None:
             nc, self._nc = self._nc, None
             await nc.close()
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
         if self._mongo is not None:
             mongo, self._mongo = self._mongo, None
             await mongo.close()

@@ -243,6 +243,10 @@ class Scheduler:
         """Run a source that this scheduler holds the lease of, and store the outcome."""
         started = time.perf_counter()
         secrets_ = source.secret_values()
+        if source.secrets_error:
+            # The stored credentials are there but unreadable (another key): running without them
+            # would only produce a misleading auth error. A person must fix the keys or the source.
+            return await self._failed(source, source.secrets_error, retryable=False)
         try:
             connector = self._connectors.build(source.kind, source.config, source.credentials or None)
         except ValueError as exc:

@@ -212,6 +212,9 @@ class SourceManager:
         elif credentials:
             new_creds.update(_check_credentials(credentials))
         definition_changed = config is not None or replace_credentials or bool(credentials)
+        if definition_changed and current.secrets_error and not replace_credentials:
+            # Merging into credentials that cannot be read would silently drop them.
+            raise SourceStateError(f"{current.secrets_error}; send all of them with replace_credentials")
         if definition_changed:
             self._check_definition(current.kind, new_config, new_creds)
             changes["credentials"] = new_creds

@@ -191,3 +191,15 @@ async def test_sigterm_stops_the_process_cleanly(infra, unique, tmp_path: Path) 
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_health_reports_every_collector_service(collector: CollectorApp) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from dengar.v1 import collector_pb2
+
+    async with grpc.aio.insecure_channel(collector.target) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        for name in collector_pb2.DESCRIPTOR.services_by_name:
+            resp = await stub.Check(health_pb2.HealthCheckRequest(service=f"dengar.v1.{name}"))
+            assert resp.status == health_pb2.HealthCheckResponse.SERVING, name

@@ -61,7 +61,7 @@ def test_service_deployment_wiring(name: str, port: int) -> None:
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     [svc_port] = svc["spec"]["ports"]
     assert ports[svc_port["targetPort"]] == port == svc_port["port"]
-    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
     port_var = f"DENGAR_{name.upper()}_{'HTTP' if name == 'gateway' else 'GRPC'}_PORT"
     assert env[port_var] == str(port)
     for probe in ("readinessProbe", "livenessProbe"):
@@ -94,3 +94,20 @@ def test_every_setting_in_config_is_known() -> None:
     known |= {"DENGAR_NLP_THREADS"}
     data = _find("ConfigMap", "dengar-config")["data"]
     assert set(data) <= known, set(data) - known
+
+
+def test_collector_reads_its_secrets_keys_from_the_secret() -> None:
+    [container] = _find("Deployment", "collector")["spec"]["template"]["spec"]["containers"]
+    [entry] = [e for e in container["env"] if e["name"] == "DENGAR_COLLECTOR_SECRETS_KEYS"]
+    ref = entry["valueFrom"]["secretKeyRef"]
+    # Optional: a cluster without the key starts (unencrypted, with a warning) instead of failing.
+    assert ref["name"] == "dengar-collector-secrets" and ref["optional"] is True
+    assert ref["key"] in _find("Secret", "dengar-collector-secrets")["stringData"]
+    # No other service mounts the collector's keys.
+    for name in ("gateway", "insights", "nlp"):
+        [other] = _find("Deployment", name)["spec"]["template"]["spec"]["containers"]
+        refs = [f.get("secretRef", {}).get("name") for f in other.get("envFrom", [])]
+        assert "dengar-collector-secrets" not in refs
+    from dengar_collector.settings import CollectorSettings
+
+    assert "collector_secrets_keys" in CollectorSettings.model_fields

@@ -5,10 +5,15 @@ the definition it holds the scheduler's state: the connector cursor, run statist
 (``lease_owner`` + ``lease_until``) that a scheduler takes with one atomic ``find_one_and_update``, so
 two collector replicas never run the same source at once.
 
-Credentials and the webhook secret are stored as given: the ``cryptography`` package is not a
-dependency of the collector, so they are not encrypted at rest here. Protect the database (access
-control, encrypted volumes, encrypted backups) accordingly. They are never returned by the API and
-never logged; ``SourceRecord`` hides them from ``repr``.
+Credentials and the webhook secret are sealed by a ``SecretBox`` (adapters/secrets.py) into
+``credentials_sealed`` / ``webhook_secret_sealed``: encrypted when keys are configured, otherwise a
+plaintext envelope. Documents from before (plain ``credentials`` / ``webhook_secret`` fields) and
+envelopes that are not what the box writes now (plaintext, or an older key) are still read, and are
+sealed again when the repository next writes the document with the record in hand (``update``,
+``claim``, ``record_push``). Stored secrets that the keys cannot open load as a record with empty
+secrets and ``secrets_error`` set, so that its run fails with that message instead of the process
+crashing. They are never returned by the API and never logged; ``SourceRecord`` hides them from
+``repr``.
 
 Every index starts with ``tenant_id``, including the scheduler's: it finds the tenants that have due
 sources (``due_tenants``, an index scan) and then claims per tenant, which is also what lets it cap
@@ -26,6 +31,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from dengar_collector.adapters.secrets import SecretBox, SecretDecryptError
 from dengar_collector.domain.sources import SourceRecord
 
 logger = logging.getLogger(__name__)
@@ -39,22 +45,77 @@ INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
     ("tenant_due", [("tenant_id", ASCENDING), ("next_run_at", ASCENDING)]),
 ]
 
-_FIELDS = ("name", "kind", "config", "interval_seconds", "created_at", "updated_at", "credentials",
-           "webhook_secret", "paused", "last_run_at", "next_run_at", "items_collected", "runs",
+_FIELDS = ("name", "kind", "config", "interval_seconds", "created_at", "updated_at",
+           "paused", "last_run_at", "next_run_at", "items_collected", "runs",
            "last_error", "last_error_at", "consecutive_failures", "last_success_at", "last_run_items",
            "cursor", "generation", "lease_owner", "lease_until")
 
+# Record field -> stored envelope field; the record field's name is also the legacy plaintext field.
+_SEALED = {"credentials": "credentials_sealed", "webhook_secret": "webhook_secret_sealed"}
+_WEBHOOK_KEY = "secret"
 
-def to_doc(record: SourceRecord) -> Doc:
+
+def _context(tenant_id: str, source_id: str, name: str) -> str:
+    return f"{tenant_id}/{source_id}/{name}"
+
+
+def _seal_field(box: SecretBox, tenant_id: str, source_id: str, name: str, value: Any) -> Doc | None:
+    if name == "webhook_secret":
+        # Pull sources have none: nothing to seal.
+        if not value:
+            return None
+        return box.seal({_WEBHOOK_KEY: value}, context=_context(tenant_id, source_id, name))
+    return box.seal(dict(value or {}), context=_context(tenant_id, source_id, name))
+
+
+def _sealed_fields(box: SecretBox, tenant_id: str, source_id: str, fields: Doc) -> tuple[Doc, Doc]:
+    """``$set`` and ``$unset`` that store the secrets among ``fields`` sealed (others pass through)."""
+    out: Doc = {}
+    unset: Doc = {}
+    for key, value in fields.items():
+        if key in _SEALED:
+            out[_SEALED[key]] = _seal_field(box, tenant_id, source_id, key, value)
+            unset[key] = ""
+        else:
+            out[key] = value
+    return out, unset
+
+
+def to_doc(record: SourceRecord, box: SecretBox) -> Doc:
     doc: Doc = {"_id": record.id, "tenant_id": record.tenant_id}
     for name in _FIELDS:
         doc[name] = getattr(record, name)
+    for name, sealed in _SEALED.items():
+        doc[sealed] = _seal_field(box, record.tenant_id, record.id, name, getattr(record, name))
     return doc
 
 
-def from_doc(doc: Doc) -> SourceRecord:
+def from_doc(doc: Doc, box: SecretBox) -> tuple[SourceRecord, str, bool]:
+    """The record; why its secrets could not be opened, for the operator ("" if they could); and
+    whether they are stale (not stored the way the box would store them now)."""
     values = {name: doc[name] for name in _FIELDS if name in doc and doc[name] is not None}
-    return SourceRecord(id=doc["_id"], tenant_id=doc["tenant_id"], **values)
+    record = SourceRecord(id=doc["_id"], tenant_id=doc["tenant_id"], **values)
+    reason = ""
+    stale = False
+    for name, sealed_name in _SEALED.items():
+        sealed = doc.get(sealed_name)
+        if sealed is None:
+            legacy = doc.get(name)
+            if legacy:
+                setattr(record, name, legacy)
+                # Written before secrets were sealed: plaintext, which is stale once a key exists.
+                stale = stale or box.encrypts
+            continue
+        try:
+            opened = box.open(sealed, context=_context(record.tenant_id, record.id, name))
+        except SecretDecryptError as exc:
+            record.secrets_error = str(exc)
+            reason = reason or f"{name}: {exc.reason}"
+            continue
+        setattr(record, name, opened.values.get(_WEBHOOK_KEY, "") if name == "webhook_secret"
+                else opened.values)
+        stale = stale or not opened.current
+    return record, reason, stale
 
 
 def _lease_free(now: datetime) -> Doc:
@@ -62,8 +123,48 @@ def _lease_free(now: datetime) -> Doc:
 
 
 class SourceRepository:
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], box: SecretBox | None = None) -> None:
         self._col = db["sources"]
+        self._box = box or SecretBox()
+        # Sources whose unreadable secrets were already logged: once per process is enough.
+        self._warned: set[str] = set()
+
+    def _load(self, doc: Doc) -> SourceRecord:
+        return self._load_full(doc)[0]
+
+    def _load_full(self, doc: Doc) -> tuple[SourceRecord, bool]:
+        record, reason, stale = from_doc(doc, self._box)
+        if reason and record.id not in self._warned:
+            self._warned.add(record.id)
+            logger.warning("tenant %s: the secrets of source %s cannot be opened (%s); its runs fail "
+                           "until the key is configured again or the secrets are replaced",
+                           record.tenant_id, record.id, reason)
+        return record, stale
+
+    async def _load_and_reseal(self, doc: Doc) -> SourceRecord:
+        """Load, and store the secrets again if they are not sealed the way the box seals now.
+
+        The write is conditional on the stored secrets being unchanged, so a concurrent update of
+        the credentials always wins; failing to write is harmless (the next write tries again).
+        """
+        record, stale = self._load_full(doc)
+        if not stale or record.secrets_error:
+            return record
+        flt: Doc = {"_id": record.id, "tenant_id": record.tenant_id}
+        for name, sealed in _SEALED.items():
+            # None also matches a missing field.
+            flt[name] = doc.get(name)
+            flt[sealed] = doc.get(sealed)
+        set_fields, unset = _sealed_fields(self._box, record.tenant_id, record.id, {
+            "credentials": record.credentials, "webhook_secret": record.webhook_secret})
+        try:
+            result = await self._col.update_one(flt, {"$set": set_fields, "$unset": unset})
+        except Exception:
+            logger.warning("re-sealing the secrets of source %s failed", record.id, exc_info=True)
+            return record
+        if result.modified_count:
+            logger.info("tenant %s: re-sealed the secrets of source %s", record.tenant_id, record.id)
+        return record
 
     async def ensure_indexes(self) -> None:
         for name, keys in INDEXES:
@@ -74,11 +175,11 @@ class SourceRepository:
     async def insert(self, tenant_id: str, record: SourceRecord) -> None:
         if record.tenant_id != tenant_id:
             raise ValueError("record tenant does not match")
-        await self._col.insert_one(to_doc(record))
+        await self._col.insert_one(to_doc(record, self._box))
 
     async def get(self, tenant_id: str, source_id: str) -> SourceRecord | None:
         doc = await self._col.find_one({"_id": source_id, "tenant_id": tenant_id})
-        return from_doc(doc) if doc else None
+        return self._load(doc) if doc else None
 
     async def list(self, tenant_id: str, *, kind: str = "", after: tuple[datetime, str] | None = None,
                    limit: int = 50) -> list[SourceRecord]:
@@ -90,17 +191,23 @@ class SourceRepository:
             flt["$or"] = [{"created_at": {"$gt": after[0]}},
                           {"created_at": after[0], "_id": {"$gt": after[1]}}]
         cursor = self._col.find(flt).sort([("created_at", ASCENDING), ("_id", ASCENDING)]).limit(limit)
-        return [from_doc(d) async for d in cursor]
+        return [self._load(d) async for d in cursor]
 
     async def update(self, tenant_id: str, source_id: str, *, set_fields: Doc,
                      inc: Doc | None = None) -> SourceRecord | None:
-        """Apply ``$set`` (and ``$inc``); the updated source, or None when it does not exist."""
-        update: Doc = {"$set": set_fields}
+        """Apply ``$set`` (and ``$inc``); the updated source, or None when it does not exist.
+
+        ``credentials`` and ``webhook_secret`` in ``set_fields`` are stored sealed.
+        """
+        stored, unset = _sealed_fields(self._box, tenant_id, source_id, set_fields)
+        update: Doc = {"$set": stored}
+        if unset:
+            update["$unset"] = unset
         if inc:
             update["$inc"] = inc
         doc = await self._col.find_one_and_update({"_id": source_id, "tenant_id": tenant_id}, update,
                                                   return_document=ReturnDocument.AFTER)
-        return from_doc(doc) if doc else None
+        return await self._load_and_reseal(doc) if doc else None
 
     async def delete(self, tenant_id: str, source_id: str) -> bool:
         result = await self._col.delete_one({"_id": source_id, "tenant_id": tenant_id})
@@ -111,13 +218,16 @@ class SourceRepository:
     async def find_webhook(self, source_id: str) -> SourceRecord | None:
         """A webhook source by id alone (see the module docstring: authenticate before use)."""
         doc = await self._col.find_one({"_id": source_id, "kind": "webhook"})
-        return from_doc(doc) if doc else None
+        return self._load(doc) if doc else None
 
     async def record_push(self, tenant_id: str, source_id: str, *, accepted: int, now: datetime) -> None:
-        await self._col.update_one(
+        doc = await self._col.find_one_and_update(
             {"_id": source_id, "tenant_id": tenant_id},
             {"$set": {"last_run_at": now, "last_success_at": now, "last_run_items": accepted},
-             "$inc": {"items_collected": accepted, "runs": 1}})
+             "$inc": {"items_collected": accepted, "runs": 1}}, return_document=ReturnDocument.AFTER)
+        if doc:
+            # A push is what writes a webhook source most often: the moment to re-seal its secret.
+            await self._load_and_reseal(doc)
 
     # -- the scheduler -------------------------------------------------------------------------------
 
@@ -133,7 +243,7 @@ class SourceRepository:
             {"tenant_id": tenant_id, "paused": False, "next_run_at": {"$lte": now}, **_lease_free(now)},
             {"$set": {"lease_owner": owner, "lease_until": lease_until}},
             sort=[("next_run_at", ASCENDING)], return_document=ReturnDocument.AFTER)
-        return from_doc(doc) if doc else None
+        return await self._load_and_reseal(doc) if doc else None
 
     async def renew_lease(self, tenant_id: str, source_id: str, *, owner: str, until: datetime) -> bool:
         result = await self._col.update_one({"_id": source_id, "tenant_id": tenant_id, "lease_owner": owner},

@@ -96,6 +96,9 @@ class SourceRecord:
     generation: int = 0
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    # Set when the stored credentials/secret could not be decrypted (then they are empty here): why,
+    # in words safe to show the tenant. Runs fail with it instead of using empty credentials.
+    secrets_error: str = ""
 
     @property
     def is_webhook(self) -> bool:
