@@ -77,6 +77,28 @@ def demo_brands() -> list[dict[str, Any]]:
     return [{"id": b.id, "name": b.name, "aliases": list(b.aliases), "role": b.role} for b in BRANDS]
 
 
+def _query_operand(alias: str) -> str:
+    words = alias.lower().split()
+    return words[0] if len(words) == 1 else '"' + " ".join(words) + '"'
+
+
+def demo_queries() -> list[dict[str, str]]:
+    """Listening queries for the demo market, as ``POST /v1/queries`` bodies: one per brand (its role
+    as in ``BRANDS``) and one topic query for delivery problems, in the Dengar query language."""
+    queries = []
+    for b in BRANDS:
+        # The prefix catches the compounds people write (KiriminFood, #KiriminDown); phrases catch the
+        # spaced spellings a word boundary would otherwise split.
+        operands = [f"{b.id}*", f"@{b.handle}", f"@{b.care}"]
+        operands += [_query_operand(a) for a in b.aliases if " " in a]
+        queries.append({"name": b.name, "role": b.role, "expression": " OR ".join(dict.fromkeys(operands))})
+    queries.append({"name": "Delivery problems", "role": "topic", "expression": (
+        '(telat OR lama OR late OR delay* OR stuck OR "gak nyampe" OR "belum nyampe" OR "never arrived" '
+        'OR "not arrived") '
+        "AND (order* OR pesan* OR pesen* OR kirim* OR deliver* OR paket OR makanan OR food)")})
+    return queries
+
+
 # ------------------------------------------------------------------------------------------ incidents
 
 @dataclass(frozen=True)

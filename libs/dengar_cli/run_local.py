@@ -52,6 +52,51 @@ def ensure_demo_key(platform: Platform, key_file: Path) -> str:
     return m.group(0)
 
 
+def ensure_demo_queries(api_url: str, key: str) -> list[dict[str, Any]]:
+    """Create the demo market's listening queries that do not exist yet (matched by name)."""
+    from dengar_cli.demo import demo_queries
+
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
+        existing: dict[str, dict[str, Any]] = {}
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+            r = c.get("/v1/queries", params=params)
+            r.raise_for_status()
+            existing.update({q["name"]: q for q in r.json()["data"]})
+            cursor = r.json().get("next_cursor")
+            if not cursor:
+                break
+        out = []
+        for q in demo_queries():
+            if q["name"] not in existing:
+                r = c.post("/v1/queries", json=q)
+                r.raise_for_status()
+                existing[q["name"]] = r.json()
+            out.append(existing[q["name"]])
+        return out
+
+
+def share_of_voice(api_url: str, key: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    params = {"from": (now - timedelta(days=30)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
+    r = httpx.get(f"{api_url}/v1/analytics/share-of-voice", params=params,
+                  headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    r.raise_for_status()
+    return dict(r.json())
+
+
+def print_share_of_voice(sov: dict[str, Any]) -> None:
+    items = sov.get("items") or []
+    if not items:
+        return
+    _out("Share of voice (brand vs competitors, from the listening queries):")
+    for item in items:
+        _out(f"  - {item.get('name') or item['query_id']} ({item.get('role') or '?'}): "
+             f"{100 * float(item['share']):.0f}% of {sov.get('total', 0)}, "
+             f"net sentiment {float(item['net_sentiment']):+.2f}")
+
+
 def feed_demo(api_url: str, key: str, n: int, seed: int) -> int:
     from dengar_cli.demo import generate_demo_posts
 
@@ -138,12 +183,15 @@ def main(argv: list[str] | None = None) -> int:
         _out(f"API:        {platform.api_url}/v1   (OpenAPI: {platform.api_url}/docs)")
         _out(f"Dashboard:  {platform.api_url}/")
         _out(f"Demo key:   {key}")
+        queries = ensure_demo_queries(platform.api_url, key)
+        _out("Listening:  " + "; ".join(f"{q['name']} ({q['role']})" for q in queries))
         if not ns.no_demo:
             _out(f"Feeding {ns.demo_posts} demo posts (English and Indonesian, 3 competing brands) ...")
             accepted = feed_demo(platform.api_url, key, ns.demo_posts, ns.seed)
             s = wait_processed(platform.api_url, key, accepted, timeout=600)
             _out("")
             print_summary(s)
+            print_share_of_voice(share_of_voice(platform.api_url, key))
         _out("")
         _out(f"Try: curl -H 'Authorization: Bearer {key}' "
              f"'{platform.api_url}/v1/mentions?sentiment=negative&limit=3'")

@@ -8,9 +8,11 @@ sources' statistics must agree with what was sent.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 import http.server
+import io
 import re
 import threading
 import time
@@ -160,10 +162,11 @@ def test_queries_tag_every_way_in_and_share_of_voice(platform: Platform, feed_ur
         assert pushed.status_code == 202 and pushed.json()["accepted"] == len(PUSH_POSTS), pushed.text
 
         # 3. A CSV import with one bad row (no text), reported with its line.
-        lines = ["id,message,posted"] + [f"{e},{t},{(NOW - timedelta(hours=1)).isoformat()}"
-                                         for e, t in CSV_ROWS]
-        lines.insert(3, f"c-bad,,{NOW.isoformat()}")
-        upload = c.post("/v1/imports", files={"file": ("export.csv", "\n".join(lines) + "\n", "text/csv")},
+        rows = [(e, t, (NOW - timedelta(hours=1)).isoformat()) for e, t in CSV_ROWS]
+        rows.insert(2, ("c-bad", "", NOW.isoformat()))
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([("id", "message", "posted"), *rows])
+        upload = c.post("/v1/imports", files={"file": ("export.csv", out.getvalue(), "text/csv")},
                         data={"map": ["external_id=id", "text=message", "created_at=posted"],
                               "default_platform": "facebook"})
         assert upload.status_code == 202, upload.text

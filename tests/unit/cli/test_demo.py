@@ -215,3 +215,22 @@ def test_brands() -> None:
     for b in brands:
         assert set(b) == {"id", "name", "aliases", "role"}
         assert b["name"] in b["aliases"]
+
+
+def test_demo_queries_compile_and_find_their_brand(stream) -> None:
+    from dengar_cli.demo import demo_queries
+    from dengar_collector.domain.query import MatchDoc, compile_query
+
+    queries = {q["name"]: (q["role"], compile_query(q["expression"])) for q in demo_queries()}
+    assert {role for role, _ in queries.values()} == {"brand", "competitor", "topic"}
+    for b in demo_brands():
+        role, query = queries[b["name"]]
+        assert role == b["role"]
+        about = [p for p, t in zip(stream.posts, stream.truth, strict=True) if t.get("brand") == b["id"]]
+        assert about
+        matched = [p for p in about if query.matches(MatchDoc.build(p["text"], title=p.get("title", "")))]
+        assert len(matched) / len(about) > 0.95, (b["name"], len(matched), len(about))
+    _, delivery = queries["Delivery problems"]
+    assert delivery.matches(MatchDoc.build("pesanan GoCepat telat 40 menit"))
+    assert delivery.matches(MatchDoc.build("my lunch order never arrived"))
+    assert not delivery.matches(MatchDoc.build("delivery was quick today"))
