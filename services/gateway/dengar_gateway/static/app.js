@@ -225,7 +225,7 @@
     }
     meta.append(el("span", "", m.platform));
     if (m.author && (m.author.handle || m.author.display_name)) {
-      meta.append(el("span", "", m.author.handle ? "@" + m.author.handle : m.author.display_name));
+      meta.append(el("span", "", m.author.handle ? "@" + m.author.handle.replace(/^@+/, "") : m.author.display_name));
     }
     if (m.created_at) meta.append(el("span", "", new Date(m.created_at).toLocaleString()));
     if (m.aspects && m.aspects.length) {
