@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dengar_cli.platform import Platform
+
+KEY_RE = re.compile(r"dgr_[A-Za-z0-9_\-]+")
 
 
 @pytest.fixture(scope="package")
@@ -25,3 +29,27 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         yield p
     finally:
         p.stop()
+
+
+@pytest.fixture(scope="package")
+def new_tenant(platform: Platform) -> Callable[[str, str], str]:
+    """Creates a tenant through the admin CLI, as an operator would; returns its first API key."""
+
+    def create(name: str, tenant_id: str) -> str:
+        out = platform.admin("tenants", "create", name, "--id", tenant_id)
+        m = KEY_RE.search(out)
+        assert m, out
+        return m.group(0)
+
+    return create
+
+
+@pytest.fixture(scope="package")
+def api(platform: Platform) -> Callable[[str], httpx.Client]:
+    """An HTTP client of the public API authenticated with the given key."""
+
+    def client(key: str) -> httpx.Client:
+        return httpx.Client(base_url=platform.api_url, headers={"Authorization": f"Bearer {key}"},
+                            timeout=60)
+
+    return client

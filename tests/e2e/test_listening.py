@@ -13,10 +13,9 @@ import hashlib
 import hmac
 import http.server
 import io
-import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -27,7 +26,6 @@ from dengar_cli.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
-KEY_RE = re.compile(r"dgr_[A-Za-z0-9_\-]+")
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 # (external id, text): which brand each mentions is in the text itself.
@@ -87,18 +85,6 @@ def feed_url() -> Iterator[str]:
         server.shutdown()
 
 
-def _key_for(platform: Platform, name: str, tenant_id: str) -> str:
-    out = platform.admin("tenants", "create", name, "--id", tenant_id)
-    m = KEY_RE.search(out)
-    assert m, out
-    return m.group(0)
-
-
-def _client(platform: Platform, key: str) -> httpx.Client:
-    return httpx.Client(base_url=platform.api_url, headers={"Authorization": f"Bearer {key}"},
-                        timeout=60)
-
-
 def _post(external_id: str, text: str) -> dict[str, str]:
     return {"platform": "x", "external_id": external_id, "text": text,
             "created_at": (NOW - timedelta(minutes=30)).isoformat()}
@@ -126,9 +112,11 @@ def _mention_ids(c: httpx.Client, query_id: str | None = None) -> set[str]:
     return {m["external_id"] for m in r.json()["data"]}
 
 
-def test_queries_tag_every_way_in_and_share_of_voice(platform: Platform, feed_url: str) -> None:
-    key = _key_for(platform, "Gamma Listening", "gamma")
-    with _client(platform, key) as c:
+def test_queries_tag_every_way_in_and_share_of_voice(
+        platform: Platform, feed_url: str, new_tenant: Callable[[str, str], str],
+        api: Callable[[str], httpx.Client]) -> None:
+    key = new_tenant("Gamma Listening", "gamma")
+    with api(key) as c:
         bad = c.post("/v1/queries", json={"name": "broken", "role": "brand", "expression": "kirimin AND ("})
         assert bad.status_code == 422, bad.text
         assert bad.json()["position"] == len("kirimin AND (")
@@ -212,8 +200,8 @@ def test_queries_tag_every_way_in_and_share_of_voice(platform: Platform, feed_ur
         assert hook_after["items_collected"] == len(PUSH_POSTS), hook_after
 
     # Another tenant sees none of it.
-    other = _key_for(platform, "Delta", "delta")
-    with _client(platform, other) as c:
+    other = new_tenant("Delta", "delta")
+    with api(other) as c:
         assert c.get(f"/v1/queries/{brand_id}").status_code == 404
         assert c.get(f"/v1/sources/{hook_id}").status_code == 404
         assert c.get(job_url).status_code == 404

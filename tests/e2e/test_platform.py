@@ -8,8 +8,8 @@ other's data on any endpoint.
 
 from __future__ import annotations
 
-import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -22,19 +22,6 @@ pytestmark = pytest.mark.e2e
 
 UNIQUE_PER_TENANT = 900
 DUPLICATES_PER_TENANT = 100
-KEY_RE = re.compile(r"dgr_[A-Za-z0-9_\-]+")
-
-
-def _key_for(platform: Platform, name: str, tenant_id: str) -> str:
-    out = platform.admin("tenants", "create", name, "--id", tenant_id)
-    m = KEY_RE.search(out)
-    assert m, out
-    return m.group(0)
-
-
-def _client(platform: Platform, key: str) -> httpx.Client:
-    return httpx.Client(base_url=platform.api_url, headers={"Authorization": f"Bearer {key}"},
-                        timeout=60)
 
 
 def _posts_for(tenant_seed: int) -> tuple[list[dict], list[dict]]:
@@ -80,9 +67,11 @@ def _wait_for_total(c: httpx.Client, since: datetime, until: datetime, expected:
     return total
 
 
-def test_ingest_enrich_query_isolated_and_exactly_once(platform: Platform) -> None:
-    keys = {"alpha": _key_for(platform, "Alpha Foods", "alpha"),
-            "beta": _key_for(platform, "Beta Mart", "beta")}
+def test_ingest_enrich_query_isolated_and_exactly_once(
+        platform: Platform, new_tenant: Callable[[str, str], str],
+        api: Callable[[str], httpx.Client]) -> None:
+    keys = {"alpha": new_tenant("Alpha Foods", "alpha"),
+            "beta": new_tenant("Beta Mart", "beta")}
     data = {"alpha": _posts_for(11), "beta": _posts_for(23)}
     now = datetime.now(UTC)
     since, until = now - timedelta(days=30), now + timedelta(days=2)
@@ -97,7 +86,7 @@ def test_ingest_enrich_query_isolated_and_exactly_once(platform: Platform) -> No
     killed = False
     accepted = {"alpha": 0, "beta": 0}
     for n, (tenant, batch) in enumerate(batches):
-        with _client(platform, keys[tenant]) as c:
+        with api(keys[tenant]) as c:
             r = c.post("/v1/posts", json={"posts": batch})
         assert r.status_code == 202, r.text
         assert r.json()["rejected"] == 0
@@ -111,14 +100,14 @@ def test_ingest_enrich_query_isolated_and_exactly_once(platform: Platform) -> No
     assert killed
 
     for tenant in ("alpha", "beta"):
-        with _client(platform, keys[tenant]) as c:
+        with api(keys[tenant]) as c:
             total = _wait_for_total(c, since, until, UNIQUE_PER_TENANT)
             assert total == UNIQUE_PER_TENANT, f"{tenant}: timeseries counts {total}"
 
     # Give redeliveries a chance to (wrongly) count twice before checking again.
     time.sleep(3)
     for tenant, (unique, _) in data.items():
-        with _client(platform, keys[tenant]) as c:
+        with api(keys[tenant]) as c:
             assert _timeseries_total(c, since, until) == UNIQUE_PER_TENANT
             mentions = _all_mentions(c, since, until)
             assert len(mentions) == UNIQUE_PER_TENANT
@@ -134,9 +123,9 @@ def test_ingest_enrich_query_isolated_and_exactly_once(platform: Platform) -> No
             assert summary.status_code == 200 and summary.json()["volume"] == UNIQUE_PER_TENANT
 
     # Isolation on every endpoint: alpha's key never reveals beta's data.
-    with _client(platform, keys["beta"]) as c:
+    with api(keys["beta"]) as c:
         beta_ids = [m["id"] for m in _all_mentions(c, since, until)[:20]]
-    with _client(platform, keys["alpha"]) as c:
+    with api(keys["alpha"]) as c:
         for mid in beta_ids:
             assert c.get(f"/v1/mentions/{mid}").status_code == 404
         alpha_texts = {m["text"] for m in _all_mentions(c, since, until)}
@@ -149,7 +138,7 @@ def test_ingest_enrich_query_isolated_and_exactly_once(platform: Platform) -> No
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     post = {"platform": "x", "external_id": "traced-1", "text": "Tracing this delivery complaint",
             "created_at": now.isoformat()}
-    with _client(platform, keys["alpha"]) as c:
+    with api(keys["alpha"]) as c:
         r = c.post("/v1/posts", json={"posts": [post]},
                    headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
         assert r.status_code == 202, r.text
