@@ -172,3 +172,19 @@ async def test_the_signing_scheme_is_documented(gw) -> None:
     assert {"/v1/sources", "/v1/sources/{source_id}", "/v1/sources/{source_id}/pause",
             "/v1/sources/{source_id}/rotate-secret"} <= set(spec["paths"])
     assert "SourceCreateIn" in spec["components"]["schemas"]
+
+
+async def test_pushes_are_rate_limited_per_source(gateway_for, fake_sources, problem) -> None:
+    gw = await gateway_for(collector_target=f"127.0.0.1:{fake_sources[1]}",
+                           gateway_rate_limit_per_s=0.5, gateway_rate_limit_burst=2)
+    body = b'{"posts": []}'
+    codes = [(await gw.client.post("/v1/webhooks/src_0000000000000001", content=body,
+                                   headers=signed("whsec_guess", body))).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+    resp = await gw.client.post("/v1/webhooks/src_0000000000000001", content=body,
+                                headers=signed("whsec_guess", body))
+    assert problem(resp, 429)["type"].endswith("rate-limited") and resp.headers["retry-after"]
+    # Another source has its own budget.
+    other = await gw.client.post("/v1/webhooks/src_0000000000000002", content=body,
+                                 headers=signed("whsec_guess", body))
+    assert other.status_code == 401

@@ -14,7 +14,7 @@ from dengar.v1 import collector_pb2
 from dengar_common.postjson import ItemError
 from dengar_gateway.adapters.backends import BackendError
 from dengar_gateway.entrypoints.deps import Deps
-from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
+from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses, retry_after
 from dengar_gateway.entrypoints.schemas import IngestResult
 
 logger = logging.getLogger(__name__)
@@ -57,8 +57,9 @@ def _unauthorized() -> ApiProblem:
         "per line), in the format of `POST /v1/posts`; at most 1,000 posts and 5 MB. Each post is "
         "validated on its own, as there. No API key: sign the request as described in the API "
         "introduction (*Signed webhooks*). 401 for a bad signature or timestamp, 409 when the source is "
-        "paused."),
-    responses=problem_responses(400, 401, 409, 413, 503),
+        "paused, 429 (with Retry-After) past the per-source rate limit, which is the per-key limit of "
+        "the API."),
+    responses=problem_responses(400, 401, 409, 413, 429, 503),
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/PostBatchIn"}},
         "application/x-ndjson": {"schema": {"type": "string"}}}}},
@@ -71,6 +72,12 @@ async def push(
 ) -> Response:
     if not x_dengar_timestamp or not x_dengar_signature:
         raise _unauthorized()
+    # No API key to limit by: the source id is what a flood (signed or not) targets, and limiting
+    # before the body is read keeps a forged flood from costing a collector call each.
+    wait = deps.limiter.acquire(f"webhook:{source_id}")
+    if wait > 0:
+        raise ApiProblem(429, "rate limit exceeded for this webhook source", slug="rate-limited",
+                         headers={"Retry-After": retry_after(wait)})
     body = await request.body()
     try:
         resp = await deps.backends.push_webhook(collector_pb2.PushWebhookRequest(
