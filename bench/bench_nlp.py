@@ -300,6 +300,11 @@ def _setup_speed(model: str, models_dir: Path, threads: int, sample: list[str],
             raise SystemExit(f"{model}: --emb-file is required")
         emb = np.load(emb_file)
         head = load_head(model, models_dir, threads)
+        if "ids" in head.input_names:
+            # The lexical part of the sentiment model: its featurizer is timed with it.
+            texts = json.loads(emb_file.with_suffix(".json").read_text(encoding="utf-8"))
+            return (lambda b: head(np.stack([e for e, _ in b]), [t for _, t in b])), list(
+                zip(emb, texts, strict=True))
         return (lambda b: head(np.asarray(b))), emb
     if model == "analyzer":
         analyzer = _load_analyzer(models_dir, threads)
@@ -307,17 +312,13 @@ def _setup_speed(model: str, models_dir: Path, threads: int, sample: list[str],
     raise SystemExit(f"unknown model {model!r}")
 
 
-def load_head(name: str, models_dir: Path, threads: int) -> Callable[[np.ndarray], object]:
-    """A head alone (``heads/<name>.onnx``): a function of a batch of encoder embeddings."""
-    import onnxruntime as ort
+def load_head(name: str, models_dir: Path, threads: int) -> Any:
+    """A head alone (``heads/<name>.onnx``), as the Analyzer loads it: a function of a batch of
+    encoder embeddings (and, for the sentiment model, of the prepared texts)."""
+    sys.path.insert(0, str(ROOT / "services" / "nlp"))
+    from dengar_nlp.analyzer import OnnxHead
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(models_dir / "heads" / f"{name}.onnx"), sess_options=opts,
-                                   providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {input_name: x.astype(np.float32)})[0]
+    return OnnxHead(models_dir / "heads" / f"{name}.onnx", threads=threads)
 
 
 def worker_speed(args: argparse.Namespace) -> dict[str, Any]:
@@ -346,8 +347,10 @@ def worker_embed(args: argparse.Namespace) -> dict[str, Any]:
 
     sample = speed_sample(args.data, args.head_posts)
     enc = OnnxEncoder(args.models_dir / "encoder", threads=args.threads)
-    emb = enc.encode([prepare_text(t) for t in sample], batch_size=BATCH)
+    prepared = [prepare_text(t) for t in sample]
+    emb = enc.encode(prepared, batch_size=BATCH)
     np.save(args.emb_file, emb)
+    args.emb_file.with_suffix(".json").write_text(json.dumps(prepared), encoding="utf-8")
     return {"model": "embed", "rows": int(emb.shape[0])}
 
 

@@ -7,7 +7,8 @@ Pipeline for a batch of posts (all models are ONNX on onnxruntime CPU, loaded on
 2. language (hashed n-gram model + rules, ``dengar_nlp.domain.langid``) on the raw text;
 3. one e5 encoder pass per non-empty post -> 384-d embedding;
 4. the three heads (``models/heads``: sentiment, emotion, aspects) on all embeddings of the batch,
-   one call each;
+   one call each; the sentiment model also reads hashed char/word n-grams of the prepared text
+   (``dengar_nlp.domain.hashed_features``) and stacks a lexical model on the embedding head;
 5. aspects = head probability >= threshold, or a keyword hit (``dengar_nlp.domain.aspects``); in a
    post with more than one clause, the clauses carrying a detected aspect's keyword are encoded too
    (one extra encoder call for the whole batch) and the aspect's polarity mixes the sentiment of
@@ -39,6 +40,7 @@ import numpy as np
 
 from dengar_nlp.domain.aspects import ASPECT_NAMES, AspectLexicon, plan_aspects, resolve_aspects
 from dengar_nlp.domain.entities import EntityMatcher, EntitySpec
+from dengar_nlp.domain.hashed_features import sentiment_features
 from dengar_nlp.domain.langid import LanguageIdentifier
 from dengar_nlp.domain.neardup import MinHasher
 from dengar_nlp.domain.signals import extract_signals
@@ -86,7 +88,11 @@ def prepare_text(text: str) -> str:
 
 
 class OnnxHead:
-    """A head model: ``embedding`` float32 [N, dim] -> ``probs`` float32 [N, C], plus its metadata."""
+    """A head model: ``embedding`` float32 [N, dim] -> ``probs`` float32 [N, C], plus its metadata.
+
+    A head may take lexical inputs too (``ids`` int64 [N, L] / ``values`` float32 [N, L] from
+    ``hashed_features.sentiment_features``, hashing space in its metadata's ``lexical.n_buckets``).
+    """
 
     def __init__(self, onnx_path: Path, threads: int = 1) -> None:
         import onnxruntime as ort
@@ -106,11 +112,21 @@ class OnnxHead:
         self._session = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
         shape = self._session.get_inputs()[0].shape
         self.dim = int(shape[1]) if isinstance(shape[1], int) else 0
+        self.input_names: tuple[str, ...] = tuple(i.name for i in self._session.get_inputs())
+        self.lexical_buckets = int(self.meta.get("lexical", {}).get("n_buckets", 0))
+        if ("ids" in self.input_names) != (self.lexical_buckets > 0):
+            raise ValueError(f"{onnx_path}: lexical inputs and metadata 'lexical.n_buckets' disagree")
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """Probabilities for embeddings ``x``; a lexical head also needs the prepared ``texts``."""
         if x.shape[0] == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self._session.run(["probs"], {"embedding": np.ascontiguousarray(x, dtype=np.float32)})[0]
+        feeds = {"embedding": np.ascontiguousarray(x, dtype=np.float32)}
+        if self.lexical_buckets:
+            if texts is None or len(texts) != x.shape[0]:
+                raise ValueError("this head needs the prepared texts of its embeddings")
+            feeds["ids"], feeds["values"] = sentiment_features(texts, self.lexical_buckets)
+        return self._session.run(["probs"], feeds)[0]
 
 
 class Encoder(Protocol):
@@ -212,7 +228,7 @@ class Analyzer:
             raise ValueError(f"threads must be >= 1, got {threads}")
         encoder = OnnxEncoder(models_dir / ENCODER_DIR, threads=threads)
         langid = load_language_identifier(models_dir / LANGID_DIR, threads=1)
-        heads = {name: OnnxHead(models_dir / HEADS_DIR / f"{name}.onnx") for name in HEAD_NAMES}
+        heads = {name: OnnxHead(models_dir / HEADS_DIR / f"{name}.onnx", threads=1) for name in HEAD_NAMES}
         matcher = EntityMatcher(load_entities(entities_file)) if entities_file is not None else None
         digest = hashlib.sha256()
         for rel in ("encoder/model.onnx", "encoder/tokenizer.json", "langid/langid.onnx"):
@@ -241,7 +257,7 @@ class Analyzer:
         prepared = [prepare_text(t) for t in texts]
         posts = [_Post(i, p) for i, p in enumerate(prepared) if p]
         emb = self._encode([p.prepared for p in posts])
-        sent = self._sentiment(emb)
+        sent = self._sentiment(emb, [p.prepared for p in posts])
         emo = self._emotion(emb)
         asp = self._aspects(emb)
         aspects = self._aspect_results(posts, asp, sent)
@@ -293,7 +309,7 @@ class Analyzer:
                  for r, p in enumerate(posts)]
         # All clauses that need their own sentiment, for the whole batch: one encoder call, one head call.
         clause_texts = [plan.clauses[k].text for plan in plans for k in plan.encode]
-        clause_sent = self._sentiment(self._encode(clause_texts))
+        clause_sent = self._sentiment(self._encode(clause_texts), clause_texts)
         out: list[tuple[Aspect, ...]] = []
         start = 0
         for r, plan in enumerate(plans):

@@ -6,7 +6,10 @@
 Every head reads the L2-normalised 384-d embedding of ``OnnxEncoder`` (``models/encoder``) of the
 text as prepared by ``dengar_nlp.analyzer.prepare_text`` and writes ``<head>.onnx`` (input
 ``embedding`` float32 [N, 384], output ``probs`` float32 [N, C]; the temperature is folded in) and
-``<head>.json`` (labels, thresholds, data, validation metrics, sha256).  ``METRICS.md`` collects the
+``<head>.json`` (labels, thresholds, data, validation metrics, sha256).  The sentiment model also
+takes the hashed char/word n-grams of the prepared text (inputs ``ids`` / ``values`` from
+``dengar_nlp.domain.hashed_features.sentiment_features``): a lexical logistic regression stacked with
+the embedding head (``SentimentStack``).  ``METRICS.md`` collects the
 validation numbers and ``tests/unit/nlp/fixtures/heads_parity.npz`` the parity fixture (random unit
 vectors and embeddings of self-written sentences, with the training-time model's probabilities).
 
@@ -60,6 +63,7 @@ from dengar_nlp.domain.aspects import (  # noqa: E402
     plan_aspects,
     resolve_aspects,
 )
+from dengar_nlp.domain.hashed_features import sentiment_bag, sentiment_features  # noqa: E402
 from dengar_nlp.domain.neardup import MinHasher  # noqa: E402
 from dengar_nlp.results import EMOTION_LABELS, SENTIMENT_LABELS  # noqa: E402
 
@@ -83,6 +87,12 @@ NUSAX_LANGS = (
 # Near-duplicate threshold (estimated Jaccard of char 5-shingles) for the SmSA/NusaX de-duplication.
 DUP_JACCARD = 0.5
 FIXTURE = REPO / "tests" / "unit" / "nlp" / "fixtures" / "heads_parity.npz"
+# Lexical sentiment model (hashed char 1-5-grams + word uni/bigrams, see
+# dengar_nlp.domain.hashed_features): hashing space, L2 strength of its logistic regression, and that
+# of the 6 -> 3 stacker that combines it with the embedding head.
+LEX_BUCKETS = 1 << 18
+LEX_C = 4.0
+STACK_C = 1.0
 EMOTION_SANITY = REPO / "tests" / "unit" / "nlp" / "fixtures" / "emotion_id_sanity.json"
 
 
@@ -542,16 +552,20 @@ def sentiment_weights(
 
 
 def eval_sentiment(head: SoftmaxHead, val: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    return eval_sentiment_probs({k: head.proba(x) for k, (x, _) in val.items()},
+                                {k: y for k, (_, y) in val.items()})
+
+
+def eval_sentiment_probs(probs: dict[str, np.ndarray], gold: dict[str, np.ndarray]) -> dict[str, float]:
     out: dict[str, float] = {}
-    x, y = val["tweeteval"]
-    out["tweeteval_macro_recall"] = macro_recall(y, head.proba(x).argmax(1), 3)
-    out["tweeteval_macro_f1"] = macro_f1(y, head.proba(x).argmax(1), 3)
-    x, y = val["smsa"]
-    out["smsa_macro_f1"] = macro_f1(y, head.proba(x).argmax(1), 3)
+    pred = {k: p.argmax(1) for k, p in probs.items()}
+    out["tweeteval_macro_recall"] = macro_recall(gold["tweeteval"], pred["tweeteval"], 3)
+    out["tweeteval_macro_f1"] = macro_f1(gold["tweeteval"], pred["tweeteval"], 3)
+    out["smsa_macro_f1"] = macro_f1(gold["smsa"], pred["smsa"], 3)
     f1s = []
     for lang in NUSAX_LANGS:
-        x, y = val[f"nusax-{lang}"]
-        out[f"nusax_{lang}_macro_f1"] = macro_f1(y, head.proba(x).argmax(1), 3)
+        k = f"nusax-{lang}"
+        out[f"nusax_{lang}_macro_f1"] = macro_f1(gold[k], pred[k], 3)
         f1s.append(out[f"nusax_{lang}_macro_f1"])
     out["nusax_avg_macro_f1"] = float(np.mean(f1s))
     out["selection_score"] = (
@@ -560,7 +574,141 @@ def eval_sentiment(head: SoftmaxHead, val: dict[str, tuple[np.ndarray, np.ndarra
     return out
 
 
-def train_sentiment(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[SoftmaxHead, dict]:
+def lexical_matrix(prepared: Sequence[str], n_buckets: int = LEX_BUCKETS):
+    """CSR matrix [N, n_buckets] of the lexical sentiment features (what ``sentiment_features`` pads)."""
+    from scipy.sparse import csr_matrix
+
+    bags = [sentiment_bag(t, n_buckets) for t in prepared]
+    indptr = np.cumsum([0] + [ids.shape[0] for ids, _ in bags])
+    cols = np.concatenate([ids for ids, _ in bags]) if bags else np.zeros(0, dtype=np.int64)
+    vals = np.concatenate([v for _, v in bags]) if bags else np.zeros(0, dtype=np.float32)
+    return csr_matrix((vals, cols, indptr), shape=(len(prepared), n_buckets), dtype=np.float32)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+@dataclass
+class SentimentStack:
+    """What ``sentiment.onnx`` computes.  The embedding head's logits and the lexical model's
+    log-probabilities (a linear model on hashed n-grams) go through a 6 -> 3 logistic regression (the
+    stacker, fitted on held-out train rows), then ``softmax(z / temperature)``."""
+
+    emb: SoftmaxHead
+    lex_w: np.ndarray  # [n_buckets, 3], float16-representable (the ONNX stores float16)
+    lex_b: np.ndarray  # [3]
+    stack_w: np.ndarray  # [6, 3]
+    stack_b: np.ndarray  # [3]
+    temperature: float = 1.0
+    kind: str = "stack"
+
+    @property
+    def n_buckets(self) -> int:
+        return int(self.lex_w.shape[0])
+
+    def lex_logits_csr(self, xs) -> np.ndarray:
+        return np.asarray(xs @ self.lex_w, dtype=np.float32) + self.lex_b
+
+    def lex_logits(self, ids: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        table = np.vstack([self.lex_w, np.zeros((1, self.lex_w.shape[1]), dtype=np.float32)])
+        z = (table[ids].astype(np.float64) * vals[..., None].astype(np.float64)).sum(axis=1)
+        return z.astype(np.float32) + self.lex_b
+
+    def logits_from(self, emb_logits: np.ndarray, lex_logits: np.ndarray) -> np.ndarray:
+        feats = np.hstack([emb_logits, log_softmax(lex_logits)]).astype(np.float32)
+        return feats @ self.stack_w + self.stack_b
+
+    def proba(self, x: np.ndarray, ids: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        z = self.logits_from(self.emb.logits(x), self.lex_logits(ids, vals))
+        return softmax(z / self.temperature)
+
+    def proba_texts(self, prepared: Sequence[str], x: np.ndarray) -> np.ndarray:
+        """Probabilities for prepared texts and their embeddings (as the Analyzer serves them)."""
+        ids, vals = sentiment_features(prepared, self.n_buckets)
+        return self.proba(x, ids, vals)
+
+
+def fit_sentiment_stack(
+    emb_head: SoftmaxHead,
+    cfg: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    prepared: Sequence[str],
+    groups: Sequence[str],
+    fit_idx: np.ndarray,
+    cal_idx: np.ndarray,
+    val: dict[str, tuple[np.ndarray, np.ndarray]],
+    val_texts: dict[str, list[str]],
+) -> tuple[SentimentStack, dict]:
+    """Lexical model on the same train rows as the embedding head, stacker + temperature on the
+    held-out train rows; validation is only measured."""
+    from sklearn.linear_model import LogisticRegression
+
+    t0 = time.time()
+    xs = lexical_matrix(prepared)
+    logger.info("lexical features: %d rows, %.0f nnz/row (%.0fs)", xs.shape[0], xs.nnz / xs.shape[0],
+                time.time() - t0)
+    shares, cpow = cfg["shares"], cfg["class_power"]
+    w_fit = sentiment_weights([groups[i] for i in fit_idx], y[fit_idx], shares, cpow)
+    lex = LogisticRegression(C=LEX_C, max_iter=300, tol=1e-4)
+    lex.fit(xs[fit_idx], y[fit_idx], sample_weight=w_fit)
+    assert list(lex.classes_) == [0, 1, 2]
+    # The ONNX stores the table as float16: round here so that everything below scores the shipped model.
+    lex_w = lex.coef_.T.astype(np.float16).astype(np.float32)
+    lex_b = lex.intercept_.astype(np.float32)
+    logger.info("lexical model fitted (%.0fs)", time.time() - t0)
+    stack = SentimentStack(emb_head, lex_w, lex_b, np.zeros((6, 3), np.float32), np.zeros(3, np.float32))
+
+    z_e, z_l = emb_head.logits(x[cal_idx]), stack.lex_logits_csr(xs[cal_idx])
+    w_cal = sentiment_weights([groups[i] for i in cal_idx], y[cal_idx], shares, cpow)
+    st = LogisticRegression(C=STACK_C, max_iter=2000)
+    st.fit(np.hstack([z_e, log_softmax(z_l)]), y[cal_idx], sample_weight=w_cal)
+    stack.stack_w = st.coef_.T.astype(np.float32).copy()
+    stack.stack_b = st.intercept_.astype(np.float32)
+    logits_cal = stack.logits_from(z_e, z_l)
+    stack.temperature = fit_temperature(logits_cal, y[cal_idx])
+
+    lex_probs, stack_probs = {}, {}
+    for k, (xv, _) in val.items():
+        zl = stack.lex_logits_csr(lexical_matrix(val_texts[k]))
+        lex_probs[k] = softmax(zl)
+        stack_probs[k] = softmax(stack.logits_from(emb_head.logits(xv), zl) / stack.temperature)
+    gold = {k: yv for k, (_, yv) in val.items()}
+    m = eval_sentiment_probs(stack_probs, gold)
+    m["ece_heldout_before"] = ece(softmax(logits_cal), y[cal_idx])
+    m["ece_heldout_after"] = ece(softmax(logits_cal / stack.temperature), y[cal_idx])
+    m["temperature"] = stack.temperature
+    ys = np.concatenate(list(gold.values()))
+    zs = np.concatenate([np.log(np.clip(stack_probs[k], 1e-12, None)) * stack.temperature for k in gold])
+    m["ece_val_before"] = ece(softmax(zs), ys)
+    m["ece_val_after"] = ece(np.concatenate(list(stack_probs.values())), ys)
+    lex_m = eval_sentiment_probs(lex_probs, gold)
+    info = {
+        "config": {
+            "kind": "stack",
+            "embedding_head": {k: v for k, v in cfg.items() if k != "seconds"},
+            "lexical": {"features": "hashed char 1-5-grams + word uni/bigrams, sqrt tf, L2",
+                        "n_buckets": LEX_BUCKETS, "C": LEX_C, "weights": "float16"},
+            "stacker": {"inputs": "embedding-head logits + lexical log-probs", "C": STACK_C},
+            "seconds": round(time.time() - t0, 1),
+        },
+        "metrics": m,
+        "lexical_only": {k: round(v, 4) for k, v in lex_m.items()},
+        "stacker_weights": np.round(stack.stack_w, 4).tolist(),
+    }
+    logger.info(
+        "sentiment stack: TE rec %.4f  SmSA F1 %.4f  NusaX F1 %.4f  (lexical alone %.4f / %.4f / %.4f; "
+        "T %.3f, %.0fs)",
+        m["tweeteval_macro_recall"], m["smsa_macro_f1"], m["nusax_avg_macro_f1"],
+        lex_m["tweeteval_macro_recall"], lex_m["smsa_macro_f1"], lex_m["nusax_avg_macro_f1"],
+        stack.temperature, time.time() - t0,
+    )
+    return stack, info
+
+
+def train_sentiment(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[SentimentStack, dict]:
     lab = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
     te_train = load_tweeteval(data / "tweeteval_sentiment" / "train.tsv")
     te_val = load_tweeteval(data / "tweeteval_sentiment" / "val.tsv")
@@ -575,8 +723,10 @@ def train_sentiment(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[Sof
     x = cache.embed(train.texts)
     y = np.array([lab[v] for v in train.labels])
     val: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    val_texts: dict[str, list[str]] = {}
     for rows in (te_val, smsa_val):
         val[rows.groups[0]] = (cache.embed(rows.texts), np.array([lab[v] for v in rows.labels]))
+        val_texts[rows.groups[0]] = [prepare_text(t) for t in rows.texts]
     xv = cache.embed(nusax_val.texts)
     for lang in NUSAX_LANGS:
         m = np.array([g == f"nusax-{lang}" for g in nusax_val.groups])
@@ -584,6 +734,7 @@ def train_sentiment(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[Sof
             xv[m],
             np.array([lab[v] for v, k in zip(nusax_val.labels, m, strict=True) if k]),
         )
+        val_texts[f"nusax-{lang}"] = [prepare_text(t) for t, k in zip(nusax_val.texts, m, strict=True) if k]
 
     # Temperature (and MLP early stopping) never see validation: 10% of train is held out for it.
     held = stratified_holdout([f"{g}|{v}" for g, v in zip(train.groups, train.labels, strict=True)], 0.10)
@@ -633,14 +784,20 @@ def train_sentiment(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[Sof
         if best is None or m["selection_score"] > best[0]:
             best = (m["selection_score"], head, {"config": cfg, "metrics": m})
     assert best is not None
-    _, head, chosen = best
+    _, emb_head, emb_chosen = best
     # ECE on validation too (reported, not used for anything).
     xs = np.concatenate([v[0] for v in val.values()])
     ys = np.concatenate([v[1] for v in val.values()])
-    chosen["metrics"]["ece_val_before"] = ece(softmax(head.logits(xs)), ys)
-    chosen["metrics"]["ece_val_after"] = ece(head.proba(xs), ys)
+    emb_chosen["metrics"]["ece_val_before"] = ece(softmax(emb_head.logits(xs)), ys)
+    emb_chosen["metrics"]["ece_val_after"] = ece(emb_head.proba(xs), ys)
+    # The served model: the chosen embedding head stacked with the lexical model.
+    head, chosen = fit_sentiment_stack(
+        emb_head, emb_chosen["config"], x, y, [prepare_text(t) for t in train.texts], train.groups,
+        fit_idx, cal_idx, val, val_texts,
+    )
     info = {
         "chosen": chosen,
+        "embedding_head": emb_chosen,
         "grid": results,
         "dedup": dedup,
         "train_rows": dict(Counter("nusax" if g.startswith("nusax-") else g for g in train.groups)),
@@ -770,7 +927,7 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 
 
 def train_aspects(
-    data: Path, cache: EmbeddingCache, sentiment: SoftmaxHead, quick: bool
+    data: Path, cache: EmbeddingCache, sentiment: SentimentStack, quick: bool
 ) -> tuple[AspectHead, dict]:
     lex = default_lexicon()
     rest = load_semeval(data / "semeval2014_absa" / "Restaurants_Train_v2.xml", "semeval-restaurants")
@@ -879,7 +1036,7 @@ def train_aspects(
 
 
 def evaluate_aspects(
-    head: AspectHead, sentiment: SoftmaxHead, cache: EmbeddingCache, val_sets: dict[str, list[AbsaRow]]
+    head: AspectHead, sentiment: SentimentStack, cache: EmbeddingCache, val_sets: dict[str, list[AbsaRow]]
 ) -> dict:
     """Detection P/R/F1 on the aspects each set covers, and polarity accuracy on gold aspects (the
     serving rule ``plan_aspects``/``resolve_aspects`` vs. clause-only and post-only polarity)."""
@@ -890,7 +1047,7 @@ def evaluate_aspects(
         prepared = [prepare_text(r.text) for r in rows]
         x = cache.embed(prepared, prepared=True)
         probs = head.proba(x)
-        sent_post = sentiment.proba(x)
+        sent_post = sentiment.proba_texts(prepared, x)
         cov = sorted(COVERAGE[ds])
         counts = {mode: {a: [0, 0, 0] for a in cov} for mode in ("model", "keywords", "combined")}
         extra_fp: Counter[str] = Counter()  # uncovered aspects the model fires with no gold and no keyword
@@ -922,7 +1079,8 @@ def evaluate_aspects(
                 plans.append((i, gold, plan))
         cache.embed([plan.clauses[k].text for _, _, plan in plans for k in plan.encode], prepared=True)
         for i, gold, plan in plans:
-            cs = sentiment.proba(cache.embed([plan.clauses[k].text for k in plan.encode], prepared=True))
+            clause_texts = [plan.clauses[k].text for k in plan.encode]
+            cs = sentiment.proba_texts(clause_texts, cache.embed(clause_texts, prepared=True))
             variants = {
                 "served": resolve_aspects(plan, sent_post[i], cs, SENTIMENT_LABELS),
                 "clause": resolve_aspects(plan, sent_post[i], cs, SENTIMENT_LABELS, clause_weight=1.0),
@@ -1009,6 +1167,79 @@ def _onnx_graph(name: str, layers: list[tuple[np.ndarray, np.ndarray]], final: s
     return model
 
 
+def _sentiment_graph(stack: SentimentStack):
+    """``embedding`` [N, 384] + lexical ``ids`` int64 [N, L] / ``values`` float32 [N, L] -> ``probs``.
+
+    The embedding head's logits, the lexical model's log-softmax (a float16 table gathered by bucket id,
+    weighted by value and summed, as in ``langid.onnx``; row ``n_buckets`` is the zero padding row) and
+    the stacker with the temperature folded in.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    layers = stack.emb.layers
+    dim = layers[0][0].shape[0]
+    table = np.zeros((stack.n_buckets + 1, 3), dtype=np.float16)
+    table[: stack.n_buckets] = stack.lex_w.astype(np.float16)
+    t = np.float32(stack.temperature)
+    inits = [
+        numpy_helper.from_array(table, "LexW16"),
+        numpy_helper.from_array(stack.lex_b.astype(np.float32), "lex_b"),
+        numpy_helper.from_array(np.array([2], dtype=np.int64), "axis2"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        numpy_helper.from_array((stack.stack_w / t).astype(np.float32), "StackW"),
+        numpy_helper.from_array((stack.stack_b / t).astype(np.float32), "stack_b"),
+    ]
+    nodes = []
+    h = "embedding"
+    for i, (w, b) in enumerate(layers):
+        inits += [numpy_helper.from_array(w.astype(np.float32), f"W{i}"),
+                  numpy_helper.from_array(b.astype(np.float32), f"b{i}")]
+        nodes += [
+            helper.make_node("MatMul", [h, f"W{i}"], [f"mm{i}"]),
+            helper.make_node("Add", [f"mm{i}", f"b{i}"], [f"z{i}"]),
+        ]
+        h = f"z{i}"
+        if i < len(layers) - 1:
+            nodes.append(helper.make_node("Relu", [h], [f"r{i}"]))
+            h = f"r{i}"
+    nodes += [
+        # Products and sum in float64: a float32 ReduceSum rounds differently with the padded length L,
+        # so a post's scores would move with the longest post of its batch.  fp16 x fp32 products are
+        # exact in float64, and the float64 sum's order effects vanish when it is rounded to float32.
+        helper.make_node("Gather", ["LexW16", "ids"], ["g16"], axis=0),
+        helper.make_node("Cast", ["g16"], ["g"], to=TensorProto.DOUBLE),
+        helper.make_node("Cast", ["values"], ["v64"], to=TensorProto.DOUBLE),
+        helper.make_node("Unsqueeze", ["v64", "axis2"], ["v3"]),
+        helper.make_node("Mul", ["g", "v3"], ["gv"]),
+        helper.make_node("ReduceSum", ["gv", "axis1"], ["lz64"], keepdims=0),
+        helper.make_node("Cast", ["lz64"], ["lz"], to=TensorProto.FLOAT),
+        helper.make_node("Add", ["lz", "lex_b"], ["lex_logits"]),
+        helper.make_node("LogSoftmax", ["lex_logits"], ["lex_logp"], axis=1),
+        helper.make_node("Concat", [h, "lex_logp"], ["stack_in"], axis=1),
+        helper.make_node("MatMul", ["stack_in", "StackW"], ["smm"]),
+        helper.make_node("Add", ["smm", "stack_b"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "sentiment",
+        [
+            helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", dim]),
+            helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", "L"]),
+            helper.make_tensor_value_info("values", TensorProto.FLOAT, ["N", "L"]),
+        ],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 3])],
+        inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="dengar-train_heads"
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def export_head(out_dir: Path, name: str, model, meta: dict) -> str:
     import onnx
 
@@ -1047,15 +1278,28 @@ FIXTURE_SENTENCES = (
 )
 
 
-def write_fixture(encoder: OnnxEncoder, heads: dict[str, Callable[[np.ndarray], np.ndarray]]) -> None:
+def write_fixture(
+    encoder: OnnxEncoder, heads: dict[str, Callable[[np.ndarray], np.ndarray]], sentiment: SentimentStack
+) -> None:
+    """Rows 0-7: random unit vectors, rows 8-15: the sentences' embeddings; the sentiment model's
+    lexical inputs are the sentences' features for both halves (so that random embeddings meet real
+    n-grams too).  The sentences are stored, so the test also checks the featurizer."""
     rng = np.random.default_rng(SEED)
     rand = rng.normal(size=(8, encoder.dim)).astype(np.float32)
     rand /= np.linalg.norm(rand, axis=1, keepdims=True)
-    texts = encoder.encode([prepare_text(t) for t in FIXTURE_SENTENCES])
+    prepared = [prepare_text(t) for t in FIXTURE_SENTENCES]
+    texts = encoder.encode(prepared)
     x = np.concatenate([rand, texts]).astype(np.float32)
+    ids, vals = sentiment_features(prepared + prepared, sentiment.n_buckets)
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        FIXTURE, embedding=x, **{f"{k}_probs": f(x).astype(np.float32) for k, f in heads.items()}
+        FIXTURE,
+        embedding=x,
+        sentences=np.array(FIXTURE_SENTENCES, dtype=np.str_),
+        sentiment_ids=ids,
+        sentiment_values=vals,
+        sentiment_probs=sentiment.proba(x, ids, vals).astype(np.float32),
+        **{f"{k}_probs": f(x).astype(np.float32) for k, f in heads.items()},
     )
     logger.info("wrote parity fixture %s", FIXTURE)
 
@@ -1079,8 +1323,13 @@ def write_metrics_md(out_dir: Path, sent: dict, emo: dict, asp: dict, encoder_ve
         "",
         "## Sentiment (negative / neutral / positive)",
         "",
-        f"Chosen: `{_cfg(sent['chosen']['config'])}`; temperature {m['temperature']:.3f} (fitted on "
-        f"{sent['calibration_rows']} held-out train rows).",
+        "Served: a stack of the embedding head chosen on the grid below "
+        f"(`{_cfg(sent['embedding_head']['config'])}`) and a lexical model (multinomial logistic regression, "
+        f"C {sent['chosen']['config']['lexical']['C']}, on hashed char 1-5-grams + word uni/bigrams, "
+        f"{sent['chosen']['config']['lexical']['n_buckets']} buckets, sqrt tf, L2-normalised, float16 "
+        "weights; trained on the same train rows). A 6 -> 3 logistic regression on the embedding head's "
+        "logits and the lexical model's log-probabilities combines them; it and the temperature "
+        f"({m['temperature']:.3f}) are fitted on {sent['calibration_rows']} held-out train rows.",
         "",
         "| metric | value | maintainers' target (test) |",
         "|---|---|---|",
@@ -1101,11 +1350,12 @@ def write_metrics_md(out_dir: Path, sent: dict, emo: dict, asp: dict, encoder_ve
         "| config | TweetEval rec | SmSA F1 | NusaX F1 |",
         "|---|---|---|---|",
     ]
-    for r in sent["grid"]:
-        mm = r["metrics"]
-        cfg = {k: v for k, v in r["config"].items() if k != "seconds"}
+    rows = [(f"`{_cfg(r['config'])}`", r["metrics"]) for r in sent["grid"]]
+    rows += [("lexical model alone", sent["chosen"]["lexical_only"]),
+             ("**stack: chosen embedding head + lexical (served)**", m)]
+    for name, mm in rows:
         lines.append(
-            f"| `{cfg}` | {100 * mm['tweeteval_macro_recall']:.1f} | {100 * mm['smsa_macro_f1']:.1f} | "
+            f"| {name} | {100 * mm['tweeteval_macro_recall']:.1f} | {100 * mm['smsa_macro_f1']:.1f} | "
             f"{100 * mm['nusax_avg_macro_f1']:.1f} |"
         )
     e = emo["chosen"]["metrics"]
@@ -1226,13 +1476,20 @@ def main() -> None:
     export_head(
         args.out,
         "sentiment",
-        _onnx_graph("sentiment", sent_head.layers, "softmax", sent_head.temperature),
+        _sentiment_graph(sent_head),
         {
             **common,
             "name": "sentiment",
             "labels": list(SENTIMENT_LABELS),
             "kind": sent_head.kind,
             "temperature": sent_head.temperature,
+            "inputs": {
+                "embedding": "float32 [N, 384], as for every head",
+                "ids": "int64 [N, L], dengar_nlp.domain.hashed_features.sentiment_features(prepared "
+                "texts, n_buckets); padding id n_buckets",
+                "values": "float32 [N, L], the matching values (0 for padding)",
+            },
+            "lexical": {"n_buckets": sent_head.n_buckets, "featurizer": "sentiment_features v1"},
             "training": {k: v for k, v in sent_info.items() if k != "chosen"},
             "config": sent_info["chosen"]["config"],
             "validation": sent_info["chosen"]["metrics"],
@@ -1275,7 +1532,7 @@ def main() -> None:
     write_metrics_md(args.out, sent_info, emo_info, asp_info, enc.model_version)
     if not args.no_fixture:
         write_fixture(
-            enc, {"sentiment": sent_head.proba, "emotion": emo_head.proba, "aspects": asp_head.proba}
+            enc, {"emotion": emo_head.proba, "aspects": asp_head.proba}, sent_head
         )
 
 

@@ -2,7 +2,9 @@
 
 ``fixtures/heads_parity.npz`` is written by ``services/nlp/scripts/train_heads.py``: 8 random unit
 vectors and the embeddings of 8 self-written sentences (no dataset rows), with the probabilities of
-the training-time models for each head.
+the training-time models for each head.  The sentiment model also reads the sentences' hashed n-gram
+features (``sentiment_ids`` / ``sentiment_values``, the same 8 sentences for both halves), which are
+stored with the sentences so that the serving featurizer is checked against training's too.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dengar_nlp.analyzer import HEAD_NAMES, OnnxHead
+from dengar_nlp.analyzer import HEAD_NAMES, OnnxHead, prepare_text
 from dengar_nlp.domain.aspects import ASPECT_NAMES
+from dengar_nlp.domain.hashed_features import sentiment_features
 from dengar_nlp.results import EMOTION_LABELS, SENTIMENT_LABELS
 
 HEADS = Path(__file__).resolve().parents[3] / "services" / "nlp" / "models" / "heads"
@@ -34,13 +37,34 @@ def test_onnx_matches_training_model(name: str, fixture: dict[str, np.ndarray]) 
     head = OnnxHead(HEADS / f"{name}.onnx")
     x = fixture["embedding"]
     assert x.shape == (16, 384) and x.dtype == np.float32
-    got = head(x)
+    if name == "sentiment":
+        got = head._session.run(["probs"], {
+            "embedding": x, "ids": fixture["sentiment_ids"], "values": fixture["sentiment_values"]})[0]
+    else:
+        got = head(x)
     want = fixture[f"{name}_probs"]
     assert got.shape == want.shape == (16, len(EXPECTED_LABELS[name]))
     np.testing.assert_allclose(got, want, atol=2e-5, rtol=0)
     if name != "aspects":  # softmax heads: rows are distributions, same decision as training
         np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
         assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
+
+
+def test_serving_featurizer_matches_training(fixture: dict[str, np.ndarray]) -> None:
+    head = OnnxHead(HEADS / "sentiment.onnx")
+    prepared = [prepare_text(str(t)) for t in fixture["sentences"]] * 2
+    ids, vals = sentiment_features(prepared, head.lexical_buckets)
+    np.testing.assert_array_equal(ids, fixture["sentiment_ids"])
+    np.testing.assert_array_equal(vals, fixture["sentiment_values"])
+    # The head's own path (texts -> features -> ONNX) gives the training-time probabilities.
+    got = head(fixture["embedding"], prepared)
+    np.testing.assert_allclose(got, fixture["sentiment_probs"], atol=2e-5, rtol=0)
+
+
+def test_sentiment_head_needs_texts(fixture: dict[str, np.ndarray]) -> None:
+    head = OnnxHead(HEADS / "sentiment.onnx")
+    with pytest.raises(ValueError, match="prepared texts"):
+        head(fixture["embedding"])
 
 
 @pytest.mark.parametrize("name", HEAD_NAMES)
@@ -58,10 +82,11 @@ def test_metadata(name: str) -> None:
 
 
 def test_heads_are_small() -> None:
+    # The sentiment model's 2**18 x 3 float16 lexical table is ~1.6 MB of this; the rest is kilobytes.
     total = sum(p.stat().st_size for p in HEADS.iterdir() if p.is_file())
-    assert total < 2_000_000
+    assert total < 3_000_000
 
 
 def test_empty_batch() -> None:
     head = OnnxHead(HEADS / "sentiment.onnx")
-    assert head(np.zeros((0, 384), dtype=np.float32)).shape == (0, 3)
+    assert head(np.zeros((0, 384), dtype=np.float32), []).shape == (0, 3)

@@ -29,12 +29,18 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+
+from dengar_nlp.domain.hashed_features import (
+    bag_of_buckets,
+    char_ngram_hashes,
+    pad_bags,
+    word_ngram_hashes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +78,6 @@ _NONLETTER_RE = re.compile(r"[^\w'\u0300-\u036f\u0900-\u0dff\u0e00-\u0eff]+|[\d_
 # A letter outside the Latin blocks (input is cleaned: lower-case letters and single spaces).
 _NONLATIN_RE = re.compile(r"[^ a-z\u00c0-\u02af\u1e00-\u1eff]")
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-_WORD_SALT = 0x5EED
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,34 +119,11 @@ def clean_for_langid(text: str) -> str:
 
 
 def _char_ngram_hashes(text: str) -> np.ndarray:
-    """FNV-1a-style hashes of all char n-grams, vectorised over positions (deterministic)."""
-    padded = f" {text} "
-    cps = np.frombuffer(padded.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    parts = []
-    length = cps.shape[0]
-    for n in CHAR_NGRAM_ORDERS:
-        if length < n:
-            continue
-        m = length - n + 1
-        h = np.full(m, _FNV_OFFSET ^ np.uint64(n), dtype=np.uint64)
-        for k in range(n):
-            h = (h ^ cps[k : k + m]) * _FNV_PRIME
-        parts.append(h)
-    if not parts:
-        return np.zeros(0, dtype=np.uint64)
-    h = np.concatenate(parts)
-    # Final avalanche: the low bits of a plain FNV product are weak for short inputs.
-    h ^= h >> np.uint64(29)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(32)
-    return h
+    return char_ngram_hashes(text, CHAR_NGRAM_ORDERS)
 
 
 def _word_hashes(text: str) -> np.ndarray:
-    words = text.split()
-    return np.fromiter(
-        (zlib.crc32(w.encode("utf-8"), _WORD_SALT) for w in words), dtype=np.uint64, count=len(words)
-    )
+    return word_ngram_hashes(text.split(), (1,))
 
 
 def featurize(cleaned: Sequence[str], n_buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -151,31 +131,17 @@ def featurize(cleaned: Sequence[str], n_buckets: int) -> tuple[np.ndarray, np.nd
 
     Returns ``(ids, values)`` of shape [N, L]: ids in ``[0, n_buckets]`` where ``n_buckets`` is the
     padding id (a zero row in the model), values L2-normalised per text.  Word features go to the
-    same buckets space as char n-grams; collisions are rare enough at 2**17 buckets.
+    same buckets space as char n-grams; collisions are rare enough at 2**17 buckets.  The hashing
+    itself is shared with the lexical sentiment model (``dengar_nlp.domain.hashed_features``).
     """
     if n_buckets <= 0:
         raise ValueError("n_buckets must be positive")
-    rows_ids: list[np.ndarray] = []
-    rows_vals: list[np.ndarray] = []
-    nb = np.uint64(n_buckets)
-    for text in cleaned:
-        if text:
-            h = np.concatenate([_char_ngram_hashes(text), _word_hashes(text)])
-            ids, counts = np.unique(h % nb, return_counts=True)
-            vals = np.sqrt(counts.astype(np.float32))
-            vals /= np.linalg.norm(vals)
-        else:
-            ids = np.zeros(0, dtype=np.uint64)
-            vals = np.zeros(0, dtype=np.float32)
-        rows_ids.append(ids.astype(np.int64))
-        rows_vals.append(vals.astype(np.float32))
-    width = max((r.shape[0] for r in rows_ids), default=0) or 1
-    out_ids = np.full((len(rows_ids), width), n_buckets, dtype=np.int64)
-    out_vals = np.zeros((len(rows_ids), width), dtype=np.float32)
-    for i, (ids, vals) in enumerate(zip(rows_ids, rows_vals, strict=True)):
-        out_ids[i, : ids.shape[0]] = ids
-        out_vals[i, : vals.shape[0]] = vals
-    return out_ids, out_vals
+    empty = np.zeros(0, dtype=np.uint64)
+    bags = [
+        bag_of_buckets(np.concatenate([_char_ngram_hashes(t), _word_hashes(t)]) if t else empty, n_buckets)
+        for t in cleaned
+    ]
+    return pad_bags(bags, n_buckets)
 
 
 # --- rules -------------------------------------------------------------------------------------
