@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 _RFC3339 = re.compile(
@@ -43,3 +43,13 @@ def rfc3339_query(value: Any) -> Any:
     if isinstance(value, str):
         value = _SPACE_OFFSET.sub(r"\1+\2", value.strip())
     return rfc3339_field(value)
+
+
+def to_millis(value: datetime) -> datetime:
+    """``value`` at BSON's millisecond precision, i.e. exactly what a MongoDB round trip returns."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def utcnow_ms() -> datetime:
+    """Now (UTC) at millisecond precision: a document answered right after a write equals a later read."""
+    return to_millis(datetime.now(UTC))

@@ -22,7 +22,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import IO
 
 from dengar.v1 import common_pb2
@@ -39,14 +39,9 @@ from dengar_collector.domain.ports import PublishError
 from dengar_collector.service import IngestService
 from dengar_common.imports import Batch, BatchReader, RowError, iter_records
 from dengar_common.postjson import post_to_proto
+from dengar_common.times import utcnow_ms
 
 logger = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    now = datetime.now(UTC)
-    # MongoDB keeps milliseconds: a job read back must equal the one answered.
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def new_job_id() -> str:
@@ -71,7 +66,7 @@ class ImportManager:
     """Starts, lists and runs the import jobs of this collector."""
 
     def __init__(self, store: ImportRepository, spool: Spool, ingest: IngestService, *,
-                 config: ImportConfig = ImportConfig(), clock: Callable[[], datetime] = utcnow,
+                 config: ImportConfig = ImportConfig(), clock: Callable[[], datetime] = utcnow_ms,
                  owner: str | None = None) -> None:
         self._store = store
         self._spool = spool
@@ -226,7 +221,7 @@ class ImportManager:
                     source_id: str) -> tuple[Batch, list[common_pb2.Post]]:
         # Runs in a worker thread: parsing and validation are CPU work that must not stall gRPC.
         batch = reader.next_batch()
-        now = datetime.now(UTC)
+        now = self._clock()
         return batch, [post_to_proto(p, tenant_id, now, source_id=source_id) for p in batch.posts]
 
     async def _ingest_batch(self, job: ImportJob, posts: list[common_pb2.Post], source_id: str

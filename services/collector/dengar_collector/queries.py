@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dengar_collector.domain.queries import (
     QueryChanges,
@@ -26,14 +26,9 @@ from dengar_collector.domain.queries import (
     page_size,
 )
 from dengar_collector.domain.query import QueryRole, QuerySyntaxError
+from dengar_common.times import utcnow_ms
 
 logger = logging.getLogger(__name__)
-
-
-def utcnow_ms() -> datetime:
-    # The store keeps milliseconds; answering with more would differ from what a read returns.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _no_listener(tenant_id: str) -> None:

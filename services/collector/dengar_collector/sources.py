@@ -26,7 +26,7 @@ from dengar_collector.domain.sources import (
     resolve_interval,
 )
 from dengar_collector.domain.webhook import BodyError, SignatureError
-from dengar_collector.service import IngestService
+from dengar_collector.service import IngestService, utcnow
 from dengar_common.postjson import ItemError, post_to_proto, validate_items
 
 logger = logging.getLogger(__name__)
@@ -72,10 +72,6 @@ class PushResult:
     rejected: int = 0
     errors: list[ItemError] = field(default_factory=list)
     post_ids: list[str] = field(default_factory=list)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _encode_token(created_at: datetime, source_id: str) -> str:

@@ -16,8 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from dengar_collector.domain.ingest import tenant_id_problem
 from dengar_common import imports
-from dengar_common.ids import is_valid_tenant_id
 from dengar_common.imports import ImportSpecError, Position, RowError, RowOptions
 
 # Jobs show the first errors; errors_total counts them all.
@@ -64,8 +64,9 @@ class ParsePlan:
 
 def check_spec(tenant_id: str, spec: ImportSpec) -> ParsePlan:
     """Raise ``ImportSpecError`` naming the first problem; nothing may be stored before this passes."""
-    if not is_valid_tenant_id(tenant_id):
-        raise ImportSpecError(f"invalid tenant_id {tenant_id!r}")
+    problem = tenant_id_problem(tenant_id)
+    if problem:
+        raise ImportSpecError(problem)
     if len(spec.filename) > MAX_FILENAME_CHARS:
         raise ImportSpecError(f"filename longer than {MAX_FILENAME_CHARS} characters")
     if spec.format:

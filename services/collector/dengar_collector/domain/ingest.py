@@ -59,12 +59,19 @@ class IngestPlan:
     duplicates: int = 0
 
 
+def tenant_id_problem(tenant_id: str) -> str | None:
+    """Why ``tenant_id`` cannot name a tenant (the one message every collector API gives), or None."""
+    if is_valid_tenant_id(tenant_id):
+        return None
+    return (f"invalid tenant_id {tenant_id[:80]!r}: expected 1-63 characters of a-z, 0-9, '_' or '-', "
+            "starting with a letter or digit")
+
+
 def check_request(tenant_id: str, n_posts: int) -> None:
     """Raise ``RequestError`` when the request cannot be processed at all."""
-    if not is_valid_tenant_id(tenant_id):
-        raise RequestError(
-            f"invalid tenant_id {tenant_id!r}: expected 1-63 characters of a-z, 0-9, '_' or '-', "
-            "starting with a letter or digit")
+    problem = tenant_id_problem(tenant_id)
+    if problem:
+        raise RequestError(problem)
     if n_posts > MAX_POSTS_PER_REQUEST:
         raise RequestError(f"too many posts: {n_posts} > {MAX_POSTS_PER_REQUEST}; split the batch")
 

@@ -15,8 +15,8 @@ from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
 from dengar_collector.domain.imports import ImportJob, ImportSpec, ImportState, SpoolFull, is_job_id
+from dengar_collector.domain.ingest import tenant_id_problem
 from dengar_collector.imports import ImportManager
-from dengar_common.ids import is_valid_tenant_id
 from dengar_common.imports import ImportSpecError
 
 logger = logging.getLogger(__name__)
@@ -111,9 +111,9 @@ class ImportServicer(collector_pb2_grpc.ImportServiceServicer):
 
     async def GetImport(self, request: collector_pb2.GetImportRequest,
                         context: aio.ServicerContext) -> collector_pb2.ImportJob:
-        if not is_valid_tenant_id(request.tenant_id):
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
-                         f"invalid tenant_id {request.tenant_id!r}")
+        problem = tenant_id_problem(request.tenant_id)
+        if problem:
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
         job = await self._manager.get(request.tenant_id, request.id) if is_job_id(request.id) else None
         if job is None:
             await _abort(context, grpc.StatusCode.NOT_FOUND, f"import {request.id!r} not found")
@@ -121,9 +121,9 @@ class ImportServicer(collector_pb2_grpc.ImportServiceServicer):
 
     async def ListImports(self, request: collector_pb2.ListImportsRequest,
                           context: aio.ServicerContext) -> collector_pb2.ListImportsResponse:
-        if not is_valid_tenant_id(request.tenant_id):
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
-                         f"invalid tenant_id {request.tenant_id!r}")
+        problem = tenant_id_problem(request.tenant_id)
+        if problem:
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
         if request.page_size < 0:
             await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "page_size must not be negative")
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)

@@ -12,12 +12,11 @@ from google.protobuf import json_format, struct_pb2
 from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
-from dengar_collector.domain.ingest import RequestError
+from dengar_collector.domain.ingest import RequestError, tenant_id_problem
 from dengar_collector.domain.ports import PublishError
 from dengar_collector.domain.sources import SourceInputError, SourceRecord, SourceStatus
 from dengar_collector.domain.webhook import BodyError, SignatureError
 from dengar_collector.sources import SourceManager, SourceNotFoundError, SourceStateError
-from dengar_common.ids import is_valid_tenant_id
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +89,9 @@ async def _guard(context: aio.ServicerContext, call: Awaitable[T]) -> T:
 
 
 async def _check_tenant(context: aio.ServicerContext, tenant_id: str) -> None:
-    if not is_valid_tenant_id(tenant_id):
-        await _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
-                     f"invalid tenant_id {tenant_id[:80]!r}: expected 1-63 characters of a-z, 0-9, '_' "
-                     "or '-', starting with a letter or digit")
+    problem = tenant_id_problem(tenant_id)
+    if problem:
+        await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
 
 
 class SourceServicer(collector_pb2_grpc.SourceServiceServicer):

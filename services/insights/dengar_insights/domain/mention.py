@@ -19,6 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dengar.v1 import common_pb2, insights_pb2
 from dengar_common.enums import SENTIMENTS, platform_from_name, platform_name, sentiment_name
 from dengar_common.ids import is_valid_tenant_id, mention_id
+from dengar_common.times import to_millis
 from dengar_insights.domain.rollups import Contribution, contribution_of
 from dengar_insights.domain.terms import terms_of
 
@@ -56,8 +57,7 @@ def parse_enriched(data: bytes) -> common_pb2.EnrichedPost:
 
 def _utc_ms(ts: Any) -> datetime:
     """A protobuf Timestamp as an aware UTC datetime at BSON's millisecond precision."""
-    dt: datetime = ts.ToDatetime(tzinfo=UTC)
-    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+    return to_millis(ts.ToDatetime(tzinfo=UTC))
 
 
 def sentiment_label(s: common_pb2.SentimentResult) -> str:
