@@ -152,14 +152,7 @@ class CollectorApp:
         if self._health is not None:
             await set_serving(self._health, self._service_names, False)
             self._health = None
-        if self.scheduler is not None:
-            # Runs in flight finish (within the grace period) and publish, so before NATS drains.
-            scheduler, self.scheduler = self.scheduler, None
-            await scheduler.stop()
-        if self.imports is not None:
-            # The batch in flight is published and checkpointed; the rest resumes at the next start.
-            imports, self.imports = self.imports, None
-            await imports.stop()
+        await self._stop_workers()
         if self._server is not None:
             # Calls in flight are still publishing, so NATS must outlive the gRPC server.
             await self._server.stop(self.settings.shutdown_grace_s)
@@ -172,21 +165,11 @@ class CollectorApp:
                 except Exception:  # already closing or disconnected: nothing left to flush
                     logger.warning("NATS drain failed", exc_info=True)
                     await nc.close()
-        if self._http is not None:
-            http, self._http = self._http, None
-            await http.aclose()
-        if self._mongo is not None:
-            mongo, self._mongo = self._mongo, None
-            await mongo.close()
+        await self._close_clients()
         logger.info("collector stopped")
 
     async def _close_quietly(self) -> None:
-        if self.scheduler is not None:
-            scheduler, self.scheduler = self.scheduler, None
-            await scheduler.stop()
-        if self.imports is not None:
-            imports, self.imports = self.imports, None
-            await imports.stop()
+        await self._stop_workers()
         if self._server is not None:
             await self._server.stop(None)
             self._server = None
@@ -194,6 +177,19 @@ class CollectorApp:
         if self._nc is not None:
             nc, self._nc = self._nc, None
             await nc.close()
+        await self._close_clients()
+
+    async def _stop_workers(self) -> None:
+        if self.scheduler is not None:
+            # Runs in flight finish (within the grace period) and publish, so before NATS drains.
+            scheduler, self.scheduler = self.scheduler, None
+            await scheduler.stop()
+        if self.imports is not None:
+            # The batch in flight is published and checkpointed; the rest resumes at the next start.
+            imports, self.imports = self.imports, None
+            await imports.stop()
+
+    async def _close_clients(self) -> None:
         if self._http is not None:
             http, self._http = self._http, None
             await http.aclose()
