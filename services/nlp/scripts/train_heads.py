@@ -1122,23 +1122,19 @@ def evaluate_aspects(
 # --- export --------------------------------------------------------------------------------------
 
 
-def _onnx_graph(name: str, layers: list[tuple[np.ndarray, np.ndarray]], final: str, temperature: float = 1.0):
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+def _mlp_nodes(layers: list[tuple[np.ndarray, np.ndarray]], *, temperature: float | None = None):
+    """Initializers and MatMul/Add/Relu nodes of an MLP over the ``embedding`` input, and the name of
+    its output (logits). ``temperature`` divides the last layer."""
+    from onnx import helper, numpy_helper
 
-    dim = layers[0][0].shape[0]
-    n_out = layers[-1][0].shape[1]
     inits, nodes = [], []
     h = "embedding"
     for i, (w, b) in enumerate(layers):
         w = w.astype(np.float32)
         b = b.astype(np.float32)
-        if i == len(layers) - 1 and final == "softmax":
-            # Temperature folded into the last layer: softmax((xW + b) / T) = softmax(x(W/T) + b/T).
-            w, b = (
-                (w / np.float32(temperature)).astype(np.float32),
-                (b / np.float32(temperature)).astype(np.float32),
-            )
+        if i == len(layers) - 1 and temperature is not None:
+            w = (w / np.float32(temperature)).astype(np.float32)
+            b = (b / np.float32(temperature)).astype(np.float32)
         inits += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
         nodes += [
             helper.make_node("MatMul", [h, f"W{i}"], [f"mm{i}"]),
@@ -1148,6 +1144,28 @@ def _onnx_graph(name: str, layers: list[tuple[np.ndarray, np.ndarray]], final: s
         if i < len(layers) - 1:
             nodes.append(helper.make_node("Relu", [h], [f"r{i}"]))
             h = f"r{i}"
+    return inits, nodes, h
+
+
+def _checked_model(graph):
+    import onnx
+    from onnx import helper
+
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="dengar-train_heads"
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def _onnx_graph(name: str, layers: list[tuple[np.ndarray, np.ndarray]], final: str, temperature: float = 1.0):
+    from onnx import TensorProto, helper
+
+    dim = layers[0][0].shape[0]
+    n_out = layers[-1][0].shape[1]
+    # Temperature folded into the last layer: softmax((xW + b) / T) = softmax(x(W/T) + b/T).
+    inits, nodes, h = _mlp_nodes(layers, temperature=temperature if final == "softmax" else None)
     if final == "softmax":
         nodes.append(helper.make_node("Softmax", [h], ["probs"], axis=1))
     else:
@@ -1159,12 +1177,7 @@ def _onnx_graph(name: str, layers: list[tuple[np.ndarray, np.ndarray]], final: s
         [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", n_out])],
         inits,
     )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="dengar-train_heads"
-    )
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return _checked_model(graph)
 
 
 def _sentiment_graph(stack: SentimentStack):
@@ -1174,7 +1187,6 @@ def _sentiment_graph(stack: SentimentStack):
     weighted by value and summed, as in ``langid.onnx``; row ``n_buckets`` is the zero padding row) and
     the stacker with the temperature folded in.
     """
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     layers = stack.emb.layers
@@ -1190,19 +1202,8 @@ def _sentiment_graph(stack: SentimentStack):
         numpy_helper.from_array((stack.stack_w / t).astype(np.float32), "StackW"),
         numpy_helper.from_array((stack.stack_b / t).astype(np.float32), "stack_b"),
     ]
-    nodes = []
-    h = "embedding"
-    for i, (w, b) in enumerate(layers):
-        inits += [numpy_helper.from_array(w.astype(np.float32), f"W{i}"),
-                  numpy_helper.from_array(b.astype(np.float32), f"b{i}")]
-        nodes += [
-            helper.make_node("MatMul", [h, f"W{i}"], [f"mm{i}"]),
-            helper.make_node("Add", [f"mm{i}", f"b{i}"], [f"z{i}"]),
-        ]
-        h = f"z{i}"
-        if i < len(layers) - 1:
-            nodes.append(helper.make_node("Relu", [h], [f"r{i}"]))
-            h = f"r{i}"
+    mlp_inits, nodes, h = _mlp_nodes(layers)
+    inits += mlp_inits
     nodes += [
         # Products and sum in float64: a float32 ReduceSum rounds differently with the padded length L,
         # so a post's scores would move with the longest post of its batch.  fp16 x fp32 products are
@@ -1232,12 +1233,7 @@ def _sentiment_graph(stack: SentimentStack):
         [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 3])],
         inits,
     )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="dengar-train_heads"
-    )
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return _checked_model(graph)
 
 
 def export_head(out_dir: Path, name: str, model, meta: dict) -> str:
