@@ -7,7 +7,7 @@ post means the same thing whichever way it arrives."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -118,6 +118,21 @@ class ItemError(BaseModel):
     index: int
     field: str
     message: str
+
+
+def merge_item_errors(local: Iterable[ItemError], sent_indexes: Sequence[int],
+                      forwarded: Iterable[Any]) -> list[ItemError]:
+    """The caller's own per-item errors plus those reported for the items it passed on, sorted by index.
+
+    ``forwarded`` errors (anything with ``index``, ``field`` and ``message``) count only the items that
+    were passed on; ``sent_indexes[i]`` is the caller's index of the i-th of them.
+    """
+    errors = list(local)
+    for err in forwarded:
+        index = sent_indexes[err.index] if 0 <= err.index < len(sent_indexes) else err.index
+        errors.append(ItemError(index=index, field=err.field, message=err.message))
+    errors.sort(key=lambda e: e.index)
+    return errors
 
 
 def _field_path(loc: Sequence[int | str]) -> str:

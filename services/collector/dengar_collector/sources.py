@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from dengar_collector.adapters.source_store import SourceRepository
 from dengar_collector.domain import webhook
+from dengar_collector.domain.ingest import FieldError
 from dengar_collector.domain.sources import (
     WEBHOOK_KIND,
     SourceInputError,
@@ -27,7 +28,7 @@ from dengar_collector.domain.sources import (
 )
 from dengar_collector.domain.webhook import BodyError, SignatureError
 from dengar_collector.service import IngestService, utcnow
-from dengar_common.postjson import ItemError, post_to_proto, validate_items
+from dengar_common.postjson import ItemError, merge_item_errors, post_to_proto, validate_items
 
 logger = logging.getLogger(__name__)
 
@@ -318,18 +319,16 @@ class SourceManager:
             errors.extend(ItemError(index=i, field="", message=m) for i, m in parsed.broken.items())
         result = PushResult(tenant_id=record.tenant_id)
         rejected_locally = len({e.index for e in errors})
-        sent = [i for i, _ in valid]
+        forwarded: list[FieldError] = []
         if valid:
             protos = [post_to_proto(p, record.tenant_id, now, source_id=record.id) for _, p in valid]
             plan, _new = await self._ingest.ingest(record.tenant_id, protos, source_id=record.id)
-            for err in plan.errors:
-                index = sent[err.index] if 0 <= err.index < len(sent) else err.index
-                errors.append(ItemError(index=index, field=err.field, message=err.message))
+            forwarded = plan.errors
             result.accepted = plan.accepted
             result.rejected = plan.rejected
             result.post_ids = list(plan.post_ids)
         result.rejected += rejected_locally
-        result.errors = sorted(errors, key=lambda e: e.index)
+        result.errors = merge_item_errors(errors, [i for i, _ in valid], forwarded)
         await self._repo.record_push(record.tenant_id, record.id, accepted=result.accepted, now=now)
         logger.debug("tenant %s: webhook %s pushed %d accepted, %d rejected", record.tenant_id, record.id,
                      result.accepted, result.rejected)

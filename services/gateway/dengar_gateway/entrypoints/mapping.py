@@ -14,7 +14,7 @@ from dengar_common.enums import (
     SENTIMENT_NAMES,
     platform_name,
 )
-from dengar_common.postjson import ItemError
+from dengar_common.postjson import ItemError, merge_item_errors
 from dengar_gateway.entrypoints.schemas import (
     AnalysisOut,
     AspectCounts,
@@ -58,11 +58,7 @@ def ingest_result(sent_indexes: list[int], response: collector_pb2.IngestPostsRe
                   local_errors: list[ItemError], rejected_locally: int) -> IngestResult:
     """Merge the gateway's own per-item errors with the collector's, whose indexes refer to the
     list of posts actually sent and are mapped back to the client's indexes here."""
-    errors = list(local_errors)
-    for err in response.errors:
-        index = sent_indexes[err.index] if 0 <= err.index < len(sent_indexes) else err.index
-        errors.append(ItemError(index=index, field=err.field, message=err.message))
-    errors.sort(key=lambda e: e.index)
+    errors = merge_item_errors(local_errors, sent_indexes, response.errors)
     return IngestResult(accepted=response.accepted, rejected=response.rejected + rejected_locally,
                         errors=errors, ids=list(response.post_ids))
 
