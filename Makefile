@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA ?= ../shared/data
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit test-integration test-e2e lint protos models bench bench-nlp bench-collector clean
+.PHONY: install run test test-unit test-integration test-e2e lint typecheck importlint protos models bench bench-nlp bench-collector clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,14 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Strict mypy on libs/ and every service's domain/ and service_layer/ (pyproject [tool.mypy]).
+typecheck: install
+	$(BIN)/mypy
+
+# Architecture contracts (pyproject [tool.importlinter]).
+importlint: install
+	$(BIN)/lint-imports
 
 test: install lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests

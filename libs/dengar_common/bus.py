@@ -80,6 +80,7 @@ async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
                      storage=StorageType.FILE, max_age=14 * 24 * 3600.0),
     ]
     for cfg in configs:
+        assert cfg.name is not None
         try:
             await js.stream_info(cfg.name)
             await js.update_stream(cfg)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from dengar_common.app import ServiceApp, serve
 from dengar_common.logs import configure_logging
 from dengar_common.settings import CommonSettings, ConfigError, load_settings
 from dengar_common.telemetry import configure_tracing
@@ -25,4 +26,19 @@ def run_service(name: str, settings_cls: type[S],
     configure_logging(settings.log_level, json_format=settings.log_json)
     configure_tracing(name, console=settings.otel_console)
     asyncio.run(main(settings))
+    return 0
+
+
+def run_app(name: str, settings_cls: type[S],
+            start: Callable[[ServiceApp, S], Awaitable[object]]) -> int:
+    """``python -m dengar_<name>``: settings (fail fast), logging, tracing, then the service's
+    ``start(app, settings)`` inside a ``ServiceApp`` until SIGTERM. Returns an exit code."""
+    try:
+        settings = load_settings(settings_cls)
+    except ConfigError as exc:
+        sys.stderr.write(f"{name}: {exc}\n")
+        return 2
+    configure_logging(settings.log_level, json_format=settings.log_json)
+    configure_tracing(name, console=settings.otel_console)
+    asyncio.run(serve(name, settings.shutdown_grace_s, lambda app: start(app, settings)))
     return 0

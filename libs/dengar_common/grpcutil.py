@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from typing import Any, TypeAlias, cast
 
 import grpc
 from grpc import aio
@@ -12,29 +12,32 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 
+from dengar_common.grpcerrors import DomainErrorInterceptor
 from dengar_common.telemetry import inject_headers, span_from_headers
 
 logger = logging.getLogger(__name__)
 
 Registrar = Callable[[aio.Server], None]
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
 class _TracingServerInterceptor(aio.ServerInterceptor):
     """Continues the caller's trace for every unary call."""
 
     async def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method
         metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ())
                     if isinstance(v, str)}
-        inner = handler.unary_unary
+        # The stubs type handlers as synchronous; on an aio server they are coroutine functions.
+        inner = cast(Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]], handler.unary_unary)
 
-        async def traced(request: Any, context: aio.ServicerContext) -> Any:
+        async def traced(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
             with span_from_headers(method, metadata, kind=trace.SpanKind.SERVER):
                 return await inner(request, context)
 
@@ -59,10 +62,15 @@ class _TracingClientInterceptor(aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
-def make_server(registrars: Iterable[Registrar], service_names: Sequence[str]) -> tuple[
-        aio.Server, health.aio.HealthServicer]:
-    """A server with the given servicers plus grpc.health.v1 and reflection."""
-    server = aio.server(interceptors=[_TracingServerInterceptor()],
+def make_server(registrars: Iterable[Registrar], service_names: Sequence[str], *,
+                tenant_optional: Collection[str] = ()) -> tuple[aio.Server, health.aio.HealthServicer]:
+    """A server with the given servicers plus grpc.health.v1 and reflection.
+
+    Every call is traced, its ``tenant_id`` validated and its ``DomainError`` mapped to a status
+    (``dengar_common.grpcerrors``); ``tenant_optional`` names methods whose tenant may be empty.
+    """
+    server = aio.server(interceptors=[_TracingServerInterceptor(),
+                                      DomainErrorInterceptor(tenant_optional=tenant_optional)],
                         options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)])
     for register in registrars:
         register(server)

@@ -13,9 +13,16 @@ class ConfigError(RuntimeError):
 
 
 class CommonSettings(BaseSettings):
-    """Settings every service shares. Service settings subclass this."""
+    """Settings every service shares. Service settings subclass this.
 
-    model_config = SettingsConfigDict(env_prefix="DENGAR_", extra="ignore", frozen=True)
+    Naming: a top-level field ``mongo_uri`` is ``DENGAR_MONGO_URI``; a field of a nested model is
+    reached with ``__`` (``collector.scheduler.max_concurrent`` is
+    ``DENGAR_COLLECTOR__SCHEDULER__MAX_CONCURRENT``). Nested models are the configs the code takes
+    directly, so nothing is copied field by field.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DENGAR_", env_nested_delimiter="__", extra="ignore",
+                                      frozen=True)
 
     mongo_uri: str = "mongodb://127.0.0.1:27017"
     nats_url: str = "nats://127.0.0.1:4222"
@@ -39,7 +46,7 @@ def load_settings(cls: type[S], **overrides: Any) -> S:
         prefix = str(cls.model_config.get("env_prefix", ""))
         problems = []
         for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "?"
+            field = "__".join(str(p) for p in err["loc"]) or "?"
             info = cls.model_fields.get(str(err["loc"][0])) if err["loc"] else None
             # A key or password must not end up in a start-up error (and so in logs).
             got = "hidden" if info is not None and info.annotation is SecretStr else repr(err.get("input"))
