@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 import grpc
@@ -163,59 +164,48 @@ class DomainErrorInterceptor(aio.ServerInterceptor):
 
     def _unary(self, method: str, inner: Any) -> Any:
         async def call(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            try:
+            async with _mapped_errors(context, method):
                 self._check_tenant(method, request)
                 return await inner(request, context)
-            except DomainError as exc:
-                await _abort(context, exc)
-            except (aio.AbortError, aio.BaseError, grpc.RpcError):
-                raise
-            except Exception:
-                await _abort_internal(context, method)
             raise AssertionError("unreachable: abort raises")
 
         return call
 
     def _unary_stream(self, method: str, inner: Any) -> Any:
         async def call(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            try:
+            async with _mapped_errors(context, method):
                 self._check_tenant(method, request)
                 async for item in inner(request, context):
                     yield item
-            except DomainError as exc:
-                await _abort(context, exc)
-            except (aio.AbortError, aio.BaseError, grpc.RpcError):
-                raise
-            except Exception:
-                await _abort_internal(context, method)
 
         return call
 
     def _stream_unary(self, method: str, inner: Any) -> Any:
         # The tenant of a client stream travels in its first message: the servicer checks it.
         async def call(requests: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            try:
+            async with _mapped_errors(context, method):
                 return await inner(requests, context)
-            except DomainError as exc:
-                await _abort(context, exc)
-            except (aio.AbortError, aio.BaseError, grpc.RpcError):
-                raise
-            except Exception:
-                await _abort_internal(context, method)
             raise AssertionError("unreachable: abort raises")
 
         return call
 
     def _stream_stream(self, method: str, inner: Any) -> Any:
         async def call(requests: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            try:
+            async with _mapped_errors(context, method):
                 async for item in inner(requests, context):
                     yield item
-            except DomainError as exc:
-                await _abort(context, exc)
-            except (aio.AbortError, aio.BaseError, grpc.RpcError):
-                raise
-            except Exception:
-                await _abort_internal(context, method)
 
         return call
+
+
+@asynccontextmanager
+async def _mapped_errors(context: aio.ServicerContext[Any, Any], method: str) -> AsyncIterator[None]:
+    """Abort the call with the status of a ``DomainError``; INTERNAL for anything unexpected."""
+    try:
+        yield
+    except DomainError as exc:
+        await _abort(context, exc)
+    except (aio.AbortError, aio.BaseError, grpc.RpcError):
+        raise
+    except Exception:
+        await _abort_internal(context, method)
