@@ -398,7 +398,7 @@ def analyzer_accuracy(args: argparse.Namespace) -> dict[str, Any]:
     data = args.data
     result: dict[str, Any] = {
         "model_version": analyzer.model_version,
-        # First: it imports train_heads.py, the part most likely to break, so it fails fast.
+        # First: it imports the training package, the part most likely to break, so it fails fast.
         "aspects": aspect_report(data, run),
         "sentiment": sentiment_report(data, lambda xs: [a.sentiment.label for a in run(xs)]),
         "langid": langid_report(data, lambda xs: [a.language for a in run(xs)]),
@@ -417,20 +417,20 @@ def aspect_report(data: Path, run: Callable[[list[str]], list[Any]]) -> dict[str
     """Aspect detection micro-F1 and polarity accuracy on CASA and HoASA valid, as served.
 
     The gold mapping of CASA/HoASA columns onto Dengar's aspect taxonomy, and which aspects each set
-    labels exhaustively, are imported from ``train_heads.py`` so that bench and training cannot drift.
-    Only those exhaustively labelled aspects are scored; CASA/HoASA "neutral" means "not mentioned", so
-    gold polarity is positive/negative (conflicts are skipped).
+    labels exhaustively, are imported from the training package (``services/nlp/scripts/training``) so
+    that bench and training cannot drift. Only those exhaustively labelled aspects are scored;
+    CASA/HoASA "neutral" means "not mentioned", so gold polarity is positive/negative (conflicts are skipped).
     """
     sys.path.insert(0, str(ROOT / "services" / "nlp" / "scripts"))
-    import train_heads
+    from training.data import COVERAGE, load_casa, load_hoasa
 
     sets = {
-        "casa": train_heads.load_casa(data / "indonlu_casa" / "valid_preprocess.csv"),
-        "hoasa": train_heads.load_hoasa(data / "indonlu_hoasa" / "valid_preprocess.csv"),
+        "casa": load_casa(data / "indonlu_casa" / "valid_preprocess.csv"),
+        "hoasa": load_hoasa(data / "indonlu_hoasa" / "valid_preprocess.csv"),
     }
     report: dict[str, Any] = {}
     for name, rows in sets.items():
-        covered = train_heads.COVERAGE[name]
+        covered = COVERAGE[name]
         results = run([r.text for r in rows])
         tp = fp = fn = 0
         pol_ok = pol_n = 0
