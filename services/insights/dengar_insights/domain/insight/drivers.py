@@ -169,7 +169,7 @@ def rollup_feature_counts(totals: Totals) -> dict[str, Counter[str]]:
 class DriverParams:
     """Driver ranking parameters (see the module docstring)."""
 
-    prior_strength: float = 1.0
+    prior_strength: float = 0.1
     min_count: int = 3
     min_score: float = 1.96
     per_kind: int = 5
@@ -198,7 +198,7 @@ class Driver:
 
 def log_odds_z(y_w: Mapping[str, int], y_b: Mapping[str, int],
                prior: Mapping[str, float] | None = None,
-               prior_strength: float = 1.0) -> dict[str, float]:
+               prior_strength: float = 0.1) -> dict[str, float]:
     """Fightin' Words z-scores (window vs baseline) of every value in either count table.
 
     ``prior``: background counts (default: the pooled counts), scaled by ``prior_strength``.
@@ -248,19 +248,29 @@ def rank_drivers(window: FeatureCounts, baseline: FeatureCounts, *,
                                 baseline_share=base / n_b if n_b else 0.0))
         found.sort(key=lambda d: (-d.score, -d.count, d.value))
         if kind == TERM:
-            found = _drop_subsumed(found)
+            found = _drop_subsumed(found, y_w, n_w)
         out.extend(found[:params.per_kind])
     out.sort(key=lambda d: (-d.score, -d.count, d.kind, d.value))
     return out
 
 
-def _drop_subsumed(found: list[Driver]) -> list[Driver]:
-    """Drop a word that is mostly one of the phrases found with it ("sampai" under "belum sampai")."""
-    phrases = [d for d in found if " " in d.value]
+def _drop_subsumed(found: list[Driver], y_w: Mapping[str, int], n_w: int) -> list[Driver]:
+    """Fold phrases and words that say the same thing.
+
+    A phrase with a word that is in most window mentions (the brand: "kirimin telat") says no more
+    than its other word, so it goes; a word that is mostly one phrase found with it goes in favour
+    of the phrase ("hilang" under "paket hilang").
+    """
+    everywhere = {w for w, c in y_w.items() if " " not in w and n_w and c >= 0.5 * n_w}
+    phrases = [d for d in found if " " in d.value
+               and not any(w in everywhere for w in d.value.split())]
     keep = []
     for d in found:
-        if " " not in d.value and any(d.value in p.value.split() and p.count >= 0.8 * d.count
-                                      for p in phrases):
+        if " " in d.value:
+            if d in phrases:
+                keep.append(d)
+            continue
+        if any(d.value in p.value.split() and p.count >= 0.8 * d.count for p in phrases):
             continue
         keep.append(d)
     return keep
