@@ -42,7 +42,8 @@ from dengar_insights.domain.insight.narrative import (
     fmt_when,
     quoted,
 )
-from dengar_insights.domain.insight.spikes import HOUR, NEGATIVE, NET_SENTIMENT, POSITIVE, Spike
+from dengar_insights.domain.insight.spikes import NEGATIVE, NET_SENTIMENT, POSITIVE, Spike
+from dengar_insights.domain.rollups import HOUR
 
 SPIKE = "spike"
 SENTIMENT_SHIFT = "sentiment_shift"

@@ -9,6 +9,7 @@ the same unit (0.05 = 5 percentage points).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,14 +80,13 @@ def compare(start: datetime, end: datetime, current: Totals, previous: Totals, *
     prev_sov = {v.query_id: v for v in share_of_voice(queries_previous)[0]}
     sov, sov_vol = {}, {}
     for v in cur_sov:
-        p = prev_sov.get(v.query_id)
-        sov[v.query_id] = delta(v.share, p.share if p else 0.0)
-        sov_vol[v.query_id] = delta(v.volume, p.volume if p else 0)
+        before = prev_sov.get(v.query_id)
+        sov[v.query_id] = delta(v.share, before.share if before else 0.0)
+        sov_vol[v.query_id] = delta(v.volume, before.volume if before else 0)
     aspects: dict[str, dict[str, Delta]] = {}
     for name in sorted(set(current.aspects) | set(previous.aspects)):
-        c, p = current.aspects.get(name), previous.aspects.get(name)
-        pols = sorted(set(c or ()) | set(p or ()))
-        aspects[name] = {pol: delta((c or {}).get(pol, 0), (p or {}).get(pol, 0)) for pol in pols}
+        now, then = current.aspects.get(name, Counter()), previous.aspects.get(name, Counter())
+        aspects[name] = {pol: delta(now[pol], then[pol]) for pol in sorted(set(now) | set(then))}
     tc, tp = dict(terms_current), dict(terms_previous)
     terms = {t: delta(tc.get(t, 0), tp.get(t, 0)) for t in dict.fromkeys([*tc, *tp])}
     return Comparison(start=start, end=end, previous_start=previous_period(start, end)[0],
