@@ -132,3 +132,12 @@ def test_features_from_a_stored_document() -> None:
     assert m.values("neardup") == ("mh1-128-00-aa",)
     assert "belum sampai" in m.values(TERM)
     assert m.engagement == 7 and m.query_ids == ("q1",)
+
+
+def test_longer_baseline_is_scaled_to_the_window() -> None:
+    # A 1-hour window against a 24-hour baseline: 30 of 40 posts say "error" now, 24 of 480 did.
+    window = {TERM: {"error": 30, "makan": 10}}
+    baseline = {TERM: {"error": 24, "makan": 456}}
+    (d,) = rank_drivers(window, baseline, baseline_scale=1 / 24)
+    assert (d.value, d.count, d.baseline_count) == ("error", 30, 1)
+    assert d.lift == 30.0

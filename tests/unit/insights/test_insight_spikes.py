@@ -11,6 +11,7 @@ from dengar_insights.domain.insight.spikes import (
     BucketCounts,
     SpikeParams,
     baseline_window,
+    default_baseline_length,
     detect_spikes,
     fill_series,
 )
@@ -157,3 +158,10 @@ def test_unknown_metric_and_interval() -> None:
         detect_spikes([], "hour", "likes", start=T0, end=T0 + H)
     with pytest.raises(ValueError):
         fill_series([], "week", T0, T0 + H)
+
+
+def test_baseline_window_can_be_extended_to_a_cycle() -> None:
+    span = (T0 + 50 * H, T0 + 52 * H)
+    assert baseline_window(span) == (T0 + 48 * H, T0 + 50 * H)
+    assert baseline_window(span, default_baseline_length("hour")) == (T0 + 26 * H, T0 + 50 * H)
+    assert default_baseline_length("day") == 7 * D

@@ -220,8 +220,13 @@ def log_odds_z(y_w: Mapping[str, int], y_b: Mapping[str, int],
 
 def rank_drivers(window: FeatureCounts, baseline: FeatureCounts, *,
                  window_mentions: int | None = None, baseline_mentions: int | None = None,
+                 baseline_scale: float = 1.0,
                  params: DriverParams = DEFAULT_DRIVER_PARAMS) -> list[Driver]:
     """Per kind, the values that grew most (best ``per_kind`` of each), highest score first.
+
+    ``baseline_scale``: window length / baseline length, when the baseline is longer than the
+    window; ``baseline_count`` and ``lift`` are then per window length (the z-score compares shares
+    and needs no scaling).
 
     ``window_mentions``/``baseline_mentions``: the number of mentions counted, for the shares
     (default: the kind's largest count, a lower bound).
@@ -238,14 +243,15 @@ def rank_drivers(window: FeatureCounts, baseline: FeatureCounts, *,
         tot_w, tot_b = sum(y_w.values()), sum(y_b.values())
         found = []
         for value, count in y_w.items():
-            base = y_b.get(value, 0)
-            grew = tot_b == 0 or count / tot_w > base / tot_b
+            raw_base = y_b.get(value, 0)
+            grew = tot_b == 0 or count / tot_w > raw_base / tot_b
+            base = round(raw_base * baseline_scale)
             if count < params.min_count or z[value] < params.min_score or not grew:
                 continue
             found.append(Driver(kind=kind, value=value, count=count, baseline_count=base,
-                                lift=count / base if base else None, score=z[value],
-                                share=count / n_w if n_w else 0.0,
-                                baseline_share=base / n_b if n_b else 0.0))
+                                lift=count / (raw_base * baseline_scale) if raw_base else None,
+                                score=z[value], share=count / n_w if n_w else 0.0,
+                                baseline_share=raw_base / n_b if n_b else 0.0))
         found.sort(key=lambda d: (-d.score, -d.count, d.value))
         if kind == TERM:
             found = _drop_subsumed(found, y_w, n_w)
@@ -333,24 +339,28 @@ def attach_evidence(drivers: Sequence[Driver], window_mentions: Sequence[Mention
 def explain(window_mentions: Sequence[MentionFeatures], baseline_mentions: Sequence[MentionFeatures],
             *, exact_window: FeatureCounts | None = None, exact_baseline: FeatureCounts | None = None,
             window_volume: int | None = None, baseline_volume: int | None = None,
+            baseline_scale: float = 1.0,
             params: DriverParams = DEFAULT_DRIVER_PARAMS) -> list[Driver]:
     """Ranked drivers with evidence, from (samples of) the two windows' mentions.
 
     ``exact_window``/``exact_baseline``: counts known exactly (from the rollups, e.g.
-    rollup_feature_counts) that replace the sample's counts for their kinds.
-    ``window_volume``/``baseline_volume``: the windows' true mention counts when the mentions are
-    a sample (the shares then refer to them).
+    rollup_feature_counts) that replace the sample's counts for their kinds; their shares refer
+    to ``window_volume``/``baseline_volume`` (the windows' true mention counts). The other kinds'
+    counts and shares are those of the samples. ``baseline_scale``: see rank_drivers.
     """
-    w = dict(feature_counts(window_mentions))
-    b = dict(feature_counts(baseline_mentions))
-    n_w = window_volume or len(window_mentions)
-    n_b = baseline_volume or len(baseline_mentions)
-    if exact_window is not None and exact_baseline is not None:
-        for kind in exact_window:
-            w[kind] = Counter(exact_window[kind])
-            b[kind] = Counter(exact_baseline.get(kind) or {})
-    drivers = rank_drivers(w, b, window_mentions=n_w or None, baseline_mentions=n_b or None,
-                           params=params)
+    exact_kinds = set(exact_window or ()) if exact_baseline is not None else set()
+    sampled = [k for k in KINDS if k not in exact_kinds]
+    drivers = rank_drivers(feature_counts(window_mentions, sampled),
+                           feature_counts(baseline_mentions, sampled),
+                           window_mentions=len(window_mentions) or None,
+                           baseline_mentions=len(baseline_mentions) or None,
+                           baseline_scale=baseline_scale, params=params)
+    if exact_kinds and exact_window is not None and exact_baseline is not None:
+        drivers += rank_drivers({k: exact_window[k] for k in exact_kinds},
+                                {k: exact_baseline.get(k) or {} for k in exact_kinds},
+                                window_mentions=window_volume, baseline_mentions=baseline_volume,
+                                baseline_scale=baseline_scale, params=params)
+        drivers.sort(key=lambda d: (-d.score, -d.count, d.kind, d.value))
     return attach_evidence(drivers, window_mentions, params.evidence, baseline_mentions)
 
 

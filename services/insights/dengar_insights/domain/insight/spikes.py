@@ -360,11 +360,25 @@ def _merge(judged: Sequence[Judgement], interval: str, metric: str,
     return spikes
 
 
-def baseline_window(spike: Spike | tuple[datetime, datetime]) -> tuple[datetime, datetime]:
-    """The window of the same length just before a spike (or a [start, end) pair)."""
+def baseline_window(spike: Spike | tuple[datetime, datetime],
+                    min_length: timedelta | None = None) -> tuple[datetime, datetime]:
+    """The window just before a spike (or a [start, end) pair) that its drivers are measured against.
+
+    By default it has the spike's length. ``min_length`` extends it backwards to at least that
+    long: a one-hour spike's previous hour often holds too few mentions for any driver to be
+    significant, while a day (for hourly spikes) or a week (for daily ones) does. Driver counts
+    are then scaled back to the spike's length (see drivers.rank_drivers' ``baseline_scale``).
+    """
     s, e = (spike.start, spike.end) if isinstance(spike, Spike) else spike
     length: timedelta = e - s
+    if min_length is not None and length < min_length:
+        length = min_length
     return s - length, s
+
+
+def default_baseline_length(interval: str) -> timedelta:
+    """The baseline length recommended for drivers of a spike at ``interval``: a seasonal cycle."""
+    return timedelta(days=1) if interval == HOUR else timedelta(days=7)
 
 
 def series_from_rollups(docs: Iterable[Mapping[str, object]]) -> list[BucketCounts]:
