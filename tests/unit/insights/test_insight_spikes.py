@@ -165,3 +165,8 @@ def test_baseline_window_can_be_extended_to_a_cycle() -> None:
     assert baseline_window(span) == (T0 + 48 * H, T0 + 50 * H)
     assert baseline_window(span, default_baseline_length("hour")) == (T0 + 26 * H, T0 + 50 * H)
     assert default_baseline_length("day") == 7 * D
+
+
+def test_an_empty_range_is_low_confidence() -> None:
+    rep = detect_spikes([], "day", "volume", start=T0, end=T0)
+    assert (rep.spikes, rep.buckets, rep.confidence) == ((), (), "low")

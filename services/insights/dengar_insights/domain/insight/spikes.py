@@ -33,6 +33,10 @@ with the same sign; observed is the pooled net of the merged buckets. There is n
 ratios: sentiment shares have little daily rhythm, and their noise depends on volume, which the
 standard error already accounts for.
 
+Callers should read the history before the analysed range too (``start`` < ``analyse_from``): a
+week before it for hourly series, five weeks for daily ones, so that every analysed bucket has its
+seasonal baseline; the cost is bounded by that number of buckets, never by the tenant's post count.
+
 Severity: ``high`` when score >= 8 and the ratio observed/expected >= 3 (for net sentiment: a shift
 >= 0.5); ``medium`` when score >= 5 and ratio >= 2 (shift >= 0.3); ``low`` otherwise. Confidence of
 a spike: ``high`` when all its buckets had a seasonal baseline or a full trailing window, else
@@ -276,7 +280,7 @@ def detect_spikes(counts: Iterable[BucketCounts], interval: str, metric: str, *,
     analysed = [j for j in judged if j.start >= first]
     spikes = _merge(analysed, interval, metric, params)
     unjudged = sum(1 for j in analysed if j.basis == "none")
-    if unjudged:
+    if unjudged or not analysed:
         conf: Confidence = "low"
     elif any(not j.full for j in analysed):
         conf = "medium"
