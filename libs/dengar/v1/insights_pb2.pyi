@@ -29,6 +29,14 @@ class Interval(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INTERVAL_UNSPECIFIED: _ClassVar[Interval]
     INTERVAL_HOUR: _ClassVar[Interval]
     INTERVAL_DAY: _ClassVar[Interval]
+
+class SpikeMetric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SPIKE_METRIC_UNSPECIFIED: _ClassVar[SpikeMetric]
+    SPIKE_METRIC_VOLUME: _ClassVar[SpikeMetric]
+    SPIKE_METRIC_NEGATIVE: _ClassVar[SpikeMetric]
+    SPIKE_METRIC_POSITIVE: _ClassVar[SpikeMetric]
+    SPIKE_METRIC_NET_SENTIMENT: _ClassVar[SpikeMetric]
 SORT_ORDER_UNSPECIFIED: SortOrder
 SORT_ORDER_TIME_DESC: SortOrder
 SORT_ORDER_TIME_ASC: SortOrder
@@ -39,6 +47,11 @@ METRIC_SENTIMENT: Metric
 INTERVAL_UNSPECIFIED: Interval
 INTERVAL_HOUR: Interval
 INTERVAL_DAY: Interval
+SPIKE_METRIC_UNSPECIFIED: SpikeMetric
+SPIKE_METRIC_VOLUME: SpikeMetric
+SPIKE_METRIC_NEGATIVE: SpikeMetric
+SPIKE_METRIC_POSITIVE: SpikeMetric
+SPIKE_METRIC_NET_SENTIMENT: SpikeMetric
 
 class Mention(_message.Message):
     __slots__ = ("id", "tenant_id", "post", "enrichment", "updated_at", "trace_id")
@@ -229,3 +242,252 @@ class GetShareOfVoiceResponse(_message.Message):
     items: _containers.RepeatedCompositeFieldContainer[ShareOfVoiceItem]
     total: int
     def __init__(self, items: _Optional[_Iterable[_Union[ShareOfVoiceItem, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class GetSpikesRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "interval", "metric", "query_id", "evidence_per_driver")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_PER_DRIVER_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    interval: Interval
+    metric: SpikeMetric
+    query_id: str
+    evidence_per_driver: int
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., interval: _Optional[_Union[Interval, str]] = ..., metric: _Optional[_Union[SpikeMetric, str]] = ..., query_id: _Optional[str] = ..., evidence_per_driver: _Optional[int] = ...) -> None: ...
+
+class Driver(_message.Message):
+    __slots__ = ("kind", "value", "count", "baseline_count", "lift", "score", "evidence_mention_ids", "evidence", "terms")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LIFT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_MENTION_IDS_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    value: str
+    count: int
+    baseline_count: int
+    lift: float
+    score: float
+    evidence_mention_ids: _containers.RepeatedScalarFieldContainer[str]
+    evidence: _containers.RepeatedCompositeFieldContainer[Mention]
+    terms: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kind: _Optional[str] = ..., value: _Optional[str] = ..., count: _Optional[int] = ..., baseline_count: _Optional[int] = ..., lift: _Optional[float] = ..., score: _Optional[float] = ..., evidence_mention_ids: _Optional[_Iterable[str]] = ..., evidence: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ..., terms: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Spike(_message.Message):
+    __slots__ = ("start_time", "end_time", "observed", "expected", "score", "severity", "confidence", "drivers", "peak_time", "volume", "baseline_start_time", "baseline_end_time")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    DRIVERS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_TIME_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    observed: float
+    expected: float
+    score: float
+    severity: str
+    confidence: str
+    drivers: _containers.RepeatedCompositeFieldContainer[Driver]
+    peak_time: _timestamp_pb2.Timestamp
+    volume: int
+    baseline_start_time: _timestamp_pb2.Timestamp
+    baseline_end_time: _timestamp_pb2.Timestamp
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., observed: _Optional[float] = ..., expected: _Optional[float] = ..., score: _Optional[float] = ..., severity: _Optional[str] = ..., confidence: _Optional[str] = ..., drivers: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., peak_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., volume: _Optional[int] = ..., baseline_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., baseline_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetSpikesResponse(_message.Message):
+    __slots__ = ("spikes", "confidence", "unjudged_buckets")
+    SPIKES_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    UNJUDGED_BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    spikes: _containers.RepeatedCompositeFieldContainer[Spike]
+    confidence: str
+    unjudged_buckets: int
+    def __init__(self, spikes: _Optional[_Iterable[_Union[Spike, _Mapping]]] = ..., confidence: _Optional[str] = ..., unjudged_buckets: _Optional[int] = ...) -> None: ...
+
+class ComparePeriodsRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    query_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ...) -> None: ...
+
+class Delta(_message.Message):
+    __slots__ = ("current", "previous", "absolute", "relative")
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    ABSOLUTE_FIELD_NUMBER: _ClassVar[int]
+    RELATIVE_FIELD_NUMBER: _ClassVar[int]
+    current: float
+    previous: float
+    absolute: float
+    relative: float
+    def __init__(self, current: _Optional[float] = ..., previous: _Optional[float] = ..., absolute: _Optional[float] = ..., relative: _Optional[float] = ...) -> None: ...
+
+class NamedDelta(_message.Message):
+    __slots__ = ("name", "delta")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    delta: Delta
+    def __init__(self, name: _Optional[str] = ..., delta: _Optional[_Union[Delta, _Mapping]] = ...) -> None: ...
+
+class AspectDelta(_message.Message):
+    __slots__ = ("name", "polarity")
+    class PolarityEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Delta
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Delta, _Mapping]] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLARITY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    polarity: _containers.MessageMap[str, Delta]
+    def __init__(self, name: _Optional[str] = ..., polarity: _Optional[_Mapping[str, Delta]] = ...) -> None: ...
+
+class ComparePeriodsResponse(_message.Message):
+    __slots__ = ("start_time", "end_time", "previous_start_time", "volume", "sentiment", "sentiment_share", "net_sentiment", "share_of_voice", "share_of_voice_volume", "aspects", "terms")
+    class SentimentEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Delta
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Delta, _Mapping]] = ...) -> None: ...
+    class SentimentShareEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Delta
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Delta, _Mapping]] = ...) -> None: ...
+    class ShareOfVoiceEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Delta
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Delta, _Mapping]] = ...) -> None: ...
+    class ShareOfVoiceVolumeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Delta
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Delta, _Mapping]] = ...) -> None: ...
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    SENTIMENT_FIELD_NUMBER: _ClassVar[int]
+    SENTIMENT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    NET_SENTIMENT_FIELD_NUMBER: _ClassVar[int]
+    SHARE_OF_VOICE_FIELD_NUMBER: _ClassVar[int]
+    SHARE_OF_VOICE_VOLUME_FIELD_NUMBER: _ClassVar[int]
+    ASPECTS_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    previous_start_time: _timestamp_pb2.Timestamp
+    volume: Delta
+    sentiment: _containers.MessageMap[str, Delta]
+    sentiment_share: _containers.MessageMap[str, Delta]
+    net_sentiment: Delta
+    share_of_voice: _containers.MessageMap[str, Delta]
+    share_of_voice_volume: _containers.MessageMap[str, Delta]
+    aspects: _containers.RepeatedCompositeFieldContainer[AspectDelta]
+    terms: _containers.RepeatedCompositeFieldContainer[NamedDelta]
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., volume: _Optional[_Union[Delta, _Mapping]] = ..., sentiment: _Optional[_Mapping[str, Delta]] = ..., sentiment_share: _Optional[_Mapping[str, Delta]] = ..., net_sentiment: _Optional[_Union[Delta, _Mapping]] = ..., share_of_voice: _Optional[_Mapping[str, Delta]] = ..., share_of_voice_volume: _Optional[_Mapping[str, Delta]] = ..., aspects: _Optional[_Iterable[_Union[AspectDelta, _Mapping]]] = ..., terms: _Optional[_Iterable[_Union[NamedDelta, _Mapping]]] = ...) -> None: ...
+
+class GetBriefRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "lang", "limit", "time_zone")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    LANG_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    query_id: str
+    lang: str
+    limit: int
+    time_zone: str
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., lang: _Optional[str] = ..., limit: _Optional[int] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class MetricValue(_message.Message):
+    __slots__ = ("int_value", "number_value", "text_value")
+    INT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_VALUE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    int_value: int
+    number_value: float
+    text_value: str
+    def __init__(self, int_value: _Optional[int] = ..., number_value: _Optional[float] = ..., text_value: _Optional[str] = ...) -> None: ...
+
+class InsightCard(_message.Message):
+    __slots__ = ("type", "title", "narrative", "impact", "metrics", "drivers", "evidence_mention_ids", "filters")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: MetricValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[MetricValue, _Mapping]] = ...) -> None: ...
+    class FiltersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    NARRATIVE_FIELD_NUMBER: _ClassVar[int]
+    IMPACT_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    DRIVERS_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_MENTION_IDS_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    title: str
+    narrative: str
+    impact: float
+    metrics: _containers.MessageMap[str, MetricValue]
+    drivers: _containers.RepeatedCompositeFieldContainer[Driver]
+    evidence_mention_ids: _containers.RepeatedScalarFieldContainer[str]
+    filters: _containers.ScalarMap[str, str]
+    def __init__(self, type: _Optional[str] = ..., title: _Optional[str] = ..., narrative: _Optional[str] = ..., impact: _Optional[float] = ..., metrics: _Optional[_Mapping[str, MetricValue]] = ..., drivers: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., evidence_mention_ids: _Optional[_Iterable[str]] = ..., filters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class GetBriefResponse(_message.Message):
+    __slots__ = ("cards", "lang")
+    CARDS_FIELD_NUMBER: _ClassVar[int]
+    LANG_FIELD_NUMBER: _ClassVar[int]
+    cards: _containers.RepeatedCompositeFieldContainer[InsightCard]
+    lang: str
+    def __init__(self, cards: _Optional[_Iterable[_Union[InsightCard, _Mapping]]] = ..., lang: _Optional[str] = ...) -> None: ...

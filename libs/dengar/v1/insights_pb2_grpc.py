@@ -59,6 +59,21 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceResponse.FromString,
                 _registered_method=True)
+        self.GetSpikes = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetSpikes',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetSpikesRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.GetSpikesResponse.FromString,
+                _registered_method=True)
+        self.ComparePeriods = channel.unary_unary(
+                '/dengar.v1.InsightsService/ComparePeriods',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ComparePeriodsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ComparePeriodsResponse.FromString,
+                _registered_method=True)
+        self.GetBrief = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetBrief',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetBriefRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.GetBriefResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -97,6 +112,30 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSpikes(self, request, context):
+        """Unusual buckets of a series (volume, negative, positive or net sentiment), each explained by
+        what grew most in it against the window just before it, with evidence mentions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ComparePeriods(self, request, context):
+        """A period against the previous one of equal length: volume, sentiment, share of voice,
+        aspects and top terms, each with absolute and relative deltas.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBrief(self, request, context):
+        """The insight brief: ranked cards (spikes, sentiment shifts, rising aspects, share-of-voice
+        changes, coordinated near-duplicates) with narratives in English or Indonesian.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -124,6 +163,21 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.GetShareOfVoice,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceResponse.SerializeToString,
+            ),
+            'GetSpikes': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSpikes,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetSpikesRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.GetSpikesResponse.SerializeToString,
+            ),
+            'ComparePeriods': grpc.unary_unary_rpc_method_handler(
+                    servicer.ComparePeriods,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ComparePeriodsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ComparePeriodsResponse.SerializeToString,
+            ),
+            'GetBrief': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBrief,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetBriefRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.GetBriefResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -261,6 +315,87 @@ class InsightsService:
             '/dengar.v1.InsightsService/GetShareOfVoice',
             dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.GetShareOfVoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSpikes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetSpikes',
+            dengar_dot_v1_dot_insights__pb2.GetSpikesRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.GetSpikesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ComparePeriods(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/ComparePeriods',
+            dengar_dot_v1_dot_insights__pb2.ComparePeriodsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ComparePeriodsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBrief(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetBrief',
+            dengar_dot_v1_dot_insights__pb2.GetBriefRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.GetBriefResponse.FromString,
             options,
             channel_credentials,
             insecure,
