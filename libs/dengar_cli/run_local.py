@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     platform = Platform(home=home, gateway_port=port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # A shell starts background jobs (`make run &`) with SIGINT ignored; `kill -INT` should still stop
+    # the platform as Ctrl-C does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _out(f"Starting Dengar (data in {home}) ...")
     try:
         platform.start()
