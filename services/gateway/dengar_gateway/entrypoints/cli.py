@@ -10,7 +10,8 @@ Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_
 DENGAR_MONGO_URI the commands use the local platform started by `make run` (`dengar run`), found in
 --home / DENGAR_HOME / ./.dengar; with neither, they say so and exit 2.
 Secrets go to stdout only; notes go to stderr, so ``$(dengar tenants create ...)`` stays clean.
-Exit status: 0 done, 1 failed (no such tenant/key, tenant exists, database down), 2 bad usage.
+Exit status: 0 done, 1 failed (no such tenant/key, tenant exists, database down), 2 bad usage or no
+platform to reach.
 """
 
 from __future__ import annotations
