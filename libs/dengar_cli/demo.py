@@ -22,11 +22,14 @@ so feeding the same seed twice re-sends the same posts (and the platform de-dupl
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 __all__ = ["DemoStream", "Incident", "demo_brands", "demo_incidents", "generate_demo", "generate_demo_posts"]
@@ -141,68 +144,9 @@ CITIES: tuple[tuple[str, float], ...] = (
     ("Makassar", 4), ("Denpasar", 3), ("Tangerang", 6), ("Bekasi", 6), ("Depok", 4), ("Malang", 3),
     ("Palembang", 3),
 )
-AREAS: Mapping[str, tuple[str, ...]] = {
-    "Jakarta": ("Kemang", "Tebet", "Kelapa Gading", "Grogol", "Cilandak", "Kuningan", "Sudirman",
-                "Kebayoran Baru", "Cempaka Putih", "Pluit", "Cengkareng", "Pasar Minggu", "Menteng",
-                "Rawamangun", "Pondok Indah", "Blok M", "Senopati", "Mampang", "Kalibata", "Cawang",
-                "Sunter", "Duren Sawit", "Cipete", "Tanjung Duren"),
-    "Surabaya": ("Gubeng", "Rungkut", "Darmo", "Wiyung", "Kenjeran", "Tegalsari", "Mulyorejo", "Sukolilo"),
-    "Bandung": ("Dago", "Buah Batu", "Antapani", "Cihampelas", "Setiabudi", "Sukajadi", "Kopo", "Cicaheum"),
-    "Medan": ("Medan Baru", "Helvetia", "Sunggal", "Medan Johor", "Petisah", "Amplas"),
-    "Yogyakarta": ("Jakal", "Seturan", "Condongcatur", "Kotabaru", "Prawirotaman", "Gejayan"),
-    "Semarang": ("Tembalang", "Banyumanik", "Simpang Lima", "Candisari"),
-    "Makassar": ("Panakkukang", "Tamalanrea", "Rappocini", "Losari"),
-    "Denpasar": ("Renon", "Sanur", "Teuku Umar", "Panjer"),
-    "Tangerang": ("BSD", "Gading Serpong", "Ciledug", "Karawaci", "Alam Sutera"),
-    "Bekasi": ("Summarecon Bekasi", "Jatiasih", "Galaxy", "Harapan Indah"),
-    "Depok": ("Margonda", "Beji", "Cinere", "Sawangan"),
-    "Malang": ("Dinoyo", "Sawojajar", "Lowokwaru", "Soekarno-Hatta"),
-    "Palembang": ("Ilir Barat", "Kemuning", "Sako"),
-}
-PROFILE_LOCATIONS: Mapping[str, tuple[str, ...]] = {
-    "Jakarta": ("Jakarta", "Jakarta Selatan", "Jaksel", "DKI Jakarta", "jkt 🇮🇩", "Jakarta, Indonesia",
-                "Jakarta Timur", "Jakarta Barat", "Jakarta Utara"),
-    "Surabaya": ("Surabaya", "Surabaya, Jawa Timur", "sby", "Suroboyo"),
-    "Bandung": ("Bandung", "Bandung, Jawa Barat", "bdg", "Kota Kembang"),
-    "Medan": ("Medan", "Medan, Sumatera Utara", "mdn"),
-    "Yogyakarta": ("Yogyakarta", "Jogja", "jogja istimewa", "Sleman"),
-    "Semarang": ("Semarang", "Semarang, Jawa Tengah"),
-    "Makassar": ("Makassar", "Makassar, Sulsel"),
-    "Denpasar": ("Denpasar", "Bali", "Denpasar, Bali"),
-    "Tangerang": ("Tangerang", "Tangsel", "BSD City"),
-    "Bekasi": ("Bekasi", "planet Bekasi", "Bekasi, Jawa Barat"),
-    "Depok": ("Depok", "Depok, Jawa Barat"),
-    "Malang": ("Malang", "Malang, Jawa Timur"),
-    "Palembang": ("Palembang", "Palembang, Sumsel"),
-}
 JAVANESE_CITIES = ("Yogyakarta", "Semarang", "Surabaya", "Malang")
 SUNDANESE_CITIES = ("Bandung",)
 
-FIRST_NAMES_ID = (
-    "rina", "dimas", "ayu", "budi", "sari", "fajar", "putri", "andi", "dewi", "rizky", "nadia", "yoga",
-    "intan", "bayu", "citra", "galih", "tasya", "reza", "wulan", "arief", "indah", "hendra", "maya",
-    "agus", "sinta", "yusuf", "lala", "kevin", "michelle", "stefani", "ucok", "butet", "made", "komang",
-    "wayan", "dinda", "gilang", "anisa", "farhan", "salsa", "raka", "nabila", "bagas", "tiara", "rendy",
-    "fitri", "ilham", "zahra", "aldi", "vina", "dodi", "meiliana", "hana", "yosua", "ketut", "ratna",
-)
-LAST_NAMES_ID = (
-    "putri", "pratama", "saputra", "wijaya", "santoso", "hidayat", "nugroho", "lestari", "siregar",
-    "nasution", "simanjuntak", "tanjung", "harahap", "kusuma", "rahman", "setiawan", "gunawan", "halim",
-    "tan", "lim", "sembiring", "ginting", "manurung", "wibowo", "permata", "maharani", "anggraini",
-    "firmansyah", "ramadhan", "daulay", "suryadi", "hakim",
-)
-HANDLE_WORDS_ID = (
-    "ngopi", "jajan", "laper", "rebahan", "kuliner", "anakkos", "receh", "senja", "kopi", "mager",
-    "bucin", "overthinking", "kerja", "santuy", "misqueen", "ngemil", "begadang", "pejuangkrl",
-)
-BIO_TAGS_ID = ("anak kos", "pejuang KRL", "budak korporat", "mahasiswa tingkat akhir", "ibu dua anak",
-               "tukang jajan", "pecinta kopi", "content creator", "ojol enthusiast", "WFH forever")
-FIRST_NAMES_EN = ("tom", "sarah", "james", "emma", "daniel", "chloe", "liam", "olivia", "ben", "hannah",
-                  "marcus", "julia", "kenji", "mei", "noah", "grace", "ryan", "priya", "lucas", "anna")
-LAST_NAMES_EN = ("walker", "nguyen", "smith", "tanaka", "lee", "brown", "martin", "clarke", "fischer",
-                 "rossi", "patel", "evans")
-BIO_TAGS_EN = ("expat in JKT", "coffee & code", "eats everything", "digital nomad", "teacher",
-               "product designer", "food first", "Jakarta via Melbourne")
 MASTODON_INSTANCES = ("mastodon.social", "mas.to", "mstdn.social", "fosstodon.org", "kolektiva.social")
 SUBREDDITS_ID = ("indonesia", "jakarta", "bandung", "surabaya", "finansial")
 SUBREDDITS_EN = ("indonesia", "jakarta", "expats", "bali")
@@ -218,447 +162,73 @@ NEWS_OUTLETS: tuple[tuple[str, str, str, str, int], ...] = (
 )
 
 
-# ----------------------------------------------------------------------------------- slot vocabulary
-
-FOOD_ID = ("nasi goreng", "ayam geprek", "martabak manis", "martabak telor", "bakso", "mie ayam", "seblak",
-           "sate padang", "sate ayam", "kopi susu gula aren", "boba", "pecel lele", "nasi padang",
-           "soto betawi", "dimsum", "rice bowl", "ayam bakar", "es teh jumbo", "gado-gado", "bubur ayam",
-           "indomie telor kornet", "roti bakar", "nasi uduk", "ketoprak", "pempek", "ayam penyet",
-           "nasi kuning", "sop buntut", "es kopi", "cilok", "batagor", "siomay", "lontong sayur", "rawon",
-           "mie aceh", "nasi campur", "seafood saus padang", "kwetiau goreng")
-FOOD_EN = ("fried rice", "geprek chicken", "martabak", "bakso", "iced coffee", "boba tea", "nasi padang",
-           "burger", "pizza", "dim sum", "rice bowl", "satay", "chicken noodles", "iced kopi susu", "lunch",
-           "dinner", "breakfast", "groceries", "poke bowl", "pho")
-WRONG_ITEMS = ("es teh manis", "nasi putih doang", "pesanan orang lain", "ayam tanpa nasi",
-               "minuman yang salah", "sambel doang", "kerupuk sebungkus")
-
-SLOTS: Mapping[str, Sequence[str]] = {
-    "emo_neg": ("😡", "😤", "🙄", "😭", "🤬", "😩", "💀", "😑", "🥲", "😒", "😭😭", "🙃", "", "", ""),
-    "emo_pos": ("😍", "🔥", "👍", "🥰", "😋", "🤤", "✨", "💯", "🙌", "❤️", "👏", "🙏", "", ""),
-    "emo_neu": ("🤔", "👀", "🧐", "", "", ""),
-    "laugh": ("wkwk", "wkwkwk", "wkwkwkwk", "haha", "awokawok", "😂", "🤣", "😂😂", "hahaha"),
-    "laugh_en": ("lol", "lmao", "😂", "haha", "💀"),
-    "bgt": ("bgt", "banget", "bangettt", "parah", "pol", "bgtt"),
-    "driver": ("driver", "drivernya", "abang driver", "mas driver", "bang ojol", "mas ojol"),
-    "day": ("hari ini", "siang ini", "malam ini", "pagi ini", "sore ini"),
-    "hour": ("11", "12", "12.30", "13", "18", "19", "19.30", "20", "21"),
-    "wrong": WRONG_ITEMS,
-    "tiap": ("tiap", "setiap", "tiap kali"),
-    "nth": ("second", "third", "fourth", "fifth"),
-    "n_push": ("five", "six", "seven", "ten"),
-    "n_months": ("a few", "two", "three", "six"),
-    "n_updates": ("2", "3", "4"),
-    "wallet": ("paylater", "QRIS", "kartu kredit", "transfer bank", "COD", "e-wallet lain"),
-    "feature": ("baru", "jadwal pesan", "pesan bareng", "lacak live", "tip driver", "mode hemat"),
-    "account_thing": ("nomor HP", "email", "alamat utama", "PIN", "metode pembayaran"),
-}
-
 _SLOT_RE = re.compile(r"\{(\w+)\}")
 _SPACES_RE = re.compile(r"[ \t]{2,}")
 _SPACE_PUNCT_RE = re.compile(r" +([,.!?])")
 
 
-# --------------------------------------------------------------------------------------- templates
-# Keys: (scenario, language, sentiment). "id+en" is Indonesian-English code-mixing (truth lang "id").
+# ------------------------------------------------------------------------------- text (data file)
 
-T = dict[tuple[str, str, str], tuple[str, ...]]
+_TEXT_FILE = Path(__file__).resolve().parent / "data" / "demo_templates.json"
 
-TEMPLATES: T = {
-    # ---------------------------------------------------------------- everyday chatter, Indonesian
-    ("background", "id", "negative"): (
-        "{b} kenapa sih {tiap} {gue} pesen {food} selalu telat {mins} menit {emo_neg}",
-        "udah {mins} menit nunggu {food} dari {b}, drivernya muter-muter di {area} {emo_neg}",
-        "CS {b} balesnya template doang, refund {gue} belum masuk dari {days} hari lalu {emo_neg}",
-        "pesen {food} lewat {b} yang dateng malah {wrong} {laugh} capek deh",
-        "ongkir {b} ke {area} aja {price}, makin lama makin gak masuk akal",
-        "aplikasi {b} force close mulu pas mau checkout {emo_neg} tolong dong {care}",
-        "{driver} {b} cancel sepihak 3x berturut-turut, laper {bgt} ini {emo_neg}",
-        "kecewa sama {b}, {food} nya tumpah semua di plastik {emo_neg}",
-        "sumpah ya {b}, estimasi 20 menit jadinya {mins} menit. {food} udah dingin",
-        "{b} tolong lah itu fitur lacak driver, posisinya gak gerak dari tadi di {area}",
-        "kapok pesen {food} di {b}, porsinya kecil harganya {price} {emo_neg}",
-        "promo {b} cuma buat user baru doang ya? yang setia dari dulu dilupain {emo_neg}",
-        "mau komplain ke {b} tapi chat CS nya muter-muter ke bot terus {emo_neg}",
-        "{b} {day} lemot {bgt}, buka menu aja loading lama",
-        "pesen lewat {b} jam {hour}, nyampe jam segini. {food} nya udah gak enak {emo_neg}",
-        "gak lagi-lagi deh pake {b}, udah bayar tapi pesanan dibatalin sama merchant",
-        "{driver} {b} minta bintang 5 tapi {food} {gue} ketinggalan satu. gimana sih",
-        "voucher {b} gak bisa dipake padahal syaratnya udah dipenuhin semua {emo_neg}",
-        "kenapa {b} suka nyasarin alamat? udah pin lokasi di {area} masih aja salah",
-        "ini {b} kenapa tiba-tiba saldo berkurang {price} tanpa transaksi?? {care}",
-        "{b} makin ke sini makin zonk. mending {o} sih sekarang",
-        "tiap hujan dikit {b} langsung gak ada driver {emo_neg}",
-        "nungguin {food} dari {b} sampe ketiduran {laugh} bangun-bangun belum dateng juga",
-        "minuman dari {b} dateng tumpah setengah, plastiknya bocor {emo_neg}",
-        "{b} ngasih estimasi asal-asalan, katanya 15 menit ternyata {mins} menit",
-        "udah chat CS {b} dari kemarin soal {food} yang gak lengkap, belum dibales juga",
-        "baru sekali ini pesen {food} di {b} dan langsung kecewa {emo_neg}",
-    ),
-    ("background", "id", "positive"): (
-        "makasih {driver} {b} udah nganterin {food} pas ujan deres gini 🙏 bintang 5 deh",
-        "{b} {day} cepet {bgt}, pesen jam {hour} nyampe {mins_fast} menit {emo_pos}",
-        "promo {b} lagi gila sih, {food} jadi cuma {price_low} {emo_pos}",
-        "jujur lebih suka {b} daripada {o}, drivernya ramah-ramah {emo_pos}",
-        "mantul {b}, {food} masih anget pas nyampe {emo_pos}",
-        "{driver} {b} tadi baik {bgt}, nungguin {gue} turun dari lantai 12 sambil senyum {emo_pos}",
-        "langganan {b} tiap malem buat pesen {food}, belum pernah kecewa {emo_pos}",
-        "CS {b} fast response, refund langsung masuk ke saldo {emo_pos}",
-        "thanks {b}, {food} dari langganan di {area} nyampe rapi {bgt} {emo_pos}",
-        "akhir bulan terselamatkan sama voucher {b} {laugh} {emo_pos}",
-        "{b} sekarang makin cepet ya, {mins_fast} menit udah sampe depan kos",
-        "ngasih tip lebih ke {driver} {b}, udah nyasar tapi tetep sopan {bgt} 🙏",
-        "seneng deh {b} ada fitur catatan buat driver, jadi gak salah rumah lagi {emo_pos}",
-        "{b} penyelamat anak kos pas tanggal tua {emo_pos}",
-        "pertama kali coba {b} di {city}, ternyata lebih murah dari {o} {emo_pos}",
-        "pesen {food} di {b} dapet bonus kerupuk dari merchant {laugh} rejeki anak soleh",
-        "aplikasi {b} versi baru enak dipake, lebih ringan {emo_pos}",
-        "apresiasi buat {b}, {driver} pake jas hujan buat nutupin pesanan {gue} 🥺",
-        "{food} dari {b} {day} enak {bgt}, packagingnya juga rapi {emo_pos}",
-        "salut sama {driver} {b} yang tetep nganter jam 2 pagi ke {area} 🙏",
-    ),
-    ("background", "id", "neutral"): (
-        "ada yang tau promo {b} {day} apa aja?",
-        "{b} atau {o} ya buat pesen {food} malem ini? {emo_neu}",
-        "lagi nunggu {food} dari {b}, semoga cepet",
-        "baru install {b}, ada kode promo buat user baru gak?",
-        "{b} sekarang bisa bayar pake {wallet} ya?",
-        "biasanya {b} jam segini rame gak sih di {area}?",
-        "mau pesen {food} lewat {b}, rekomendasi tempat di {area} dong",
-        "{b} buka pendaftaran driver lagi di {city} katanya, ada yang udah daftar?",
-        "update aplikasi {b} dulu ah, katanya ada fitur {feature}",
-        "siang ini makan {food}, pesen lewat {b}",
-        "pada pake {b} atau {o} buat ke kantor?",
-        "{b} ongkir ke {area} berapaan sekarang ya?",
-        "cara ganti {account_thing} di akun {b} gimana ya? ada yg tau?",
-        "nyobain {b} buat kirim barang ke temen di {area}",
-        "{day} {b} ada diskon buat {food} gak sih?",
-        "lagi bandingin harga {b} sama {o} buat {food} yang sama {emo_neu}",
-        "{b} sama {o} bedanya apa sih sebenernya? mau pesen {food} nih",
-    ),
-    # ---------------------------------------------------------------- everyday chatter, English
-    ("background", "en", "negative"): (
-        "{b} has been getting worse, my {food_en} took {mins} minutes and arrived cold {emo_neg}",
-        "why does {b} keep cancelling my orders?? {nth} time this week",
-        "{b} customer service is a joke. been waiting {days} days for a refund {emo_neg}",
-        "the {b} app crashes every single time I try to pay. please fix it {care}",
-        "{b} charged me twice for one order and support just sends copy-paste replies",
-        "ordered {food_en} on {b}, got someone else's order. not even close {emo_neg}",
-        "{b} estimated 20 mins. it's been {mins}. I'm starving",
-        "tried {b} again after {n_months} months. same late deliveries, same excuses",
-        "the {b} driver marked my order as delivered and just... left with it?",
-        "{b} surge pricing in {city} tonight is ridiculous {emo_neg}",
-        "can {b} stop sending me {n_push} push notifications a day please",
-        "honestly {o} has been way more reliable than {b} lately",
-    ),
-    ("background", "en", "positive"): (
-        "shoutout to the {b} driver who rode through a flood in {area} to bring my {food_en} 🙏",
-        "{b} delivery was super quick today, {mins_fast} mins door to door {emo_pos}",
-        "honestly {b} > {o} for late night food runs in {city}",
-        "{b} support refunded my missing item in like five minutes. impressed {emo_pos}",
-        "the new {b} app update is actually really smooth {emo_pos}",
-        "got a {price_low} {food_en} deal on {b} today, can't complain {emo_pos}",
-        "{b} drivers in {city} are the real MVPs in this weather {emo_pos}",
-        "been using {b} daily since I moved to {city}, never had a bad order {emo_pos}",
-        "love that {b} lets you leave notes for the driver. no more wrong gates {emo_pos}",
-    ),
-    ("background", "en", "neutral"): (
-        "is {b} cheaper than {o} for rides from {area} to the airport?",
-        "trying {b} for the first time in {city}, let's see how it goes",
-        "anyone know if {b} delivers to {area} after midnight?",
-        "{b} or {o} for groceries? what do people in {city} use",
-        "ordering {food_en} on {b} tonight, any recommendations around {area}?",
-        "does {b} take credit cards now or still only e-wallets?",
-        "new to {city}. which app do locals actually use, {b} or {o}?",
-        "comparing {b} and {o} prices for the same {food_en} order, will report back",
-    ),
-    # ---------------------------------------------------------------- code-mixing
-    ("background", "id+en", "negative"): (
-        "literally nunggu {mins} menit for one {food}, {b} please do better {emo_neg}",
-        "{b} tuh kenapa sih, every time hujan dikit langsung no driver available",
-        "so disappointed sama {b}, udah bayar tapi order cancelled by system {emo_neg}",
-        "the audacity of {b} ngasih voucher yang gak bisa dipake {laugh}",
-        "{b} customer service nya useless {bgt}, chat sama bot doang from morning",
-        "not {b} nyasarin order {gue} ke {area} padahal rumah {gue} di {area2} {laugh}",
-    ),
-    ("background", "id+en", "positive"): (
-        "honestly {b} tuh worth it {bgt} buat yg mager kayak {gue} {laugh}",
-        "{b} so far oke sih, fast delivery and drivernya friendly {emo_pos}",
-        "not me pesen {food} lagi di {b} padahal udah janji diet {laugh}",
-        "big thanks buat {driver} {b}, super helpful {day} {emo_pos}",
-        "{b} delivery {day} on time banget, love it {emo_pos}",
-    ),
-    ("background", "id+en", "neutral"): (
-        "{b} vs {o}, which one lebih murah buat daily commute dari {area}?",
-        "lagi decide mau order {food} via {b} or masak sendiri {laugh}",
-        "anyone tau kenapa {b} app nya minta update terus? udah {n_updates}x {day}",
-    ),
-    # ---------------------------------------------------------------- a little Javanese and Sundanese
-    ("background", "jv", "negative"): (
-        "{b} ki piye to, pesenanku durung teko wis {mins} menit {emo_neg}",
-        "{b} saiki larang tenan, ongkire ra masuk akal",
-        "driver {b} ra iso dihubungi, pesenanku ilang ngono wae",
-        "kok suwe men to {b}, {food} ku wis adem",
-    ),
-    ("background", "jv", "positive"): (
-        "matur nuwun mas driver {b}, {food} e isih anget 🙏",
-        "{b} cepet tenan, ora nganti {mins_fast} menit wis teko {emo_pos}",
-        "enak tenan promo {b} dino iki {emo_pos}",
-    ),
-    ("background", "jv", "neutral"): (
-        "{b} opo {o} sing luwih murah nek nang {area}?",
-        "lagi ngenteni {food} seko {b}",
-    ),
-    ("background", "su", "negative"): (
-        "{b} mah lami pisan, tos {mins} menit teu dongkap keneh {emo_neg}",
-        "ongkir {b} ayeuna mahal pisan, asa teu kabeuli",
-        "naha {b} sok dibatalkeun wae pesenan abdi",
-    ),
-    ("background", "su", "positive"): (
-        "hatur nuhun akang driver {b}, gancang pisan 🙏",
-        "{b} mah mantap, {food} na masih haneut keneh {emo_pos}",
-    ),
-    ("background", "su", "neutral"): (
-        "aya nu terang promo {food} di {b} dinten ieu teu?",
-    ),
-    # ---------------------------------------------------------------- the outage
-    ("outage", "id", "negative"): (
-        "{b} down ya? dari tadi gak bisa pesen {emo_neg}",
-        "pesanan {gue} di {b} nyangkut di 'mencari driver' udah {mins} menit",
-        "{b} error lagi, saldo udah kepotong tapi order gak masuk {emo_neg} {care}",
-        "udah {hrs} jam {food} gak nyampe-nyampe, statusnya masih 'diproses'. {b} kenapa ini",
-        "satu kantor di {area} pesen makan siang lewat {b}, gak ada satu pun yang nyampe {laugh}",
-        "{driver} {b} bilang sistemnya lagi error jadi gak bisa ambil pesanan. terus {food} {gue} gimana",
-        "ini {b} lagi gangguan ya? {food} {gue} gak dateng-dateng padahal udah bayar",
-        "gara-gara {b} error {gue} gak makan siang {emo_neg} refundnya kapan??",
-        "{b} kok gak bisa dibuka sama sekali? muncul 'terjadi kesalahan' terus",
-        "pesanan {b} {gue} tiba-tiba dibatalin sistem, uang belum balik {emo_neg}",
-        "ternyata bukan cuma {gue} yang pesanannya gak nyampe. {b} lagi kenapa sih",
-        "{b} tolong kasih info dong, ini gangguan sampai jam berapa? laper {bgt}",
-        "udah 3x order di {b} siang ini, semua gagal. kapok {emo_neg}",
-        "{driver} {b} udah nyampe resto tapi pesanan gak muncul di sistem resto. kacau",
-        "{b} parah, {food} pesanan jam {hour} sampe sekarang belum dateng {emo_neg}",
-        "map {b} nunjukin driver diem di {area} dari sejam lalu {emo_neg}",
-        "yang pesen {b} di {area} juga gak nyampe? apa cuma di tempat {gue}",
-        "resto langganan {gue} di {area} bilang orderan {b} lagi numpuk gak ada yang ambil",
-        "#KiriminDown beneran deh, dari jam 11 gak bisa order {food} sama sekali",
-        "kalo sistemnya error mending tutup dulu {b}, jangan terima order terus dibatalin {emo_neg}",
-        "{food} {gue} udah dibayar, drivernya gak ada, CS {b} gak bisa dihubungi. lengkap {emo_neg}",
-    ),
-    ("outage", "en", "negative"): (
-        "{b} app down for anyone else in Jakarta? orders stuck since noon",
-        "my {b} order has been 'on the way' for {hrs} hours. the driver hasn't moved on the map {emo_neg}",
-        "lunch order via {b} never arrived and now I can't even open the app. great.",
-        "{b} outage right now?? payment went through but no order {emo_neg}",
-        "is {b} down? getting an error on every order in {area}",
-        "the whole office ordered lunch on {b} and nothing showed up. {hrs} hours later still nothing",
-        "{b} just cancelled my order after an hour of 'finding driver'. still charged {emo_neg}",
-        "{b} please at least post a status update. people are starving out here {care}",
-        "{nth} failed order on {b} today. switching to {o} for tonight",
-    ),
-    ("outage", "id+en", "negative"): (
-        "{b} lagi down ya? order {gue} stuck di 'finding driver' for {mins} mins {emo_neg}",
-        "literally semua orang di kantor order {b} dan gak ada yang nyampe {laugh}",
-        "{b} please, refund dulu lah kalo system lagi error {emo_neg}",
-        "so {b} is down and {gue} belum makan dari pagi. nice {emo_neg}",
-    ),
-    # ---------------------------------------------------------------- the price complaints
-    ("price", "id", "negative"): (
-        "biaya layanan {b} naik lagi?? sekarang {fee_new}, kemarin masih {fee_old} {emo_neg}",
-        "pesen {food} harga {price} tapi total bayar {total} gara-gara biaya layanan {b}. "
-        "mending masak sendiri",
-        "{b} naikin biaya aplikasi diem-diem, gak ada pengumuman apa-apa {emo_neg}",
-        "fix uninstall {b}, ongkir + biaya layanan udah lebih mahal dari makanannya",
-        "yang bilang {b} murah coba cek lagi deh, biaya layanannya sekarang {fee_new}",
-        "{b} kok jadi mahal {bgt} sih, total {total} cuma buat {food} doang {emo_neg}",
-        "harga naik, promo ilang, {b} maunya apa sih {emo_neg}",
-        "kata {driver} {b} yang nganter tadi, biaya aplikasinya naik tapi pendapatan mereka gak naik. kasian",
-        "biaya layanan {fee_new} per order tuh gak masuk akal {b}. sebulan bisa ratusan ribu sendiri",
-        "baru sadar {b} sekarang ada biaya pemesanan kecil juga. double kena {emo_neg}",
-        "bye {b}, pindah ke {o} aja yang biaya layanannya masih wajar",
-        "checkout di {b} kaget liat rinciannya. ongkir {ongkir}, biaya layanan {fee_new}. buat apa aja sih",
-        "{b} tolong dijelasin kenapa biaya layanan jadi {fee_new}? {care}",
-        "dulu pake {b} karena murah. sekarang alasannya udah gak ada {emo_neg}",
-        "pesen es teh doang di {b} totalnya {total} {laugh} sakit",
-    ),
-    ("price", "en", "negative"): (
-        "{b} service fee went from {fee_old} to {fee_new} overnight. on a {price} order that's wild",
-        "switching from {b} to {o}, the new fees just aren't worth it",
-        "{b} quietly raised its service fee and didn't tell anyone {emo_neg}",
-        "paid {total} for one {food_en} on {b}. the fees are now more than the food",
-        "anyone else notice {b} got way more expensive this week? my usual {food_en} is now {total}",
-        "{b} fees are getting out of hand. deleting the app",
-    ),
-    ("price", "id+en", "negative"): (
-        "{b} fee naik jadi {fee_new}?? that's literally harga es teh {laugh}",
-        "not {b} naikin service fee pas tanggal tua {emo_neg}",
-        "honestly udah gak worth it pake {b}, fees nya too much",
-    ),
-    ("price", "jv", "negative"): (
-        "{b} saiki larang pol, biaya layanane {fee_new} {emo_neg}",
-    ),
-    ("price", "id", "neutral"): (
-        "sebenernya biaya layanan {b} {fee_new} masih lebih murah dari {o} sih kalo diitung-itung",
-        "biaya layanan {b} naik jadi {fee_new} mulai minggu ini, jangan kaget pas checkout ya",
-    ),
-    ("price", "en", "neutral"): (
-        "{b} service fee is now {fee_new} per order, just FYI if you're budgeting",
-    ),
-    # ---------------------------------------------------------------- the product buzz
-    ("buzz", "id", "positive"): (
-        "baru langganan {prod}, gratis ongkir sebulan cuma {plus_price}. worth it {bgt} {emo_pos}",
-        "{prod} beneran penyelamat anak kos {laugh} {emo_pos}",
-        "ok {prod} ternyata worth it, minggu ini udah hemat {saving} {emo_pos}",
-        "cobain {prod} hari pertama, ongkirnya nol semua {emo_pos}",
-        "akhirnya {b} punya langganan kayak {o}, dan lebih murah {emo_pos}",
-        "langsung daftar {prod} begitu liat harganya {plus_price}. pesen {food} jadi gak mikir ongkir lagi",
-        "{prod} + promo merchant = makan enak pas tanggal tua {laugh}",
-        "salut sama {b}, {prod} bener-bener gratis ongkir tanpa syarat aneh-aneh {emo_pos}",
-        "yang masih mikir-mikir, {prod} tuh balik modal cuma dari 3x order {emo_pos}",
-        "suka {bgt} sama {prod}, tiap order ada tulisan 'kamu hemat {ongkir}' {laugh}",
-    ),
-    ("buzz", "en", "positive"): (
-        "just subscribed to {prod}, free delivery on everything for {plus_price} a month. love it {emo_pos}",
-        "{prod} is the best thing {b} has done honestly",
-        "did the math, {prod} pays for itself after three orders {emo_pos}",
-        "{prod} launch went smoother than expected, free delivery applied right away {emo_pos}",
-        "ok {prod} is actually great. {o} needs to catch up",
-    ),
-    ("buzz", "id+en", "positive"): (
-        "{prod} is so worth it, ongkir gratis terus {emo_pos}",
-        "honestly {prod} bikin {gue} makin boros {laugh} but worth it",
-    ),
-    ("buzz", "id", "neutral"): (
-        "{prod} itu gratis ongkirnya berlaku buat semua resto atau cuma yang tertentu?",
-        "{prod} {plus_price} sebulan, worth it gak sih buat yang jarang order?",
-    ),
-    ("buzz", "en", "neutral"): (
-        "is {prod} available outside Jakarta yet?",
-    ),
-}
 
-REDDIT_TITLES: Mapping[tuple[str, str], tuple[str, ...]] = {
-    ("background", "id"): ("{b} vs {o} buat yang tinggal di {city}?", "Pengalaman pake {b} seminggu terakhir",
-                           "Rant: {b} lagi", "[Diskusi] Aplikasi antar makanan paling reliable sekarang apa?",
-                           "Ada yang kerja jadi driver {b} di {city}?"),
-    ("background", "en"): ("Is {b} worth it in {city}?", "{b} or {o} for a newcomer in {city}?",
-                           "PSA about {b} refunds"),
-    ("outage", "id"): ("{b} down di Jakarta?", "{b} gangguan, pesanan gak nyampe",
-                       "Ada yang kena juga? {b} siang ini"),
-    ("outage", "en"): ("Is {b} down for everyone?", "{b} outage in Jakarta right now"),
-    ("price", "id"): ("{b} naikin biaya layanan jadi {fee_new}", "Masih worth it pake {b} sekarang?"),
-    ("price", "en"): ("{b} fee increase, anyone else switching?", "{b} just got a lot more expensive"),
-    ("buzz", "id"): ("{prod} worth it gak?", "Review jujur {prod} setelah seminggu"),
-    ("buzz", "en"): ("Thoughts on {prod}?", "{prod} first impressions"),
-}
+@dataclass(frozen=True)
+class _DemoText:
+    """The demo's sentences and vocabulary, kept in ``data/demo_templates.json``.
 
-CARE_REPLIES: tuple[str, ...] = (
-    "{greet}, mohon maaf atas ketidaknyamanannya 🙏 Saat ini sedang ada kendala sistem di area Jakarta dan "
-    "tim kami sedang menanganinya. Pesanan yang gagal akan dikembalikan otomatis ke saldo ya, Kak. {sign}",
-    "{greet}, kami mohon maaf pesanannya belum sampai. Ada gangguan layanan di wilayah Jabodetabek siang "
-    "ini, mohon ditunggu update dari kami. {sign}",
-    "{greet}, terima kasih sudah menghubungi kami. Gangguan sedang dalam penanganan, dana untuk pesanan yang "
-    "dibatalkan akan kembali maksimal 1x24 jam. {sign}",
-    "{greet}, boleh dibantu kirimkan nomor pesanannya via DM? Kami cek segera ya. {sign}",
-)
-CARE_GREETINGS = ("Hai Kak", "Halo Kak", "Hai Kak {first}", "Halo Kak {first}", "Mohon maaf Kak")
-CARE_SIGNS = ("-Rina", "-Dimas", "-Ayu", "-Bima", "-Sekar", "^NS", "^AR")
+    In the file, tuple keys are joined with ``|``: templates are keyed ``scenario|language|sentiment``
+    ("id+en" is Indonesian-English code-mixing, truth language "id"), Reddit titles and news
+    ``scenario|language``, openers ``language|sentiment`` (openers are mood-neutral, so labels stay
+    true). ``{name}`` in a text is a slot, filled from the post's context or from ``slots``.
+    """
 
-NEWS: Mapping[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
-    # (title, body, sentiment)
-    ("background", "id"): (
-        ("{b} Perluas Layanan ke {n_cities} Kota Baru",
-         "{b} menambah jangkauan layanan antar makanan dan kurir ke {n_cities} kota baru mulai bulan ini. "
-         "Perusahaan menyebut permintaan di luar Jawa terus tumbuh.", "neutral"),
-        ("Persaingan Layanan Antar Makanan Makin Ketat, {b} dan {o} Adu Promo",
-         "{b} dan {o} sama-sama menggelar potongan ongkir menjelang akhir tahun. Pengamat menilai perang "
-         "promo belum akan berhenti dalam waktu dekat.", "neutral"),
-        ("{b} Gandeng UMKM Kuliner di {city}",
-         "{b} bekerja sama dengan ratusan pelaku UMKM kuliner di {city} untuk masuk ke aplikasinya. "
-         "Program ini menawarkan komisi lebih rendah selama tiga bulan pertama.", "positive"),
-        ("Survei: Ongkir Jadi Pertimbangan Utama Konsumen Pilih Aplikasi",
-         "Survei terhadap 1.200 responden di {city} menunjukkan ongkos kirim menjadi alasan utama memilih "
-         "antara {b} dan {o}, disusul kecepatan pengantaran.", "neutral"),
-        ("Mitra Pengemudi {b} di {city} Keluhkan Skema Insentif Baru",
-         "Sejumlah mitra pengemudi {b} di {city} menyampaikan keberatan atas perubahan skema insentif harian "
-         "yang dinilai menurunkan pendapatan.", "negative"),
-    ),
-    ("background", "en"): (
-        ("{b} expands to {n_cities} more Indonesian cities",
-         "{b} said it will bring food delivery and courier services to {n_cities} additional cities, "
-         "betting on demand outside Java.", "neutral"),
-        ("Food delivery price war heats up between {b} and {o}",
-         "Both apps are offering steep delivery discounts ahead of the holidays, squeezing margins across "
-         "the sector.", "neutral"),
-    ),
-    ("outage", "id"): (
-        ("Layanan {b} Gangguan, Pesanan Pelanggan di Jakarta Tak Kunjung Tiba",
-         "Sejumlah pengguna {b} di Jakarta mengeluhkan pesanan makanan yang tidak kunjung sampai pada "
-         "{weekday} siang. Keluhan ramai di media sosial sejak sekitar pukul 11.30 WIB. Pihak {b} "
-         "menyatakan gangguan sistem sedang ditangani dan dana pesanan yang gagal akan dikembalikan.",
-         "negative"),
-        ("{b} Akui Gangguan Sistem, Pesanan di Jabodetabek Tertunda Berjam-jam",
-         "{b} membenarkan adanya gangguan sistem yang membuat banyak pesanan di Jabodetabek tertunda pada "
-         "{weekday}. Perusahaan meminta maaf dan menjanjikan pengembalian dana otomatis.", "negative"),
-    ),
-    ("outage", "en"): (
-        ("{b} outage leaves Jakarta customers without lunch",
-         "Customers of delivery app {b} across Greater Jakarta reported orders stuck for hours on "
-         "{weekday_en}. The company blamed a system fault and promised automatic refunds.", "negative"),
-    ),
-    ("price", "id"): (
-        ("{b} Naikkan Biaya Layanan Jadi Rp4.500, Konsumen Protes",
-         "Aplikasi {b} mulai menerapkan biaya layanan baru sebesar Rp4.500 per transaksi, naik dari "
-         "sebelumnya Rp2.000. Kenaikan ini memicu keluhan di media sosial, sejumlah pengguna mengaku beralih "
-         "ke aplikasi lain.", "negative"),
-        ("Biaya Layanan {b} Naik, Pengamat: Konsumen Sensitif Harga",
-         "Kenaikan biaya layanan {b} menjadi Rp4.500 dinilai berisiko menggerus loyalitas pengguna di tengah "
-         "persaingan dengan {o}.", "negative"),
-    ),
-    ("price", "en"): (
-        ("{b} raises service fee to Rp4,500, users push back",
-         "{b} more than doubled its per-order service fee this week. Complaints quickly spread on social "
-         "media, with some users saying they would switch to {o}.", "negative"),
-    ),
-    ("buzz", "id"): (
-        ("{b} Luncurkan {prod}, Langganan Gratis Ongkir Rp29 Ribu per Bulan",
-         "{b} resmi meluncurkan layanan berlangganan {prod} seharga Rp29.000 per bulan dengan gratis ongkir "
-         "tanpa batas untuk jarak hingga 5 km. Layanan ini tersedia di Jakarta, Surabaya, Bandung, dan "
-         "Medan.",
-         "positive"),
-    ),
-    ("buzz", "en"): (
-        ("{b} launches {prod}, a Rp29,000 monthly free-delivery pass",
-         "{b} is betting on subscriptions: {prod} waives delivery fees on orders within 5 km. Early user "
-         "reactions have been largely positive.", "positive"),
-    ),
-}
+    areas: Mapping[str, tuple[str, ...]]
+    profile_locations: Mapping[str, tuple[str, ...]]
+    first_names_id: tuple[str, ...]
+    last_names_id: tuple[str, ...]
+    handle_words_id: tuple[str, ...]
+    bio_tags_id: tuple[str, ...]
+    first_names_en: tuple[str, ...]
+    last_names_en: tuple[str, ...]
+    bio_tags_en: tuple[str, ...]
+    food_id: tuple[str, ...]
+    food_en: tuple[str, ...]
+    wrong_items: tuple[str, ...]
+    slots: Mapping[str, tuple[str, ...]]
+    templates: Mapping[tuple[str, ...], tuple[str, ...]]
+    reddit_titles: Mapping[tuple[str, ...], tuple[str, ...]]
+    care_replies: tuple[str, ...]
+    care_greetings: tuple[str, ...]
+    care_signs: tuple[str, ...]
+    news: Mapping[tuple[str, ...], tuple[tuple[str, str, str], ...]]
+    news_extra: Mapping[str, tuple[str, ...]]
+    openers: Mapping[tuple[str, ...], tuple[str, ...]]
 
-NEWS_EXTRA: Mapping[str, tuple[str, ...]] = {
-    "id": ("Hingga berita ini diturunkan, {o} belum memberikan tanggapan.",
-           "Pengamat ekonomi digital menilai persaingan di sektor ini akan makin ketat tahun depan.",
-           "Menurut perusahaan, jumlah transaksi di {city} tumbuh {pct} persen dibanding tahun lalu.",
-           "Warganet pun ramai membandingkan layanan {b} dengan {o}.",
-           "Perusahaan belum merinci jumlah pengguna yang terdampak."),
-    "en": ("{o} did not respond to a request for comment.",
-           "Analysts expect competition in the sector to intensify next year.",
-           "Transactions in {city} grew {pct} percent year on year, according to the company.",
-           "The company did not say how many users were affected."),
-}
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+@cache
+def _text() -> _DemoText:
+    """Read once, on first use: importing this module (for the brands or queries) stays cheap."""
+    raw = json.loads(_TEXT_FILE.read_text(encoding="utf-8"))
+    tuple_keyed = {"templates", "reddit_titles", "news", "openers"}
+    fields: dict[str, Any] = {}
+    for name, value in raw.items():
+        if isinstance(value, dict):
+            split = name in tuple_keyed
+            fields[name] = {(tuple(k.split("|")) if split else k): _tuples(v) for k, v in value.items()}
+        else:
+            fields[name] = _tuples(value)
+    fields["slots"]["wrong"] = fields["wrong_items"]
+    return _DemoText(**fields)
+
 
 CAMPAIGN_CODE = "GCMAKAN50"
 CAMPAIGN_CALLS = ("Buruan sebelum kehabisan!", "Buruan sebelum kuota habis!", "Yuk buruan sebelum kehabisan!")
 TAGS_ID = ("#kuliner", "#anakkos", "#jajan", "#makansiang", "#ojol", "#tanggaltua")
 TAGS_EN = ("#jakarta", "#foodie", "#indonesia")
-# Openers people put in front of a post, by language and mood (mood-neutral, so labels stay true).
-OPENERS: Mapping[tuple[str, str], tuple[str, ...]] = {
-    ("id", "negative"): ("duh ", "astaga ", "ya ampun ", "hadeh ", "sumpah ", "kesel {bgt}. ", "capek. ",
-                         "haduh ", "yaelah "),
-    ("id", "positive"): ("wah ", "asik ", "yeay ", "alhamdulillah ", "seneng {bgt}, ", "gila sih, "),
-    ("id", "neutral"): ("guys ", "btw ", "eh ", "nanya dong, ", "hmm ", "temen-temen, "),
-    ("en", "negative"): ("ugh. ", "wow. ", "seriously, ", "not again. ", "unbelievable. "),
-    ("en", "positive"): ("ok ", "wow ", "honestly ", "big thanks: ", "happy customer here: "),
-    ("en", "neutral"): ("quick question: ", "hey ", "random q: ", "genuine question, "),
-}
 
 WEEKDAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -735,11 +305,11 @@ def _weighted(rng: random.Random, options: Sequence[tuple[str, float]]) -> str:
 
 def _make_author(rng: random.Random, platform: str, lang: str, city: str, *, fresh: bool = False) -> Author:
     if lang == "en" and rng.random() < 0.55:
-        first, last = rng.choice(FIRST_NAMES_EN), rng.choice(LAST_NAMES_EN)
-        tag = rng.choice(BIO_TAGS_EN)
+        first, last = rng.choice(_text().first_names_en), rng.choice(_text().last_names_en)
+        tag = rng.choice(_text().bio_tags_en)
     else:
-        first, last = rng.choice(FIRST_NAMES_ID), rng.choice(LAST_NAMES_ID)
-        tag = rng.choice(BIO_TAGS_ID)
+        first, last = rng.choice(_text().first_names_id), rng.choice(_text().last_names_id)
+        tag = rng.choice(_text().bio_tags_id)
     pattern = rng.randrange(6)
     if fresh:
         # Throwaway accounts of a paid campaign: name plus a long number, no profile.
@@ -751,9 +321,9 @@ def _make_author(rng: random.Random, platform: str, lang: str, city: str, *, fre
     elif pattern == 2:
         handle = f"{first}{rng.randrange(1, 999)}"
     elif pattern == 3:
-        handle = f"{first}{rng.choice(HANDLE_WORDS_ID)}"
+        handle = f"{first}{rng.choice(_text().handle_words_id)}"
     elif pattern == 4:
-        handle = f"{rng.choice(HANDLE_WORDS_ID)}_{first}"
+        handle = f"{rng.choice(_text().handle_words_id)}_{first}"
     else:
         handle = f"{first}.{last[:4]}"
     handle = handle.replace(".", "_") if platform in ("x", "youtube") else handle
@@ -804,7 +374,7 @@ def _make_author(rng: random.Random, platform: str, lang: str, city: str, *, fre
         author_id = "UC" + _rand_str(rng, _B64URL, 22)
         handle = f"@{handle}"
 
-    location = "" if fresh or rng.random() < 0.22 else rng.choice(PROFILE_LOCATIONS[city])
+    location = "" if fresh or rng.random() < 0.22 else rng.choice(_text().profile_locations[city])
     country = "ID"
     # Few people post a lot, most post once or twice.
     activity = 0.3 if fresh else rng.paretovariate(1.6)
@@ -879,7 +449,7 @@ def _fill(template: str, rng: random.Random, ctx: Mapping[str, str | Callable[[]
         key = match.group(1)
         value = ctx.get(key)
         if value is None:
-            value = rng.choice(SLOTS[key])
+            value = rng.choice(_text().slots[key])
         elif callable(value):
             value = value()
         return _fill(value, rng, ctx) if "{" in value else value
@@ -981,7 +551,7 @@ class _Generator:
     def _ctx(self, brand: Brand, city: str, platform: str) -> dict[str, str | Callable[[], str]]:
         r = self.rng
         others = [b for b in BRANDS if b.id != brand.id]
-        area_pool = AREAS.get(city, AREAS["Jakarta"])
+        area_pool = _text().areas.get(city, _text().areas["Jakarta"])
         area = r.choice(area_pool)
         food_price = r.randrange(15, 65) * 1000
         ongkir = r.randrange(8, 19) * 1000
@@ -1001,8 +571,8 @@ class _Generator:
             "area": area,
             "area2": r.choice([a for a in area_pool if a != area] or [area]),
             "gue": r.choice(("gue", "gw", "aku", "aku", "saya", "gua", "w")),
-            "food": r.choice(FOOD_ID),
-            "food_en": r.choice(FOOD_EN),
+            "food": r.choice(_text().food_id),
+            "food_en": r.choice(_text().food_en),
             "mins": str(r.randrange(35, 151, 5)),
             "mins_fast": str(r.randrange(8, 26)),
             "hrs": str(r.choice((2, 2, 3, 3, 4))),
@@ -1019,7 +589,7 @@ class _Generator:
 
     def _decorate(self, text: str, platform: str, lang: str, sentiment: str, brand: Brand, story: str) -> str:
         r = self.rng
-        openers = OPENERS.get(("en" if lang == "en" else "id", sentiment))
+        openers = _text().openers.get(("en" if lang == "en" else "id", sentiment))
         if openers and lang in ("id", "en", "id+en") and r.random() < 0.3:
             text = _fill(r.choice(openers), r, {}) + text
         if platform in ("x", "bluesky") and lang != "en" and r.random() < 0.25:
@@ -1041,8 +611,8 @@ class _Generator:
 
     def _social_text(self, story: str, lang: str, sentiment: str, ctx: Mapping[str, Any],
                      avoid: str = "") -> tuple[str, str]:
-        options = [t for t in TEMPLATES[(story, lang, sentiment)] if t != avoid]
-        template = self.rng.choice(options or TEMPLATES[(story, lang, sentiment)])
+        options = [t for t in _text().templates[(story, lang, sentiment)] if t != avoid]
+        template = self.rng.choice(options or _text().templates[(story, lang, sentiment)])
         return _fill(template, self.rng, ctx), template
 
     # ---------------------------------------------------------------- posts
@@ -1068,7 +638,7 @@ class _Generator:
             sentiment = "neutral" if r.random() < 0.1 else "positive"
         else:
             sentiment = _weighted(r, SENTIMENT_MIX[brand.id])
-        if (story, lang, sentiment) not in TEMPLATES:
+        if (story, lang, sentiment) not in _text().templates:
             lang = "id"
 
         cities: tuple[str, ...] = ()
@@ -1087,7 +657,7 @@ class _Generator:
         if platform == "reddit":
             if r.random() < 0.4:
                 key = (story, "en" if lang == "en" else "id")
-                title = _tidy(_fill(r.choice(REDDIT_TITLES[key]), r, ctx))
+                title = _tidy(_fill(r.choice(_text().reddit_titles[key]), r, ctx))
             if r.random() < 0.5:
                 # Reddit posts run longer: a second thought from the same person and mood.
                 more, _ = self._social_text(story, lang, sentiment, ctx, avoid=template)
@@ -1154,11 +724,11 @@ class _Generator:
         ctx["weekday"] = WEEKDAYS_ID[inc.start.weekday()]
         ctx["weekday_en"] = WEEKDAYS_EN[inc.start.weekday()]
         ctx["n_cities"] = str(r.randrange(5, 25))
-        title_t, body_t, sentiment = r.choice(NEWS[(story, lang)])
+        title_t, body_t, sentiment = r.choice(_text().news[(story, lang)])
         ctx["pct"] = str(r.randrange(8, 46))
         title, body = _tidy(_fill(title_t, r, ctx)), _tidy(_fill(body_t, r, ctx))
         if r.random() < 0.6:
-            body = f"{body} {_fill(r.choice(NEWS_EXTRA[lang]), r, ctx)}"
+            body = f"{body} {_fill(r.choice(_text().news_extra[lang]), r, ctx)}"
         # House style: a dateline in front of the lede.
         body = f"{city.upper()}, {name} - {body}" if lang == "id" else f"{city.upper()} - {body}"
         section = r.choice(("ekonomi", "bisnis", "tekno", "metro")) if lang == "id" else \
@@ -1188,10 +758,10 @@ class _Generator:
     def _care_reply(self, brand: Brand) -> tuple[dict[str, Any], dict[str, Any]]:
         r = self.rng
         ctx: dict[str, str | Callable[[], str]] = {
-            "greet": r.choice(CARE_GREETINGS), "sign": r.choice(CARE_SIGNS),
-            "first": r.choice(FIRST_NAMES_ID).title(),
+            "greet": r.choice(_text().care_greetings), "sign": r.choice(_text().care_signs),
+            "first": r.choice(_text().first_names_id).title(),
         }
-        text = _tidy(_fill(r.choice(CARE_REPLIES), r, ctx))
+        text = _tidy(_fill(r.choice(_text().care_replies), r, ctx))
         author = {"id": "1204417765", "handle": brand.care, "display_name": f"{brand.name} Care",
                   "followers": 312_400, "verified": True, "location": "Jakarta"}
         created = self._clamp(self._story_time("outage") + timedelta(minutes=self.time_rng.uniform(3, 40)))

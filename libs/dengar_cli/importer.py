@@ -49,6 +49,7 @@ from dengar_common.imports import (
     row_to_post,
     validate_post,
 )
+from dengar_common.localstate import PlatformNotRunning, require_running
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ __all__ = ["DEFAULT_SOURCES", "TARGETS", "FatalError", "RowError", "RowInvalid",
            "UsageError", "detect_format", "iter_rows", "main", "parse_mapping", "parse_timestamp",
            "row_hash", "row_to_post"]
 
-DEFAULT_API_URL = "http://127.0.0.1:8080"
 BATCH_SIZE = 500
 # The gateway refuses bodies over 5 MB; stay well below with JSON overhead.
 MAX_BATCH_BYTES = 4_000_000
@@ -390,8 +390,11 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("file", help="CSV, JSON, JSONL or NDJSON file ('-' for stdin, with --format)")
     parser.add_argument("--format", choices=("csv", "json", "jsonl", "ndjson"),
                         help="default: from the file extension")
-    parser.add_argument("--api-url", default=os.environ.get("DENGAR_API_URL", DEFAULT_API_URL),
-                        help="gateway URL (env DENGAR_API_URL; default %(default)s)")
+    parser.add_argument("--api-url", default=os.environ.get("DENGAR_API_URL"),
+                        help="gateway URL (env DENGAR_API_URL; default: the local platform of `make run`)")
+    parser.add_argument("--home", default=None,
+                        help="state directory of the local platform started by `make run` "
+                             "(env DENGAR_HOME, default ./.dengar); used unless --api-url is given")
     parser.add_argument("--api-key", default=os.environ.get("DENGAR_API_KEY"),
                         help="API key with the ingest scope (env DENGAR_API_KEY)")
     parser.add_argument("--map", action="append", default=[], metavar="TARGET=SOURCE[,...]",
@@ -440,7 +443,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not ns.api_key:
                 raise UsageError("no API key: pass --api-key or set DENGAR_API_KEY")
-            base = ns.api_url.rstrip("/").removesuffix("/v1")
+            try:
+                api_url = ns.api_url or require_running(ns.home, setting="DENGAR_API_URL").api_url
+            except PlatformNotRunning as exc:
+                raise UsageError(str(exc)) from None
+            base = api_url.rstrip("/").removesuffix("/v1")
             with httpx.Client(base_url=base, timeout=ns.timeout,
                               headers={"Authorization": f"Bearer {ns.api_key}",
                                        "User-Agent": "dengar-import"}) as client:

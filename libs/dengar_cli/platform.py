@@ -103,7 +103,7 @@ class Platform:
 
     def admin(self, *args: str) -> str:
         """Run the gateway's admin CLI (`dengar tenants ...`, `dengar keys ...`) against this platform."""
-        res = subprocess.run([sys.executable, "-m", "dengar_gateway.entrypoints.cli", *args],
+        res = subprocess.run([sys.executable, "-m", "dengar_cli", *args],
                              env=self.base_env(), capture_output=True, text=True, timeout=60, check=False)
         if res.returncode != 0:
             raise RuntimeError(f"dengar {' '.join(args)} failed: {res.stderr or res.stdout}")

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tqdm import tqdm
 
 from dengar_cli.platform import Platform, tail
 from dengar_common.localinfra import free_port
+from dengar_common.localstate import LocalPlatform, clear_state, read_state, resolve_home, write_state
 
 logger = logging.getLogger(__name__)
 
@@ -121,19 +123,50 @@ def summary(api_url: str, key: str) -> dict[str, Any]:
     return dict(r.json())
 
 
+class Progress:
+    """One bar on a terminal; elsewhere (a log, CI) a line at each quarter, not one per poll."""
+
+    def __init__(self, total: int, desc: str, *, tty: bool | None = None) -> None:
+        self.total = total
+        self.desc = desc
+        self.tty = sys.stdout.isatty() if tty is None else tty
+        self._bar = tqdm(total=total, desc=desc, unit=" posts", file=sys.stdout, leave=True,
+                         dynamic_ncols=True) if self.tty else None
+        self._done = 0
+        self._next_quarter = 1 if total > 0 else 5
+
+    def update_to(self, done: int) -> None:
+        done = min(done, self.total)
+        if self._bar is not None:
+            self._bar.update(done - self._done)
+        else:
+            while self._next_quarter <= 4 and done * 4 >= self._next_quarter * self.total:
+                _out(f"  {self.desc}: {done}/{self.total} posts")
+                self._next_quarter += 1
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 def wait_processed(api_url: str, key: str, expected: int, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     last: dict[str, Any] = {}
-    shown = -1
-    while time.monotonic() < deadline:
-        last = summary(api_url, key)
-        volume = int(last.get("volume", 0))
-        if volume != shown:
-            _out(f"  ... {volume}/{expected} posts enriched and counted")
-            shown = volume
-        if volume >= expected:
-            break
-        time.sleep(2)
+    progress = Progress(expected, "enriched and counted")
+    try:
+        while time.monotonic() < deadline:
+            last = summary(api_url, key)
+            volume = int(last.get("volume", 0))
+            progress.update_to(volume)
+            if volume >= expected:
+                break
+            time.sleep(2)
+    finally:
+        progress.close()
+    if int(last.get("volume", 0)) < expected:
+        _out(f"  only {last.get('volume', 0)}/{expected} posts counted after {timeout:.0f}s; "
+             "the rest will follow")
     return last
 
 
@@ -154,7 +187,9 @@ def print_summary(s: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dengar run", description=__doc__)
-    parser.add_argument("--home", type=Path, default=Path(os.environ.get("DENGAR_HOME", ".dengar")))
+    parser.add_argument("--home", type=Path, default=None,
+                        help="state directory: data, logs and platform.json, which the other commands "
+                             "read to find this platform (env DENGAR_HOME, default ./.dengar)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("DENGAR_GATEWAY_HTTP_PORT", 8080)))
     parser.add_argument("--demo-posts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
@@ -164,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    home = ns.home.resolve()
+    home = resolve_home(ns.home).resolve()
+    running = read_state(home)
+    if running is not None:
+        _out(f"Dengar is already running from {home} (pid {running.pid}, API {running.api_url}).")
+        return 2
     port = ns.port
     try:
         import socket
@@ -176,9 +215,17 @@ def main(argv: list[str] | None = None) -> int:
     platform = Platform(home=home, gateway_port=port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # A shell starts background jobs (`make run &`) with SIGINT ignored; `kill -INT` should still stop
+    # the platform as Ctrl-C does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _out(f"Starting Dengar (data in {home}) ...")
     try:
         platform.start()
+        assert platform.infra is not None
+        write_state(home, LocalPlatform(
+            pid=os.getpid(), mongo_uri=platform.infra.mongo_uri, nats_url=platform.infra.nats_url,
+            api_url=platform.api_url, gateway_db=f"{platform.db_prefix}_gateway",
+            started_at=datetime.now(UTC).isoformat(timespec="seconds")))
         key = ensure_demo_key(platform, home / "demo-key")
         _out(f"API:        {platform.api_url}/v1   (OpenAPI: {platform.api_url}/docs)")
         _out(f"Dashboard:  {platform.api_url}/")
@@ -208,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # First, so that commands run during the shutdown already say "not running".
+        clear_state(home, os.getpid())
         _out("Stopping ...")
         platform.stop()
         _out("Stopped.")

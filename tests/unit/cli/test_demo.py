@@ -234,3 +234,25 @@ def test_demo_queries_compile_and_find_their_brand(stream) -> None:
     assert delivery.matches(MatchDoc.build("pesanan GoCepat telat 40 menit"))
     assert delivery.matches(MatchDoc.build("my lunch order never arrived"))
     assert not delivery.matches(MatchDoc.build("delivery was quick today"))
+
+
+def _digest(obj: object) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_stream_is_pinned() -> None:
+    # Hashes of the stream as generated before the template text moved to data/demo_templates.json:
+    # any change to the text, its order or the draws from the generator shows up here.
+    posts = generate_demo_posts(3000, seed=7, now=NOW)
+    assert posts[0]["text"] == "update aplikasi AntarYuk dulu ah, katanya ada fitur tip driver"
+    assert posts[1234]["text"] == ("sebenernya biaya layanan AntarYuk Rp4.500 masih lebih murah dari Kirimin "
+                                   "sih kalo diitung-itung")
+    assert _digest(posts) == "7c329b4f81d5431c3c2ce90c939825ea2e325885958f95dfc1116a82daaa085d"
+    assert _digest(generate_demo(3000, seed=7, now=NOW).truth) == (
+        "eea67e9b5e3148d0bb11ce8780633101c16de31543f130c6691298acc56fe25b")
+    assert _digest(generate_demo_posts(500, seed=1, now=NOW)) == (
+        "5994dcf4c4fd0b93185fd2f2d50b8db8f0b82211bd284c201e2ccc5db2d5dc00")

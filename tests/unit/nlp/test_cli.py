@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dengar_nlp import cli
+from dengar_nlp.entrypoints import cli
 from dengar_nlp.results import Analysis, Emotion, Sentiment, Signals
 
 ROOT = Path(__file__).resolve().parents[3]

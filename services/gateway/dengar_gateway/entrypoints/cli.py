@@ -6,9 +6,12 @@
     dengar keys list --tenant T [--json]
     dengar keys revoke KEY_ID
 
-Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY_DB).
+Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY_DB). Without
+DENGAR_MONGO_URI the commands use the local platform started by `make run` (`dengar run`), found in
+--home / DENGAR_HOME / ./.dengar; with neither, they say so and exit 2.
 Secrets go to stdout only; notes go to stderr, so ``$(dengar tenants create ...)`` stays clean.
-Exit status: 0 done, 1 failed (no such tenant/key, tenant exists, database down), 2 bad usage.
+Exit status: 0 done, 1 failed (no such tenant/key, tenant exists, database down), 2 bad usage or no
+platform to reach.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.errors import PyMongoError
 
+from dengar_common.cliplugin import Command
 from dengar_common.ids import is_valid_tenant_id
+from dengar_common.localstate import PlatformNotRunning, require_running
 from dengar_common.mongo import make_client
 from dengar_common.settings import ConfigError, load_settings
 from dengar_gateway.adapters.store import ApiKeyRecord, GatewayStore, TenantExistsError
@@ -41,26 +47,32 @@ class CliError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dengar", description="Manage Dengar tenants and API keys.")
     groups = parser.add_subparsers(dest="group", required=True)
+    # On every leaf, so that it goes where users type it: `dengar tenants list --home DIR`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", default=None,
+                        help="state directory of the local platform started by `make run` "
+                             "(env DENGAR_HOME, default ./.dengar); used unless DENGAR_MONGO_URI is set")
 
     tenants = groups.add_parser("tenants", help="tenants").add_subparsers(dest="command", required=True)
-    create = tenants.add_parser("create", help="create a tenant and print its first API key")
+    create = tenants.add_parser("create", parents=[common],
+                                help="create a tenant and print its first API key")
     create.add_argument("name", help="display name; the id is derived from it unless --id is given")
     create.add_argument("--id", dest="tenant_id", help="tenant id ([a-z0-9][a-z0-9_-]{0,62})")
     create.add_argument("--json", action="store_true", help="print JSON")
-    tlist = tenants.add_parser("list", help="list tenants")
+    tlist = tenants.add_parser("list", parents=[common], help="list tenants")
     tlist.add_argument("--json", action="store_true", help="print JSON")
 
     keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="command", required=True)
-    kcreate = keys.add_parser("create", help="create an API key and print it")
+    kcreate = keys.add_parser("create", parents=[common], help="create an API key and print it")
     kcreate.add_argument("--tenant", required=True)
     kcreate.add_argument("--scopes", default="read,ingest",
                          help="comma-separated: ingest, read, admin (default: read,ingest)")
     kcreate.add_argument("--name", default="", help="a label for the key")
     kcreate.add_argument("--json", action="store_true", help="print JSON")
-    klist = keys.add_parser("list", help="list a tenant's keys (never their secrets)")
+    klist = keys.add_parser("list", parents=[common], help="list a tenant's keys (never their secrets)")
     klist.add_argument("--tenant", required=True)
     klist.add_argument("--json", action="store_true", help="print JSON")
-    revoke = keys.add_parser("revoke", help="revoke a key: it stops working at once")
+    revoke = keys.add_parser("revoke", parents=[common], help="revoke a key: it stops working at once")
     revoke.add_argument("key_id")
     return parser
 
@@ -156,14 +168,28 @@ async def _main(args: argparse.Namespace, settings: GatewaySettings) -> None:
         await client.close()
 
 
+def _local_platform(home: str | None) -> dict[str, str]:
+    """Settings of the running local platform, unless DENGAR_MONGO_URI says where the store is."""
+    if os.environ.get("DENGAR_MONGO_URI"):
+        return {}
+    state = require_running(home, setting="DENGAR_MONGO_URI")
+    overrides = {"mongo_uri": state.mongo_uri}
+    if not os.environ.get("DENGAR_GATEWAY_DB"):
+        overrides["gateway_db"] = state.gateway_db
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or bad usage (2): return it instead of exiting
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        settings = load_settings(GatewaySettings)
+        settings = load_settings(GatewaySettings, **_local_platform(args.home))
         asyncio.run(_main(args, settings))
+    except PlatformNotRunning as exc:
+        _note(f"dengar: {exc}")
+        return 2
     except CliError as exc:
         _note(f"dengar: {exc}")
         return exc.code
@@ -174,6 +200,18 @@ def main(argv: list[str] | None = None) -> int:
         _note(f"dengar: database error: {exc}")
         return 1
     return 0
+
+
+def _group(group: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        return main([group, *argv])
+    return run
+
+
+# `dengar tenants` and `dengar keys`, through the dengar.cli entry-point group.
+TENANTS = Command(_group("tenants"), "create a tenant and print its first API key; list tenants",
+                  "create NAME|list")
+KEYS = Command(_group("keys"), "create, list and revoke a tenant's API keys", "create|list|revoke")
 
 
 if __name__ == "__main__":

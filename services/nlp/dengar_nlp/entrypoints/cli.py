@@ -33,11 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from dengar_common.cliplugin import Command
 from dengar_nlp.ports import TextAnalyzer
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_THREADS = 2
 # Below this size the run is over in seconds and a progress bar would only flicker.
@@ -319,6 +320,11 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
+
+
+
+# `dengar analyze`, through the dengar.cli entry-point group.
+COMMAND = Command(main, 'analyse texts (one per line or JSONL with "text") with the NLP models', "[FILE]")
 
 
 if __name__ == "__main__":
