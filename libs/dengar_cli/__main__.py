@@ -56,10 +56,16 @@ def _from_entry_point(ep: EntryPoint) -> Callable[[], Command]:
     return load
 
 
+def _constant(command: Command) -> Callable[[], Command]:
+    def load() -> Command:
+        return command
+    return load
+
+
 def discover() -> dict[str, Plugin]:
     """Built-ins first, then the ``dengar.cli`` entry points by name; a plugin cannot shadow a built-in,
     and of two distributions offering one name the first found wins."""
-    found: dict[str, Plugin] = {name: Plugin(name, lambda c=cmd: c) for name, cmd in BUILTINS.items()}
+    found: dict[str, Plugin] = {name: Plugin(name, _constant(cmd)) for name, cmd in BUILTINS.items()}
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         found.setdefault(ep.name, Plugin(ep.name, _from_entry_point(ep)))
     return found

@@ -276,7 +276,7 @@ class _ErrorSink:
             self._writer.writerow(["line", "field", "message"])
         self.count = 0
 
-    def add(self, error: RowError, write: Callable[[str], None]) -> None:
+    def add(self, error: RowError, write: Callable[[str], object]) -> None:
         self.count += 1
         if self.count <= self._shown:
             write(f"{error}\n")

@@ -235,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         if not ns.no_demo:
             _out(f"Feeding {ns.demo_posts} demo posts (English and Indonesian, 3 competing brands) ...")
             accepted = feed_demo(platform.api_url, key, ns.demo_posts, ns.seed)
-            s = wait_processed(platform.api_url, key, accepted, timeout=600)
+            summary = wait_processed(platform.api_url, key, accepted, timeout=600)
             _out("")
-            print_summary(s)
+            print_summary(summary)
             print_share_of_voice(share_of_voice(platform.api_url, key))
         _out("")
         _out(f"Try: curl -H 'Authorization: Bearer {key}' "
