@@ -6,7 +6,7 @@
     dengar keys list --tenant T [--json]
     dengar keys revoke KEY_ID
 
-Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY_DB).
+Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY__DB).
 Secrets go to stdout only; notes go to stderr, so ``$(dengar tenants create ...)`` stays clean.
 Exit status: 0 done, 1 failed (no such tenant/key, tenant exists, database down), 2 bad usage.
 """
@@ -149,7 +149,7 @@ async def _run(args: argparse.Namespace, store: GatewayStore) -> None:
 async def _main(args: argparse.Namespace, settings: GatewaySettings) -> None:
     client = make_client(settings.mongo_uri, app_name="dengar-cli")
     try:
-        store = GatewayStore(client[settings.gateway_db])
+        store = GatewayStore(client[settings.gateway.db])
         await store.ensure_indexes()
         await _run(args, store)
     finally:

@@ -84,7 +84,7 @@ async def search_mentions(
         request.start_time.CopyFrom(to_timestamp(start))
     if end is not None:
         request.end_time.CopyFrom(to_timestamp(end))
-    response = await deps.backends.search_mentions(request)
+    response = await deps.backends.call(deps.backends.insights.SearchMentions, request)
     data = []
     for mention in response.mentions:
         # Defence in depth: insights filters by tenant; a mention of another tenant is a bug there
@@ -103,7 +103,7 @@ async def get_mention(
     deps: Deps, principal: ReadPrincipal,
     mention_id: Annotated[str, Path(max_length=128, description="The mention id")],
 ) -> MentionOut:
-    mention = await deps.backends.get_mention(
+    mention = await deps.backends.call(deps.backends.insights.GetMention,
         insights_pb2.GetMentionRequest(tenant_id=principal.tenant_id, id=mention_id))
     if mention.tenant_id and mention.tenant_id != principal.tenant_id:
         logger.error("insights returned mention %s of another tenant; hidden", mention_id)
