@@ -155,7 +155,7 @@ def print_summary(s: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dengar run", description=__doc__)
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("DENGAR_HOME", ".dengar")))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DENGAR_GATEWAY_HTTP_PORT", 8080)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DENGAR_GATEWAY__HTTP_PORT", 8080)))
     parser.add_argument("--demo-posts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-demo", action="store_true")

@@ -66,7 +66,7 @@ class FakeBackends:
 async def client() -> AsyncIterator[tuple[httpx.AsyncClient, FakeBackends]]:
     config = GatewayConfig(limits=LimitsConfig(max_body_bytes=2048), rate_limit=RateLimitConfig(per_s=0))
     backends = FakeBackends()
-    app = create_app(config, build_deps(config, FakeStore(), backends))  # type: ignore[arg-type]
+    app = create_app(config, build_deps(config, FakeStore(), backends))  # type: ignore[arg-type]  # in-memory doubles of the adapters
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://gateway") as c:
         yield c, backends

@@ -141,7 +141,7 @@ async def _list_queries(deps: Deps, tenant: str, role: int) -> list[collector_pb
     token = ""
     for _ in range(_MAX_PAGES):
         page = await deps.backends.call(deps.backends.queries.ListQueries, collector_pb2.ListQueriesRequest(
-            tenant_id=tenant, role=role, page_size=_PAGE_SIZE, page_token=token))  # type: ignore[arg-type]
+            tenant_id=tenant, role=role, page_size=_PAGE_SIZE, page_token=token))  # type: ignore[arg-type]  # int for the proto enum
         # Defence in depth, as for mentions: another tenant's query never names an item here.
         out.extend(q for q in page.queries if not q.tenant_id or q.tenant_id == tenant)
         token = page.next_page_token

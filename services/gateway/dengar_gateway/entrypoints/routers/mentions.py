@@ -36,7 +36,7 @@ def _parse_all(name: str, values: list[str], parse: object) -> list[int]:
     out = []
     for value in values:
         try:
-            out.append(parse(value))  # type: ignore[operator]
+            out.append(parse(value))  # type: ignore[operator]  # parse is one of the enum parsers
         except ValueError as exc:
             raise query_error(name, str(exc), value) from None
     return out
@@ -74,8 +74,8 @@ async def search_mentions(
     check_range(start, end)
     request = insights_pb2.SearchMentionsRequest(
         tenant_id=principal.tenant_id,
-        sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]
-        platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]
+        sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]  # ints for the proto enum
+        platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
         languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
         query=(q or "").strip(), page_size=limit, page_token=cursor or "", sort=_SORTS[sort],
         query_ids=query_ids(query_id),

@@ -38,7 +38,7 @@ _ROLES: dict[str, int] = {
     "competitor": collector_pb2.QUERY_ROLE_COMPETITOR,
     "topic": collector_pb2.QUERY_ROLE_TOPIC,
 }
-_ROLE_NAMES: dict[int, QueryRoleName] = {v: k for k, v in _ROLES.items()}  # type: ignore[misc]
+_ROLE_NAMES: dict[int, QueryRoleName] = {v: k for k, v in _ROLES.items()}  # type: ignore[misc]  # the keys are exactly the role literals
 
 _SYNTAX_DOC = ("A syntax error in `expression` is a 422 problem with `position` (0-based character "
                "offset) and `expected` members.")
@@ -89,7 +89,7 @@ async def create_query(
     body: Annotated[QueryCreateIn, Depends(json_body(QueryCreateIn))],
 ) -> QueryOut:
     request = collector_pb2.CreateQueryRequest(
-        tenant_id=principal.tenant_id, name=body.name, role=_ROLES[body.role],  # type: ignore[arg-type]
+        tenant_id=principal.tenant_id, name=body.name, role=_ROLES[body.role],  # type: ignore[arg-type]  # int for the proto enum
         expression=body.expression, enabled=body.enabled)
     with answering(_DEFINITION_ANSWERS):
         created = _own(await deps.backends.call(deps.backends.queries.CreateQuery, request),
@@ -111,7 +111,7 @@ async def list_queries(
     = None,
 ) -> QueryPage:
     response = await deps.backends.call(deps.backends.queries.ListQueries, collector_pb2.ListQueriesRequest(
-        tenant_id=principal.tenant_id, role=_ROLES[role] if role else collector_pb2.QUERY_ROLE_UNSPECIFIED,  # type: ignore[arg-type]
+        tenant_id=principal.tenant_id, role=_ROLES[role] if role else collector_pb2.QUERY_ROLE_UNSPECIFIED,  # type: ignore[arg-type]  # int for the proto enum
         page_size=limit, page_token=cursor or ""))
     data = []
     for q in response.queries:
