@@ -95,7 +95,7 @@ class Platform:
             "DENGAR_SUBJECT_ROOT": self.subject_root,
             "DENGAR_COLLECTOR_DB": f"{self.db_prefix}_collector",
             "DENGAR_INSIGHTS_DB": f"{self.db_prefix}_insights",
-            "DENGAR_GATEWAY_DB": f"{self.db_prefix}_gateway",
+            "DENGAR_GATEWAY__DB": f"{self.db_prefix}_gateway",
             "PYTHONUNBUFFERED": "1",
         })
         env.update(self.env)
@@ -139,9 +139,10 @@ class Platform:
         if name == "collector":
             env.setdefault("DENGAR_COLLECTOR_SECRETS_KEYS", self.secrets_key())
         if name == "gateway":
-            env["DENGAR_GATEWAY_HTTP_PORT"] = str(self.gateway_port or free_port())
+            env["DENGAR_GATEWAY__PORT_FILE"] = str(port_file)
+            env["DENGAR_GATEWAY__HTTP_PORT"] = str(self.gateway_port or free_port())
             for dep in ("collector", "nlp", "insights"):
-                env[f"DENGAR_{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
+                env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
         else:
             env.setdefault(f"DENGAR_{upper}_GRPC_PORT", "0")
         env.update(extra or {})

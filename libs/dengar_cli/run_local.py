@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=None,
                         help="state directory: data, logs and platform.json, which the other commands "
                              "read to find this platform (env DENGAR_HOME, default ./.dengar)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DENGAR_GATEWAY_HTTP_PORT", 8080)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DENGAR_GATEWAY__HTTP_PORT", 8080)))
     parser.add_argument("--demo-posts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-demo", action="store_true")

@@ -1,4 +1,5 @@
-"""The composition root: builds the adapters, the FastAPI app and the HTTP server."""
+"""The composition root: the store, the backend clients, the use cases, the FastAPI app and the
+HTTP server, started in that order inside the kit's ``ServiceApp`` (and stopped in reverse)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from dengar_common.lifecycle import install_stop_signals
-from dengar_common.mongo import make_client
+from dengar_common.app import ServiceApp
 from dengar_common.settings import write_port_file
 from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
@@ -38,7 +38,9 @@ from dengar_gateway.entrypoints.routers import imports as imports_router
 from dengar_gateway.entrypoints.routers import queries as queries_router
 from dengar_gateway.entrypoints.routers import sources as sources_router
 from dengar_gateway.entrypoints.routers import webhooks as webhooks_router
-from dengar_gateway.settings import GatewaySettings
+from dengar_gateway.service_layer.accounts import Accounts, RateLimit
+from dengar_gateway.service_layer.idempotency import Idempotency
+from dengar_gateway.settings import GatewayConfig, GatewaySettings
 
 logger = logging.getLogger(__name__)
 
@@ -111,50 +113,19 @@ def _openapi_schema(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> FastAPI:
-    """The ASGI app. Its lifespan opens MongoDB and the gRPC channels (closed on shutdown), unless
-    ``deps`` is given: then those are the caller's, used as they are and left open."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if deps is not None:
-            app.state.deps = deps
-            yield
-            return
-        mongo = make_client(settings.mongo_uri, app_name="dengar-gateway")
-        backends = Backends.connect(
-            collector_target=settings.collector_target, nlp_target=settings.nlp_target,
-            insights_target=settings.insights_target, timeout_s=settings.gateway_grpc_timeout_s)
-        try:
-            store = GatewayStore(
-                mongo[settings.gateway_db],
-                idempotency_ttl=timedelta(seconds=settings.gateway_idempotency_ttl_s),
-                idempotency_lock=timedelta(seconds=settings.gateway_idempotency_lock_s))
-            await store.ensure_indexes()
-            app.state.deps = GatewayDeps(
-                settings=settings, store=store, backends=backends,
-                limiter=TokenBucketLimiter(settings.gateway_rate_limit_per_s,
-                                           settings.gateway_rate_limit_burst))
-            logger.info("gateway ready: db %s, collector %s, nlp %s, insights %s", settings.gateway_db,
-                        settings.collector_target, settings.nlp_target, settings.insights_target)
-            yield
-        finally:
-            app.state.deps = None
-            await backends.close()
-            await mongo.close()
-
+def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
+    """The ASGI app over ``deps`` (the caller's: it opens and closes them)."""
     app = FastAPI(
         title="Dengar API", version=API_VERSION, description=DESCRIPTION, openapi_tags=TAGS,
-        lifespan=lifespan,
         # The TracingMiddleware owns the request's server span (continuing `traceparent`), as
         # the gRPC services' interceptor does; FastAPI's native span would be a second one.
         telemetry={"tracing": False},
     )
-    app.state.deps = None
+    app.state.deps = deps
     install_problem_handlers(app)
     # Added last = outermost: the span also covers (and tags) the 413s of the body limit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.gateway_max_body_bytes,
-                       path_limits={"/v1/imports": imports_router.max_request_bytes(settings)})
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.limits.max_body_bytes,
+                       path_limits={"/v1/imports": imports_router.max_request_bytes(config.limits)})
     app.add_middleware(TracingMiddleware)
     for module in (posts, mentions, analytics, analyze, keys, health, dashboard):
         app.include_router(module.router)
@@ -163,46 +134,80 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.include_router(webhooks_router.router)
     app.include_router(imports_router.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
+    # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
     return app
 
 
+def build_deps(config: GatewayConfig, store: GatewayStore, backends: Backends) -> GatewayDeps:
+    """The use cases over the adapters, as the routers receive them."""
+    rate_limit = RateLimit(TokenBucketLimiter(config.rate_limit.per_s, config.rate_limit.burst))
+    return GatewayDeps(config=config, store=store, backends=backends,
+                       accounts=Accounts(store.tenants, store.keys, rate_limit),
+                       idempotency=Idempotency(store.idempotency), rate_limit=rate_limit)
+
+
+def open_store(app: ServiceApp, settings: GatewaySettings) -> GatewayStore:
+    """The gateway's database on the app's store client (closed by the app at the very end)."""
+    idempotency = settings.gateway.idempotency
+    return GatewayStore(app.mongo(settings.mongo_uri)[settings.gateway.db],
+                        idempotency_ttl=timedelta(seconds=idempotency.ttl_s),
+                        idempotency_lock=timedelta(seconds=idempotency.lock_s))
+
+
 class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the service decides when to stop."""
+    """uvicorn without its own signal handling: the ServiceApp decides when to stop."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
 
-async def main(settings: GatewaySettings, *, stop: asyncio.Event | None = None) -> None:
-    """Serve until SIGTERM/SIGINT (or until ``stop`` is set, for tests)."""
-    app = create_app(settings)
+async def start(app: ServiceApp, settings: GatewaySettings, *, backends: Backends | None = None,
+                store: GatewayStore | None = None) -> FastAPI:
+    """Open the store and the backend channels, then serve HTTP until the app stops.
+
+    ``backends`` and ``store`` replace the real ones (tests); injected backends are still closed
+    with the app. Returns the ASGI app (tests call it in-process and reach ``state.deps``).
+    """
+    config = settings.gateway
+    if store is None:
+        store = open_store(app, settings)
+    await store.ensure_indexes()
+    if backends is None:
+        backends = Backends.connect(
+            collector_target=config.collector_target, nlp_target=config.nlp_target,
+            insights_target=config.insights_target, timeout_s=config.grpc_timeout_s)
+    app.on_stop("the backend channels", backends.close)
+    api = create_app(config, build_deps(config, store, backends))
+    await serve_http(app, api, settings)
+    logger.info("gateway ready: db %s, collector %s, nlp %s, insights %s", config.db,
+                config.collector_target, config.nlp_target, config.insights_target)
+    return api
+
+
+async def serve_http(app: ServiceApp, api: FastAPI, settings: GatewaySettings) -> int:
+    """Serve ``api`` until the app stops; then stop accepting and let in-flight requests finish
+    within the grace period. Returns the bound port (written to the port file)."""
     server = _Server(uvicorn.Config(
-        app, host=settings.bind_host, port=settings.gateway_http_port, lifespan="on",
+        api, host=settings.bind_host, port=settings.gateway.http_port, lifespan="off",
         log_config=None, access_log=False, server_header=False,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s)))
-    if stop is None:
-        stop = asyncio.Event()
-        install_stop_signals(stop)
-    serving = asyncio.create_task(server.serve())
+    serving = app.run_task("http", server.serve())
+
+    async def stop() -> None:
+        # /readyz turns the load balancer away while uvicorn drains.
+        api.state.deps.draining = True
+        server.should_exit = True
+        await asyncio.wait_for(asyncio.shield(serving), timeout=settings.shutdown_grace_s + 5)
+
+    app.on_stop("the HTTP server", stop)
     while not server.started:
         if serving.done():
             await serving
-            raise RuntimeError("the gateway failed to start (see the log above)")
+            raise RuntimeError("the gateway's HTTP server failed to start (see the log above)")
         await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = int(server.servers[0].sockets[0].getsockname()[1])
     logger.info("gateway listening on http://%s:%d", settings.bind_host, port)
-    write_port_file(settings.gateway_port_file, port)
-
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if stop.is_set():
-        if app.state.deps is not None:
-            app.state.deps.draining = True
-        # uvicorn stops accepting, lets in-flight requests finish within the grace period, then
-        # runs the lifespan shutdown (gRPC channels and MongoDB are closed there).
-        server.should_exit = True
-    stopping.cancel()
-    await serving
-    logger.info("gateway stopped")
+    write_port_file(settings.gateway.port_file, port)
+    return port

@@ -4,6 +4,7 @@ the collector, NLP and insights protos as test doubles (see gateway_fakes)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,12 +22,13 @@ from gateway_fakes import (
 )
 
 from dengar.v1 import collector_pb2_grpc, insights_pb2_grpc, nlp_pb2_grpc
+from dengar_common.app import ServiceApp
 from dengar_common.grpcutil import make_server, set_serving
 from dengar_common.localinfra import LocalInfra
-from dengar_gateway.bootstrap import create_app
+from dengar_gateway import bootstrap
 from dengar_gateway.domain.keys import ALL_SCOPES, Scope, generate_key
 from dengar_gateway.entrypoints.deps import GatewayDeps
-from dengar_gateway.settings import GatewaySettings
+from dengar_gateway.settings import GatewayConfig, GatewaySettings
 
 
 @dataclass
@@ -67,16 +69,18 @@ async def fakes() -> AsyncIterator[FakeBackends]:
 
 @pytest.fixture
 def settings_for(infra: LocalInfra, unique: str, fakes: FakeBackends) -> Callable[..., GatewaySettings]:
-    """Settings for this test's database and fake backends, with overrides."""
+    """Settings for this test's database and fake backends, with overrides of the gateway's own
+    (``GatewayConfig`` fields; nested ones as dicts, merged: ``limits={"max_posts": 10}``)."""
 
     def build(**overrides: Any) -> GatewaySettings:
         target = f"127.0.0.1:{fakes.port}"
         values: dict[str, Any] = dict(
-            mongo_uri=infra.mongo_uri, gateway_db=f"gw_{unique}", collector_target=target,
-            nlp_target=target, insights_target=target, gateway_rate_limit_per_s=0,
-            gateway_grpc_timeout_s=5)
-        values.update(overrides)
-        return GatewaySettings(**values)
+            db=f"gw_{unique}", collector_target=target, nlp_target=target, insights_target=target,
+            rate_limit={"per_s": 0}, grpc_timeout_s=5, http_port=0)
+        for name, value in overrides.items():
+            values[name] = {**values.get(name, {}), **value} if isinstance(value, dict) else value
+        return GatewaySettings(mongo_uri=infra.mongo_uri, shutdown_grace_s=2,
+                               gateway=GatewayConfig.model_validate(values))
 
     return build
 
@@ -111,23 +115,19 @@ class Gateway:
 @pytest.fixture
 async def gateway_for(settings_for: Callable[..., GatewaySettings]
                       ) -> AsyncIterator[Callable[..., Any]]:
-    """Starts the app (lifespan included) with setting overrides; stops it after the test."""
-    stacks: list[Any] = []
+    """Starts the service as ``python -m dengar_gateway`` does (HTTP on a free port) with setting
+    overrides, and a client that calls its app in-process; stops it after the test."""
+    stack = AsyncExitStack()
 
     async def start(**overrides: Any) -> Gateway:
-        app = create_app(settings_for(**overrides))
-        lifespan = app.router.lifespan_context(app)
-        await lifespan.__aenter__()
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
-        stacks.append((lifespan, client))
-        return Gateway(client, app.state.deps)
+        app = await stack.enter_async_context(ServiceApp("dengar-gateway", grace_s=2))
+        api = await bootstrap.start(app, settings_for(**overrides))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://gateway"))
+        return Gateway(client, api.state.deps)
 
-    try:
+    async with stack:
         yield start
-    finally:
-        for lifespan, client in reversed(stacks):
-            await client.aclose()
-            await lifespan.__aexit__(None, None, None)
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ class FakeCollector(collector_pb2_grpc.CollectorServiceServicer):
 
 def make_query(tenant_id: str, query_id: str, name: str, role: int, *,
                enabled: bool = True) -> collector_pb2.ListeningQuery:
-    return collector_pb2.ListeningQuery(id=query_id, tenant_id=tenant_id, name=name, role=role,  # type: ignore[arg-type]
+    return collector_pb2.ListeningQuery(id=query_id, tenant_id=tenant_id, name=name, role=role,  # type: ignore[arg-type]  # int enum
                                         expression=name.lower(), enabled=enabled)
 
 
@@ -315,7 +315,7 @@ class FakeSources(collector_pb2_grpc.SourceServiceServicer):
         src = self.sources.get((request.tenant_id, request.id))
         if src is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"source {request.id!r} not found")
-        return src  # type: ignore[return-value]
+        return src  # type: ignore[return-value]  # abort raised
 
     async def CreateSource(self, request: collector_pb2.CreateSourceRequest,
                            context: aio.ServicerContext) -> collector_pb2.CreateSourceResponse:

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 from grpc_health.v1 import health_pb2
 
+from dengar_common.app import ServiceApp
 from dengar_gateway import bootstrap
 
 
@@ -55,11 +56,19 @@ async def test_probes(gateway, fakes, problem) -> None:
     assert doc["checks"]["collector"] == "NOT_SERVING"
 
 
-async def test_main_serves_http_until_stopped(settings_for, tmp_path: Path) -> None:
+async def test_serves_http_until_stopped(settings_for, tmp_path: Path) -> None:
     port_file = tmp_path / "port"
-    settings = settings_for(gateway_http_port=0, gateway_port_file=str(port_file))
-    stop = asyncio.Event()
-    task = asyncio.create_task(bootstrap.main(settings, stop=stop))
+    settings = settings_for(http_port=0, port_file=str(port_file))
+    stopped = asyncio.Event()
+    app = ServiceApp("dengar-gateway", grace_s=2)
+
+    async def run() -> None:
+        async with app:
+            await bootstrap.start(app, settings)
+            await app.wait_for_stop_signal()
+        stopped.set()
+
+    task = asyncio.create_task(run())
     while not port_file.exists():
         assert not task.done(), task
         await asyncio.sleep(0.05)
@@ -68,17 +77,34 @@ async def test_main_serves_http_until_stopped(settings_for, tmp_path: Path) -> N
             "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
         assert resp.status_code == 200
         assert resp.headers["x-trace-id"] == "0af7651916cd43dd8448eb211c80319c"
-    stop.set()
+        # A request in flight when the stop comes is answered before the server goes away.
+        slow = asyncio.create_task(client.get("/readyz"))
+        await asyncio.sleep(0)
+        app.request_stop()
+        assert (await asyncio.wait_for(slow, 10)).status_code in (200, 503)
     await asyncio.wait_for(task, 15)
+    assert stopped.is_set()
+    assert not await _port_open(int(port_file.read_text()))
+
+
+async def _port_open(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
 
 
 async def test_python_m_dengar_gateway_stops_cleanly_on_sigterm(settings_for, tmp_path: Path) -> None:
     settings = settings_for()
     port_file, log_path = tmp_path / "port", tmp_path / "gateway.log"
-    env = {**os.environ, "DENGAR_MONGO_URI": settings.mongo_uri, "DENGAR_GATEWAY_DB": settings.gateway_db,
-           "DENGAR_GATEWAY_HTTP_PORT": "0", "DENGAR_GATEWAY_PORT_FILE": str(port_file),
-           "DENGAR_COLLECTOR_TARGET": settings.collector_target, "DENGAR_NLP_TARGET": settings.nlp_target,
-           "DENGAR_INSIGHTS_TARGET": settings.insights_target}
+    config = settings.gateway
+    env = {**os.environ, "DENGAR_MONGO_URI": settings.mongo_uri, "DENGAR_GATEWAY__DB": config.db,
+           "DENGAR_GATEWAY__HTTP_PORT": "0", "DENGAR_GATEWAY__PORT_FILE": str(port_file),
+           "DENGAR_GATEWAY__COLLECTOR_TARGET": config.collector_target,
+           "DENGAR_GATEWAY__NLP_TARGET": config.nlp_target,
+           "DENGAR_GATEWAY__INSIGHTS_TARGET": config.insights_target}
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "dengar_gateway", env=env,
                                                     stdout=log, stderr=subprocess.STDOUT)
@@ -106,8 +132,8 @@ async def test_python_m_dengar_gateway_stops_cleanly_on_sigterm(settings_for, tm
 
 
 def test_bad_configuration_fails_fast() -> None:
-    env = {**os.environ, "DENGAR_GATEWAY_HTTP_PORT": "eighty"}
+    env = {**os.environ, "DENGAR_GATEWAY__HTTP_PORT": "eighty"}
     proc = subprocess.run([sys.executable, "-m", "dengar_gateway"], env=env, capture_output=True,
                           timeout=60, text=True)
     assert proc.returncode == 2
-    assert "DENGAR_GATEWAY_HTTP_PORT" in proc.stderr
+    assert "DENGAR_GATEWAY__HTTP_PORT" in proc.stderr

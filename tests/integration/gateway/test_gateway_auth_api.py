@@ -59,7 +59,7 @@ async def test_key_request_validation(gateway, problem) -> None:
 
 
 async def test_rate_limit_is_per_key_with_retry_after(gateway_for, problem) -> None:
-    gw = await gateway_for(gateway_rate_limit_per_s=0.5, gateway_rate_limit_burst=2)
+    gw = await gateway_for(rate_limit={"per_s": 0.5, "burst": 2})
     a = (await gw.new_key("acme", Scope.READ)).headers
     b = (await gw.new_key("acme", Scope.READ)).headers
     assert [(await gw.client.get("/v1/mentions", headers=a)).status_code for _ in range(2)] == [200, 200]
@@ -73,7 +73,7 @@ async def test_cli_creates_a_tenant_with_a_working_key(gateway, settings_for, mo
                                                        problem) -> None:
     settings = settings_for()
     monkeypatch.setenv("DENGAR_MONGO_URI", settings.mongo_uri)
-    monkeypatch.setenv("DENGAR_GATEWAY_DB", settings.gateway_db)
+    monkeypatch.setenv("DENGAR_GATEWAY__DB", settings.gateway.db)
 
     async def run(*argv: str) -> tuple[int, str, str]:
         # The CLI runs its own event loop, so it gets a thread of its own.

@@ -108,7 +108,7 @@ async def test_bad_uploads_are_problems_and_reach_no_backend(gateway, fakes, pro
 
 
 async def test_scopes_and_size_limits(gateway_for, fakes, problem) -> None:
-    gw = await gateway_for(gateway_import_max_bytes=64 * 1024)
+    gw = await gateway_for(limits={"import_max_bytes": 64 * 1024})
     reader = await gw.new_key("acme", Scope.READ)
     problem(await gw.client.post("/v1/imports", headers=reader.headers,
                                  files={"file": ("a.csv", b"text\nhi\n", "text/csv")}), 403)

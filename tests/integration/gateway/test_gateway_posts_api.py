@@ -54,7 +54,7 @@ async def test_all_invalid_posts_do_not_call_the_collector(gateway, fakes) -> No
 
 
 async def test_request_level_problems(gateway_for, fakes, problem) -> None:
-    gw = await gateway_for(gateway_max_body_bytes=64 * 1024, gateway_max_posts=10)
+    gw = await gateway_for(limits={"max_body_bytes": 64 * 1024, "max_posts": 10})
     headers = (await gw.new_key("acme", Scope.INGEST)).headers
     c = gw.client
     problem(await c.post("/v1/posts", content=b"posts", headers={**headers, "Content-Type": "text/csv"}), 415)

@@ -37,7 +37,7 @@ def _dead_pid() -> int:
 
 @pytest.fixture(autouse=True)
 def _no_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("DENGAR_HOME", "DENGAR_MONGO_URI", "DENGAR_GATEWAY_DB", "DENGAR_API_URL"):
+    for var in ("DENGAR_HOME", "DENGAR_MONGO_URI", "DENGAR_GATEWAY__DB", "DENGAR_API_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
 

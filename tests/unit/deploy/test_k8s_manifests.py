@@ -62,7 +62,7 @@ def test_service_deployment_wiring(name: str, port: int) -> None:
     [svc_port] = svc["spec"]["ports"]
     assert ports[svc_port["targetPort"]] == port == svc_port["port"]
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    port_var = f"DENGAR_{name.upper()}_{'HTTP' if name == 'gateway' else 'GRPC'}_PORT"
+    port_var = "DENGAR_GATEWAY__HTTP_PORT" if name == "gateway" else f"DENGAR_{name.upper()}_GRPC_PORT"
     assert env[port_var] == str(port)
     for probe in ("readinessProbe", "livenessProbe"):
         assert probe in container, f"{name} lacks {probe}"
@@ -78,7 +78,7 @@ def test_config_targets_point_at_services() -> None:
     for name, port in SERVICES.items():
         if name == "gateway":
             continue
-        host, _, p = data[f"DENGAR_{name.upper()}_TARGET"].rpartition(":")
+        host, _, p = data[f"DENGAR_GATEWAY__{name.upper()}_TARGET"].rpartition(":")
         assert host.startswith(f"{name}.dengar.") and int(p) == port
     assert data["DENGAR_NATS_URL"].startswith("nats://nats.dengar.")
     secret = _find("Secret", "dengar-secrets")
@@ -88,9 +88,10 @@ def test_config_targets_point_at_services() -> None:
 def test_every_setting_in_config_is_known() -> None:
     """A typo in the ConfigMap would be silently ignored by pydantic; catch it here."""
     from dengar_common.settings import CommonSettings
+    from dengar_gateway.settings import GatewayConfig
 
     known = {f"DENGAR_{f.upper()}" for f in CommonSettings.model_fields}
-    known |= {f"DENGAR_{n.upper()}_TARGET" for n in SERVICES}
+    known |= {f"DENGAR_GATEWAY__{f.upper()}" for f in GatewayConfig.model_fields}
     known |= {"DENGAR_NLP_THREADS"}
     data = _find("ConfigMap", "dengar-config")["data"]
     assert set(data) <= known, set(data) - known

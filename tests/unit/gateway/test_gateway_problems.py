@@ -12,14 +12,18 @@ import httpx
 import pytest
 
 from dengar.v1 import insights_pb2
-from dengar_gateway.adapters.backends import BackendError
-from dengar_gateway.adapters.store import ApiKeyRecord
-from dengar_gateway.bootstrap import create_app
-from dengar_gateway.domain.keys import generate_key
-from dengar_gateway.domain.ratelimit import TokenBucketLimiter
-from dengar_gateway.entrypoints.deps import GatewayDeps
-from dengar_gateway.entrypoints.problems import backend_problem, problem_document
-from dengar_gateway.settings import GatewaySettings
+from dengar_common.grpcerrors import (
+    EXPECTED_KEY,
+    FIELD_KEY,
+    POSITION_KEY,
+    REASON_KEY,
+    RETRY_AFTER_KEY,
+    RemoteError,
+)
+from dengar_gateway.bootstrap import build_deps, create_app
+from dengar_gateway.domain.keys import ApiKeyRecord, generate_key
+from dengar_gateway.entrypoints.problems import Answer, answering, problem_document, remote_problem
+from dengar_gateway.settings import GatewayConfig, LimitsConfig, RateLimitConfig
 
 KEY = generate_key()
 INGEST_ONLY = generate_key()
@@ -36,13 +40,23 @@ class FakeKeys:
 
 class FakeStore:
     keys = FakeKeys()
+    tenants = idempotency = None
+
+
+class FakeInsights:
+    SearchMentions = "SearchMentions"
 
 
 class FakeBackends:
+    """``Backends.call`` answering SearchMentions (or raising ``error``)."""
+
+    insights = FakeInsights()
+
     def __init__(self) -> None:
         self.error: Exception | None = None
 
-    async def search_mentions(self, request: Any) -> insights_pb2.SearchMentionsResponse:
+    async def call(self, method: Any, request: Any, **_: Any) -> insights_pb2.SearchMentionsResponse:
+        assert method == "SearchMentions", method
         if self.error:
             raise self.error
         return insights_pb2.SearchMentionsResponse()
@@ -50,15 +64,12 @@ class FakeBackends:
 
 @pytest.fixture
 async def client() -> AsyncIterator[tuple[httpx.AsyncClient, FakeBackends]]:
-    settings = GatewaySettings(gateway_max_body_bytes=2048)
+    config = GatewayConfig(limits=LimitsConfig(max_body_bytes=2048), rate_limit=RateLimitConfig(per_s=0))
     backends = FakeBackends()
-    deps = GatewayDeps(settings=settings, store=FakeStore(), backends=backends,  # type: ignore[arg-type]
-                       limiter=TokenBucketLimiter(0, 1))
-    app = create_app(settings, deps=deps)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://gateway") as c:
-            yield c, backends
+    app = create_app(config, build_deps(config, FakeStore(), backends))  # type: ignore[arg-type]  # in-memory doubles of the adapters
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://gateway") as c:
+        yield c, backends
 
 
 AUTH = {"Authorization": f"Bearer {KEY.secret}"}
@@ -87,10 +98,41 @@ def test_problem_document_shape() -> None:
     (grpc.StatusCode.INTERNAL, 502), (grpc.StatusCode.UNAUTHENTICATED, 502),
 ])
 def test_grpc_status_mapping(code: grpc.StatusCode, status: int) -> None:
-    problem = backend_problem(BackendError("insights", code, "secret internals"))
+    problem = remote_problem(RemoteError("insights", code, "secret internals",
+                                         {FIELD_KEY: "host", REASON_KEY: "internal-db"}))
     assert problem.status == status
     if status >= 500:
         assert "secret internals" not in (problem.detail or "")
+        assert problem.extensions == {}
+    else:
+        assert problem.detail == "secret internals"
+        assert problem.extensions == {"field": "host", "reason": "internal-db"}
+
+
+def test_remote_details_become_extensions_and_retry_after() -> None:
+    problem = remote_problem(RemoteError("collector", grpc.StatusCode.INVALID_ARGUMENT, "bad at 3", {
+        FIELD_KEY: "expression", POSITION_KEY: "3", EXPECTED_KEY: "a term"}))
+    assert (problem.status, problem.detail) == (400, "bad at 3")
+    assert problem.extensions == {"field": "expression", "position": 3, "expected": "a term"}
+    busy = remote_problem(RemoteError("nlp", grpc.StatusCode.UNAVAILABLE, "down", {RETRY_AFTER_KEY: "4.2"}))
+    assert (busy.status, busy.headers["Retry-After"], busy.slug) == (503, "5", "backend-unavailable")
+
+
+def test_route_answers_match_reason_first_then_code() -> None:
+    answers = {"query-limit": Answer(409, "by-reason"), "RESOURCE_EXHAUSTED": Answer(413, "by-code"),
+               "INVALID_ARGUMENT": Answer(422, "located", errors_field="expression", needs_position=True)}
+    limit = RemoteError("collector", grpc.StatusCode.RESOURCE_EXHAUSTED, "full", {REASON_KEY: "query-limit"})
+    assert remote_problem(limit, answers).slug == "by-reason"
+    assert remote_problem(RemoteError("c", grpc.StatusCode.RESOURCE_EXHAUSTED, "x"), answers).status == 413
+    # Without a position the syntax answer does not apply: the status table does.
+    assert remote_problem(RemoteError("c", grpc.StatusCode.INVALID_ARGUMENT, "x"), answers).status == 400
+    located = remote_problem(RemoteError("c", grpc.StatusCode.INVALID_ARGUMENT, "x", {POSITION_KEY: "0"}),
+                             answers)
+    assert (located.status, located.extensions["errors"]) == (
+        422, [{"location": "body", "field": "expression", "message": "x"}])
+    with pytest.raises(Exception) as raised, answering(answers):
+        raise limit
+    assert getattr(raised.value, "status", None) == 409
 
 
 async def test_unknown_route_and_method(client: Any) -> None:
@@ -147,7 +189,7 @@ async def test_oversized_bodies_are_413_declared_or_streamed(client: Any) -> Non
 
 async def test_backend_failures(client: Any) -> None:
     c, backends = client
-    backends.error = BackendError("insights", grpc.StatusCode.UNAVAILABLE, "connection refused")
+    backends.error = RemoteError("insights", grpc.StatusCode.UNAVAILABLE, "connection refused")
     resp = await c.get("/v1/mentions", headers=AUTH)
     assert assert_problem(resp, 503)["type"] == "urn:dengar:problem:backend-unavailable"
     assert resp.headers["retry-after"] == "1"

@@ -13,44 +13,27 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from dengar_common.errors import AlreadyExists
+from dengar_gateway.domain.idempotency import IdempotencyOutcome, Reservation
+from dengar_gateway.domain.keys import ApiKeyRecord
+from dengar_gateway.domain.tenants import Tenant
+
 logger = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
 
 
-class TenantExistsError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Tenant:
-    tenant_id: str
-    name: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class ApiKeyRecord:
-    key_id: str
-    tenant_id: str
-    name: str
-    scopes: tuple[str, ...]
-    hash: str
-    created_at: datetime
-    revoked_at: datetime | None
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
+class TenantExistsError(AlreadyExists):
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"tenant {tenant_id!r} already exists", field="tenant_id",
+                         reason="tenant-exists")
 
 
 def _key_from_doc(doc: Doc) -> ApiKeyRecord:
@@ -120,22 +103,6 @@ class ApiKeyRepository:
         """The tenant owning a key id (operator CLI: revoking by id alone)."""
         doc = await self._col.find_one({"_id": key_id}, projection={"tenant_id": 1})
         return doc["tenant_id"] if doc else None
-
-
-class Reservation(Enum):
-    NEW = "new"
-    REPLAY = "replay"
-    BODY_MISMATCH = "body_mismatch"
-    IN_FLIGHT = "in_flight"
-
-
-@dataclass(frozen=True)
-class IdempotencyOutcome:
-    reservation: Reservation
-    # The owner token of a NEW reservation, needed to complete or release it.
-    owner: str = ""
-    status: int = 0
-    response: str = ""
 
 
 class IdempotencyRepository:

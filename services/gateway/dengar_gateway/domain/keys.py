@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 KEY_PREFIX = "dgr"
@@ -71,6 +72,23 @@ class Principal:
     tenant_id: str
     key_id: str
     scopes: frozenset[Scope] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """A stored key: its id, tenant, scopes and the hash of its secret."""
+
+    key_id: str
+    tenant_id: str
+    name: str
+    scopes: tuple[str, ...]
+    hash: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
 
 
 def hash_key(token: str) -> str:

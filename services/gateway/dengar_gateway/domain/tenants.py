@@ -5,11 +5,20 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 
 from dengar_common.ids import is_valid_tenant_id
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 MAX_TENANT_ID = 63
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    created_at: datetime
 
 
 def slugify_tenant(name: str) -> str:

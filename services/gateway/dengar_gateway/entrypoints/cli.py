@@ -6,7 +6,7 @@
     dengar keys list --tenant T [--json]
     dengar keys revoke KEY_ID
 
-Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY_DB). Without
+Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY__DB). Without
 DENGAR_MONGO_URI the commands use the local platform started by `make run` (`dengar run`), found in
 --home / DENGAR_HOME / ./.dengar; with neither, they say so and exit 2.
 Secrets go to stdout only; notes go to stderr, so ``$(dengar tenants create ...)`` stays clean.
@@ -21,20 +21,20 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from pymongo.errors import PyMongoError
 
 from dengar_common.cliplugin import Command
-from dengar_common.ids import is_valid_tenant_id
+from dengar_common.errors import DomainError, InvalidArgument
 from dengar_common.localstate import PlatformNotRunning, require_running
 from dengar_common.mongo import make_client
 from dengar_common.settings import ConfigError, load_settings
-from dengar_gateway.adapters.store import ApiKeyRecord, GatewayStore, TenantExistsError
-from dengar_gateway.domain.keys import ALL_SCOPES, Scope, generate_key, parse_scopes
-from dengar_gateway.domain.tenants import slugify_tenant
+from dengar_gateway.adapters.store import GatewayStore
+from dengar_gateway.domain.keys import ApiKeyRecord, parse_scopes
+from dengar_gateway.domain.ratelimit import TokenBucketLimiter
+from dengar_gateway.service_layer.accounts import Accounts, RateLimit
 from dengar_gateway.settings import GatewaySettings
 
 
@@ -91,14 +91,6 @@ def _key_fields(record: ApiKeyRecord) -> dict[str, Any]:
             "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None}
 
 
-async def _create_key(store: GatewayStore, tenant_id: str, scopes: Sequence[Scope],
-                      name: str) -> tuple[ApiKeyRecord, str]:
-    generated = generate_key()
-    record = await store.keys.insert(tenant_id, key_id=generated.key_id, key_hash=generated.hash,
-                                     scopes=[s.value for s in scopes], name=name, now=datetime.now(UTC))
-    return record, generated.secret
-
-
 def _print_key(record: ApiKeyRecord, secret: str, *, as_json: bool, extra: dict[str, Any]) -> None:
     if as_json:
         _out(json.dumps({**extra, **_key_fields(record), "api_key": secret}))
@@ -109,23 +101,13 @@ def _print_key(record: ApiKeyRecord, secret: str, *, as_json: bool, extra: dict[
     _note("Store the API key now: it cannot be shown again.")
 
 
-async def _run(args: argparse.Namespace, store: GatewayStore) -> None:
-    now = datetime.now(UTC)
+async def _run(args: argparse.Namespace, accounts: Accounts) -> None:
     if args.group == "tenants" and args.command == "create":
-        name = args.name.strip()
-        if not name:
-            raise CliError("the tenant name must not be empty", 2)
-        tenant_id = args.tenant_id or slugify_tenant(name)
-        if not is_valid_tenant_id(tenant_id):
-            raise CliError(f"invalid tenant id {tenant_id!r}: use [a-z0-9][a-z0-9_-]{{0,62}}", 2)
-        try:
-            await store.tenants.create(tenant_id, name, now)
-        except TenantExistsError:
-            raise CliError(f"tenant {tenant_id!r} already exists (choose another --id)") from None
-        record, secret = await _create_key(store, tenant_id, ALL_SCOPES, "initial")
-        _print_key(record, secret, as_json=args.json, extra={"tenant_id": tenant_id, "name": name})
+        tenant, record, secret = await accounts.create_tenant(args.name, args.tenant_id)
+        _print_key(record, secret, as_json=args.json,
+                   extra={"tenant_id": tenant.tenant_id, "name": tenant.name})
     elif args.group == "tenants" and args.command == "list":
-        tenants = await store.tenants.list_all()
+        tenants = await accounts.list_tenants()
         if args.json:
             _out(json.dumps([{"tenant_id": t.tenant_id, "name": t.name,
                               "created_at": t.created_at.isoformat()} for t in tenants]))
@@ -137,14 +119,10 @@ async def _run(args: argparse.Namespace, store: GatewayStore) -> None:
             scopes = parse_scopes(args.scopes.split(","))
         except ValueError as exc:
             raise CliError(str(exc), 2) from None
-        if not scopes:
-            raise CliError("give at least one scope", 2)
-        if await store.tenants.get(args.tenant) is None:
-            raise CliError(f"no tenant {args.tenant!r} (create it with: dengar tenants create NAME)")
-        record, secret = await _create_key(store, args.tenant, scopes, args.name)
+        record, secret = await accounts.create_key(args.tenant, scopes, args.name, check_tenant=True)
         _print_key(record, secret, as_json=args.json, extra={"tenant_id": args.tenant})
     elif args.group == "keys" and args.command == "list":
-        records = await store.keys.list(args.tenant)
+        records = await accounts.list_keys(args.tenant)
         if args.json:
             _out(json.dumps([_key_fields(r) for r in records]))
         else:
@@ -152,30 +130,29 @@ async def _run(args: argparse.Namespace, store: GatewayStore) -> None:
                 state = f"revoked {r.revoked_at.isoformat()}" if r.revoked_at else "active"
                 _out(f"{r.key_id}\t{','.join(r.scopes)}\t{state}\t{r.name}")
     elif args.group == "keys" and args.command == "revoke":
-        tenant_id = await store.keys.tenant_of(args.key_id)
-        if tenant_id is None or not await store.keys.revoke(tenant_id, args.key_id, now):
-            raise CliError(f"no API key {args.key_id!r}")
+        tenant_id = await accounts.revoke_key(None, args.key_id)
         _out(f"revoked {args.key_id} (tenant {tenant_id})")
 
 
 async def _main(args: argparse.Namespace, settings: GatewaySettings) -> None:
     client = make_client(settings.mongo_uri, app_name="dengar-cli")
     try:
-        store = GatewayStore(client[settings.gateway_db])
+        store = GatewayStore(client[settings.gateway.db])
         await store.ensure_indexes()
-        await _run(args, store)
+        # The operator is not rate limited.
+        await _run(args, Accounts(store.tenants, store.keys, RateLimit(TokenBucketLimiter(0, 1))))
     finally:
         await client.close()
 
 
-def _local_platform(home: str | None) -> dict[str, str]:
+def _local_platform(home: str | None) -> dict[str, Any]:
     """Settings of the running local platform, unless DENGAR_MONGO_URI says where the store is."""
     if os.environ.get("DENGAR_MONGO_URI"):
         return {}
     state = require_running(home, setting="DENGAR_MONGO_URI")
-    overrides = {"mongo_uri": state.mongo_uri}
-    if not os.environ.get("DENGAR_GATEWAY_DB"):
-        overrides["gateway_db"] = state.gateway_db
+    overrides: dict[str, Any] = {"mongo_uri": state.mongo_uri}
+    if not os.environ.get("DENGAR_GATEWAY__DB"):
+        overrides["gateway"] = {"db": state.gateway_db}
     return overrides
 
 
@@ -193,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         _note(f"dengar: {exc}")
         return exc.code
+    except DomainError as exc:  # bad input is a usage error; a missing or existing tenant/key is not
+        _note(f"dengar: {exc}")
+        return 2 if isinstance(exc, InvalidArgument) else 1
     except ConfigError as exc:
         _note(f"dengar: {exc}")
         return 2

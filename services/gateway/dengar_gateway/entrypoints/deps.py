@@ -17,10 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
-from dengar_gateway.domain.keys import Principal, Scope, known_scopes, parse_key, verify_key
-from dengar_gateway.domain.ratelimit import TokenBucketLimiter
-from dengar_gateway.entrypoints.problems import ApiProblem, retry_after, unauthorized
-from dengar_gateway.settings import GatewaySettings
+from dengar_gateway.domain.keys import Principal, Scope
+from dengar_gateway.entrypoints.problems import ApiProblem, unauthorized
+from dengar_gateway.service_layer.accounts import Accounts, RateLimit
+from dengar_gateway.service_layer.idempotency import Idempotency
+from dengar_gateway.settings import GatewayConfig
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +32,12 @@ M = TypeVar("M", bound=BaseModel)
 class GatewayDeps:
     """Everything a request needs, built once by the composition root (bootstrap)."""
 
-    settings: GatewaySettings
+    config: GatewayConfig
     store: GatewayStore
     backends: Backends
-    limiter: TokenBucketLimiter
+    accounts: Accounts
+    idempotency: Idempotency
+    rate_limit: RateLimit
     # Set when shutdown starts, so /readyz turns the load balancer away first.
     draining: bool = False
 
@@ -62,24 +65,11 @@ async def authenticate(
     """The caller's key, verified; then one token from its rate-limit bucket."""
     if credentials is None or not credentials.credentials:
         raise unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    token = credentials.credentials.strip()
-    key_id = parse_key(token)
-    if key_id is None:
-        raise unauthorized("malformed API key")
-    record = await deps.store.keys.find_for_auth(key_id)
-    # One message for unknown, revoked and wrong keys: which one it was is nobody else's business.
-    if record is None or record.revoked or not verify_key(token, record.hash):
-        raise unauthorized("invalid or revoked API key")
-    wait = deps.limiter.acquire(key_id)
-    if wait > 0:
-        raise ApiProblem(429, "rate limit exceeded for this API key", slug="rate-limited",
-                         headers={"Retry-After": retry_after(wait)})
-    principal = Principal(tenant_id=record.tenant_id, key_id=key_id,
-                          scopes=frozenset(known_scopes(record.scopes)))
+    principal = await deps.accounts.authenticate(credentials.credentials)
     # On the request's server span, so traces can be filtered by tenant and key.
     span = trace.get_current_span()
     span.set_attribute("dengar.tenant_id", principal.tenant_id)
-    span.set_attribute("dengar.key_id", key_id)
+    span.set_attribute("dengar.key_id", principal.key_id)
     return principal
 
 

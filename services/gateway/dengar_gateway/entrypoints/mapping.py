@@ -51,7 +51,7 @@ def from_timestamp(ts: Timestamp) -> datetime:
 
 
 def _opt_time(msg: object, field: str) -> datetime | None:
-    return from_timestamp(getattr(msg, field)) if msg.HasField(field) else None  # type: ignore[attr-defined]
+    return from_timestamp(getattr(msg, field)) if msg.HasField(field) else None  # type: ignore[attr-defined]  # any message
 
 
 def ingest_result(sent_indexes: list[int], response: collector_pb2.IngestPostsResponse,
@@ -74,7 +74,7 @@ def _sentiment(enrichment: common_pb2.Enrichment) -> SentimentOut | None:
     label = _label(s.label)
     if label is None:
         return None
-    return SentimentOut(label=label, scores={  # type: ignore[arg-type]
+    return SentimentOut(label=label, scores={  # type: ignore[arg-type]  # pydantic checks the literal
         "negative": round(s.negative, _DIGITS), "neutral": round(s.neutral, _DIGITS),
         "positive": round(s.positive, _DIGITS)})
 
@@ -87,7 +87,7 @@ def _emotion(enrichment: common_pb2.Enrichment) -> EmotionOut | None:
 
 
 def _aspects(enrichment: common_pb2.Enrichment) -> list[AspectOut]:
-    return [AspectOut(name=a.name, polarity=_label(a.polarity) or "neutral",  # type: ignore[arg-type]
+    return [AspectOut(name=a.name, polarity=_label(a.polarity) or "neutral",  # type: ignore[arg-type]  # pydantic checks it
                       confidence=round(a.confidence, _DIGITS)) for a in enrichment.aspects]
 
 
@@ -152,7 +152,7 @@ def _points(points: Iterable[insights_pb2.TimeSeriesPoint], *,
 def time_series_out(resp: insights_pb2.GetTimeSeriesResponse, *, metric: str, interval: str,
                     start: datetime, end: datetime, query_id: str | None = None) -> TimeSeriesOut:
     points = _points(resp.points, with_sentiment=metric == "sentiment")
-    return TimeSeriesOut(metric=metric, interval=interval, start=start, end=end,  # type: ignore[arg-type]
+    return TimeSeriesOut(metric=metric, interval=interval, start=start, end=end,  # type: ignore[arg-type]  # pydantic checks the literals
                          query_id=query_id, total=resp.total, points=points)
 
 
@@ -170,13 +170,13 @@ def share_of_voice_out(resp: insights_pb2.GetShareOfVoiceResponse,
         query = queries.get(item.query_id)
         items.append(ShareOfVoiceItemOut(
             query_id=item.query_id, name=query.name if query else None,
-            role=QUERY_ROLE_NAMES.get(query.role) if query else None,  # type: ignore[arg-type]
+            role=QUERY_ROLE_NAMES.get(query.role) if query else None,  # type: ignore[arg-type]  # a role literal
             volume=item.volume, share=round(item.share, _DIGITS),
             sentiment=SentimentSplit(negative=item.negative, neutral=item.neutral,
                                      positive=item.positive),
             net_sentiment=round(item.net_sentiment, _DIGITS),
             points=_points(item.points, with_sentiment=True) if interval else None))
-    return ShareOfVoiceOut(start=start, end=end, interval=interval,  # type: ignore[arg-type]
+    return ShareOfVoiceOut(start=start, end=end, interval=interval,  # type: ignore[arg-type]  # pydantic checks it
                            total=resp.total, items=items)
 
 

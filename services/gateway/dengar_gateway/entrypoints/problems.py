@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from http import HTTPStatus
 from typing import Any
 
@@ -21,8 +24,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dengar_common.errors import DomainError
+from dengar_common.grpcerrors import RemoteError
 from dengar_common.telemetry import current_trace_id
-from dengar_gateway.adapters.backends import BackendError
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +41,8 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document (``application/problem+json``)."""
+    """An RFC 9457 problem document (``application/problem+json``). A backend's error may add
+    ``field``, ``position``, ``expected`` (where in a value) and ``reason`` (a slug) members."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -135,16 +140,88 @@ _GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str | None]] = {
 }
 
 
-def backend_problem(exc: BackendError) -> ApiProblem:
+@dataclass(frozen=True)
+class Answer:
+    """How the API answers one kind of failed backend call, where the table above is not enough
+    (a row of a route's ``RemoteAnswers``)."""
+
+    status: int
+    slug: str | None = None
+    title: str | None = None
+    #: Replaces the backend's detail (None: keep it).
+    detail: str | None = None
+    #: The detail when the backend gave none.
+    default_detail: str | None = None
+    #: Also list the error in ``errors`` as a body field (the backend's field, else this one).
+    errors_field: str | None = None
+    #: Only when the backend located the error (a syntax error with a position).
+    needs_position: bool = False
+    headers: Mapping[str, str] = dc_field(default_factory=dict)
+
+
+#: A route's own answers, keyed by the backend's ``reason`` slug or status name (reason first).
+RemoteAnswers = Mapping[str, Answer]
+
+
+def _answer_for(exc: RemoteError, answers: RemoteAnswers | None) -> Answer:
+    for key in (exc.reason, exc.code.name):
+        answer = (answers or {}).get(key) if key else None
+        if answer is not None and (not answer.needs_position or exc.position is not None):
+            return answer
     status, slug = _GRPC_TO_HTTP.get(exc.code, (502, "backend-error"))
-    if status >= 500:
-        # Backend internals (stack traces, hostnames) are not the client's business.
-        detail = f"the {exc.service} service is unavailable" if status == 503 else (
-            f"the {exc.service} service did not answer in time" if status == 504
-            else f"the {exc.service} service failed")
-        headers = {"Retry-After": "1"} if status == 503 else {}
-        return ApiProblem(status, detail, slug=slug, headers=headers)
-    return ApiProblem(status, exc.detail or None, slug=slug)
+    if status < 500:
+        return Answer(status, slug)
+    # Backend internals (stack traces, hostnames) are not the client's business.
+    what = {503: "is unavailable", 504: "did not answer in time"}.get(status, "failed")
+    return Answer(status, slug, detail=f"the {exc.service} service {what}",
+                  headers={"Retry-After": "1"} if status == 503 else {})
+
+
+def remote_problem(exc: RemoteError, answers: RemoteAnswers | None = None) -> ApiProblem:
+    """The problem for a failed backend call: the route's own answer or the status table, with the
+    field, position, expected and reason the backend named, and its Retry-After."""
+    answer = _answer_for(exc, answers)
+    headers = dict(answer.headers)
+    if exc.retry_after_s is not None and answer.status in (409, 413, 429, 503):
+        headers["Retry-After"] = retry_after(exc.retry_after_s)
+    if answer.status >= 500:
+        return ApiProblem(answer.status, answer.detail, slug=answer.slug, headers=headers)
+    detail = answer.detail or exc.detail or answer.default_detail
+    extensions: dict[str, Any] = {name: value for name, value in (
+        ("field", exc.field), ("position", exc.position), ("expected", exc.expected),
+        ("reason", exc.reason)) if value is not None}
+    if answer.errors_field is not None:
+        extensions["errors"] = [{"location": "body", "field": exc.field or answer.errors_field,
+                                 "message": exc.detail}]
+    return ApiProblem(answer.status, detail, slug=answer.slug, title=answer.title, headers=headers,
+                      **extensions)
+
+
+@contextmanager
+def answering(answers: RemoteAnswers) -> Iterator[None]:
+    """Answer the backend calls inside with the route's own ``answers`` (the rest as usual)."""
+    try:
+        yield
+    except RemoteError as exc:
+        raise remote_problem(exc, answers) from None
+
+
+# The gateway's own use cases raise DomainErrors: their HTTP status by kind.
+_DOMAIN_TO_HTTP: dict[str, int] = {
+    "INVALID_ARGUMENT": 400, "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "FAILED_PRECONDITION": 409,
+    "RESOURCE_EXHAUSTED": 429, "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403, "UNAVAILABLE": 503,
+}
+
+
+def domain_problem(exc: DomainError) -> ApiProblem:
+    status = _DOMAIN_TO_HTTP.get(exc.status_name, 500)
+    headers = {"Retry-After": retry_after(exc.retry_after_s)} if exc.retry_after_s is not None else {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="dengar"'
+    extensions = {name: value for name, value in (
+        ("field", exc.field), ("position", exc.position), ("expected", exc.expected))
+        if value is not None}
+    return ApiProblem(status, exc.message, slug=exc.reason, headers=headers, **extensions)
 
 
 def retry_after(seconds: float) -> str:
@@ -177,9 +254,14 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
                             slug="validation-error", extensions={"errors": field_errors(errors)})
 
 
-async def _backend_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BackendError)
-    return await _api_problem_handler(request, backend_problem(exc))
+async def _remote_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RemoteError)
+    return await _api_problem_handler(request, remote_problem(exc))
+
+
+async def _domain_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return await _api_problem_handler(request, domain_problem(exc))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -187,7 +269,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, _api_problem_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
-    app.add_exception_handler(BackendError, _backend_handler)
+    app.add_exception_handler(RemoteError, _remote_handler)
+    app.add_exception_handler(DomainError, _domain_handler)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -58,9 +58,10 @@ async def time_series(
 ) -> TimeSeriesOut:
     check_range(start, end)
     _check_buckets(start, end, interval)
-    response = await deps.backends.get_time_series(insights_pb2.GetTimeSeriesRequest(
+    request = insights_pb2.GetTimeSeriesRequest(
         tenant_id=principal.tenant_id, metric=_METRICS[metric], interval=_INTERVALS[interval],
-        start_time=to_timestamp(start), end_time=to_timestamp(end), query_id=query_id or ""))
+        start_time=to_timestamp(start), end_time=to_timestamp(end), query_id=query_id or "")
+    response = await deps.backends.call(deps.backends.insights.GetTimeSeries, request)
     return time_series_out(response, metric=metric, interval=interval, start=start, end=end,
                            query_id=query_id)
 
@@ -83,7 +84,7 @@ async def summary(
     query_id: OneQuery = None,
 ) -> SummaryOut:
     check_range(start, end)
-    response = await deps.backends.get_summary(insights_pb2.GetSummaryRequest(
+    response = await deps.backends.call(deps.backends.insights.GetSummary, insights_pb2.GetSummaryRequest(
         tenant_id=principal.tenant_id, start_time=to_timestamp(start), end_time=to_timestamp(end),
         query_id=query_id or ""))
     return summary_out(response, start=start, end=end, top=top, query_id=query_id)
@@ -130,7 +131,7 @@ async def share_of_voice(
     request = insights_pb2.GetShareOfVoiceRequest(
         tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end), query_ids=ids,
         interval=_INTERVALS[interval] if interval else insights_pb2.INTERVAL_UNSPECIFIED)
-    response = await deps.backends.get_share_of_voice(request)
+    response = await deps.backends.call(deps.backends.insights.GetShareOfVoice, request)
     return share_of_voice_out(response, known, start=start, end=end, interval=interval)
 
 
@@ -139,8 +140,8 @@ async def _list_queries(deps: Deps, tenant: str, role: int) -> list[collector_pb
     out: list[collector_pb2.ListeningQuery] = []
     token = ""
     for _ in range(_MAX_PAGES):
-        page = await deps.backends.list_queries(collector_pb2.ListQueriesRequest(
-            tenant_id=tenant, role=role, page_size=_PAGE_SIZE, page_token=token))  # type: ignore[arg-type]
+        page = await deps.backends.call(deps.backends.queries.ListQueries, collector_pb2.ListQueriesRequest(
+            tenant_id=tenant, role=role, page_size=_PAGE_SIZE, page_token=token))  # type: ignore[arg-type]  # int for the proto enum
         # Defence in depth, as for mentions: another tenant's query never names an item here.
         out.extend(q for q in page.queries if not q.tenant_id or q.tenant_id == tenant)
         token = page.next_page_token

@@ -31,7 +31,7 @@ async def analyze(
     deps: Deps, principal: ReadPrincipal,
     body: Annotated[AnalyzeIn, Depends(json_body(AnalyzeIn))],
 ) -> AnalyzeOut:
-    response = await deps.backends.analyze(nlp_pb2.AnalyzeRequest(
+    response = await deps.backends.call(deps.backends.nlp.Analyze, nlp_pb2.AnalyzeRequest(
         texts=body.texts, include_embedding=body.include_embedding, tenant_id=principal.tenant_id))
     if len(response.results) != len(body.texts):
         logger.error("nlp returned %d results for %d texts", len(response.results), len(body.texts))

@@ -29,7 +29,7 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "Not ready"}},
 )
 async def readyz(deps: Deps) -> Response:
-    timeout = deps.settings.gateway_readiness_timeout_s
+    timeout = deps.config.readiness_timeout_s
 
     async def mongo() -> str:
         try:

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import grpc
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -19,10 +18,15 @@ from starlette.datastructures import FormData, UploadFile
 from dengar.v1 import collector_pb2
 from dengar_common import imports
 from dengar_common.imports import ImportSpecError
-from dengar_gateway.adapters.backends import BackendError
 from dengar_gateway.entrypoints.deps import Deps, IngestPrincipal
-from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
-from dengar_gateway.settings import GatewaySettings
+from dengar_gateway.entrypoints.problems import (
+    Answer,
+    ApiProblem,
+    RemoteAnswers,
+    answering,
+    problem_responses,
+)
+from dengar_gateway.settings import LimitsConfig
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +47,15 @@ _STATES: dict[int, Literal["queued", "running", "succeeded", "failed"]] = {
 }
 
 
-def max_request_bytes(settings: GatewaySettings) -> int:
+# The collector's own file-size limit is the client's 413, not an outage.
+_UPLOAD_ANSWERS: RemoteAnswers = {
+    "RESOURCE_EXHAUSTED": Answer(413, default_detail="the file is too large"),
+}
+
+
+def max_request_bytes(limits: LimitsConfig) -> int:
     """The body limit of POST /v1/imports (for the body-limit middleware)."""
-    return settings.gateway_import_max_bytes + _FORM_OVERHEAD_BYTES
+    return limits.import_max_bytes + _FORM_OVERHEAD_BYTES
 
 
 class ImportRowErrorOut(BaseModel):
@@ -229,13 +239,9 @@ async def start_import(request: Request, deps: Deps, principal: IngestPrincipal)
             raise _form_error("file", "exactly one file part named 'file' is required")
         upload = uploads[0]
         spec = _spec(form, principal.tenant_id, (upload.filename or "").rsplit("/", 1)[-1][:255])
-        try:
-            job = await deps.backends.start_import(_requests(spec, upload),
-                                                   timeout_s=deps.settings.gateway_import_timeout_s)
-        except BackendError as exc:
-            if exc.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                raise ApiProblem(413, exc.detail or "the file is too large") from None
-            raise
+        with answering(_UPLOAD_ANSWERS):
+            job = await deps.backends.call(deps.backends.imports.StartImport, _requests(spec, upload),
+                                           timeout_s=deps.config.limits.import_timeout_s)
     out = import_out(job)
     return Response(out.model_dump_json(), status_code=202, media_type="application/json",
                     headers={"Location": f"/v1/imports/{out.id}"})
@@ -247,8 +253,8 @@ async def start_import(request: Request, deps: Deps, principal: IngestPrincipal)
             responses=problem_responses(401, 403, 404, 429, 502, 503))
 async def get_import(deps: Deps, principal: IngestPrincipal,
                      import_id: Annotated[str, Path(max_length=64)]) -> ImportOut:
-    job = await deps.backends.get_import(collector_pb2.GetImportRequest(tenant_id=principal.tenant_id,
-                                                                        id=import_id))
+    job = await deps.backends.call(deps.backends.imports.GetImport, collector_pb2.GetImportRequest(
+        tenant_id=principal.tenant_id, id=import_id))
     return import_out(job)
 
 
@@ -262,6 +268,6 @@ async def list_imports(
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")]
     = None,
 ) -> ImportPage:
-    resp = await deps.backends.list_imports(collector_pb2.ListImportsRequest(
+    resp = await deps.backends.call(deps.backends.imports.ListImports, collector_pb2.ListImportsRequest(
         tenant_id=principal.tenant_id, page_size=limit, page_token=cursor or ""))
     return ImportPage(data=[import_out(j) for j in resp.imports], next_cursor=resp.next_page_token or None)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
-from dengar_gateway.adapters.store import ApiKeyRecord
-from dengar_gateway.domain.keys import generate_key
+from dengar_gateway.domain.keys import ApiKeyRecord
 from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, json_body
-from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
+from dengar_gateway.entrypoints.problems import problem_responses
 from dengar_gateway.entrypoints.schemas import KeyCreatedOut, KeyCreateIn, KeyList, KeyOut
 
 logger = logging.getLogger(__name__)
@@ -37,13 +35,9 @@ async def create_key(
     deps: Deps, principal: AdminPrincipal,
     body: Annotated[KeyCreateIn, Depends(json_body(KeyCreateIn))],
 ) -> KeyCreatedOut:
-    generated = generate_key()
-    scopes = list(dict.fromkeys(s.value for s in body.scopes))
-    record = await deps.store.keys.insert(
-        principal.tenant_id, key_id=generated.key_id, key_hash=generated.hash, scopes=scopes,
-        name=body.name, now=datetime.now(UTC))
+    record, secret = await deps.accounts.create_key(principal.tenant_id, body.scopes, body.name)
     logger.info("key %s created for %s by %s", record.key_id, principal.tenant_id, principal.key_id)
-    return KeyCreatedOut(**_key_out(record).model_dump(), key=generated.secret)
+    return KeyCreatedOut(**_key_out(record).model_dump(), key=secret)
 
 
 @router.get("", response_model=KeyList, summary="List API keys",
@@ -51,7 +45,7 @@ async def create_key(
                         "(with `revoked_at`). Secrets are never returned. Requires `admin`.",
             responses=problem_responses(401, 403, 429))
 async def list_keys(deps: Deps, principal: AdminPrincipal) -> KeyList:
-    return KeyList(data=[_key_out(r) for r in await deps.store.keys.list(principal.tenant_id)])
+    return KeyList(data=[_key_out(r) for r in await deps.accounts.list_keys(principal.tenant_id)])
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key",
@@ -62,8 +56,7 @@ async def revoke_key(
     deps: Deps, principal: AdminPrincipal,
     key_id: Annotated[str, Path(max_length=64, description="The key id")],
 ) -> Response:
-    if not await deps.store.keys.revoke(principal.tenant_id, key_id, datetime.now(UTC)):
-        raise ApiProblem(404, "no such API key")
+    await deps.accounts.revoke_key(principal.tenant_id, key_id)
     logger.info("key %s of %s revoked by %s", key_id, principal.tenant_id, principal.key_id)
     return Response(status_code=204)
 

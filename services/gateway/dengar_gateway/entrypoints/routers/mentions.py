@@ -36,7 +36,7 @@ def _parse_all(name: str, values: list[str], parse: object) -> list[int]:
     out = []
     for value in values:
         try:
-            out.append(parse(value))  # type: ignore[operator]
+            out.append(parse(value))  # type: ignore[operator]  # parse is one of the enum parsers
         except ValueError as exc:
             raise query_error(name, str(exc), value) from None
     return out
@@ -74,8 +74,8 @@ async def search_mentions(
     check_range(start, end)
     request = insights_pb2.SearchMentionsRequest(
         tenant_id=principal.tenant_id,
-        sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]
-        platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]
+        sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]  # ints for the proto enum
+        platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
         languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
         query=(q or "").strip(), page_size=limit, page_token=cursor or "", sort=_SORTS[sort],
         query_ids=query_ids(query_id),
@@ -84,7 +84,7 @@ async def search_mentions(
         request.start_time.CopyFrom(to_timestamp(start))
     if end is not None:
         request.end_time.CopyFrom(to_timestamp(end))
-    response = await deps.backends.search_mentions(request)
+    response = await deps.backends.call(deps.backends.insights.SearchMentions, request)
     data = []
     for mention in response.mentions:
         # Defence in depth: insights filters by tenant; a mention of another tenant is a bug there
@@ -103,7 +103,7 @@ async def get_mention(
     deps: Deps, principal: ReadPrincipal,
     mention_id: Annotated[str, Path(max_length=128, description="The mention id")],
 ) -> MentionOut:
-    mention = await deps.backends.get_mention(
+    mention = await deps.backends.call(deps.backends.insights.GetMention,
         insights_pb2.GetMentionRequest(tenant_id=principal.tenant_id, id=mention_id))
     if mention.tenant_id and mention.tenant_id != principal.tenant_id:
         logger.error("insights returned mention %s of another tenant; hidden", mention_id)

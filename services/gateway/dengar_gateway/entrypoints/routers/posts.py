@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,25 +12,15 @@ from fastapi.responses import Response
 
 from dengar.v1 import collector_pb2
 from dengar_common.postjson import PostBatchIn, post_to_proto, validate_items
-from dengar_gateway.adapters.store import Reservation
 from dengar_gateway.entrypoints.deps import Deps, IngestPrincipal, read_json
 from dengar_gateway.entrypoints.mapping import ingest_result
 from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
 from dengar_gateway.entrypoints.schemas import IngestResult
+from dengar_gateway.service_layer.idempotency import Response as StoredResponse
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/posts", tags=["posts"])
-
-# Printable ASCII: the key is echoed in logs and stored; UUIDs and ULIDs fit easily.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-def _body_hash(body: Any) -> str:
-    # Canonical JSON, so the same posts re-sent with other whitespace or key order still match.
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
 
 def _envelope(body: Any, max_posts: int) -> list[Any]:
     if not isinstance(body, dict):
@@ -63,7 +50,7 @@ async def _ingest(deps: Deps, tenant_id: str, items: list[Any]) -> IngestResult:
         now = datetime.now(UTC)
         request = collector_pb2.IngestPostsRequest(
             tenant_id=tenant_id, posts=[post_to_proto(p, tenant_id, now) for _, p in valid])
-        response = await deps.backends.ingest_posts(request)
+        response = await deps.backends.call(deps.backends.ingest.IngestPosts, request)
     else:
         response = collector_pb2.IngestPostsResponse()
     return ingest_result(sent_indexes, response, local_errors, rejected_locally)
@@ -89,39 +76,20 @@ async def ingest_posts(
     idempotency_key: Annotated[str | None, Header(description="Makes retries safe: see above.")] = None,
 ) -> Response:
     body, _ = await read_json(request)
-    items = _envelope(body, deps.settings.gateway_max_posts)
+    items = _envelope(body, deps.config.limits.max_posts)
     tenant = principal.tenant_id
 
-    if idempotency_key is None:
+    async def ingest() -> StoredResponse:
         result = await _ingest(deps, tenant, items)
-        return Response(result.model_dump_json(), status_code=202, media_type="application/json")
+        return StoredResponse(202, result.model_dump_json())
 
-    if not _IDEMPOTENCY_KEY.match(idempotency_key):
-        raise ApiProblem(400, "Idempotency-Key must be 1-255 printable ASCII characters")
-    repo = deps.store.idempotency
-    outcome = await repo.reserve(tenant, idempotency_key, _body_hash(body), datetime.now(UTC))
-    if outcome.reservation is Reservation.REPLAY:
-        return Response(outcome.response, status_code=outcome.status, media_type="application/json",
-                        headers={"Idempotent-Replayed": "true"})
-    if outcome.reservation is Reservation.BODY_MISMATCH:
-        raise ApiProblem(409, "this Idempotency-Key was already used with a different request body",
-                         slug="idempotency-key-reused")
-    if outcome.reservation is Reservation.IN_FLIGHT:
-        raise ApiProblem(409, "a request with this Idempotency-Key is still in progress; retry later",
-                         slug="idempotency-request-in-flight", headers={"Retry-After": "1"})
-    try:
-        result = await _ingest(deps, tenant, items)
-    except BaseException:
-        # Nothing was stored for this key, so the client may retry it as it is. (Had the release
-        # failed too, the reservation would expire after the lock time.)
-        try:
-            await repo.release(tenant, idempotency_key, outcome.owner)
-        except Exception:
-            logger.warning("could not release idempotency key of %s", tenant, exc_info=True)
-        raise
-    payload = result.model_dump_json()
-    await repo.complete(tenant, idempotency_key, outcome.owner, 202, payload)
-    return Response(payload, status_code=202, media_type="application/json")
+    if idempotency_key is None:
+        answer = await ingest()
+    else:
+        answer = await deps.idempotency.run(tenant, idempotency_key, body, ingest)
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.payload, status_code=answer.status, media_type="application/json",
+                    headers=headers)
 
 
 # Models only referenced from openapi_extra; registered so the schema above resolves.

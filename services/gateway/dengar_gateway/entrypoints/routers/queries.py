@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-import grpc
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from dengar.v1 import collector_pb2
-from dengar_gateway.adapters.backends import BackendError
 from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, ReadPrincipal, json_body
 from dengar_gateway.entrypoints.mapping import from_timestamp
-from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
+from dengar_gateway.entrypoints.problems import (
+    Answer,
+    ApiProblem,
+    RemoteAnswers,
+    answering,
+    problem_responses,
+)
 from dengar_gateway.entrypoints.schemas_queries import (
     QueryCreateIn,
     QueryOut,
@@ -29,16 +33,12 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/queries", tags=["queries"])
 
-# The collector's trailing metadata on a syntax error (see collector.proto, QueryService).
-POSITION_KEY = "dengar-error-position"
-EXPECTED_KEY = "dengar-error-expected"
-
 _ROLES: dict[str, int] = {
     "brand": collector_pb2.QUERY_ROLE_BRAND,
     "competitor": collector_pb2.QUERY_ROLE_COMPETITOR,
     "topic": collector_pb2.QUERY_ROLE_TOPIC,
 }
-_ROLE_NAMES: dict[int, QueryRoleName] = {v: k for k, v in _ROLES.items()}  # type: ignore[misc]
+_ROLE_NAMES: dict[int, QueryRoleName] = {v: k for k, v in _ROLES.items()}  # type: ignore[misc]  # the keys are exactly the role literals
 
 _SYNTAX_DOC = ("A syntax error in `expression` is a 422 problem with `position` (0-based character "
                "offset) and `expected` members.")
@@ -65,20 +65,13 @@ def _own(q: collector_pb2.ListeningQuery, tenant_id: str) -> collector_pb2.Liste
     return q
 
 
-def _query_problem(exc: BackendError) -> BackendError | ApiProblem:
-    """The problem for a failed create/update: syntax errors and the query limit get their own."""
-    if exc.code == grpc.StatusCode.INVALID_ARGUMENT and POSITION_KEY in exc.metadata:
-        try:
-            position = int(exc.metadata[POSITION_KEY])
-        except ValueError:
-            return exc
-        return ApiProblem(
-            422, exc.detail, slug="query-syntax-error", title="Invalid query expression",
-            position=position, expected=exc.metadata.get(EXPECTED_KEY, ""),
-            errors=[{"location": "body", "field": "expression", "message": exc.detail}])
-    if exc.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return ApiProblem(409, exc.detail, slug="query-limit-reached")
-    return exc
+# A create/update: a syntax error (located by the collector) names its position in `expression`;
+# the tenant's query limit is a conflict with what exists, not an outage.
+_DEFINITION_ANSWERS: RemoteAnswers = {
+    "INVALID_ARGUMENT": Answer(422, "query-syntax-error", title="Invalid query expression",
+                               errors_field="expression", needs_position=True),
+    "RESOURCE_EXHAUSTED": Answer(409, "query-limit-reached"),
+}
 
 
 @router.post(
@@ -96,12 +89,11 @@ async def create_query(
     body: Annotated[QueryCreateIn, Depends(json_body(QueryCreateIn))],
 ) -> QueryOut:
     request = collector_pb2.CreateQueryRequest(
-        tenant_id=principal.tenant_id, name=body.name, role=_ROLES[body.role],  # type: ignore[arg-type]
+        tenant_id=principal.tenant_id, name=body.name, role=_ROLES[body.role],  # type: ignore[arg-type]  # int for the proto enum
         expression=body.expression, enabled=body.enabled)
-    try:
-        created = _own(await deps.backends.create_query(request), principal.tenant_id)
-    except BackendError as exc:
-        raise _query_problem(exc) from None
+    with answering(_DEFINITION_ANSWERS):
+        created = _own(await deps.backends.call(deps.backends.queries.CreateQuery, request),
+                       principal.tenant_id)
     response.headers["Location"] = f"/v1/queries/{created.id}"
     logger.info("query %s created for %s by %s", created.id, principal.tenant_id, principal.key_id)
     return _query_out(created)
@@ -118,8 +110,8 @@ async def list_queries(
     cursor: Annotated[str | None, Query(max_length=2048, description="`next_cursor` of the previous page")]
     = None,
 ) -> QueryPage:
-    response = await deps.backends.list_queries(collector_pb2.ListQueriesRequest(
-        tenant_id=principal.tenant_id, role=_ROLES[role] if role else collector_pb2.QUERY_ROLE_UNSPECIFIED,  # type: ignore[arg-type]
+    response = await deps.backends.call(deps.backends.queries.ListQueries, collector_pb2.ListQueriesRequest(
+        tenant_id=principal.tenant_id, role=_ROLES[role] if role else collector_pb2.QUERY_ROLE_UNSPECIFIED,  # type: ignore[arg-type]  # int for the proto enum
         page_size=limit, page_token=cursor or ""))
     data = []
     for q in response.queries:
@@ -141,7 +133,7 @@ async def validate_query(
     deps: Deps, principal: ReadPrincipal,
     body: Annotated[QueryValidateIn, Depends(json_body(QueryValidateIn))],
 ) -> QueryValidateOut:
-    result = await deps.backends.validate_query(
+    result = await deps.backends.call(deps.backends.queries.ValidateQuery,
         collector_pb2.ValidateQueryRequest(expression=body.expression))
     return QueryValidateOut(valid=result.valid, errors=[
         QuerySyntaxErrorOut(position=e.position, expected=e.expected, message=e.message)
@@ -154,7 +146,7 @@ QueryId = Annotated[str, Path(max_length=64, description="The query id, e.g. q_3
 @router.get("/{query_id}", response_model=QueryOut, summary="Get a listening query",
             description="Requires `read`.", responses=problem_responses(401, 403, 404, 429, 502, 503))
 async def get_query(deps: Deps, principal: ReadPrincipal, query_id: QueryId) -> QueryOut:
-    q = await deps.backends.get_query(
+    q = await deps.backends.call(deps.backends.queries.GetQuery,
         collector_pb2.GetQueryRequest(tenant_id=principal.tenant_id, id=query_id))
     return _query_out(_own(q, principal.tenant_id))
 
@@ -178,10 +170,9 @@ async def update_query(
                              slug="validation-error",
                              errors=[{"location": "body", "field": field, "message": "must not be null"}])
         setattr(request, field, _ROLES[value] if field == "role" else value)
-    try:
-        updated = _own(await deps.backends.update_query(request), principal.tenant_id)
-    except BackendError as exc:
-        raise _query_problem(exc) from None
+    with answering(_DEFINITION_ANSWERS):
+        updated = _own(await deps.backends.call(deps.backends.queries.UpdateQuery, request),
+                       principal.tenant_id)
     logger.info("query %s of %s updated by %s", query_id, principal.tenant_id, principal.key_id)
     return _query_out(updated)
 
@@ -191,7 +182,7 @@ async def update_query(
                            "tagged keep the id. Requires `admin`.",
                responses=problem_responses(401, 403, 404, 429, 502, 503))
 async def delete_query(deps: Deps, principal: AdminPrincipal, query_id: QueryId) -> Response:
-    await deps.backends.delete_query(
+    await deps.backends.call(deps.backends.queries.DeleteQuery,
         collector_pb2.DeleteQueryRequest(tenant_id=principal.tenant_id, id=query_id))
     logger.info("query %s of %s deleted by %s", query_id, principal.tenant_id, principal.key_id)
     return Response(status_code=204)

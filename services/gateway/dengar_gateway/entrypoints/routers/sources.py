@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import grpc
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from google.protobuf import json_format, struct_pb2
 
 from dengar.v1 import collector_pb2
-from dengar_gateway.adapters.backends import BackendError
+from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, ReadPrincipal, json_body
 from dengar_gateway.entrypoints.mapping import from_timestamp
-from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses
+from dengar_gateway.entrypoints.problems import (
+    Answer,
+    ApiProblem,
+    RemoteAnswers,
+    answering,
+    problem_responses,
+)
 from dengar_gateway.entrypoints.schemas_sources import (
     SourceCreatedOut,
     SourceCreateIn,
@@ -28,8 +33,6 @@ from dengar_gateway.entrypoints.schemas_sources import (
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
-
-T = TypeVar("T")
 
 _STATUS: dict[int, SourceStatusName] = {
     collector_pb2.SOURCE_STATUS_ACTIVE: "active",
@@ -72,16 +75,11 @@ def _own(src: collector_pb2.Source, tenant_id: str) -> collector_pb2.Source:
     return src
 
 
-async def _definition_call(call: Awaitable[T]) -> T:
-    """A create/update: a definition the collector refuses (unknown kind, a bad config field, missing
-    credentials) is a 422 naming the field, like any other validation problem."""
-    try:
-        return await call
-    except BackendError as exc:
-        if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
-            raise ApiProblem(422, exc.detail, slug="invalid-source", title="Invalid source definition",
-                             errors=[{"location": "body", "field": "", "message": exc.detail}]) from None
-        raise
+# A create/update: a definition the collector refuses (unknown kind, a bad config field, missing
+# credentials) is a 422 naming the field, like any other validation problem.
+_DEFINITION_ANSWERS: RemoteAnswers = {
+    "INVALID_ARGUMENT": Answer(422, "invalid-source", title="Invalid source definition", errors_field=""),
+}
 
 
 def _doc(model: str, example: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +105,11 @@ async def create_source(
     deps: Deps, principal: AdminPrincipal,
     body: Annotated[SourceCreateIn, Depends(json_body(SourceCreateIn))],
 ) -> SourceCreatedOut:
-    resp = await _definition_call(deps.backends.create_source(collector_pb2.CreateSourceRequest(
+    request = collector_pb2.CreateSourceRequest(
         tenant_id=principal.tenant_id, name=body.name, kind=body.kind, config=_struct(body.config),
-        credentials=body.credentials, interval_seconds=body.interval_seconds, paused=body.paused)))
+        credentials=body.credentials, interval_seconds=body.interval_seconds, paused=body.paused)
+    with answering(_DEFINITION_ANSWERS):
+        resp = await deps.backends.call(deps.backends.sources.CreateSource, request)
     src = _own(resp.source, principal.tenant_id)
     logger.info("source %s (%s) created for %s by %s", src.id, src.kind, principal.tenant_id,
                 principal.key_id)
@@ -127,7 +127,7 @@ async def list_sources(
     cursor: Annotated[str | None, Query(max_length=1024, description="`next_cursor` of the previous page")]
     = None,
 ) -> SourcePage:
-    resp = await deps.backends.list_sources(collector_pb2.ListSourcesRequest(
+    resp = await deps.backends.call(deps.backends.sources.ListSources, collector_pb2.ListSourcesRequest(
         tenant_id=principal.tenant_id, kind=kind or "", page_size=limit, page_token=cursor or ""))
     data = [SourceOut(**source_out(s)) for s in resp.sources
             if not s.tenant_id or s.tenant_id == principal.tenant_id]
@@ -138,8 +138,8 @@ async def list_sources(
             description="Definition (without credential values), state and run statistics. Requires `read`.",
             responses=problem_responses(401, 403, 404, 429, 503))
 async def get_source(deps: Deps, principal: ReadPrincipal, source_id: SourceId) -> SourceOut:
-    src = await deps.backends.get_source(collector_pb2.GetSourceRequest(tenant_id=principal.tenant_id,
-                                                                        id=source_id))
+    src = await deps.backends.call(deps.backends.sources.GetSource, collector_pb2.GetSourceRequest(
+        tenant_id=principal.tenant_id, id=source_id))
     return SourceOut(**source_out(_own(src, principal.tenant_id)))
 
 
@@ -164,7 +164,8 @@ async def update_source(
         request.config.CopyFrom(_struct(body.config))
     if body.interval_seconds is not None:
         request.interval_seconds = body.interval_seconds
-    src = await _definition_call(deps.backends.update_source(request))
+    with answering(_DEFINITION_ANSWERS):
+        src = await deps.backends.call(deps.backends.sources.UpdateSource, request)
     return SourceOut(**source_out(_own(src, principal.tenant_id)))
 
 
@@ -172,36 +173,36 @@ async def update_source(
                description="Stops collecting; posts already collected stay. Requires `admin`.",
                responses=problem_responses(401, 403, 404, 429, 503))
 async def delete_source(deps: Deps, principal: AdminPrincipal, source_id: SourceId) -> Response:
-    await deps.backends.delete_source(collector_pb2.DeleteSourceRequest(tenant_id=principal.tenant_id,
-                                                                        id=source_id))
+    await deps.backends.call(deps.backends.sources.DeleteSource, collector_pb2.DeleteSourceRequest(
+        tenant_id=principal.tenant_id, id=source_id))
     logger.info("source %s of %s deleted by %s", source_id, principal.tenant_id, principal.key_id)
     return Response(status_code=204)
 
 
-def _action(call: Callable[[Any, collector_pb2.GetSourceRequest], Awaitable[collector_pb2.Source]]
+def _action(method: Callable[[Backends], Callable[..., Awaitable[collector_pb2.Source]]]
             ) -> Callable[..., Awaitable[SourceOut]]:
     async def handler(deps: Deps, principal: AdminPrincipal, source_id: SourceId) -> SourceOut:
-        src = await call(deps.backends, collector_pb2.GetSourceRequest(tenant_id=principal.tenant_id,
-                                                                       id=source_id))
+        src = await deps.backends.call(method(deps.backends), collector_pb2.GetSourceRequest(
+            tenant_id=principal.tenant_id, id=source_id))
         return SourceOut(**source_out(_own(src, principal.tenant_id)))
 
     return handler
 
 
 router.add_api_route(
-    "/{source_id}/pause", _action(lambda b, r: b.pause_source(r)), methods=["POST"],
+    "/{source_id}/pause", _action(lambda b: b.sources.PauseSource), methods=["POST"],
     response_model=SourceOut, summary="Pause a source", name="pause_source",
     description="A paused pull source is not run; a paused webhook source refuses pushes (409). "
                 "Requires `admin`.",
     responses=problem_responses(401, 403, 404, 429, 503))
 router.add_api_route(
-    "/{source_id}/resume", _action(lambda b, r: b.resume_source(r)), methods=["POST"],
+    "/{source_id}/resume", _action(lambda b: b.sources.ResumeSource), methods=["POST"],
     response_model=SourceOut, summary="Resume a source", name="resume_source",
     description="A resumed pull source runs right away, without waiting out an error back-off. "
                 "Requires `admin`.",
     responses=problem_responses(401, 403, 404, 429, 503))
 router.add_api_route(
-    "/{source_id}/run", _action(lambda b, r: b.run_source_now(r)), methods=["POST"],
+    "/{source_id}/run", _action(lambda b: b.sources.RunSourceNow), methods=["POST"],
     response_model=SourceOut, summary="Run a pull source now", name="run_source",
     description="Runs the source as soon as a worker is free (a run in progress counts). 422 for "
                 "webhook and paused sources. Requires `admin`.",
@@ -214,7 +215,7 @@ router.add_api_route(
                 "for pull sources. Requires `admin`.",
     responses=problem_responses(401, 403, 404, 422, 429, 503))
 async def rotate_secret(deps: Deps, principal: AdminPrincipal, source_id: SourceId) -> SourceCreatedOut:
-    resp = await deps.backends.rotate_webhook_secret(collector_pb2.GetSourceRequest(
+    resp = await deps.backends.call(deps.backends.sources.RotateWebhookSecret, collector_pb2.GetSourceRequest(
         tenant_id=principal.tenant_id, id=source_id))
     src = _own(resp.source, principal.tenant_id)
     logger.info("webhook secret of %s (%s) rotated by %s", src.id, principal.tenant_id, principal.key_id)

@@ -6,15 +6,19 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-import grpc
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from dengar.v1 import collector_pb2
 from dengar_common.postjson import ItemError
-from dengar_gateway.adapters.backends import BackendError
 from dengar_gateway.entrypoints.deps import Deps
-from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses, retry_after
+from dengar_gateway.entrypoints.problems import (
+    Answer,
+    ApiProblem,
+    RemoteAnswers,
+    answering,
+    problem_responses,
+)
 from dengar_gateway.entrypoints.schemas import IngestResult
 
 logger = logging.getLogger(__name__)
@@ -45,9 +49,18 @@ httpx.post(f"{base}/v1/webhooks/{source_id}", content=body, headers={
 """
 
 
-def _unauthorized() -> ApiProblem:
-    return ApiProblem(401, "invalid webhook signature or timestamp", slug="invalid-signature",
+_UNAUTHORIZED = Answer(401, "invalid-signature", detail="invalid webhook signature or timestamp",
                       headers={"WWW-Authenticate": 'DengarSignature realm="dengar"'})
+# The collector checks the signature: its refusal is the caller's 401, a paused source a conflict.
+_PUSH_ANSWERS: RemoteAnswers = {
+    "UNAUTHENTICATED": _UNAUTHORIZED,
+    "FAILED_PRECONDITION": Answer(409, "source-paused", default_detail="the source is paused"),
+}
+
+
+def _unauthorized() -> ApiProblem:
+    return ApiProblem(_UNAUTHORIZED.status, _UNAUTHORIZED.detail, slug=_UNAUTHORIZED.slug,
+                      headers=_UNAUTHORIZED.headers)
 
 
 @router.post(
@@ -74,21 +87,13 @@ async def push(
         raise _unauthorized()
     # No API key to limit by: the source id is what a flood (signed or not) targets, and limiting
     # before the body is read keeps a forged flood from costing a collector call each.
-    wait = deps.limiter.acquire(f"webhook:{source_id}")
-    if wait > 0:
-        raise ApiProblem(429, "rate limit exceeded for this webhook source", slug="rate-limited",
-                         headers={"Retry-After": retry_after(wait)})
+    deps.rate_limit.take(f"webhook:{source_id}", "webhook source")
     body = await request.body()
-    try:
-        resp = await deps.backends.push_webhook(collector_pb2.PushWebhookRequest(
-            source_id=source_id, timestamp=x_dengar_timestamp[:32], signature=x_dengar_signature[:200],
-            body=body, content_type=request.headers.get("content-type", "")))
-    except BackendError as exc:
-        if exc.code == grpc.StatusCode.UNAUTHENTICATED:
-            raise _unauthorized() from None
-        if exc.code == grpc.StatusCode.FAILED_PRECONDITION:
-            raise ApiProblem(409, exc.detail or "the source is paused", slug="source-paused") from None
-        raise
+    request_pb = collector_pb2.PushWebhookRequest(
+        source_id=source_id, timestamp=x_dengar_timestamp[:32], signature=x_dengar_signature[:200],
+        body=body, content_type=request.headers.get("content-type", ""))
+    with answering(_PUSH_ANSWERS):
+        resp = await deps.backends.call(deps.backends.sources.PushWebhook, request_pb)
     result = IngestResult(
         accepted=resp.accepted, rejected=resp.rejected, ids=list(resp.post_ids),
         errors=[ItemError(index=e.index, field=e.field, message=e.message) for e in resp.errors])

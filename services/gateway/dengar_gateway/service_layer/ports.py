@@ -1,0 +1,47 @@
+"""What the gateway's use cases need from the outside world (MongoDB in production)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from dengar_gateway.domain.idempotency import IdempotencyOutcome
+from dengar_gateway.domain.keys import ApiKeyRecord
+from dengar_gateway.domain.tenants import Tenant
+
+
+class TenantRepository(Protocol):
+    async def create(self, tenant_id: str, name: str, now: datetime) -> Tenant:
+        """Raises ``AlreadyExists`` when the id is taken."""
+
+    async def get(self, tenant_id: str) -> Tenant | None: ...
+
+    async def list_all(self) -> list[Tenant]: ...
+
+
+class ApiKeyRepository(Protocol):
+    async def insert(self, tenant_id: str, *, key_id: str, key_hash: str, scopes: list[str], name: str,
+                     now: datetime) -> ApiKeyRecord: ...
+
+    async def find_for_auth(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    async def list(self, tenant_id: str) -> list[ApiKeyRecord]: ...
+
+    async def revoke(self, tenant_id: str, key_id: str, now: datetime) -> bool:
+        """True when the tenant has this key (revoked now or before)."""
+
+    async def tenant_of(self, key_id: str) -> str | None: ...
+
+
+class IdempotencyRepository(Protocol):
+    async def reserve(self, tenant_id: str, key: str, body_hash: str, now: datetime
+                      ) -> IdempotencyOutcome: ...
+
+    async def complete(self, tenant_id: str, key: str, owner: str, status: int, response: str) -> None: ...
+
+    async def release(self, tenant_id: str, key: str, owner: str) -> None: ...
+
+
+class RateLimiter(Protocol):
+    def acquire(self, key: str) -> float:
+        """0.0 when allowed, else the seconds until ``key`` may try again."""
