@@ -8,8 +8,9 @@ becomes a :class:`RowError` with its 1-based line; only problems that make the r
 unreadable (a JSON array that stops being JSON, a CSV quoting error) raise :class:`FatalImportError`.
 
 Each row goes through a column mapping (:func:`parse_mapping`), timestamp parsing in a time zone
-(:func:`parse_timestamp`) and then the public REST post validation (``postjson.validate_items``), so
-that an imported row is rejected for exactly the reasons ``POST /v1/posts`` would reject it. Rows
+(:func:`parse_timestamp`) and then the public REST post validation (``postjson.validate_items``, which
+applies ``post_contract``), so that an imported row is rejected for exactly the reasons
+``POST /v1/posts`` would reject it. Rows
 without an external id get a hash of their content (:func:`row_hash`): importing the same file twice
 yields the same posts, which the pipeline stores once.
 """
@@ -28,14 +29,13 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dengar_common.enums import platform_from_name, platform_name
+from dengar_common.post_contract import PostAuthor, PostEngagement, PostFields, post_problems
 from dengar_common.postjson import PostIn, validate_items
 
 FORMATS = ("csv", "json", "ndjson")
 _FORMAT_ALIASES = {"jsonl": "ndjson", "tsv": "csv"}
 _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "ndjson", ".ndjson": "ndjson"}
 
-MAX_EXTERNAL_ID_CHARS = 256
-MAX_TEXT_CHARS = 40_000
 # One record (a CSV record, an NDJSON line, a JSON array element) may not be larger than this: a
 # bigger one is a broken file, and holding it would break the constant-memory promise.
 MAX_RECORD_BYTES = 8 * 1024 * 1024
@@ -361,12 +361,8 @@ def row_to_post(row: Mapping[str, Any], line: int, options: RowOptions) -> tuple
         value = _as_str(_first(row, src[name]))
         if value:
             post[name] = value
-    text, title = post.get("text", ""), post.get("title", "")
-    post["text"] = text
-    if not text.strip() and not title.strip():
-        errors.append(RowError(line, "text", "empty text (and no title)"))
-    elif len(text) > MAX_TEXT_CHARS:
-        errors.append(RowError(line, "text", f"longer than {MAX_TEXT_CHARS} characters"))
+    # Limits (text, external_id, ...) are the post contract's, checked by validate_post.
+    post["text"] = post.get("text", "")
     if post.get("lang", "").lower() == "in":
         # Twitter exports still use the withdrawn ISO code "in" for Indonesian.
         post["lang"] = "id"
@@ -383,11 +379,10 @@ def row_to_post(row: Mapping[str, Any], line: int, options: RowOptions) -> tuple
     external_id = _as_str(_first(row, src["external_id"])).strip()
     if not external_id:
         external_id = row_hash(row)
-    elif len(external_id) > MAX_EXTERNAL_ID_CHARS:
-        errors.append(RowError(line, "external_id", f"longer than {MAX_EXTERNAL_ID_CHARS} characters"))
     post["external_id"] = external_id
 
     naive = False
+    created: datetime | None = None
     raw_time = _first(row, src["created_at"])
     if raw_time is None:
         errors.append(RowError(line, "created_at", "missing"))
@@ -409,8 +404,23 @@ def row_to_post(row: Mapping[str, Any], line: int, options: RowOptions) -> tuple
         post["metadata"] = metadata
 
     if errors:
+        # The row is rejected anyway; report what the contract has against the rest of it too, so
+        # the user fixes every problem of a row at once. (A row that converts cleanly is judged by
+        # validate_post.)
+        fields = _contract_fields(post, created, author, engagement, metadata)
+        seen = {e.field for e in errors}
+        errors.extend(RowError(line, f, m) for f, m in post_problems(fields, now=datetime.now(UTC))
+                      if f not in seen)
         raise RowInvalid(errors)
     return post, naive
+
+
+def _contract_fields(post: Mapping[str, Any], created: datetime | None, author: Mapping[str, Any],
+                     engagement: Mapping[str, int], metadata: Mapping[str, str]) -> PostFields:
+    strings = {name: post.get(name, "") for name in _STRING_FIELDS}
+    return PostFields(platform=post.get("platform", ""), external_id=post.get("external_id", ""),
+                      created_at=created, author=PostAuthor(**author),
+                      engagement=PostEngagement(**engagement), metadata=metadata, **strings)
 
 
 def _author(row: Mapping[str, Any], src: Mapping[str, tuple[str, ...]], line: int,
@@ -493,12 +503,13 @@ def _undecodable_field(value: Any, path: str = "") -> str | None:
     return None
 
 
-def validate_post(item: dict[str, Any], line: int) -> PostIn:
-    """``item`` validated as ``POST /v1/posts`` validates it; raises ``RowInvalid`` with its errors."""
+def validate_post(item: dict[str, Any], line: int, *, now: datetime | None = None) -> PostIn:
+    """``item`` validated as ``POST /v1/posts`` validates it (the post contract); raises ``RowInvalid``
+    with its errors. ``now`` (default: the wall clock) bounds ``created_at`` from above."""
     bad = _undecodable_field(item)
     if bad is not None:
         raise RowInvalid([RowError(line, bad, "not valid UTF-8 (is the file in another encoding?)")])
-    valid, errors = validate_items([item])
+    valid, errors = validate_items([item], now=now)
     if errors:
         raise RowInvalid([RowError(line, e.field, e.message) for e in errors])
     return valid[0][1]

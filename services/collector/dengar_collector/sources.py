@@ -313,7 +313,7 @@ class SourceManager:
         if record.paused:
             raise SourceStateError("the source is paused")
         parsed = webhook.parse_body(body, content_type, max_posts=self.policy.webhook_max_posts)
-        valid, errors = validate_items(parsed.items)
+        valid, errors = validate_items(parsed.items, now=now)
         if parsed.broken:
             errors = [e for e in errors if e.index not in parsed.broken]
             errors.extend(ItemError(index=i, field="", message=m) for i, m in parsed.broken.items())

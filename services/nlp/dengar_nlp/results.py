@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
+# Defined by the post contract; re-exported because the nlp modules read their labels from here.
+from dengar_common.post_contract import SENTIMENT_LABELS as SENTIMENT_LABELS
+
 EMOTION_LABELS: tuple[str, ...] = ("anger", "joy", "optimism", "sadness")
 
 

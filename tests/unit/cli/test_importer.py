@@ -211,7 +211,7 @@ def test_dry_run_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert rc == 1
     assert "read 2 rows: 1 would be sent, 1 rejected (1 errors)" in out
     assert "line 3: text" in err
-    assert errors.read_text().splitlines() == ["line,field,message", "3,text,empty text (and no title)"]
+    assert errors.read_text().splitlines() == ["line,field,message", "3,text,text (or title) is required"]
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

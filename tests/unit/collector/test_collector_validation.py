@@ -20,6 +20,7 @@ from dengar_collector.domain.ports import PublishError
 from dengar_collector.entrypoints.grpc_api import CollectorServicer
 from dengar_collector.service import IngestService
 from dengar_common.ids import mention_id
+from dengar_common.post_contract import MAX_EXTERNAL_ID_CHARS, MAX_METADATA_ENTRIES, MAX_METADATA_VALUE_CHARS
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -50,7 +51,7 @@ def test_a_plain_post_is_valid() -> None:
     ({"platform": 999}, "platform"),
     ({"external_id": ""}, "external_id"),
     ({"external_id": "   "}, "external_id"),
-    ({"external_id": "x" * 257}, "external_id"),
+    ({"external_id": "x" * (MAX_EXTERNAL_ID_CHARS + 1)}, "external_id"),
     ({"external_id": "12\r\nNats-Msg-Id: evil"}, "external_id"),
     ({"text": "  \n\t "}, "text"),
     ({"text": "a" * 40_001}, "text"),
@@ -65,7 +66,7 @@ def test_invalid_fields_are_named(overrides: dict[str, object], field: str) -> N
 
 
 def test_limits_are_inclusive() -> None:
-    post = make_post(external_id="x" * 256, text="a" * 40_000,
+    post = make_post(external_id="x" * MAX_EXTERNAL_ID_CHARS, text="a" * 40_000,
                      created_at=NOW + timedelta(hours=23))
     assert validate_post(post, now=NOW) == []
     assert validate_post(make_post(created_at=datetime(2000, 1, 1, tzinfo=UTC)), now=NOW) == []
@@ -92,6 +93,14 @@ def test_oversized_metadata_is_rejected() -> None:
     post = make_post()
     for i in range(600):
         post.metadata[f"k{i}"] = "v" * 1000
+    assert fields(post) == ["metadata"]
+
+
+def test_a_post_too_large_to_publish_is_rejected_even_within_the_field_limits() -> None:
+    post = make_post()
+    for i in range(MAX_METADATA_ENTRIES):
+        # 4 bytes a character: 64 x 2048 x 4 bytes is 512 KiB on its own.
+        post.metadata[f"k{i}"] = "😡" * MAX_METADATA_VALUE_CHARS
     assert fields(post) == ["post"]
 
 

@@ -9,28 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from dengar.v1 import common_pb2
-from dengar_common.enums import PLATFORM_NAMES, platform_name
+from dengar_common.enums import platform_name
 from dengar_common.ids import is_valid_tenant_id, mention_id, natural_key
+from dengar_common.post_contract import fields_from_proto, post_problems
 
 MAX_POSTS_PER_REQUEST = 1_000
-MAX_EXTERNAL_ID_CHARS = 256
-MAX_TEXT_CHARS = 40_000
-# Headlines and thread titles are short; a longer "title" is a body sent in the wrong field.
-MAX_TITLE_CHARS = 1_000
-# A post travels as one NATS message and the server's default max_payload is 1 MiB; metadata maps
-# are the only unbounded part left once text and title are capped.
-MAX_POST_BYTES = 512 * 1024
 DEFAULT_SOURCE_ID = "api"
-# Nothing we listen to predates 2000; an earlier date is a parsing bug on the caller's side (epoch 0,
-# milliseconds read as seconds) and would poison every time-bucketed chart.
-EARLIEST_CREATED_AT = datetime(2000, 1, 1, tzinfo=UTC)
-# Clocks drift and exports carry odd time zones, but a post from next week is a bug.
-FUTURE_TOLERANCE = timedelta(days=1)
-
-_ENGAGEMENT_FIELDS = ("likes", "reposts", "replies", "quotes", "views")
 
 
 class RequestError(ValueError):
@@ -76,55 +63,12 @@ def check_request(tenant_id: str, n_posts: int) -> None:
         raise RequestError(f"too many posts: {n_posts} > {MAX_POSTS_PER_REQUEST}; split the batch")
 
 
-def _has_control_chars(value: str) -> bool:
-    return any(ch < " " or ch == "\x7f" for ch in value)
-
-
 def validate_post(post: common_pb2.Post, *, now: datetime) -> list[tuple[str, str]]:
-    """Problems with one post as (field, message) pairs; empty when the post is acceptable."""
-    problems: list[tuple[str, str]] = []
-    if post.platform == common_pb2.PLATFORM_UNSPECIFIED:
-        problems.append(("platform", "platform is required"))
-    elif post.platform not in PLATFORM_NAMES:
-        # An enum number from a newer client: we could not name it in ids and subjects.
-        problems.append(("platform", f"unknown platform value {post.platform}"))
+    """Problems with one post as (field, message) pairs; empty when the post is acceptable.
 
-    ext = post.external_id
-    if not ext.strip():
-        problems.append(("external_id", "external_id is required"))
-    elif len(ext) > MAX_EXTERNAL_ID_CHARS:
-        problems.append(("external_id", f"external_id longer than {MAX_EXTERNAL_ID_CHARS} characters"))
-    elif _has_control_chars(ext):
-        # It becomes part of the Nats-Msg-Id header, where CR/LF would break the header block.
-        problems.append(("external_id", "external_id contains control characters"))
-
-    if not post.text.strip() and not post.title.strip():
-        problems.append(("text", "text (or title) is required"))
-    if len(post.text) > MAX_TEXT_CHARS:
-        problems.append(("text", f"text longer than {MAX_TEXT_CHARS} characters"))
-    if len(post.title) > MAX_TITLE_CHARS:
-        problems.append(("title", f"title longer than {MAX_TITLE_CHARS} characters"))
-
-    if not post.HasField("created_at"):
-        problems.append(("created_at", "created_at is required"))
-    else:
-        ts = post.created_at
-        latest = now + FUTURE_TOLERANCE
-        if not 0 <= ts.nanos < 1_000_000_000:
-            problems.append(("created_at", "created_at has invalid nanos"))
-        elif not EARLIEST_CREATED_AT.timestamp() <= ts.seconds <= latest.timestamp():
-            problems.append(("created_at", f"created_at must be between {EARLIEST_CREATED_AT:%Y-%m-%d} "
-                                           f"and {latest.isoformat(timespec='seconds')}"))
-
-    for name in _ENGAGEMENT_FIELDS:
-        if getattr(post.engagement, name) < 0:
-            problems.append((f"engagement.{name}", f"engagement.{name} must not be negative"))
-    if post.author.followers < 0:
-        problems.append(("author.followers", "author.followers must not be negative"))
-
-    if not problems and post.ByteSize() > MAX_POST_BYTES:
-        problems.append(("post", f"post larger than {MAX_POST_BYTES // 1024} KiB once serialised"))
-    return problems
+    The rules are the shared post contract's, so a post pushed over gRPC is judged exactly as one
+    pushed over REST, a webhook or a file import."""
+    return post_problems(fields_from_proto(post), now=now)
 
 
 def normalise_post(tenant_id: str, post: common_pb2.Post, *, now: datetime) -> common_pb2.Post:

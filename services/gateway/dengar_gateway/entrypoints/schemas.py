@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dengar_common.postjson import MAX_TEXT_CHARS, ItemError
+from dengar_common.post_contract import MAX_TEXT_CHARS, SENTIMENT_LABELS
+from dengar_common.postjson import ItemError
 from dengar_gateway.domain.keys import Scope
 
-SentimentLabel = Literal["negative", "neutral", "positive"]
+# Literal of a tuple is Literal of its members: the labels are the post contract's.
+SentimentLabel = Literal[SENTIMENT_LABELS]  # type: ignore[valid-type]
 # NlpService.Analyze takes at most this many texts per call.
 MAX_ANALYZE_TEXTS = 100
 

@@ -25,7 +25,6 @@ from typing import Any
 HOUR = "hour"
 DAY = "day"
 INTERVALS: dict[str, timedelta] = {HOUR: timedelta(hours=1), DAY: timedelta(days=1)}
-SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
 _BUCKET_FORMATS = {HOUR: "%Y-%m-%dT%H", DAY: "%Y-%m-%d"}
 

@@ -25,13 +25,13 @@ from pymongo.errors import PyMongoError
 from dengar.v1 import insights_pb2, insights_pb2_grpc
 from dengar_common.enums import PLATFORM_NAMES, SENTIMENT_NAMES
 from dengar_common.ids import is_valid_tenant_id
+from dengar_common.post_contract import SENTIMENT_LABELS
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.domain.mention import normalise_language, to_proto
 from dengar_insights.domain.rollups import (
     DAY,
     HOUR,
-    SENTIMENT_LABELS,
     bucket_count,
     bucket_starts,
     floor_time,

@@ -43,11 +43,11 @@ def _envelope(body: Any, max_posts: int) -> list[Any]:
 
 
 async def _ingest(deps: Deps, tenant_id: str, items: list[Any]) -> IngestResult:
-    valid, local_errors = validate_items(items)
+    now = datetime.now(UTC)
+    valid, local_errors = validate_items(items, now=now)
     rejected_locally = len({e.index for e in local_errors})
     sent_indexes = [i for i, _ in valid]
     if valid:
-        now = datetime.now(UTC)
         request = collector_pb2.IngestPostsRequest(
             tenant_id=tenant_id, posts=[post_to_proto(p, tenant_id, now) for _, p in valid])
         response = await deps.backends.call(deps.backends.ingest.IngestPosts, request)
