@@ -6,7 +6,7 @@ validates ``tenant_id`` before any method runs).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from grpc import aio
@@ -16,7 +16,7 @@ from dengar_common.enums import PLATFORM_NAMES, SENTIMENT_NAMES
 from dengar_common.errors import InvalidArgument
 from dengar_insights.domain.rollups import DAY, HOUR
 from dengar_insights.domain.search import ENGAGEMENT_DESC, TIME_ASC, TIME_DESC
-from dengar_insights.entrypoints.protos import mention_to_proto, timestamp
+from dengar_insights.entrypoints.protos import mention_to_proto, optional_time, timestamp
 from dengar_insights.service_layer import queries
 from dengar_insights.service_layer.queries import InsightsQueries, SeriesPoint
 
@@ -32,13 +32,10 @@ _METRICS = {insights_pb2.METRIC_UNSPECIFIED: queries.VOLUME, insights_pb2.METRIC
 
 
 def _time(msg: Any, field: str) -> datetime | None:
-    if not msg.HasField(field):
-        return None
     try:
-        dt: datetime = getattr(msg, field).ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError) as exc:
+        return optional_time(msg, field)
+    except ValueError as exc:
         raise InvalidArgument(f"{field} is out of range", field=field) from exc
-    return dt
 
 
 def _named(values: Any, names: dict[int, str], field: str, what: str) -> list[str]:

@@ -33,14 +33,22 @@ def content_hash(enriched: common_pb2.EnrichedPost) -> str:
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
 
 
-def _time(msg: Any, field: str) -> datetime | None:
+def optional_time(msg: Any, field: str) -> datetime | None:
+    """A Timestamp field as an aware UTC datetime, None when unset; ValueError when out of range."""
     if not msg.HasField(field):
         return None
     try:
         dt: datetime = getattr(msg, field).ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError) as exc:
-        raise InvalidPost(f"post has an invalid timestamp: {exc}") from exc
+    except OverflowError as exc:
+        raise ValueError(str(exc)) from exc
     return dt
+
+
+def _post_time(post: common_pb2.Post, field: str) -> datetime | None:
+    try:
+        return optional_time(post, field)
+    except ValueError as exc:
+        raise InvalidPost(f"post has an invalid timestamp: {exc}") from exc
 
 
 def _sentiment_label(value: int) -> str:
@@ -59,8 +67,8 @@ def enriched_from_proto(enriched: common_pb2.EnrichedPost) -> dom.EnrichedPost:
             external_id=p.external_id, text=p.text, title=p.title, url=p.url, lang_hint=p.lang_hint,
             country=p.country, in_reply_to=p.in_reply_to, quote_of=p.quote_of,
             repost_of=p.repost_of, source_id=p.source_id, query_ids=tuple(p.query_ids),
-            metadata=dict(p.metadata), created_at=_time(p, "created_at"),
-            collected_at=_time(p, "collected_at"),
+            metadata=dict(p.metadata), created_at=_post_time(p, "created_at"),
+            collected_at=_post_time(p, "collected_at"),
             author=dom.Author(id=a.id, handle=a.handle, display_name=a.display_name,
                               followers=a.followers, verified=a.verified, location=a.location),
             engagement=dom.Engagement(likes=e.likes, reposts=e.reposts, replies=e.replies,

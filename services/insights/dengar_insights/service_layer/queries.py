@@ -78,10 +78,16 @@ class SearchRequest:
 
 
 @dataclass(frozen=True)
-class SeriesRequest:
+class RangeRequest:
+    """A read of the rollups over [start, end); both are required (None is refused)."""
+
     tenant_id: str
     start: datetime | None
     end: datetime | None
+
+
+@dataclass(frozen=True)
+class SeriesRequest(RangeRequest):
     metric: str = VOLUME
     # None: hourly for short ranges, daily beyond.
     interval: str | None = None
@@ -90,18 +96,12 @@ class SeriesRequest:
 
 
 @dataclass(frozen=True)
-class SummaryRequest:
-    tenant_id: str
-    start: datetime | None
-    end: datetime | None
+class SummaryRequest(RangeRequest):
     query_id: str = ""
 
 
 @dataclass(frozen=True)
-class ShareRequest:
-    tenant_id: str
-    start: datetime | None
-    end: datetime | None
+class ShareRequest(RangeRequest):
     query_ids: Sequence[str] = ()
     # None: totals only, no series.
     interval: str | None = None
