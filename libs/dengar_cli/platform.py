@@ -63,6 +63,16 @@ class ServiceProcess:
             return self.proc.returncode
 
 
+# Services whose own settings are nested under their name (DENGAR_<NAME>__<FIELD>).
+NESTED_SETTINGS = frozenset({"insights", "gateway"})
+
+
+def service_env(name: str, field: str) -> str:
+    """The environment variable of one of a service's own settings (``field`` in capitals)."""
+    sep = "__" if name in NESTED_SETTINGS else "_"
+    return f"DENGAR_{name.upper()}{sep}{field}"
+
+
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -94,7 +104,7 @@ class Platform:
             "DENGAR_NATS_URL": self.infra.nats_url,
             "DENGAR_SUBJECT_ROOT": self.subject_root,
             "DENGAR_COLLECTOR_DB": f"{self.db_prefix}_collector",
-            "DENGAR_INSIGHTS_DB": f"{self.db_prefix}_insights",
+            "DENGAR_INSIGHTS__DB": f"{self.db_prefix}_insights",
             "DENGAR_GATEWAY__DB": f"{self.db_prefix}_gateway",
             "PYTHONUNBUFFERED": "1",
         })
@@ -134,8 +144,7 @@ class Platform:
         port_file.parent.mkdir(parents=True, exist_ok=True)
         port_file.unlink(missing_ok=True)
         env = self.base_env()
-        upper = name.upper()
-        env[f"DENGAR_{upper}_PORT_FILE"] = str(port_file)
+        env[service_env(name, "PORT_FILE")] = str(port_file)
         if name == "collector":
             env.setdefault("DENGAR_COLLECTOR_SECRETS_KEYS", self.secrets_key())
         if name == "gateway":
@@ -144,7 +153,7 @@ class Platform:
             for dep in ("collector", "nlp", "insights"):
                 env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
         else:
-            env.setdefault(f"DENGAR_{upper}_GRPC_PORT", "0")
+            env.setdefault(service_env(name, "GRPC_PORT"), "0")
         env.update(extra or {})
         log_path = logs / f"{name}.log"
         log = open(log_path, "ab")
@@ -171,7 +180,7 @@ class Platform:
             old.terminate()
             old.wait()
         # Same port as before: clients (the gateway) keep their address, as behind a k8s Service.
-        extra = {f"DENGAR_{name.upper()}_GRPC_PORT": str(old.port)} if name != "gateway" else None
+        extra = {service_env(name, "GRPC_PORT"): str(old.port)} if name != "gateway" else None
         sp = self.start_service(name, extra)
         sp.wait_port()
         return sp

@@ -1,13 +1,10 @@
 """`python -m dengar_insights`: the insights service."""
 
-from __future__ import annotations
-
 import sys
 
-from dengar_common.entry import run_service
+from dengar_common.entry import run_app
+from dengar_insights import bootstrap
+from dengar_insights.settings import InsightsSettings
 
 if __name__ == "__main__":
-    from dengar_insights.bootstrap import main
-    from dengar_insights.settings import InsightsSettings
-
-    sys.exit(run_service("dengar-insights", InsightsSettings, main))
+    sys.exit(run_app("dengar-insights", InsightsSettings, bootstrap.start))

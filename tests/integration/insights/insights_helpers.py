@@ -11,12 +11,14 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from dengar.v1 import common_pb2
+from dengar_common.app import ServiceApp
 from dengar_common.bus import Subjects, publish
 from dengar_common.enums import platform_name
 from dengar_common.ids import mention_id
 from dengar_common.localinfra import LocalInfra
 from dengar_common.settings import load_settings
-from dengar_insights.bootstrap import InsightsApp
+from dengar_insights import bootstrap
+from dengar_insights.bootstrap import Insights
 from dengar_insights.settings import InsightsSettings
 
 T0 = datetime(2026, 11, 22, 5, 30, tzinfo=UTC)
@@ -51,25 +53,22 @@ def enriched(tenant: str, external_id: str, *, text: str = "Pengiriman cepat",
     return common_pb2.EnrichedPost(post=post, enrichment=enr)
 
 
-def make_settings(infra: LocalInfra, unique: str, **overrides: Any) -> InsightsSettings:
-    values: dict[str, Any] = {
-        "mongo_uri": infra.mongo_uri, "nats_url": infra.nats_url, "subject_root": unique,
-        "insights_db": f"{unique}_insights", "insights_grpc_port": 0, "insights_port_file": None,
-        "insights_batch_size": 16, "insights_batch_wait_s": 0.05, "insights_max_deliver": 3,
-        "shutdown_grace_s": 5.0,
-    }
-    values.update(overrides)
-    return load_settings(InsightsSettings, **values)
+def make_settings(infra: LocalInfra, unique: str, **insights: Any) -> InsightsSettings:
+    """Settings for one test; ``insights`` overrides fields of ``settings.insights``."""
+    config: dict[str, Any] = {"db": f"{unique}_insights", "grpc_port": 0, "port_file": None,
+                              "batch_size": 16, "batch_wait_s": 0.05, "max_deliver": 3}
+    config.update(insights)
+    return load_settings(InsightsSettings, mongo_uri=infra.mongo_uri, nats_url=infra.nats_url,
+                         subject_root=unique, shutdown_grace_s=5.0, insights=config)
 
 
 @asynccontextmanager
-async def running(settings: InsightsSettings) -> AsyncIterator[InsightsApp]:
-    app = InsightsApp(settings)
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
+async def running(settings: InsightsSettings) -> AsyncIterator[Insights]:
+    """The service in-process, on the same lifecycle as ``python -m dengar_insights``."""
+    async with ServiceApp("dengar-insights", grace_s=settings.shutdown_grace_s) as app:
+        service = await bootstrap.start(app, settings)
+        await app.ready()
+        yield service
 
 
 async def wait_until(pred: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
@@ -83,7 +82,7 @@ async def wait_until(pred: Callable[[], bool], timeout: float = 30.0, what: str 
 class Env:
     """One test's service, publisher and client."""
 
-    def __init__(self, app: InsightsApp, js: Any, subjects: Subjects, stub: Any) -> None:
+    def __init__(self, app: Insights, js: Any, subjects: Subjects, stub: Any) -> None:
         self.app, self.js, self.subjects, self.stub = app, js, subjects, stub
         self.sent = 0
 
@@ -98,7 +97,7 @@ class Env:
         self.sent += 1
         await publish(self.js, self.subjects.enriched(tenant), data, msg_id=f"raw:{self.sent}")
 
-    async def settle(self, apps: list[InsightsApp] | None = None, timeout: float = 30.0) -> None:
+    async def settle(self, apps: list[Insights] | None = None, timeout: float = 30.0) -> None:
         """Wait until every message sent so far was acked or dead-lettered."""
         group = apps or [self.app]
         await wait_until(lambda: sum(a.processed + a.dead_lettered for a in group) >= self.sent,

@@ -219,7 +219,7 @@ async def test_trace_continues_from_nats_headers(env: Env, mongo_client) -> None
     e = enriched("acme", "traced")
     await env.send(e, headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
     await env.settle()
-    doc = await mongo_client[env.app.settings.insights_db]["mentions"].find_one(
+    doc = await mongo_client[env.app.settings.insights.db]["mentions"].find_one(
         {"tenant_id": "acme", "_id": e.post.id})
     assert doc["trace_id"] == trace_id
 

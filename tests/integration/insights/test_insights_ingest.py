@@ -10,11 +10,11 @@ import pytest
 from insights_helpers import T0, enriched
 
 from dengar.v1 import common_pb2
-from dengar_insights.adapters.ingest import MentionIngestor, Result
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.rollups import RollupRepository
-from dengar_insights.domain.mention import prepare
 from dengar_insights.domain.rollups import Contribution
+from dengar_insights.entrypoints.protos import prepare_enriched as prepare
+from dengar_insights.service_layer.ingest import MentionIngestor, Result
 
 SENTS = (common_pb2.SENTIMENT_NEGATIVE, common_pb2.SENTIMENT_NEUTRAL, common_pb2.SENTIMENT_POSITIVE)
 

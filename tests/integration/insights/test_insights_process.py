@@ -26,9 +26,9 @@ async def test_runs_from_environment_and_stops_on_sigterm(infra, unique, nats_cl
     port_file = tmp_path / "insights.port"
     env = _clean_env()
     env.update({"DENGAR_MONGO_URI": infra.mongo_uri, "DENGAR_NATS_URL": infra.nats_url,
-                "DENGAR_SUBJECT_ROOT": unique, "DENGAR_INSIGHTS_DB": f"{unique}_insights",
-                "DENGAR_INSIGHTS_GRPC_PORT": "0", "DENGAR_INSIGHTS_PORT_FILE": str(port_file),
-                "DENGAR_INSIGHTS_BATCH_WAIT_S": "0.05"})
+                "DENGAR_SUBJECT_ROOT": unique, "DENGAR_INSIGHTS__DB": f"{unique}_insights",
+                "DENGAR_INSIGHTS__GRPC_PORT": "0", "DENGAR_INSIGHTS__PORT_FILE": str(port_file),
+                "DENGAR_INSIGHTS__BATCH_WAIT_S": "0.05"})
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dengar_insights", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
@@ -60,7 +60,7 @@ async def test_runs_from_environment_and_stops_on_sigterm(infra, unique, nats_cl
         output, _ = await asyncio.wait_for(proc.communicate(), 30)
         text = output.decode(errors="replace")
         assert proc.returncode == 0, text
-        assert "received SIGTERM" in text and "insights service stopped" in text
+        assert "received SIGTERM" in text and "dengar-insights stopped" in text
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -69,8 +69,8 @@ async def test_runs_from_environment_and_stops_on_sigterm(infra, unique, nats_cl
 
 def test_bad_setting_fails_fast() -> None:
     env = _clean_env()
-    env["DENGAR_INSIGHTS_BATCH_SIZE"] = "lots"
+    env["DENGAR_INSIGHTS__BATCH_SIZE"] = "lots"
     res = subprocess.run([sys.executable, "-m", "dengar_insights"], env=env, capture_output=True,
                          text=True, timeout=60, check=False)
     assert res.returncode == 2
-    assert "DENGAR_INSIGHTS_BATCH_SIZE" in res.stderr
+    assert "DENGAR_INSIGHTS__BATCH_SIZE" in res.stderr

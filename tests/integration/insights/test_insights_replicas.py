@@ -54,7 +54,7 @@ async def test_two_replicas_count_each_post_once(infra, unique, nats_client, mon
             await publisher.send(next(f for f in flipped if f.post.id == p.post.id),
                                  msg_id=f"{p.post.id}:flip")
 
-    settings = make_settings(infra, unique, insights_batch_size=2)
+    settings = make_settings(infra, unique, batch_size=2)
     async with running(settings) as a, running(settings) as b:
         channel = grpcutil.insecure_channel(f"127.0.0.1:{a.port}")
         try:
@@ -84,7 +84,7 @@ async def test_two_replicas_count_each_post_once(infra, unique, nats_client, mon
 
     client = make_client(infra.mongo_uri, app_name="tests")
     try:
-        col = client[settings.insights_db]["mentions"]
+        col = client[settings.insights.db]["mentions"]
         # Every mention finished its two-phase update: nothing is left pending.
         assert await col.count_documents({"tenant_id": "acme", "pending": {"$exists": True}}) == 0
         assert await col.count_documents({"tenant_id": "acme"}) == n

@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
 K8S_VERSION = "1.33"
 SERVICES = {"collector": 50051, "nlp": 50052, "insights": 50053, "gateway": 8080}
+# Services whose own settings are nested under their name: DENGAR_<NAME>__<FIELD>.
+NESTED_SETTINGS = {"insights", "gateway"}
 
 
 def _docs() -> list[tuple[Path, dict]]:
@@ -62,7 +64,8 @@ def test_service_deployment_wiring(name: str, port: int) -> None:
     [svc_port] = svc["spec"]["ports"]
     assert ports[svc_port["targetPort"]] == port == svc_port["port"]
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    port_var = "DENGAR_GATEWAY__HTTP_PORT" if name == "gateway" else f"DENGAR_{name.upper()}_GRPC_PORT"
+    sep = "__" if name in NESTED_SETTINGS else "_"
+    port_var = f"DENGAR_{name.upper()}{sep}{'HTTP' if name == 'gateway' else 'GRPC'}_PORT"
     assert env[port_var] == str(port)
     for probe in ("readinessProbe", "livenessProbe"):
         assert probe in container, f"{name} lacks {probe}"
@@ -95,6 +98,18 @@ def test_every_setting_in_config_is_known() -> None:
     known |= {"DENGAR_NLP_THREADS"}
     data = _find("ConfigMap", "dengar-config")["data"]
     assert set(data) <= known, set(data) - known
+
+
+def test_insights_deployment_env_sets_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each variable the insights Deployment sets lands in a setting (a wrong name would be ignored)."""
+    from dengar_insights.settings import InsightsSettings
+
+    [container] = _find("Deployment", "insights")["spec"]["template"]["spec"]["containers"]
+    for entry in container["env"]:
+        monkeypatch.setenv(entry["name"], "12345")
+        settings = InsightsSettings()
+        monkeypatch.delenv(entry["name"])
+        assert "12345" in repr(settings), entry["name"]
 
 
 def test_collector_reads_its_secrets_keys_from_the_secret() -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from dengar.v1 import common_pb2
-from dengar_insights.domain.mention import InvalidPost, parse_enriched, prepare, to_proto
+from dengar_insights.domain.mention import InvalidPost
+from dengar_insights.entrypoints.protos import mention_to_proto, parse_enriched, prepare_enriched
 
 
 def test_document_fields(make_enriched) -> None:
@@ -15,7 +16,7 @@ def test_document_fields(make_enriched) -> None:
                       likes=3, reposts=2, replies=1, quotes=4, metadata={"source.url": "u"},
                       aspects=(("delivery", common_pb2.SENTIMENT_NEGATIVE),
                                ("delivery", common_pb2.SENTIMENT_POSITIVE)))
-    m = prepare(e, subject_tenant="acme")
+    m = prepare_enriched(e, subject_tenant="acme")
     f = m.fields
     assert m.id == e.post.id and m.tenant_id == "acme"
     assert f["engagement_score"] == 3 + 2 * 2 + 1 + 4
@@ -30,9 +31,9 @@ def test_document_fields(make_enriched) -> None:
 
 def test_round_trip_to_proto(make_enriched) -> None:
     e = make_enriched(metadata={"a.b": "c"}, title="T")
-    m = prepare(e)
+    m = prepare_enriched(e)
     doc = {"_id": m.id, **m.fields, "updated_at": datetime(2026, 11, 22, 6, tzinfo=UTC)}
-    out = to_proto(doc)
+    out = mention_to_proto(doc)
     assert out.id == m.id and out.tenant_id == "acme"
     assert out.post == e.post
     assert out.enrichment == e.enrichment
@@ -42,20 +43,21 @@ def test_round_trip_to_proto(make_enriched) -> None:
 def test_same_payload_same_hash_and_embedding_ignored(make_enriched) -> None:
     a, b = make_enriched(), make_enriched()
     b.enrichment.embedding.extend([0.1, 0.2])
-    assert prepare(a).content_hash == prepare(b).content_hash
+    assert prepare_enriched(a).content_hash == prepare_enriched(b).content_hash
     c = make_enriched(likes=1)
-    assert prepare(c).content_hash != prepare(a).content_hash
+    assert prepare_enriched(c).content_hash != prepare_enriched(a).content_hash
 
 
 def test_unspecified_sentiment_uses_the_scores(make_enriched) -> None:
     e = make_enriched(sentiment=common_pb2.SENTIMENT_UNSPECIFIED)
-    assert prepare(e).fields["sentiment"]["label"] == "positive"
+    assert prepare_enriched(e).fields["sentiment"]["label"] == "positive"
 
 
 def test_missing_created_at_falls_back_to_collected_at(make_enriched) -> None:
     e = make_enriched()
     e.post.ClearField("created_at")
-    assert prepare(e).fields["created_at"] == prepare(make_enriched()).fields["collected_at"]
+    expected = prepare_enriched(make_enriched()).fields["collected_at"]
+    assert prepare_enriched(e).fields["created_at"] == expected
 
 
 def _break(e: common_pb2.EnrichedPost, how: str) -> None:
@@ -80,12 +82,12 @@ def test_invalid_posts(make_enriched, how: str) -> None:
     e = make_enriched()
     _break(e, how)
     with pytest.raises(InvalidPost):
-        prepare(e)
+        prepare_enriched(e)
 
 
 def test_subject_tenant_must_match(make_enriched) -> None:
     with pytest.raises(InvalidPost, match="subject"):
-        prepare(make_enriched(tenant="acme"), subject_tenant="other")
+        prepare_enriched(make_enriched(tenant="acme"), subject_tenant="other")
 
 
 def test_unparseable_payload() -> None:
@@ -96,5 +98,5 @@ def test_unparseable_payload() -> None:
 def test_absent_emotion_stays_absent(make_enriched) -> None:
     e = make_enriched()
     e.enrichment.ClearField("emotion")
-    m = prepare(e)
-    assert not to_proto({"_id": m.id, **m.fields}).enrichment.HasField("emotion")
+    m = prepare_enriched(e)
+    assert not mention_to_proto({"_id": m.id, **m.fields}).enrichment.HasField("emotion")

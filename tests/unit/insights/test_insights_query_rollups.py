@@ -8,7 +8,6 @@ from itertools import pairwise
 
 import pytest
 
-from dengar_insights.domain.mention import prepare
 from dengar_insights.domain.rollups import (
     EMPTY,
     Contribution,
@@ -20,6 +19,7 @@ from dengar_insights.domain.rollups import (
 )
 from dengar_insights.domain.search import SearchQuery
 from dengar_insights.domain.share import net_sentiment, share_of_voice
+from dengar_insights.entrypoints.protos import prepare_enriched
 
 T = datetime(2026, 11, 22, 5, 30, 12, tzinfo=UTC)
 OWN = {"volume", "sentiment.negative", "aspects.delivery.negative", "platform.x", "language.id"}
@@ -83,12 +83,12 @@ def test_chained_retags_sum_to_the_final_contribution() -> None:
 
 
 def test_prepare_uses_the_posts_query_ids(make_enriched) -> None:
-    m = prepare(make_enriched(query_ids=["q_a", "q_b"]))
+    m = prepare_enriched(make_enriched(query_ids=["q_a", "q_b"]))
     assert m.fields["query_ids"] == ["q_a", "q_b"]
     assert "queries.q_a.volume" in m.contribution.counters
     assert "queries.q_b.sentiment.positive" in m.contribution.counters
     # Re-tagged, the same post is a different payload and a different contribution.
-    other = prepare(make_enriched(query_ids=["q_b"]))
+    other = prepare_enriched(make_enriched(query_ids=["q_b"]))
     assert other.content_hash != m.content_hash and other.contribution != m.contribution
 
 

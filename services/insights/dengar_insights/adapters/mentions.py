@@ -16,6 +16,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.search import (
     ENGAGEMENT_DESC,
     TIME_ASC,
@@ -51,6 +52,7 @@ INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
 ]
 
 
+@store_errors
 class MentionRepository:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._col = db["mentions"]
@@ -112,7 +114,7 @@ class MentionRepository:
                   .sort([(key_field, direction), ("_id", direction)]).limit(limit))
         return await cursor.to_list()
 
-    # -- the ingest protocol's writes (see ingest.py) --------------------------------------------
+    # -- the ingest protocol's writes (see service_layer/ingest.py) ----------------------------------
 
     async def insert_new(self, tenant_id: str, doc: Mapping[str, Any]) -> bool:
         """Insert a first version; False when the mention already exists (someone was faster)."""

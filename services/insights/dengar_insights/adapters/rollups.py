@@ -5,7 +5,7 @@ One document per tenant, interval and bucket: ``_id`` = ``<tenant>|hour|2026-11-
 ``volume``, ``sentiment.<label>``, ``aspects.<name>.<polarity>``, ``platform.<name>`` and
 ``language.<code>``, repeated per listening query under ``queries.<query id>``. ``ops`` holds the
 ids of the most recent operations applied to the document, so that applying the same operation
-again is a no-op (see ingest.py for why that is enough).
+again is a no-op (see service_layer/ingest.py for why that is enough).
 """
 
 from __future__ import annotations
@@ -20,20 +20,17 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from dengar_insights.domain.rollups import QUERIES, parse_bucket_id
+from dengar_insights.adapters.store import store_errors
+from dengar_insights.domain.rollups import OPS_WINDOW, QUERIES, parse_bucket_id
 
 logger = logging.getLogger(__name__)
 
-# How many recent op ids each rollup document remembers. A finisher that resumes an op later skips
-# the buckets its mention marked as done, so this only has to cover concurrent finishers of one op
-# and the short gap between a bucket update and its mark (see ingest.py). At ~33 bytes an id, the
-# op log stays under 70 KB per bucket document.
-OPS_WINDOW = 2000
 _MAX_UPSERT_ATTEMPTS = 5
 
 Doc = dict[str, Any]
 
 
+@store_errors
 class RollupRepository:
     """The ``rollups`` collection of one service database."""
 

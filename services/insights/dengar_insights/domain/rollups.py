@@ -6,8 +6,8 @@ the counters it adds one to in each of them: ``volume``, ``sentiment.<label>``,
 again under ``queries.<query id>.`` for every listening query the mention is tagged with (so that
 per-brand time series, summaries and share of voice read rollups too). Rollups therefore equal
 the sum of the contributions of the mentions currently stored, as long as each change of a
-mention's contribution is applied once as the delta ``new - old`` (see adapters/ingest.py for how
-that is made exactly-once). A mention re-tagged with other queries therefore moves its counts from
+mention's contribution is applied once as the delta ``new - old`` (see service_layer/ingest.py for
+how that is made exactly-once). A mention re-tagged with other queries therefore moves its counts from
 the old queries to the new ones, and one tagged with two queries counts once in each of them (and
 once in the tenant-wide counters).
 
@@ -25,6 +25,11 @@ from typing import Any
 HOUR = "hour"
 DAY = "day"
 INTERVALS: dict[str, timedelta] = {HOUR: timedelta(hours=1), DAY: timedelta(days=1)}
+# How many recent op ids each rollup document remembers. A finisher that resumes an op later skips
+# the buckets its mention marked as done, so this only has to cover concurrent finishers of one op
+# and the short gap between a bucket update and its mark (see service_layer/ingest.py). At ~33
+# bytes an id, the op log stays under 70 KB per bucket document.
+OPS_WINDOW = 2000
 
 _BUCKET_FORMATS = {HOUR: "%Y-%m-%dT%H", DAY: "%Y-%m-%d"}
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dengar_common.errors import InvalidArgument
+
 TIME_DESC = "time_desc"
 TIME_ASC = "time_asc"
 ENGAGEMENT_DESC = "engagement_desc"
@@ -40,11 +42,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_KEY = 2**62
 
 
-class InvalidCursor(ValueError):
+class InvalidCursor(InvalidArgument):
     """A page token that was not produced by this service for this query."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="page_token")
 
-class InvalidQuery(ValueError):
+
+class InvalidQuery(InvalidArgument):
     """A search request that cannot be served as asked."""
 
 
@@ -66,9 +71,9 @@ class SearchQuery:
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
-            raise InvalidQuery(f"unknown sort {self.sort!r}")
+            raise InvalidQuery(f"unknown sort {self.sort!r}", field="sort")
         if self.start is not None and self.end is not None and self.end <= self.start:
-            raise InvalidQuery("end_time must be after start_time")
+            raise InvalidQuery("end_time must be after start_time", field="end_time")
 
     def fingerprint(self) -> str:
         """Short hash of everything but the page: a cursor is only valid for the same query."""
@@ -88,7 +93,7 @@ class SearchQuery:
 def page_size(requested: int) -> int:
     """0 means the default; larger than the maximum is capped; negative is an error."""
     if requested < 0:
-        raise InvalidQuery("page_size must not be negative")
+        raise InvalidQuery("page_size must not be negative", field="page_size")
     if requested == 0:
         return DEFAULT_PAGE_SIZE
     return min(requested, MAX_PAGE_SIZE)

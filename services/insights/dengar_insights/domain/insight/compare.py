@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from dengar_insights.domain.rollups import SENTIMENT_LABELS, Totals
+from dengar_common.post_contract import SENTIMENT_LABELS
+from dengar_insights.domain.rollups import Totals
 from dengar_insights.domain.share import net_sentiment, share_of_voice
 
 

@@ -1,4 +1,4 @@
-"""Upserting a mention and keeping the rollups exact: once per unique post, without transactions.
+"""Use case: store enriched posts as mentions, rollups exact once per post, without transactions.
 
 The problem: messages arrive at least once (redeliveries, the same post published under several
 message ids, re-enrichments), several replicas consume concurrently, a process may die between
@@ -29,6 +29,8 @@ the mention itself, the only document that has to change atomically:
 3. *Complete*. Guarded by ``pending.op == op``: set ``contribution = to``, unset ``pending``, bump
    ``rev``. Only one finisher's write matches; the others see nothing to do.
 
+A batch from the bus (``ingest_batch``) is split per tenant: the first copy of each post goes
+through ``ingest_many``, further copies of a post in the same batch follow one by one, in order.
 A batch of distinct posts shares these writes (``ingest_many``): one bulk insert for the new
 mentions, one CAS each for the changed ones, then per bucket one update carrying the summed
 increments and every op id, guarded by ``ops: {$nin: [...]}``. That update is all-or-nothing, so
@@ -60,10 +62,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from dengar_insights.adapters.mentions import MentionRepository
-from dengar_insights.adapters.rollups import OPS_WINDOW, RollupRepository
 from dengar_insights.domain.mention import PreparedMention
-from dengar_insights.domain.rollups import EMPTY, Contribution, delta
+from dengar_insights.domain.rollups import EMPTY, OPS_WINDOW, Contribution, delta
+from dengar_insights.service_layer.ports import MentionRepository, RollupRepository
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,40 @@ class MentionIngestor:
     @staticmethod
     def _fields(m: PreparedMention, trace_id: str, now: datetime) -> Doc:
         return {**m.fields, "trace_id": trace_id, "content_hash": m.content_hash, "updated_at": now}
+
+    async def ingest_batch(self, items: Sequence[tuple[PreparedMention, str]]
+                           ) -> list[Result | BaseException]:
+        """Store (mention, trace id) pairs in arrival order; one result or error per pair.
+
+        Per tenant, the first copy of each post goes into one shared batch write; further copies
+        of a post in the same batch follow it one by one, in arrival order.
+        """
+        out: list[Result | BaseException] = [RuntimeError("no result")] * len(items)
+        firsts: dict[str, dict[str, int]] = {}
+        later: list[int] = []
+        for i, (m, _) in enumerate(items):
+            per_tenant = firsts.setdefault(m.tenant_id, {})
+            if m.id in per_tenant:
+                later.append(i)
+            else:
+                per_tenant[m.id] = i
+        for tenant, entries in firsts.items():
+            indexes = list(entries.values())
+            results: Sequence[Result | BaseException]
+            try:
+                states = await self.states(tenant, entries)
+                results = await self.ingest_many(tenant, [items[i] for i in indexes], states)
+            except Exception as exc:
+                results = [exc] * len(indexes)
+            for i, res in zip(indexes, results, strict=True):
+                out[i] = res
+        for i in later:
+            m, trace_id = items[i]
+            try:
+                out[i] = await self.ingest(m, trace_id=trace_id)
+            except Exception as exc:
+                out[i] = exc
+        return out
 
     async def ingest(self, m: PreparedMention, *, trace_id: str = "",
                      state: Doc | _Unknown | None = UNKNOWN) -> Result:
@@ -202,10 +237,10 @@ class MentionIngestor:
             self._mentions.compare_and_set(tenant_id, items[i][0].id, rev,
                                            fields if pending is None else {**fields, "pending": pending})
             for i, rev, fields, pending in changes), return_exceptions=True)
-        for (i, _, _, pending), ok in zip(changes, cas, strict=True):
-            if isinstance(ok, BaseException):
-                results[i] = ok
-            elif not ok:
+        for (i, _, _, pending), swapped in zip(changes, cas, strict=True):
+            if isinstance(swapped, BaseException):
+                results[i] = swapped
+            elif not swapped:
                 slow.append(i)
             elif pending is None:
                 results[i] = Result.REFRESHED

@@ -1,0 +1,76 @@
+"""What the use cases need from the store, as Protocols (the Mongo repositories in adapters/ fit them).
+
+A store outage surfaces from any of these as ``dengar_common.errors.Unavailable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from dengar_insights.domain.search import Cursor, SearchQuery
+
+Doc = dict[str, Any]
+
+
+class MentionRepository(Protocol):
+    """The mentions of every tenant; every method takes the tenant first and filters on it."""
+
+    async def get(self, tenant_id: str, mention_id: str) -> Doc | None:
+        """The stored mention document, without its bookkeeping; None when absent."""
+        ...
+
+    async def get_state(self, tenant_id: str, mention_id: str) -> Doc | None:
+        """The ingest bookkeeping of one mention (rev, pending, contribution, content_hash, collected_at)."""
+        ...
+
+    async def get_states(self, tenant_id: str, mention_ids: Iterable[str]) -> dict[str, Doc]:
+        """The same for several mentions in one round trip; absent ids are missing."""
+        ...
+
+    async def search(self, tenant_id: str, query: SearchQuery, after: Cursor | None,
+                     limit: int) -> list[Doc]:
+        """Up to ``limit`` mentions matching ``query`` in its sort order, strictly after ``after``."""
+        ...
+
+    async def insert_new(self, tenant_id: str, doc: Mapping[str, Any]) -> bool:
+        """Insert a first version; False when the mention already exists."""
+        ...
+
+    async def insert_many_new(self, tenant_id: str, docs: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Insert first versions; per document, False when it already existed."""
+        ...
+
+    async def compare_and_set(self, tenant_id: str, mention_id: str, rev: int,
+                              fields: Mapping[str, Any]) -> bool:
+        """Set ``fields`` and bump the revision iff the mention is still at ``rev``."""
+        ...
+
+    async def mark_applied(self, tenant_id: str, ops: Sequence[tuple[str, str]], bucket: str) -> None:
+        """Record that each (mention id, pending op) reached ``bucket``."""
+        ...
+
+    async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str, Mapping[str, Any]]],
+                       at: datetime) -> int:
+        """For each (mention id, op, target): store the target as applied, clear the op."""
+        ...
+
+
+class RollupRepository(Protocol):
+    """Hourly and daily counters per tenant, each op applied at most once per bucket."""
+
+    async def apply(self, tenant_id: str, bucket: str, op: str, incs: Mapping[str, int]) -> bool:
+        """Add ``incs`` to ``bucket`` unless ``op`` was applied there; True when this call did."""
+        ...
+
+    async def apply_many(self, tenant_id: str, bucket: str,
+                         ops: Sequence[tuple[str, Mapping[str, int]]]) -> None:
+        """Apply several ops to ``bucket``, each at most once."""
+        ...
+
+    async def read(self, tenant_id: str, interval: str, start: datetime, end: datetime,
+                   fields: Sequence[str] | None = None) -> list[Doc]:
+        """Buckets of ``interval`` starting in [start, end), oldest first (``fields``: only these
+        counter paths; None: the tenant-wide counters)."""
+        ...
