@@ -8,6 +8,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from dengar_cli.platform import service_env
+
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
 K8S_VERSION = "1.33"
@@ -62,7 +64,7 @@ def test_service_deployment_wiring(name: str, port: int) -> None:
     [svc_port] = svc["spec"]["ports"]
     assert ports[svc_port["targetPort"]] == port == svc_port["port"]
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    port_var = f"DENGAR_{name.upper()}_{'HTTP' if name == 'gateway' else 'GRPC'}_PORT"
+    port_var = service_env(name, "http_port" if name == "gateway" else "grpc_port")
     assert env[port_var] == str(port)
     for probe in ("readinessProbe", "livenessProbe"):
         assert probe in container, f"{name} lacks {probe}"
@@ -88,10 +90,11 @@ def test_config_targets_point_at_services() -> None:
 def test_every_setting_in_config_is_known() -> None:
     """A typo in the ConfigMap would be silently ignored by pydantic; catch it here."""
     from dengar_common.settings import CommonSettings
+    from dengar_nlp.settings import NlpConfig
 
     known = {f"DENGAR_{f.upper()}" for f in CommonSettings.model_fields}
     known |= {f"DENGAR_{n.upper()}_TARGET" for n in SERVICES}
-    known |= {"DENGAR_NLP_THREADS"}
+    known |= {f"DENGAR_NLP__{f.upper()}" for f in NlpConfig.model_fields}
     data = _find("ConfigMap", "dengar-config")["data"]
     assert set(data) <= known, set(data) - known
 
