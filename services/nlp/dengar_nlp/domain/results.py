@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -18,15 +19,23 @@ EMOTION_LABELS: tuple[str, ...] = ("anger", "joy", "optimism", "sadness")
 
 
 @dataclass(frozen=True)
-class Sentiment:
+class _LabelScores:
+    """A softmax head's verdict: the argmax label and every label's score (in ``LABELS`` order)."""
+
+    LABELS: ClassVar[tuple[str, ...]] = ()
+
     label: str
     scores: dict[str, float]
 
     @classmethod
-    def from_probs(cls, probs: Sequence[float] | npt.NDArray[np.float32]) -> Sentiment:
-        """The sentiment head's row (in ``SENTIMENT_LABELS`` order): its argmax and its scores."""
-        return cls(SENTIMENT_LABELS[int(np.argmax(probs))],
-                   {k: float(v) for k, v in zip(SENTIMENT_LABELS, probs, strict=True)})
+    def from_probs(cls, probs: Sequence[float] | npt.NDArray[np.float32]) -> Self:
+        return cls(cls.LABELS[int(np.argmax(probs))],
+                   {k: float(v) for k, v in zip(cls.LABELS, probs, strict=True)})
+
+
+@dataclass(frozen=True)
+class Sentiment(_LabelScores):
+    LABELS = SENTIMENT_LABELS
 
     @classmethod
     def undetermined(cls) -> Sentiment:
@@ -35,15 +44,8 @@ class Sentiment:
 
 
 @dataclass(frozen=True)
-class Emotion:
-    label: str
-    scores: dict[str, float]
-
-    @classmethod
-    def from_probs(cls, probs: Sequence[float] | npt.NDArray[np.float32]) -> Emotion:
-        """The emotion head's row (in ``EMOTION_LABELS`` order): its argmax and its scores."""
-        return cls(EMOTION_LABELS[int(np.argmax(probs))],
-                   {k: float(v) for k, v in zip(EMOTION_LABELS, probs, strict=True)})
+class Emotion(_LabelScores):
+    LABELS = EMOTION_LABELS
 
     @classmethod
     def undetermined(cls) -> Emotion:
