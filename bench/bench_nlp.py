@@ -259,9 +259,9 @@ def time_batches(
 
 def _load_analyzer(models_dir: Path, threads: int) -> Any:
     sys.path.insert(0, str(ROOT / "services" / "nlp"))
-    from dengar_nlp.analyzer import Analyzer
+    from dengar_nlp.adapters.onnx_models import load_analyzer
 
-    return Analyzer.load(models_dir, threads=threads)
+    return load_analyzer(models_dir, threads=threads)
 
 
 def _setup_speed(model: str, models_dir: Path, threads: int, sample: list[str],
@@ -316,7 +316,7 @@ def load_head(name: str, models_dir: Path, threads: int) -> Any:
     """A head alone (``heads/<name>.onnx``), as the Analyzer loads it: a function of a batch of
     encoder embeddings (and, for the sentiment model, of the prepared texts)."""
     sys.path.insert(0, str(ROOT / "services" / "nlp"))
-    from dengar_nlp.analyzer import OnnxHead
+    from dengar_nlp.adapters.heads_onnx import OnnxHead
 
     return OnnxHead(models_dir / "heads" / f"{name}.onnx", threads=threads)
 
@@ -343,7 +343,7 @@ def worker_speed(args: argparse.Namespace) -> dict[str, Any]:
 def worker_embed(args: argparse.Namespace) -> dict[str, Any]:
     """Embeddings of the speed sample for the heads' timing (computed once, on all threads)."""
     from dengar_nlp.adapters.encoder import OnnxEncoder
-    from dengar_nlp.analyzer import prepare_text
+    from dengar_nlp.domain.text import prepare_text
 
     sample = speed_sample(args.data, args.head_posts)
     enc = OnnxEncoder(args.models_dir / "encoder", threads=args.threads)

@@ -23,6 +23,15 @@ from dengar_common.localinfra import LocalInfra, free_port
 logger = logging.getLogger(__name__)
 
 SERVICES = ("collector", "nlp", "insights", "gateway")
+# Services whose own settings are nested under their name (DENGAR_NLP__GRPC_PORT); the others are
+# still flat (DENGAR_COLLECTOR_GRPC_PORT) until they move to the same scheme.
+NESTED_SETTINGS = frozenset({"nlp", "insights", "gateway"})
+
+
+def service_env(name: str, setting: str) -> str:
+    """The environment variable of service ``name``'s own ``setting`` (``grpc_port``, ``port_file``)."""
+    sep = "__" if name in NESTED_SETTINGS else "_"
+    return f"DENGAR_{name.upper()}{sep}{setting.upper()}"
 
 
 @dataclass
@@ -64,15 +73,6 @@ class ServiceProcess:
 
 
 # Services whose own settings are nested under their name (DENGAR_<NAME>__<FIELD>).
-NESTED_SETTINGS = frozenset({"insights", "gateway"})
-
-
-def service_env(name: str, field: str) -> str:
-    """The environment variable of one of a service's own settings (``field`` in capitals)."""
-    sep = "__" if name in NESTED_SETTINGS else "_"
-    return f"DENGAR_{name.upper()}{sep}{field}"
-
-
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -144,7 +144,7 @@ class Platform:
         port_file.parent.mkdir(parents=True, exist_ok=True)
         port_file.unlink(missing_ok=True)
         env = self.base_env()
-        env[service_env(name, "PORT_FILE")] = str(port_file)
+        env[service_env(name, "port_file")] = str(port_file)
         if name == "collector":
             env.setdefault("DENGAR_COLLECTOR_SECRETS_KEYS", self.secrets_key())
         if name == "gateway":
@@ -153,7 +153,7 @@ class Platform:
             for dep in ("collector", "nlp", "insights"):
                 env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
         else:
-            env.setdefault(service_env(name, "GRPC_PORT"), "0")
+            env.setdefault(service_env(name, "grpc_port"), "0")
         env.update(extra or {})
         log_path = logs / f"{name}.log"
         log = open(log_path, "ab")
@@ -180,7 +180,7 @@ class Platform:
             old.terminate()
             old.wait()
         # Same port as before: clients (the gateway) keep their address, as behind a k8s Service.
-        extra = {service_env(name, "GRPC_PORT"): str(old.port)} if name != "gateway" else None
+        extra = {service_env(name, "grpc_port"): str(old.port)} if name != "gateway" else None
         sp = self.start_service(name, extra)
         sp.wait_port()
         return sp

@@ -21,7 +21,6 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from pydantic.json_schema import JsonDict
 
 from dengar.v1 import common_pb2
 from dengar_common import post_contract as pc
@@ -40,7 +39,7 @@ _RFC3339: TypeAdapter[datetime] = TypeAdapter(Rfc3339)
 Count = Annotated[int, Field(json_schema_extra={"minimum": 0, "maximum": pc.MAX_COUNT})]
 
 
-def _max_len(limit: int, **extra: Any) -> JsonDict:
+def _max_len(limit: int, **extra: Any) -> dict[str, Any]:
     return {"maxLength": limit, **extra}
 
 
@@ -162,9 +161,11 @@ def _lenient_fields(item: dict[str, Any]) -> PostFields:
         value = d.get(key)
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
-    author = item.get("author") if isinstance(item.get("author"), dict) else {}
-    engagement = item.get("engagement") if isinstance(item.get("engagement"), dict) else {}
-    metadata = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+    def obj(key: str) -> dict[str, Any]:
+        value = item.get(key)
+        return value if isinstance(value, dict) else {}
+
+    author, engagement, metadata = obj("author"), obj("engagement"), obj("metadata")
     try:
         created_at: datetime | None = _RFC3339.validate_python(item.get("created_at"))
     except ValidationError:

@@ -19,7 +19,7 @@ KEY_RE = re.compile(r"dgr_[A-Za-z0-9_\-]+")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     home: Path = tmp_path_factory.mktemp("platform")
     # DENGAR_E2E_NLP_MODELS_DIR runs the pipeline on another model set (e.g. freshly trained heads).
-    env = {"DENGAR_NLP_MODELS_DIR": os.environ["DENGAR_E2E_NLP_MODELS_DIR"]} \
+    env = {"DENGAR_NLP__MODELS_DIR": os.environ["DENGAR_E2E_NLP_MODELS_DIR"]} \
         if os.environ.get("DENGAR_E2E_NLP_MODELS_DIR") else {}
     # The listening test's feed is served on loopback, which the egress policy refuses by default.
     env["DENGAR_COLLECTOR_EGRESS_ALLOW_PRIVATE"] = "true"

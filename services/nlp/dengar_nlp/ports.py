@@ -1,16 +1,6 @@
-"""The port the service entrypoints depend on; `Analyzer` is the implementation."""
+"""Old import path of ``dengar_nlp.service_layer.ports`` (``dengar_nlp/cli.py`` still uses it while it
+moves to entrypoints in parallel).  Delete once nothing imports it."""
 
-from __future__ import annotations
+from dengar_nlp.service_layer.ports import TextAnalyzer
 
-from collections.abc import Sequence
-from typing import Protocol
-
-from dengar_nlp.results import Analysis
-
-
-class TextAnalyzer(Protocol):
-    model_version: str
-
-    def analyze(self, texts: Sequence[str], *, include_embedding: bool = False) -> list[Analysis]:
-        """Analyse a batch; one result per text, in order. Never raises on odd text."""
-        ...
+__all__ = ["TextAnalyzer"]

@@ -8,12 +8,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from dengar_cli.platform import service_env
+
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
 K8S_VERSION = "1.33"
 SERVICES = {"collector": 50051, "nlp": 50052, "insights": 50053, "gateway": 8080}
 # Services whose own settings are nested under their name: DENGAR_<NAME>__<FIELD>.
-NESTED_SETTINGS = {"insights", "gateway"}
 
 
 def _docs() -> list[tuple[Path, dict]]:
@@ -64,8 +65,7 @@ def test_service_deployment_wiring(name: str, port: int) -> None:
     [svc_port] = svc["spec"]["ports"]
     assert ports[svc_port["targetPort"]] == port == svc_port["port"]
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    sep = "__" if name in NESTED_SETTINGS else "_"
-    port_var = f"DENGAR_{name.upper()}{sep}{'HTTP' if name == 'gateway' else 'GRPC'}_PORT"
+    port_var = service_env(name, "http_port" if name == "gateway" else "grpc_port")
     assert env[port_var] == str(port)
     for probe in ("readinessProbe", "livenessProbe"):
         assert probe in container, f"{name} lacks {probe}"
@@ -95,7 +95,9 @@ def test_every_setting_in_config_is_known() -> None:
 
     known = {f"DENGAR_{f.upper()}" for f in CommonSettings.model_fields}
     known |= {f"DENGAR_GATEWAY__{f.upper()}" for f in GatewayConfig.model_fields}
-    known |= {"DENGAR_NLP_THREADS"}
+    from dengar_nlp.settings import NlpConfig
+
+    known |= {f"DENGAR_NLP__{f.upper()}" for f in NlpConfig.model_fields}
     data = _find("ConfigMap", "dengar-config")["data"]
     assert set(data) <= known, set(data) - known
 

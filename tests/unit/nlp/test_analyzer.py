@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dengar_nlp.analyzer import Analyzer, prepare_text
-from dengar_nlp.results import EMOTION_LABELS, SENTIMENT_LABELS, Analysis
+from dengar_nlp.adapters.onnx_models import load_analyzer
+from dengar_nlp.domain.results import EMOTION_LABELS, SENTIMENT_LABELS, Analysis
+from dengar_nlp.domain.text import prepare_text
+from dengar_nlp.service_layer.analyzer import Analyzer
 
 MODELS = Path(__file__).resolve().parents[3] / "services" / "nlp" / "models"
 
@@ -22,7 +24,7 @@ def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Analyzer:
         {"id": "gojek", "kind": "brand", "name": "Gojek", "aliases": ["GoJek", "@gojekindonesia"]},
         {"id": "gopay", "kind": "product", "name": "GoPay", "aliases": []},
     ]), encoding="utf-8")
-    return Analyzer.load(MODELS, threads=2, entities_file=entities)
+    return load_analyzer(MODELS, threads=2, entities_file=entities)
 
 
 def _check_shape(a: Analysis) -> None:
@@ -180,12 +182,16 @@ def test_non_sequence_raises_type_error(analyzer: Analyzer, bad: object) -> None
 
 
 def test_model_version_is_stable(analyzer: Analyzer) -> None:
-    again = Analyzer.load(MODELS, threads=1)
+    # Through the old entry point too, which the CLI and the training script still call.
+    from dengar_nlp.analyzer import Analyzer as CompatAnalyzer
+
+    again = CompatAnalyzer.load(MODELS, threads=1)
     assert again.model_version == analyzer.model_version
+    assert again.analyze(TEXTS) == analyzer.analyze(TEXTS)
 
 
 def test_protobuf_conversion(analyzer: Analyzer) -> None:
-    from dengar_nlp.protoconv import to_enrichment
+    from dengar_nlp.entrypoints.protoconv import to_enrichment
 
     for a in analyzer.analyze(TEXTS, include_embedding=True):
         enr = to_enrichment(a, include_embedding=True)

@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dengar_nlp.analyzer import HEAD_NAMES, OnnxHead, prepare_text
+from dengar_nlp.adapters.heads_onnx import OnnxHead
 from dengar_nlp.domain.aspects import ASPECT_NAMES
 from dengar_nlp.domain.hashed_features import sentiment_features
-from dengar_nlp.results import EMOTION_LABELS, SENTIMENT_LABELS
+from dengar_nlp.domain.results import EMOTION_LABELS, SENTIMENT_LABELS
+from dengar_nlp.domain.text import prepare_text
+from dengar_nlp.service_layer.ports import HEAD_NAMES
 
 HEADS = Path(__file__).resolve().parents[3] / "services" / "nlp" / "models" / "heads"
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "heads_parity.npz"

@@ -15,7 +15,7 @@ signals feed it:
   pengirimannya telat banget").  :func:`split_clauses` cuts at sentence punctuation, commas and
   contrastive conjunctions, and each aspect takes its polarity from the clause that carries it.
 
-Everything here is pure Python/numpy; the models run in ``dengar_nlp.analyzer``.
+Everything here is pure Python/numpy; the models run in ``dengar_nlp.service_layer.analyzer``.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,22 @@ class EntityMatch:
     end: int
 
 
+def parse_entity_specs(raw: object, source: str) -> list[EntitySpec]:
+    """Entity specs from decoded JSON, a list of ``{id, kind, name, aliases}``; ``source`` names it
+    in errors."""
+    if not isinstance(raw, list):
+        raise ValueError(f"{source}: expected a JSON list of entities")
+    specs = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not {"id", "kind", "name"} <= item.keys():
+            raise ValueError(f"{source}: entity #{i} needs id, kind and name")
+        aliases = item.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise ValueError(f"{source}: entity {item['id']!r}: aliases must be a list of strings")
+        specs.append(EntitySpec(str(item["id"]), str(item["kind"]), str(item["name"]), tuple(aliases)))
+    return specs
+
+
 def _fold_char(ch: str) -> str:
     if ch.isascii():
         return ch.lower()
@@ -93,16 +110,19 @@ def alias_key(alias: str) -> str:
     return " ".join(w for w in words if w)
 
 
+_Trie: TypeAlias = "dict[str, _Trie]"
+
+
 def _trie_regex(keys: Iterable[str]) -> str:
     """Regex for a set of keys, factored as a trie so that the engine never scans the alias list."""
-    trie: dict = {}
+    trie: _Trie = {}
     for key in keys:
         node = trie
         for ch in key:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def emit(node: dict, first: bool) -> str:
+    def emit(node: _Trie, first: bool) -> str:
         branches = []
         terminal = "" in node
         for ch in sorted(k for k in node if k):

@@ -57,7 +57,7 @@ def rolling_char_ngram_hashes(text: str, max_order: int) -> np.ndarray:
     for n in range(2, min(max_order, cps.shape[0]) + 1):
         cur = (cur[:-1] ^ cps[n - 1 :]) * _FNV_PRIME
         parts.append(cur)
-    h = np.concatenate(parts)
+    h: np.ndarray = np.concatenate(parts)
     h ^= h >> np.uint64(29)
     h *= np.uint64(0xBF58476D1CE4E5B9)
     h ^= h >> np.uint64(32)
@@ -113,7 +113,7 @@ _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 def clean_for_sentiment(prepared: str) -> str:
     """Lower-cased NFKC text with digits as ``0`` and elongations ("bangettt", "!!!!") cut to two.
 
-    Takes the output of ``dengar_nlp.analyzer.prepare_text`` (mentions and URLs already replaced).
+    Takes the output of ``dengar_nlp.domain.text.prepare_text`` (mentions and URLs already replaced).
     Unlike language id, punctuation and emoji stay: they are sentiment signal.
     """
     text = unicodedata.normalize("NFKC", prepared).lower()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from concurrent.futures import Executor
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -15,8 +14,9 @@ from dengar_common.bus import Outcome, Subjects, publish
 from dengar_common.enums import platform_name
 from dengar_common.ids import is_valid_tenant_id, mention_id, natural_key
 from dengar_common.telemetry import inject_headers, span_from_headers
-from dengar_nlp.ports import TextAnalyzer
-from dengar_nlp.protoconv import to_enrichment
+from dengar_nlp.domain.results import Analysis
+from dengar_nlp.entrypoints.protoconv import to_enrichment
+from dengar_nlp.service_layer.analysis import AnalysisService
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,10 @@ def post_text(post: common_pb2.Post) -> str:
 class EnrichmentHandler:
     """The batch handler: parse → analyse (in a worker thread) → publish enriched."""
 
-    def __init__(self, js: JetStreamContext, subjects: Subjects, analyzer: TextAnalyzer,
-                 executor: Executor) -> None:
+    def __init__(self, js: JetStreamContext, subjects: Subjects, analysis: AnalysisService) -> None:
         self._js = js
         self._subjects = subjects
-        self._analyzer = analyzer
-        self._executor = executor
+        self._analysis = analysis
 
     async def __call__(self, msgs: Sequence[Msg]) -> list[Outcome]:
         outcomes: list[Outcome] = [None] * len(msgs)
@@ -67,10 +65,9 @@ class EnrichmentHandler:
         if not parsed:
             return outcomes
         texts = [post_text(p) for _, p in parsed]
-        loop = asyncio.get_running_loop()
-        analyses = await loop.run_in_executor(self._executor, self._analyzer.analyze, texts)
+        analyses = await self._analysis.analyze_batch(texts)
 
-        async def _publish(i: int, post: common_pb2.Post, analysis: object) -> None:
+        async def _publish(i: int, post: common_pb2.Post, analysis: Analysis) -> None:
             msg = msgs[i]
             with span_from_headers("nlp.enrich", msg.headers,
                                    attributes={"dengar.post_id": post.id}):

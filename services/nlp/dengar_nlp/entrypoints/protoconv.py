@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dengar.v1 import common_pb2
 from dengar_common.enums import SENTIMENTS
-from dengar_nlp.results import Analysis
+from dengar_nlp.domain.results import Analysis
 
 
 def to_enrichment(a: Analysis, *, include_embedding: bool = False) -> common_pb2.Enrichment:
