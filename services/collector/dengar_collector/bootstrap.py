@@ -27,13 +27,13 @@ from dengar_collector.entrypoints.grpc_queries import SERVICE_NAME as QUERY_SERV
 from dengar_collector.entrypoints.grpc_queries import QueryServicer
 from dengar_collector.entrypoints.grpc_sources import SERVICE_NAME as SOURCE_SERVICE_NAME
 from dengar_collector.entrypoints.grpc_sources import SourceServicer
-from dengar_collector.imports import ImportConfig, ImportManager
-from dengar_collector.queries import QueryManager
-from dengar_collector.scheduler import Scheduler, SchedulerConfig
-from dengar_collector.service import IngestService
+from dengar_collector.service_layer.import_service import ImportConfig, ImportManager
+from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.query_service import QueryManager
+from dengar_collector.service_layer.query_tagger import QueryTagger
+from dengar_collector.service_layer.source_scheduler import Scheduler, SchedulerConfig
+from dengar_collector.service_layer.source_service import SourceManager, SourcePolicy
 from dengar_collector.settings import CollectorSettings
-from dengar_collector.sources import SourceManager, SourcePolicy
-from dengar_collector.tagging import QueryTagger
 from dengar_common.bus import Subjects, connect, ensure_streams
 from dengar_common.grpcutil import make_server, set_serving
 from dengar_common.lifecycle import install_stop_signals

@@ -19,7 +19,7 @@ from dengar.v1 import collector_pb2, collector_pb2_grpc, common_pb2
 from dengar_collector.adapters.import_spool import ImportSpool
 from dengar_collector.adapters.import_store import MongoImportStore
 from dengar_collector.bootstrap import CollectorApp
-from dengar_collector.domain.imports import ImportJob, ImportSpec, ImportState
+from dengar_collector.domain.import_job import ImportJob, ImportSpec, ImportState
 from dengar_collector.settings import CollectorSettings
 from dengar_common.bus import Subjects
 from dengar_common.grpcutil import insecure_channel

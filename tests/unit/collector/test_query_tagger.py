@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from dengar.v1 import common_pb2
-from dengar_collector.domain.queries import QueryRecord
-from dengar_collector.tagging import QueryTagger, TaggingUnavailableError
+from dengar_collector.domain.listening_query import QueryRecord
+from dengar_collector.service_layer.query_tagger import QueryTagger, TaggingUnavailableError
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 

@@ -9,12 +9,18 @@ from collections.abc import Sequence
 from nats.js import JetStreamContext
 
 from dengar.v1 import common_pb2
-from dengar_collector.domain.ingest import msg_id
-from dengar_collector.domain.ports import PublishError
+from dengar_collector.service_layer.ports import PublishError
 from dengar_common.bus import Subjects, publish
+from dengar_common.enums import platform_name
+from dengar_common.ids import natural_key
 from dengar_common.telemetry import inject_headers
 
 logger = logging.getLogger(__name__)
+
+
+def msg_id(post: common_pb2.Post) -> str:
+    """The JetStream de-duplication id of a normalised post: ``tenant:platform:external_id``."""
+    return natural_key(post.tenant_id, platform_name(post.platform), post.external_id)
 
 
 class JetStreamPostPublisher:

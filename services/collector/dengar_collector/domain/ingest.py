@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from dengar.v1 import common_pb2
+from dengar_collector.domain.post import PLATFORM_UNSPECIFIED, PostFields
 from dengar_common.enums import PLATFORM_NAMES, platform_name
-from dengar_common.ids import is_valid_tenant_id, mention_id, natural_key
+from dengar_common.ids import is_valid_tenant_id, mention_id
 
 MAX_POSTS_PER_REQUEST = 1_000
 MAX_EXTERNAL_ID_CHARS = 256
@@ -44,12 +44,20 @@ class FieldError:
     message: str
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A post to publish: its index in the request and the id it gets."""
+
+    index: int
+    post_id: str
+
+
 @dataclass
 class IngestPlan:
     """What to do with one request: posts to publish and the answer to give."""
 
-    # Normalised posts, one per natural key (the first occurrence wins), in request order.
-    to_publish: list[common_pb2.Post] = field(default_factory=list)
+    # Accepted posts, one per natural key (the first occurrence wins), in request order.
+    to_publish: list[Accepted] = field(default_factory=list)
     # One id per accepted request item, in request order (duplicates repeat their id).
     post_ids: list[str] = field(default_factory=list)
     errors: list[FieldError] = field(default_factory=list)
@@ -80,10 +88,10 @@ def _has_control_chars(value: str) -> bool:
     return any(ch < " " or ch == "\x7f" for ch in value)
 
 
-def validate_post(post: common_pb2.Post, *, now: datetime) -> list[tuple[str, str]]:
+def validate_post(post: PostFields, *, now: datetime) -> list[tuple[str, str]]:
     """Problems with one post as (field, message) pairs; empty when the post is acceptable."""
     problems: list[tuple[str, str]] = []
-    if post.platform == common_pb2.PLATFORM_UNSPECIFIED:
+    if post.platform == PLATFORM_UNSPECIFIED:
         problems.append(("platform", "platform is required"))
     elif post.platform not in PLATFORM_NAMES:
         # An enum number from a newer client: we could not name it in ids and subjects.
@@ -105,7 +113,7 @@ def validate_post(post: common_pb2.Post, *, now: datetime) -> list[tuple[str, st
     if len(post.title) > MAX_TITLE_CHARS:
         problems.append(("title", f"title longer than {MAX_TITLE_CHARS} characters"))
 
-    if not post.HasField("created_at"):
+    if post.created_at is None:
         problems.append(("created_at", "created_at is required"))
     else:
         ts = post.created_at
@@ -122,31 +130,18 @@ def validate_post(post: common_pb2.Post, *, now: datetime) -> list[tuple[str, st
     if post.author.followers < 0:
         problems.append(("author.followers", "author.followers must not be negative"))
 
-    if not problems and post.ByteSize() > MAX_POST_BYTES:
+    if not problems and post.byte_size > MAX_POST_BYTES:
         problems.append(("post", f"post larger than {MAX_POST_BYTES // 1024} KiB once serialised"))
     return problems
 
 
-def normalise_post(tenant_id: str, post: common_pb2.Post, *, now: datetime) -> common_pb2.Post:
-    """A copy of a valid post with the fields the collector owns filled in."""
-    out = common_pb2.Post()
-    out.CopyFrom(post)
-    # The request's tenant is authoritative (the gateway authenticated it); a tenant_id inside the
-    # post is never trusted.
-    out.tenant_id = tenant_id
-    out.id = mention_id(tenant_id, platform_name(post.platform), post.external_id)
-    out.collected_at.FromDatetime(now)
-    if not out.source_id:
-        out.source_id = DEFAULT_SOURCE_ID
-    return out
+def post_id(tenant_id: str, post: PostFields) -> str:
+    """The id a valid post gets (the request's tenant is authoritative; a tenant inside the post is
+    never trusted)."""
+    return mention_id(tenant_id, platform_name(post.platform), post.external_id)
 
 
-def msg_id(post: common_pb2.Post) -> str:
-    """The JetStream de-duplication id of a normalised post: ``tenant:platform:external_id``."""
-    return natural_key(post.tenant_id, platform_name(post.platform), post.external_id)
-
-
-def plan_ingest(tenant_id: str, posts: Sequence[common_pb2.Post], *, now: datetime) -> IngestPlan:
+def plan_ingest(tenant_id: str, posts: Sequence[PostFields], *, now: datetime) -> IngestPlan:
     """Validate every post of a well-formed request (see ``check_request``)."""
     plan = IngestPlan()
     seen: set[str] = set()
@@ -156,14 +151,14 @@ def plan_ingest(tenant_id: str, posts: Sequence[common_pb2.Post], *, now: dateti
             plan.rejected += 1
             plan.errors.extend(FieldError(index, f, m) for f, m in problems)
             continue
-        normalised = normalise_post(tenant_id, post, now=now)
+        pid = post_id(tenant_id, post)
         plan.accepted += 1
-        plan.post_ids.append(normalised.id)
-        if normalised.id in seen:
+        plan.post_ids.append(pid)
+        if pid in seen:
             # Same natural key twice in one batch: publishing it once is enough, and the answer
             # still lists the id so the caller can match items to ids.
             plan.duplicates += 1
             continue
-        seen.add(normalised.id)
-        plan.to_publish.append(normalised)
+        seen.add(pid)
+        plan.to_publish.append(Accepted(index, pid))
     return plan

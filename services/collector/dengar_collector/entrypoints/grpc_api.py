@@ -9,8 +9,8 @@ from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
 from dengar_collector.domain.ingest import RequestError
-from dengar_collector.domain.ports import PublishError
-from dengar_collector.service import IngestService
+from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.ports import PublishError
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
-from dengar_collector.domain.imports import ImportJob, ImportSpec, ImportState, SpoolFull, is_job_id
+from dengar_collector.domain.import_job import ImportJob, ImportSpec, ImportState, SpoolFull, is_job_id
 from dengar_collector.domain.ingest import tenant_id_problem
-from dengar_collector.imports import ImportManager
+from dengar_collector.service_layer.import_service import ImportManager
 from dengar_common.imports import ImportSpecError
 
 logger = logging.getLogger(__name__)

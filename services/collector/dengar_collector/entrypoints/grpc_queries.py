@@ -11,7 +11,7 @@ from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
 from dengar_collector.domain.ingest import RequestError
-from dengar_collector.domain.queries import (
+from dengar_collector.domain.listening_query import (
     QueryChanges,
     QueryInputError,
     QueryLimitError,
@@ -20,7 +20,7 @@ from dengar_collector.domain.queries import (
     QueryRecord,
 )
 from dengar_collector.domain.query import QueryRole, QuerySyntaxError
-from dengar_collector.queries import QueryManager
+from dengar_collector.service_layer.query_service import QueryManager
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
 from dengar_collector.domain.ingest import RequestError, tenant_id_problem
-from dengar_collector.domain.ports import PublishError
 from dengar_collector.domain.sources import SourceInputError, SourceRecord, SourceStatus
 from dengar_collector.domain.webhook import BodyError, SignatureError
-from dengar_collector.sources import SourceManager, SourceNotFoundError, SourceStateError
+from dengar_collector.service_layer.ports import PublishError
+from dengar_collector.service_layer.source_service import SourceManager, SourceNotFoundError, SourceStateError
 
 logger = logging.getLogger(__name__)
 

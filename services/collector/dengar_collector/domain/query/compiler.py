@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .document import EMPTY_DOC, MatchDoc
 from .lexer import Atom, QuerySyntaxError
-from .matcher import EMPTY_DOC, MatchDoc
 from .parser import And, Field, Near, Node, Not, Or, Seq, parse_query, render
 
 Matcher = Callable[[MatchDoc], bool]

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import IO
 
 from dengar.v1 import common_pb2
-from dengar_collector.domain.imports import (
+from dengar_collector.domain.import_job import (
     ImportJob,
     ImportRepository,
     ImportSpec,
@@ -35,8 +35,8 @@ from dengar_collector.domain.imports import (
     check_spec,
 )
 from dengar_collector.domain.ingest import RequestError
-from dengar_collector.domain.ports import PublishError
-from dengar_collector.service import IngestService
+from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.ports import PublishError
 from dengar_common.imports import Batch, BatchReader, RowError, iter_records
 from dengar_common.postjson import post_to_proto
 from dengar_common.times import utcnow_ms

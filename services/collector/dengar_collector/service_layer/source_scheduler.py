@@ -26,7 +26,6 @@ from dengar_collector.adapters.connectors import Connector, ConnectorError
 from dengar_collector.adapters.connectors.base import InvalidCursorError
 from dengar_collector.adapters.source_store import SourceRepository
 from dengar_collector.domain.ingest import MAX_POSTS_PER_REQUEST, RequestError
-from dengar_collector.domain.ports import PublishError
 from dengar_collector.domain.schedule import (
     SchedulePolicy,
     error_delay_s,
@@ -35,7 +34,8 @@ from dengar_collector.domain.schedule import (
     scrub_secrets,
 )
 from dengar_collector.domain.sources import SourceRecord
-from dengar_collector.service import IngestService
+from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.ports import PublishError
 
 logger = logging.getLogger(__name__)
 

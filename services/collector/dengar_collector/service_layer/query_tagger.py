@@ -22,17 +22,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dengar.v1 import common_pb2
-from dengar_collector.domain.ports import PublishError
-from dengar_collector.domain.queries import QueryRecord, QuerySource
+from dengar_collector.domain.listening_query import QueryRecord, QuerySource
 from dengar_collector.domain.query import (
     ROLES,
     CompiledQuery,
     ListeningQuery,
-    MatchDoc,
     QuerySet,
     QuerySyntaxError,
     compile_query,
 )
+from dengar_collector.service_layer.ports import PublishError
+from dengar_collector.service_layer.post_proto import match_doc
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +84,9 @@ class QueryTagger:
                 # Ids a client sent are never trusted, even when there is nothing to match.
                 del post.query_ids[:]
             return
-        match, from_post = queries.match, MatchDoc.from_post
+        match = queries.match
         for post in posts:
-            ids = match(from_post(post))
+            ids = match(match_doc(post))
             del post.query_ids[:]
             if ids:
                 post.query_ids.extend(ids)

@@ -1,5 +1,5 @@
 """Managing sources (create, update, pause, run now, rotate a webhook secret) and receiving signed
-webhook pushes. The scheduler (scheduler.py) runs the pull sources defined here."""
+webhook pushes. The scheduler (source_scheduler.py) runs the pull sources defined here."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from dengar_collector.domain.sources import (
     resolve_interval,
 )
 from dengar_collector.domain.webhook import BodyError, SignatureError
-from dengar_collector.service import IngestService, utcnow
+from dengar_collector.service_layer.ingest_service import IngestService, utcnow
 from dengar_common.postjson import ItemError, merge_item_errors, post_to_proto, validate_items
 
 logger = logging.getLogger(__name__)
