@@ -20,6 +20,8 @@ from dengar_collector.entrypoints.grpc_api import CollectorServicer
 from dengar_collector.service_layer.ingest_service import IngestService
 from dengar_collector.service_layer.ports import PublishError
 from dengar_collector.service_layer.post_proto import normalised, post_fields
+from dengar_common.errors import DomainError
+from dengar_common.grpcerrors import status_of
 from dengar_common.ids import mention_id
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -149,15 +151,11 @@ def test_plan_publishes_a_repeated_post_once_but_answers_for_both() -> None:
     assert plan.post_ids[0] == plan.post_ids[1] != plan.post_ids[2]
 
 
-class _Abort(Exception):
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
-        super().__init__(details)
-        self.code = code
-
-
 class _Context:
+    """Servicers raise DomainErrors instead of aborting (the kit's interceptor maps them)."""
+
     async def abort(self, code: grpc.StatusCode, details: str) -> None:
-        raise _Abort(code, details)
+        raise AssertionError(f"servicer aborted with {code}: {details}")
 
 
 class _FailingPublisher:
@@ -177,9 +175,9 @@ class _RecordingPublisher:
 async def test_servicer_maps_publish_failure_to_unavailable() -> None:
     servicer = CollectorServicer(IngestService(_FailingPublisher(), clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="acme", posts=[make_post()])
-    with pytest.raises(_Abort) as info:
+    with pytest.raises(DomainError) as info:
         await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
-    assert info.value.code == grpc.StatusCode.UNAVAILABLE
+    assert status_of(info.value) == grpc.StatusCode.UNAVAILABLE
 
 
 async def test_servicer_answers_per_item() -> None:
@@ -197,7 +195,7 @@ async def test_servicer_rejects_malformed_request_before_publishing() -> None:
     publisher = _RecordingPublisher()
     servicer = CollectorServicer(IngestService(publisher, clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="ACME", posts=[make_post()])
-    with pytest.raises(_Abort) as info:
+    with pytest.raises(DomainError) as info:
         await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
-    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert status_of(info.value) == grpc.StatusCode.INVALID_ARGUMENT
     assert publisher.calls == []

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from dengar_collector.domain.post import PLATFORM_UNSPECIFIED, PostFields
 from dengar_common.enums import PLATFORM_NAMES, platform_name
+from dengar_common.errors import InvalidArgument
 from dengar_common.ids import is_valid_tenant_id, mention_id
 
 MAX_POSTS_PER_REQUEST = 1_000
@@ -33,7 +34,7 @@ FUTURE_TOLERANCE = timedelta(days=1)
 _ENGAGEMENT_FIELDS = ("likes", "reposts", "replies", "quotes", "views")
 
 
-class RequestError(ValueError):
+class RequestError(InvalidArgument):
     """The request as a whole is malformed (bad tenant, too many posts)."""
 
 

@@ -31,13 +31,14 @@ from dengar_collector.domain.import_job import (
     ImportRepository,
     ImportSpec,
     ImportState,
+    InvalidImportSpec,
     Spool,
     check_spec,
 )
 from dengar_collector.domain.ingest import RequestError
 from dengar_collector.service_layer.ingest_service import IngestService
 from dengar_collector.service_layer.ports import PublishError
-from dengar_common.imports import Batch, BatchReader, RowError, iter_records
+from dengar_common.imports import Batch, BatchReader, ImportSpecError, RowError, iter_records
 from dengar_common.postjson import post_to_proto
 from dengar_common.times import utcnow_ms
 
@@ -108,9 +109,12 @@ class ImportManager:
     async def create(self, tenant_id: str, spec: ImportSpec, chunks: AsyncIterator[bytes]) -> ImportJob:
         """Check the spec, spool the file, store a QUEUED job and hand it to the runner.
 
-        Raises ``ImportSpecError`` (before anything is read or stored) and ``SpoolFull``.
+        Raises ``InvalidImportSpec`` (before anything is read or stored) and ``SpoolFull``.
         """
-        plan = check_spec(tenant_id, spec)
+        try:
+            plan = check_spec(tenant_id, spec)
+        except ImportSpecError as exc:
+            raise InvalidImportSpec(str(exc)) from exc
         job_id = new_job_id()
         writer = await asyncio.to_thread(self._spool.create, tenant_id, job_id)
         try:

@@ -6,10 +6,20 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from dengar.v1 import common_pb2
+from dengar_common.errors import Unavailable
 
 
-class PublishError(RuntimeError):
-    """The event bus did not confirm every post; nothing can be promised about the batch."""
+class PublishError(Unavailable):
+    """The event bus did not confirm every post; nothing can be promised about the batch.
+
+    ``str()`` is the cause, for logs; the caller is told to retry (message ids make that safe)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__("event bus unavailable; retry the whole batch")
+        self.cause = cause
+
+    def __str__(self) -> str:
+        return self.cause
 
 
 class PostPublisher(Protocol):

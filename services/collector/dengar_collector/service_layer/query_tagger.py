@@ -150,7 +150,7 @@ class QueryTagger:
                     query = compile_query(record.expression)
                 except QuerySyntaxError as exc:
                     # Stored before a language change made it invalid: it must not stop the others.
-                    logger.error("query %s of %s no longer compiles: %s", record.id, tenant_id, exc.reason)
+                    logger.error("query %s of %s no longer compiles: %s", record.id, tenant_id, exc.problem)
                     continue
             compiled[record.expression] = query
             queries.append(ListeningQuery(record.id, query, record.role))

@@ -28,6 +28,7 @@ from dengar_collector.domain.sources import (
 )
 from dengar_collector.domain.webhook import BodyError, SignatureError
 from dengar_collector.service_layer.ingest_service import IngestService, utcnow
+from dengar_common.errors import FailedPrecondition, NotFound
 from dengar_common.postjson import ItemError, merge_item_errors, post_to_proto, validate_items
 
 logger = logging.getLogger(__name__)
@@ -39,12 +40,12 @@ MAX_CREDENTIAL_CHARS = 8192
 MAX_CONFIG_BYTES = 16 * 1024
 
 
-class SourceNotFoundError(LookupError):
+class SourceNotFoundError(NotFound):
     pass
 
 
-class SourceStateError(Exception):
-    """The source exists but is in the wrong state or of the wrong kind (FAILED_PRECONDITION)."""
+class SourceStateError(FailedPrecondition):
+    """The source exists but is in the wrong state or of the wrong kind."""
 
 
 class ConnectorValidator(Protocol):
