@@ -14,11 +14,11 @@ from typing import Any
 
 import grpc
 import pytest
+from collector_harness import RunningCollector
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc, common_pb2
 from dengar_collector.adapters.import_spool import ImportSpool
 from dengar_collector.adapters.import_store import MongoImportStore
-from dengar_collector.bootstrap import CollectorApp
 from dengar_collector.domain.import_job import ImportJob, ImportSpec, ImportState
 from dengar_collector.settings import CollectorSettings
 from dengar_common.bus import Subjects
@@ -81,7 +81,7 @@ def settings_for(infra: LocalInfra, unique: str, tmp_path: Path) -> Callable[...
 
 
 class Running:
-    def __init__(self, app: CollectorApp, channel: grpc.aio.Channel) -> None:
+    def __init__(self, app: RunningCollector, channel: grpc.aio.Channel) -> None:
         self.app = app
         self.channel = channel
         self.stub = collector_pb2_grpc.ImportServiceStub(channel)
@@ -106,7 +106,7 @@ async def start_collector(settings_for: Callable[..., CollectorSettings]
     started: list[Running] = []
 
     async def start(**overrides: Any) -> Running:
-        app = CollectorApp(settings_for(**overrides))
+        app = RunningCollector(settings_for(**overrides))
         await app.start()
         running = Running(app, insecure_channel(app.target))
         started.append(running)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from collector_harness import RunningCollector
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc, common_pb2
-from dengar_collector.bootstrap import CollectorApp
 from dengar_collector.settings import CollectorSettings
 from dengar_common.bus import Subjects
 from dengar_common.grpcutil import insecure_channel
@@ -39,10 +39,10 @@ def settings_for(infra: LocalInfra, unique: str, **overrides: object) -> Collect
 
 @pytest.fixture
 async def app_for(infra: LocalInfra, unique: str) -> AsyncIterator[object]:
-    apps: list[CollectorApp] = []
+    apps: list[RunningCollector] = []
 
-    async def start(**overrides: object) -> CollectorApp:
-        app = CollectorApp(settings_for(infra, unique, **overrides))
+    async def start(**overrides: object) -> RunningCollector:
+        app = RunningCollector(settings_for(infra, unique, **overrides))
         await app.start()
         apps.append(app)
         return app
@@ -75,7 +75,7 @@ class Client:
 async def client_for() -> AsyncIterator[object]:
     channels: list[grpc.aio.Channel] = []
 
-    def connect(app: CollectorApp) -> Client:
+    def connect(app: RunningCollector) -> Client:
         channel = insecure_channel(app.target)
         channels.append(channel)
         return Client(channel)
