@@ -93,7 +93,7 @@ class Platform:
             "DENGAR_MONGO_URI": self.infra.mongo_uri,
             "DENGAR_NATS_URL": self.infra.nats_url,
             "DENGAR_SUBJECT_ROOT": self.subject_root,
-            "DENGAR_COLLECTOR_DB": f"{self.db_prefix}_collector",
+            "DENGAR_COLLECTOR__DB": f"{self.db_prefix}_collector",
             "DENGAR_INSIGHTS_DB": f"{self.db_prefix}_insights",
             "DENGAR_GATEWAY_DB": f"{self.db_prefix}_gateway",
             "PYTHONUNBUFFERED": "1",
@@ -119,7 +119,7 @@ class Platform:
         except FileExistsError:
             return path.read_text().strip()
         with os.fdopen(fd, "w") as f:
-            # The format of DENGAR_COLLECTOR_SECRETS_KEYS (a Fernet key).
+            # The format of DENGAR_COLLECTOR__SECRETS_KEYS (a Fernet key).
             f.write(base64.urlsafe_b64encode(os.urandom(32)).decode("ascii") + "\n")
         logger.info("generated the collector's secrets key in %s", path)
         return path.read_text().strip()
@@ -135,15 +135,17 @@ class Platform:
         port_file.unlink(missing_ok=True)
         env = self.base_env()
         upper = name.upper()
-        env[f"DENGAR_{upper}_PORT_FILE"] = str(port_file)
+        # The collector's own settings are nested (DENGAR_COLLECTOR__GRPC_PORT).
+        prefix = "DENGAR_COLLECTOR__" if name == "collector" else f"DENGAR_{upper}_"
+        env[f"{prefix}PORT_FILE"] = str(port_file)
         if name == "collector":
-            env.setdefault("DENGAR_COLLECTOR_SECRETS_KEYS", self.secrets_key())
+            env.setdefault("DENGAR_COLLECTOR__SECRETS_KEYS", self.secrets_key())
         if name == "gateway":
             env["DENGAR_GATEWAY_HTTP_PORT"] = str(self.gateway_port or free_port())
             for dep in ("collector", "nlp", "insights"):
                 env[f"DENGAR_{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
         else:
-            env.setdefault(f"DENGAR_{upper}_GRPC_PORT", "0")
+            env.setdefault(f"{prefix}GRPC_PORT", "0")
         env.update(extra or {})
         log_path = logs / f"{name}.log"
         log = open(log_path, "ab")

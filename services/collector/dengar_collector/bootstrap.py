@@ -11,21 +11,20 @@ import logging
 from dataclasses import dataclass
 
 from dengar_collector.adapters.connector_factory import ConnectorFactory
-from dengar_collector.adapters.http_safety import EgressPolicy, SafeHttpClient, SafeHttpConfig
+from dengar_collector.adapters.http_safety import SafeHttpClient, SafeHttpConfig
 from dengar_collector.adapters.import_spool import ImportSpool
 from dengar_collector.adapters.import_store import MongoImportStore
 from dengar_collector.adapters.nats_publisher import JetStreamPostPublisher
 from dengar_collector.adapters.query_store import MongoQueryStore
 from dengar_collector.adapters.secrets import SecretBox
 from dengar_collector.adapters.source_store import SourceRepository
-from dengar_collector.domain.schedule import SchedulePolicy
 from dengar_collector.entrypoints import grpc_api, grpc_imports, grpc_queries, grpc_sources
-from dengar_collector.service_layer.import_service import ImportConfig, ImportManager
+from dengar_collector.service_layer.import_service import ImportManager
 from dengar_collector.service_layer.ingest_service import IngestService
 from dengar_collector.service_layer.query_service import QueryManager
 from dengar_collector.service_layer.query_tagger import QueryTagger
-from dengar_collector.service_layer.source_scheduler import Scheduler, SchedulerConfig
-from dengar_collector.service_layer.source_service import SourceManager, SourcePolicy
+from dengar_collector.service_layer.source_scheduler import Scheduler
+from dengar_collector.service_layer.source_service import SourceManager
 from dengar_collector.settings import CollectorSettings
 from dengar_common.app import ServiceApp
 from dengar_common.bus import Subjects, ensure_streams
@@ -52,55 +51,39 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
                 connectors: ConnectorFactory | None = None,
                 http: SafeHttpClient | None = None) -> Collector:
     """Start the collector on ``app``. ``connectors`` (or just ``http``) replace the outside world."""
-    s = settings
-    subjects = Subjects(s.subject_root)
-    db = app.mongo(s.mongo_uri)[s.collector_db]
+    c = settings.collector
+    subjects = Subjects(settings.subject_root)
+    db = app.mongo(settings.mongo_uri)[c.db]
     if connectors is None:
         if http is None:
-            http = SafeHttpClient(SafeHttpConfig(policy=EgressPolicy.from_cidrs(
-                s.collector_egress_allowed_cidrs, allow_private=s.collector_egress_allow_private)))
+            http = SafeHttpClient(SafeHttpConfig(policy=c.egress.policy()))
             app.on_stop("the HTTP client", http.aclose)
         connectors = ConnectorFactory(http)
-    nc = await app.connect_nats(s.nats_url)
+    nc = await app.connect_nats(settings.nats_url)
     js = nc.jetstream()
     await ensure_streams(js, subjects)
 
-    publisher = JetStreamPostPublisher(js, subjects, timeout=s.collector_publish_timeout_s,
-                                       concurrency=s.collector_publish_concurrency)
-    query_store = MongoQueryStore(db, max_per_tenant=s.collector_max_queries_per_tenant)
+    publisher = JetStreamPostPublisher(js, subjects, c.publish)
+    query_store = MongoQueryStore(db, max_per_tenant=c.queries.max_per_tenant)
     await query_store.ensure_indexes()
-    tagger = QueryTagger(query_store, ttl_s=s.collector_query_cache_ttl_s,
-                         max_age_s=s.collector_query_max_age_s)
+    tagger = QueryTagger(query_store, config=c.queries)
     ingest = IngestService(publisher, tagger=tagger)
 
-    box = SecretBox.from_setting(s.collector_secrets_keys.get_secret_value())
+    box = SecretBox.from_setting(c.secrets_keys.get_secret_value())
     if not box.encrypts:
-        logger.warning("DENGAR_COLLECTOR_SECRETS_KEYS is not set: source credentials and webhook "
+        logger.warning("DENGAR_COLLECTOR__SECRETS_KEYS is not set: source credentials and webhook "
                        "secrets are stored unencrypted")
     source_repo = SourceRepository(db, box)
     await source_repo.ensure_indexes()
-    scheduler = Scheduler(source_repo, connectors, ingest, config=SchedulerConfig(
-        max_concurrent=s.collector_scheduler_max_concurrent,
-        max_per_tenant=s.collector_scheduler_max_per_tenant,
-        poll_interval_s=s.collector_scheduler_poll_s, lease_s=s.collector_scheduler_lease_s,
-        fetch_limit=s.collector_scheduler_fetch_limit, shutdown_grace_s=s.shutdown_grace_s,
-        policy=SchedulePolicy(more_delay_s=s.collector_source_more_delay_s,
-                              retry_base_s=s.collector_source_retry_base_s,
-                              retry_max_s=s.collector_source_retry_max_s,
-                              error_backoff_s=s.collector_source_error_backoff_s)))
-    sources = SourceManager(source_repo, connectors, ingest, on_due=scheduler.wake, policy=SourcePolicy(
-        default_interval_s=s.collector_source_interval_default_s,
-        min_interval_s=s.collector_source_interval_min_s,
-        webhook_tolerance_s=s.collector_webhook_tolerance_s,
-        webhook_max_bytes=s.collector_webhook_max_bytes))
+    # One grace period for the whole process (DENGAR_SHUTDOWN_GRACE_S).
+    grace = {"shutdown_grace_s": settings.shutdown_grace_s}
+    scheduler = Scheduler(source_repo, connectors, ingest, config=c.scheduler.model_copy(update=grace))
+    sources = SourceManager(source_repo, connectors, ingest, on_due=scheduler.wake, policy=c.sources)
 
     import_store = MongoImportStore(db)
     await import_store.ensure_indexes()
-    imports = ImportManager(
-        import_store, ImportSpool(s.collector_import_dir, max_bytes=s.collector_import_max_bytes),
-        ingest, config=ImportConfig(
-            batch_size=s.collector_import_batch_size, concurrency=s.collector_import_concurrency,
-            lease_s=s.collector_import_lease_s, shutdown_grace_s=s.shutdown_grace_s))
+    imports = ImportManager(import_store, ImportSpool(c.imports.dir, max_bytes=c.imports.max_bytes),
+                            ingest, config=c.imports.model_copy(update=grace))
 
     servicers = [grpc_api.CollectorServicer(ingest), grpc_queries.QueryServicer(
         QueryManager(query_store, on_change=tagger.invalidate)),
@@ -109,15 +92,15 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
         [servicer.register for servicer in servicers],
         [grpc_api.SERVICE_NAME, grpc_queries.SERVICE_NAME, grpc_sources.SERVICE_NAME,
          grpc_imports.SERVICE_NAME],
-        host=_host(s.bind_host), port=s.collector_grpc_port, port_file=s.collector_port_file)
+        host=_host(settings.bind_host), port=c.grpc_port, port_file=c.port_file)
 
     # Runs in flight finish (within the grace period) and publish before the server and NATS stop.
     await imports.start()  # resumes jobs an earlier run left unfinished
     app.on_stop("the import runner", imports.stop)
-    if s.collector_scheduler_enabled:
+    if c.scheduler.enabled:
         scheduler.start()
         app.on_stop("the scheduler", scheduler.stop)
-    logger.info("collector gRPC listening on %s:%d (subjects under %r)", _host(s.bind_host), port,
-                s.subject_root)
-    local = "127.0.0.1" if s.bind_host in ("0.0.0.0", "::", "") else _host(s.bind_host)
+    logger.info("collector gRPC listening on %s:%d (subjects under %r)", _host(settings.bind_host), port,
+                settings.subject_root)
+    local = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::", "") else _host(settings.bind_host)
     return Collector(port=port, target=f"{local}:{port}", scheduler=scheduler, imports=imports)

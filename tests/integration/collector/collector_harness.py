@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dengar_collector import bootstrap
@@ -46,3 +47,16 @@ class RunningCollector:
         if self._app is not None:
             app, self._app = self._app, None
             await app.aclose()
+
+
+def collector_settings(common: Mapping[str, Any], **collector: Any) -> CollectorSettings:
+    """Settings with ``DENGAR_COLLECTOR__*`` values given by path, as in the environment variable:
+    ``collector_settings(common, grpc_port=0, scheduler__max_per_tenant=4)``."""
+    nested: dict[str, Any] = {}
+    for path, value in collector.items():
+        *parents, leaf = path.split("__")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return CollectorSettings(**common, collector=nested)

@@ -18,9 +18,11 @@ import random
 import secrets
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from dengar_collector.adapters.connectors import Connector, ConnectorError
 from dengar_collector.adapters.connectors.base import InvalidCursorError
@@ -62,18 +64,27 @@ class ConnectorBuilder(Protocol):
     def build(self, kind: str, config: dict[str, Any], credentials: dict[str, str] | None) -> Connector: ...
 
 
-@dataclass(frozen=True)
-class SchedulerConfig:
-    max_concurrent: int = 16
-    max_per_tenant: int = 2
-    # How often the store is asked for due sources when nothing wakes the scheduler earlier.
-    poll_interval_s: float = 1.0
-    # A run's lease; renewed every third of it while the run lasts, so only a stalled worker loses it.
-    lease_s: float = 300.0
+class SchedulerConfig(BaseModel):
+    """``DENGAR_COLLECTOR__SCHEDULER__*``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Off: this replica only serves the API; others run the sources.
+    enabled: bool = True
+    max_concurrent: int = Field(default=16, ge=1)
+    max_per_tenant: int = Field(default=2, ge=1)
+    # How often the store is asked for due sources when nothing wakes the scheduler earlier (creating,
+    # resuming or running a source wakes it at once).
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    # A run's lease; renewed every third of it while the run lasts, so only a stalled worker loses it
+    # and a crashed replica's sources are picked up by the others once it expires.
+    lease_s: float = Field(default=300.0, gt=0)
     # Items asked per API call.
-    fetch_limit: int = 100
-    shutdown_grace_s: float = 10.0
-    policy: SchedulePolicy = field(default_factory=SchedulePolicy)
+    fetch_limit: int = Field(default=100, ge=1, le=1000)
+    # Set from DENGAR_SHUTDOWN_GRACE_S by the bootstrap.
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    # Back-off after failures, the pause between backfill runs.
+    policy: SchedulePolicy = Field(default_factory=SchedulePolicy)
 
 
 @dataclass(frozen=True)

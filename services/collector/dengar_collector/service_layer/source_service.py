@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo.errors import DuplicateKeyError
 
 from dengar_collector.adapters.source_store import SourceRepository
@@ -58,13 +59,18 @@ class ConnectorValidator(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class SourcePolicy:
-    default_interval_s: int = 300
-    min_interval_s: int = 30
-    webhook_tolerance_s: float = 300.0
-    webhook_max_bytes: int = 5 * 1024 * 1024
-    webhook_max_posts: int = 1000
+class SourcePolicy(BaseModel):
+    """``DENGAR_COLLECTOR__SOURCES__*``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Polling interval of a pull source when the tenant gives none, and the shortest allowed.
+    default_interval_s: int = Field(default=300, ge=1)
+    min_interval_s: int = Field(default=30, ge=1)
+    # Signed webhooks: how far a push's X-Dengar-Timestamp may be from now (replay protection).
+    webhook_tolerance_s: float = Field(default=300.0, gt=0)
+    webhook_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    webhook_max_posts: int = Field(default=1000, ge=1)
 
 
 @dataclass
