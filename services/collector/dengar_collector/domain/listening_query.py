@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from dengar_collector.domain.ingest import check_request
 from dengar_collector.domain.query import ROLES, CompiledQuery, QueryRole, compile_query
@@ -149,7 +149,7 @@ def clean_name(name: str) -> str:
 def check_role(role: str) -> QueryRole:
     if role not in ROLES:
         raise QueryInputError("role", f"role must be one of {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return cast(QueryRole, role)  # ROLES holds exactly the QueryRole literals
 
 
 def check_expression(expression: str) -> CompiledQuery:

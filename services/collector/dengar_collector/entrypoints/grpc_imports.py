@@ -48,7 +48,9 @@ def _ts(value: datetime) -> Timestamp:
 def job_to_proto(job: ImportJob) -> collector_pb2.ImportJob:
     msg = collector_pb2.ImportJob(
         id=job.id, tenant_id=job.tenant_id, filename=job.spec.filename, format=job.format,
-        state=_STATES[job.state], bytes_total=job.bytes_total, bytes_processed=job.bytes_processed,  # type: ignore[arg-type]
+        # The stubs want the enum's ValueType; the _STATES values are those enum numbers.
+        state=_STATES[job.state],  # type: ignore[arg-type]
+        bytes_total=job.bytes_total, bytes_processed=job.bytes_processed,
         rows_read=job.rows_read, accepted=job.accepted, rejected=job.rejected,
         errors=[collector_pb2.ImportRowError(line=e.line, field=e.field, message=e.message)
                 for e in job.errors],

@@ -20,13 +20,10 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dengar_collector.adapters.connectors import Connector, ConnectorError
-from dengar_collector.adapters.connectors.base import InvalidCursorError
-from dengar_collector.adapters.source_store import SourceRepository
 from dengar_collector.domain.ingest import MAX_POSTS_PER_REQUEST, RequestError
 from dengar_collector.domain.schedule import (
     SchedulePolicy,
@@ -37,7 +34,13 @@ from dengar_collector.domain.schedule import (
 )
 from dengar_collector.domain.sources import SourceRecord
 from dengar_collector.service_layer.ingest_service import IngestService
-from dengar_collector.service_layer.ports import PublishError
+from dengar_collector.service_layer.ports import (
+    ConnectorBuilder,
+    ConnectorError,
+    InvalidCursorError,
+    PublishError,
+    SourceStore,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +61,6 @@ class SystemSchedulerClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-class ConnectorBuilder(Protocol):
-    def build(self, kind: str, config: dict[str, Any], credentials: dict[str, str] | None) -> Connector: ...
 
 
 class SchedulerConfig(BaseModel):
@@ -99,7 +98,7 @@ def default_owner() -> str:
 
 
 class Scheduler:
-    def __init__(self, repo: SourceRepository, connectors: ConnectorBuilder, ingest: IngestService, *,
+    def __init__(self, repo: SourceStore, connectors: ConnectorBuilder, ingest: IngestService, *,
                  config: SchedulerConfig | None = None, clock: SchedulerClock | None = None,
                  rng: random.Random | None = None, owner: str | None = None) -> None:
         self._repo = repo
@@ -158,6 +157,9 @@ class Scheduler:
 
     # -- claiming -----------------------------------------------------------------------------------
 
+    def _stop_requested(self) -> bool:
+        return self._stopping
+
     async def _loop(self) -> None:
         while not self._stopping:
             # Cleared before looking, so a wake-up that arrives while looking is not lost.
@@ -166,7 +168,7 @@ class Scheduler:
                 await self._fill()
             except Exception:
                 logger.warning("scheduler %s: looking for due sources failed", self.owner, exc_info=True)
-            if self._stopping:
+            if self._stop_requested():  # stop() may have run during the await
                 break
             sleeper = asyncio.ensure_future(self._clock.sleep(self.config.poll_interval_s))
             waker = asyncio.ensure_future(self._wake.wait())

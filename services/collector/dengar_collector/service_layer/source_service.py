@@ -13,9 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-from pymongo.errors import DuplicateKeyError
 
-from dengar_collector.adapters.source_store import SourceRepository
 from dengar_collector.domain import webhook
 from dengar_collector.domain.ingest import FieldError
 from dengar_collector.domain.sources import (
@@ -29,6 +27,7 @@ from dengar_collector.domain.sources import (
 )
 from dengar_collector.domain.webhook import BodyError, SignatureError
 from dengar_collector.service_layer.ingest_service import IngestService, utcnow
+from dengar_collector.service_layer.ports import SourceIdTaken, SourceStore
 from dengar_common.errors import FailedPrecondition, NotFound
 from dengar_common.postjson import ItemError, merge_item_errors, post_to_proto, validate_items
 
@@ -110,7 +109,7 @@ def _check_credentials(credentials: Mapping[str, str]) -> dict[str, str]:
 
 
 class SourceManager:
-    def __init__(self, repo: SourceRepository, connectors: ConnectorValidator, ingest: IngestService, *,
+    def __init__(self, repo: SourceStore, connectors: ConnectorValidator, ingest: IngestService, *,
                  policy: SourcePolicy | None = None, clock: Callable[[], datetime] = utcnow,
                  on_due: Callable[[], None] | None = None) -> None:
         self._repo = repo
@@ -171,7 +170,7 @@ class SourceManager:
             try:
                 await self._repo.insert(tenant_id, record)
                 break
-            except DuplicateKeyError:
+            except SourceIdTaken:
                 record.id = new_source_id()
         else:
             raise RuntimeError("could not allocate a source id")

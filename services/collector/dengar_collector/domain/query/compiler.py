@@ -317,7 +317,7 @@ def anchors(node: Node) -> frozenset[Anchor] | None:
     if isinstance(node, Or):
         if any(s is None for s in child_sets):
             return None
-        return frozenset().union(*child_sets)  # type: ignore[arg-type]
+        return frozenset().union(*(s for s in child_sets if s is not None))
     return _cheapest(child_sets)
 
 

@@ -108,9 +108,9 @@ class QuerySet:
             # The metadata values a filter anchor can be satisfied by (see compiler._compile_field).
             for facet in (("lang", doc.lang_primary), ("lang", doc.lang), ("platform", doc.platform),
                           ("author", doc.author), ("has", "link" if doc.has_link else "")):
-                ix = facets.get(facet)
-                if ix:
-                    found.update(ix)
+                hits = facets.get(facet)
+                if hits:
+                    found.update(hits)
         return sorted(found)
 
     def match(self, doc: MatchDoc) -> list[str]:
