@@ -28,7 +28,7 @@ class AuthorFields:
 
 
 @dataclass(frozen=True, slots=True)
-class EngagementFields:
+class Engagement:
     likes: int = 0
     reposts: int = 0
     replies: int = 0
@@ -47,7 +47,7 @@ class PostFields:
     title: str = ""
     created_at: PostTime | None = None
     author: AuthorFields = field(default_factory=AuthorFields)
-    engagement: EngagementFields = field(default_factory=EngagementFields)
+    engagement: Engagement = field(default_factory=Engagement)
     lang_hint: str = ""
     url: str = ""
     byte_size: int = 0

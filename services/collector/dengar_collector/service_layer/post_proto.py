@@ -11,7 +11,7 @@ from datetime import datetime
 
 from dengar.v1 import common_pb2
 from dengar_collector.domain.ingest import DEFAULT_SOURCE_ID
-from dengar_collector.domain.post import AuthorFields, EngagementFields, PostFields, PostTime
+from dengar_collector.domain.post import AuthorFields, Engagement, PostFields, PostTime
 from dengar_collector.domain.query import MatchDoc
 from dengar_common.enums import platform_name
 
@@ -23,7 +23,7 @@ def post_fields(post: common_pb2.Post) -> PostFields:
         created_at=(PostTime(post.created_at.seconds, post.created_at.nanos)
                     if post.HasField("created_at") else None),
         author=AuthorFields(handle=post.author.handle, followers=post.author.followers),
-        engagement=EngagementFields(likes=e.likes, reposts=e.reposts, replies=e.replies,
+        engagement=Engagement(likes=e.likes, reposts=e.reposts, replies=e.replies,
                                     quotes=e.quotes, views=e.views),
         lang_hint=post.lang_hint, url=post.url, byte_size=post.ByteSize())
 

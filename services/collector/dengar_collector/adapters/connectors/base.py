@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from dengar.v1 import common_pb2
+from dengar_collector.domain.post import Engagement as Engagement
 from dengar_collector.service_layer.ports import ConnectorError as ConnectorError
 from dengar_collector.service_layer.ports import Cursor as Cursor
 from dengar_collector.service_layer.ports import InvalidCursorError as InvalidCursorError
@@ -98,15 +99,6 @@ class Author:
     followers: int = 0
     verified: bool = False
     location: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Engagement:
-    likes: int = 0
-    reposts: int = 0
-    replies: int = 0
-    quotes: int = 0
-    views: int = 0
 
 
 @dataclass(frozen=True, slots=True)
