@@ -17,7 +17,7 @@ What is measured (everything self-generated and seeded; no external data):
 * A stream of tweet-length posts (default 50,000), about 55% Indonesian, 40% English and 5% mixed;
   60% mention a brand (as a name, alias, handle, hashtag, upper case or with "-nya"), with emoji,
   links, hashtags, diacritics and filler slang.
-* **End to end** (the headline): ``MatchDoc.from_post`` on a ``dengar.v1.Post`` plus
+* **End to end** (the headline): ``post_proto.match_doc`` (the tagger's MatchDoc) on a ``dengar.v1.Post`` plus
   ``QuerySet.match``, one post at a time, in this process pinned to one CPU. Best and median of
   ``--repeats`` passes.
 * The two halves alone (MatchDoc construction; matching prebuilt docs), and the same set without its
@@ -48,7 +48,8 @@ for _sub in ("libs", "services/collector"):
         sys.path.insert(0, str(ROOT / _sub))
 
 from dengar.v1 import common_pb2  # noqa: E402
-from dengar_collector.domain.query import Atom, MatchDoc, QueryRole, QuerySet  # noqa: E402
+from dengar_collector.domain.query import Atom, QueryRole, QuerySet  # noqa: E402
+from dengar_collector.service_layer.post_proto import match_doc  # noqa: E402
 
 SEED = 20261120
 N_QUERIES = 200
@@ -237,7 +238,7 @@ def run(n_posts: int, repeats: int, seed: int, brute_subset: int) -> dict[str, A
     cpu = pin_to_one_cpu()
     load_before = os.getloadavg()
 
-    from_post = MatchDoc.from_post
+    from_post = match_doc
     match = qs.match
 
     def end_to_end() -> int:
@@ -315,10 +316,10 @@ CPU {r["pinned_cpu"]} ({m["cpu_model"]}, Python {m["python"]}), {r["date"]}. Loa
 
 | measurement | posts/s |
 |---|---:|
-| **end to end: `MatchDoc.from_post` + `QuerySet.match`** (best of {r["repeats"]}) | \
+| **end to end: `match_doc` + `QuerySet.match`** (best of {r["repeats"]}) | \
 **{r["end_to_end_posts_per_s_best"]:,}** |
 | end to end, median of {r["repeats"]} | {r["end_to_end_posts_per_s_median"]:,} |
-| `MatchDoc.from_post` alone | {r["matchdoc_posts_per_s"]:,} |
+| `match_doc` alone | {r["matchdoc_posts_per_s"]:,} |
 | `QuerySet.match` alone (prebuilt docs) | {r["match_only_posts_per_s"]:,} |
 | every query evaluated, no index ({r["no_index_subset_posts"]:,} posts) | {r["no_index_posts_per_s"]:,} |
 

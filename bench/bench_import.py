@@ -129,20 +129,21 @@ def _in_fresh_process(path: Path, fmt: str) -> dict[str, Any]:
 
 async def _end_to_end(path: Path, workdir: Path) -> dict[str, Any]:
     from dengar.v1 import collector_pb2, collector_pb2_grpc
-    from dengar_collector.bootstrap import CollectorApp
+    from dengar_collector import bootstrap
     from dengar_collector.settings import CollectorSettings
+    from dengar_common.app import ServiceApp
     from dengar_common.grpcutil import insecure_channel
     from dengar_common.localinfra import LocalInfra
 
     infra = LocalInfra(workdir / "infra").start()
     try:
-        app = CollectorApp(CollectorSettings(
+        settings = CollectorSettings(
             nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root="benchimport",
-            collector_db="bench_import", collector_grpc_port=0, collector_scheduler_enabled=False,
-            collector_import_dir=str(workdir / "spool")))
-        await app.start()
-        try:
-            async with insecure_channel(app.target) as channel:
+            collector={"db": "bench_import", "grpc_port": 0, "scheduler": {"enabled": False},
+                       "imports": {"dir": str(workdir / "spool")}})
+        async with ServiceApp("dengar-collector", grace_s=settings.shutdown_grace_s) as app:
+            collector = await bootstrap.start(app, settings)
+            async with insecure_channel(collector.target) as channel:
                 stub = collector_pb2_grpc.ImportServiceStub(channel)
 
                 def requests() -> Any:
@@ -160,8 +161,6 @@ async def _end_to_end(path: Path, workdir: Path) -> dict[str, Any]:
                     await asyncio.sleep(0.2)
                     job = await stub.GetImport(collector_pb2.GetImportRequest(tenant_id="bench", id=job.id))
                 seconds = time.perf_counter() - started
-        finally:
-            await app.stop()
     finally:
         infra.stop()
     return {"rows": job.rows_read, "accepted": job.accepted, "rejected": job.rejected,

@@ -23,15 +23,12 @@ from dengar_common.localinfra import LocalInfra, free_port
 logger = logging.getLogger(__name__)
 
 SERVICES = ("collector", "nlp", "insights", "gateway")
-# Services whose own settings are nested under their name (DENGAR_NLP__GRPC_PORT); the others are
-# still flat (DENGAR_COLLECTOR_GRPC_PORT) until they move to the same scheme.
-NESTED_SETTINGS = frozenset({"nlp", "insights", "gateway"})
 
 
 def service_env(name: str, setting: str) -> str:
-    """The environment variable of service ``name``'s own ``setting`` (``grpc_port``, ``port_file``)."""
-    sep = "__" if name in NESTED_SETTINGS else "_"
-    return f"DENGAR_{name.upper()}{sep}{setting.upper()}"
+    """The environment variable of service ``name``'s own ``setting`` (``grpc_port``, ``port_file``):
+    every service nests its own settings under its name (``DENGAR_NLP__GRPC_PORT``)."""
+    return f"DENGAR_{name.upper()}__{setting.upper()}"
 
 
 @dataclass
@@ -103,7 +100,7 @@ class Platform:
             "DENGAR_MONGO_URI": self.infra.mongo_uri,
             "DENGAR_NATS_URL": self.infra.nats_url,
             "DENGAR_SUBJECT_ROOT": self.subject_root,
-            "DENGAR_COLLECTOR_DB": f"{self.db_prefix}_collector",
+            "DENGAR_COLLECTOR__DB": f"{self.db_prefix}_collector",
             "DENGAR_INSIGHTS__DB": f"{self.db_prefix}_insights",
             "DENGAR_GATEWAY__DB": f"{self.db_prefix}_gateway",
             "PYTHONUNBUFFERED": "1",
@@ -129,7 +126,7 @@ class Platform:
         except FileExistsError:
             return path.read_text().strip()
         with os.fdopen(fd, "w") as f:
-            # The format of DENGAR_COLLECTOR_SECRETS_KEYS (a Fernet key).
+            # The format of DENGAR_COLLECTOR__SECRETS_KEYS (a Fernet key).
             f.write(base64.urlsafe_b64encode(os.urandom(32)).decode("ascii") + "\n")
         logger.info("generated the collector's secrets key in %s", path)
         return path.read_text().strip()
@@ -146,7 +143,7 @@ class Platform:
         env = self.base_env()
         env[service_env(name, "port_file")] = str(port_file)
         if name == "collector":
-            env.setdefault("DENGAR_COLLECTOR_SECRETS_KEYS", self.secrets_key())
+            env.setdefault("DENGAR_COLLECTOR__SECRETS_KEYS", self.secrets_key())
         if name == "gateway":
             env["DENGAR_GATEWAY__PORT_FILE"] = str(port_file)
             env["DENGAR_GATEWAY__HTTP_PORT"] = str(self.gateway_port or free_port())

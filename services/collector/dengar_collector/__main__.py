@@ -1,13 +1,10 @@
-"""``python -m dengar_collector``: the collector service (settings fail fast, then logging and tracing)."""
-
-from __future__ import annotations
+"""``python -m dengar_collector``: the collector service."""
 
 import sys
 
-from dengar_common.entry import run_service
+from dengar_collector import bootstrap
+from dengar_collector.settings import CollectorSettings
+from dengar_common.entry import run_app
 
 if __name__ == "__main__":
-    from dengar_collector.bootstrap import main
-    from dengar_collector.settings import CollectorSettings
-
-    sys.exit(run_service("dengar-collector", CollectorSettings, main))
+    sys.exit(run_app("dengar-collector", CollectorSettings, bootstrap.start))

@@ -14,12 +14,12 @@ from typing import Any
 
 import grpc
 import pytest
+from collector_harness import RunningCollector, collector_settings
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc, common_pb2
 from dengar_collector.adapters.import_spool import ImportSpool
 from dengar_collector.adapters.import_store import MongoImportStore
-from dengar_collector.bootstrap import CollectorApp
-from dengar_collector.domain.imports import ImportJob, ImportSpec, ImportState
+from dengar_collector.domain.import_job import ImportJob, ImportSpec, ImportState
 from dengar_collector.settings import CollectorSettings
 from dengar_common.bus import Subjects
 from dengar_common.grpcutil import insecure_channel
@@ -70,18 +70,17 @@ CSV_SPEC = dict(filename="export.csv", mapping={"external_id": "id", "text": "bo
 def settings_for(infra: LocalInfra, unique: str, tmp_path: Path) -> Callable[..., CollectorSettings]:
     def build(**overrides: Any) -> CollectorSettings:
         values: dict[str, Any] = dict(
-            nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
-            collector_db=f"c_{unique}", collector_grpc_port=0, shutdown_grace_s=2.0,
-            collector_scheduler_enabled=False, collector_import_dir=str(tmp_path / "spool"),
-            collector_import_batch_size=40)
+            db=f"c_{unique}", grpc_port=0, scheduler__enabled=False,
+            imports__dir=str(tmp_path / "spool"), imports__batch_size=40)
         values.update(overrides)
-        return CollectorSettings(**values)
+        return collector_settings(dict(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri,
+                                       subject_root=unique, shutdown_grace_s=2.0), **values)
 
     return build
 
 
 class Running:
-    def __init__(self, app: CollectorApp, channel: grpc.aio.Channel) -> None:
+    def __init__(self, app: RunningCollector, channel: grpc.aio.Channel) -> None:
         self.app = app
         self.channel = channel
         self.stub = collector_pb2_grpc.ImportServiceStub(channel)
@@ -106,7 +105,7 @@ async def start_collector(settings_for: Callable[..., CollectorSettings]
     started: list[Running] = []
 
     async def start(**overrides: Any) -> Running:
-        app = CollectorApp(settings_for(**overrides))
+        app = RunningCollector(settings_for(**overrides))
         await app.start()
         running = Running(app, insecure_channel(app.target))
         started.append(running)
@@ -200,7 +199,7 @@ async def test_a_bad_spec_is_invalid_argument_and_stores_nothing(
 
 
 async def test_protocol_errors_and_oversized_files(start_collector, tmp_path: Path) -> None:
-    c = await start_collector(collector_import_max_bytes=10_000)
+    c = await start_collector(imports__max_bytes=10_000)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await c.stub.StartImport(iter([collector_pb2.StartImportRequest(chunk=b"x")]), timeout=10)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -272,9 +271,9 @@ async def test_a_job_interrupted_after_a_checkpoint_resumes_there(
     data, bad = csv_export(200)
     records = list(iter_records(io.BytesIO(data), "csv"))
     checkpoint: Position = records[99].end
-    store = MongoImportStore(mongo_client[settings.collector_db])
+    store = MongoImportStore(mongo_client[settings.collector.db])
     await store.ensure_indexes()
-    spool = ImportSpool(settings.collector_import_dir, max_bytes=settings.collector_import_max_bytes)
+    spool = ImportSpool(settings.collector.imports.dir, max_bytes=settings.collector.imports.max_bytes)
     spool.prepare()
     writer = spool.create("acme", "imp_00000000000000aa")
     writer.write(data)
@@ -298,7 +297,7 @@ async def test_a_job_interrupted_after_a_checkpoint_resumes_there(
 
 async def test_a_collector_stopped_while_the_bus_is_down_loses_nothing(
         start_collector, nats_client, unique, tmp_path: Path) -> None:
-    first = await start_collector(collector_publish_timeout_s=0.5)
+    first = await start_collector(publish__timeout_s=0.5)
     await nats_client.jetstream().delete_stream(Subjects(unique).stream("collected"))
     data, bad = csv_export(120)
     queued = await first.start_import(data, **CSV_SPEC)

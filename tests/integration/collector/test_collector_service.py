@@ -12,12 +12,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from collector_harness import RunningCollector, collector_settings
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc, common_pb2
-from dengar_collector.bootstrap import CollectorApp
-from dengar_collector.settings import CollectorSettings
 from dengar_common.bus import Subjects
 from dengar_common.grpcutil import insecure_channel
 from dengar_common.ids import mention_id
@@ -36,10 +35,10 @@ def post(external_id: str, text: str = "Kirimin telat 2 jam, pesanan gak nyampe 
 
 
 @pytest.fixture
-async def collector(infra: LocalInfra, unique: str) -> AsyncIterator[CollectorApp]:
-    settings = CollectorSettings(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
-                                 collector_grpc_port=0, shutdown_grace_s=2.0)
-    app = CollectorApp(settings)
+async def collector(infra: LocalInfra, unique: str) -> AsyncIterator[RunningCollector]:
+    settings = collector_settings(dict(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri,
+                                       subject_root=unique, shutdown_grace_s=2.0), grpc_port=0)
+    app = RunningCollector(settings)
     await app.start()
     try:
         yield app
@@ -48,7 +47,7 @@ async def collector(infra: LocalInfra, unique: str) -> AsyncIterator[CollectorAp
 
 
 @pytest.fixture
-async def channel(collector: CollectorApp) -> AsyncIterator[grpc.aio.Channel]:
+async def channel(collector: RunningCollector) -> AsyncIterator[grpc.aio.Channel]:
     ch = insecure_channel(collector.target)
     try:
         yield ch
@@ -149,10 +148,10 @@ async def test_health_is_serving_and_reflection_lists_the_service(channel) -> No
 
 async def test_stop_lets_in_flight_calls_finish(infra, unique) -> None:
     # One publish at a time makes a 1,000-post batch take long enough to be caught mid-flight.
-    settings = CollectorSettings(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
-                                 collector_grpc_port=0, shutdown_grace_s=10.0,
-                                 collector_publish_concurrency=1)
-    app = CollectorApp(settings)
+    settings = collector_settings(dict(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri,
+                                       subject_root=unique, shutdown_grace_s=10.0),
+                                  grpc_port=0, publish__concurrency=1)
+    app = RunningCollector(settings)
     await app.start()
     async with insecure_channel(app.target) as ch:
         stub = collector_pb2_grpc.CollectorServiceStub(ch)
@@ -169,7 +168,7 @@ async def test_sigterm_stops_the_process_cleanly(infra, unique, tmp_path: Path) 
     port_file = tmp_path / "collector.port"
     env = {**os.environ, "DENGAR_NATS_URL": infra.nats_url, "DENGAR_MONGO_URI": infra.mongo_uri,
            "DENGAR_SUBJECT_ROOT": unique,
-           "DENGAR_COLLECTOR_GRPC_PORT": "0", "DENGAR_COLLECTOR_PORT_FILE": str(port_file)}
+           "DENGAR_COLLECTOR__GRPC_PORT": "0", "DENGAR_COLLECTOR__PORT_FILE": str(port_file)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dengar_collector", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
@@ -193,7 +192,7 @@ async def test_sigterm_stops_the_process_cleanly(infra, unique, tmp_path: Path) 
             await proc.wait()
 
 
-async def test_health_reports_every_collector_service(collector: CollectorApp) -> None:
+async def test_health_reports_every_collector_service(collector: RunningCollector) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from dengar.v1 import collector_pb2

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from collector_harness import RunningCollector, collector_settings
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc, common_pb2
-from dengar_collector.bootstrap import CollectorApp
 from dengar_collector.settings import CollectorSettings
 from dengar_common.bus import Subjects
 from dengar_common.grpcutil import insecure_channel
@@ -30,19 +30,18 @@ def post(external_id: str, text: str, **kw: object) -> common_pb2.Post:
 
 
 def settings_for(infra: LocalInfra, unique: str, **overrides: object) -> CollectorSettings:
-    values: dict[str, object] = dict(
-        nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
-        collector_db=f"col_{unique}", collector_grpc_port=0, shutdown_grace_s=2.0)
+    values: dict[str, object] = dict(db=f"col_{unique}", grpc_port=0)
     values.update(overrides)
-    return CollectorSettings(**values)  # type: ignore[arg-type]
+    return collector_settings(dict(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri,
+                                   subject_root=unique, shutdown_grace_s=2.0), **values)
 
 
 @pytest.fixture
 async def app_for(infra: LocalInfra, unique: str) -> AsyncIterator[object]:
-    apps: list[CollectorApp] = []
+    apps: list[RunningCollector] = []
 
-    async def start(**overrides: object) -> CollectorApp:
-        app = CollectorApp(settings_for(infra, unique, **overrides))
+    async def start(**overrides: object) -> RunningCollector:
+        app = RunningCollector(settings_for(infra, unique, **overrides))
         await app.start()
         apps.append(app)
         return app
@@ -75,7 +74,7 @@ class Client:
 async def client_for() -> AsyncIterator[object]:
     channels: list[grpc.aio.Channel] = []
 
-    def connect(app: CollectorApp) -> Client:
+    def connect(app: RunningCollector) -> Client:
         channel = insecure_channel(app.target)
         channels.append(channel)
         return Client(channel)
@@ -246,7 +245,7 @@ async def test_pagination_and_role_filter(client: Client) -> None:
 
 
 async def test_per_tenant_limit(app_for, client_for) -> None:  # type: ignore[no-untyped-def]
-    client = client_for(await app_for(collector_max_queries_per_tenant=2))
+    client = client_for(await app_for(queries__max_per_tenant=2))
     first = await client.create("acme", "a", "alpha")
     await client.create("acme", "b", "beta")
     err = await rpc_error(client.create("acme", "c", "gamma"))
@@ -293,8 +292,8 @@ async def test_ingested_posts_are_tagged_and_follow_query_changes(client: Client
 async def test_a_change_through_another_replica_is_seen_after_the_ttl(app_for, client_for, nats_client,
                                                                       unique: str) -> None:
     # Two collectors on one database, as in a deployment with replicas; TTL 0 = check every batch.
-    a = client_for(await app_for(collector_query_cache_ttl_s=0))
-    b = client_for(await app_for(collector_query_cache_ttl_s=0))
+    a = client_for(await app_for(queries__cache_ttl_s=0))
+    b = client_for(await app_for(queries__cache_ttl_s=0))
     q = await a.create("acme", "GoCepat", "gocepat")
     await b.ingest("acme", post("1", "gocepat"))
     await a.queries.UpdateQuery(collector_pb2.UpdateQueryRequest(tenant_id="acme", id=q.id,

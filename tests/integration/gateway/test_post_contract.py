@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc, common_pb2
-from dengar_collector.bootstrap import CollectorApp
+from dengar_collector import bootstrap as collector_bootstrap
 from dengar_collector.domain import webhook
 from dengar_collector.settings import CollectorSettings
+from dengar_common.app import ServiceApp
 from dengar_common.enums import PLATFORMS
 from dengar_common.grpcutil import insecure_channel
 from dengar_common.imports import RowInvalid, RowOptions, convert_row, iter_records
@@ -192,15 +193,14 @@ async def via_grpc(target: str) -> Verdicts:
 # ------------------------------------------------------------------------------------- the test
 
 @pytest.fixture
-async def collector(infra: LocalInfra, unique: str) -> AsyncIterator[CollectorApp]:
+async def collector(infra: LocalInfra, unique: str) -> AsyncIterator[collector_bootstrap.Collector]:
     settings = CollectorSettings(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
-                                 collector_grpc_port=0, shutdown_grace_s=2.0)
-    app = CollectorApp(settings)
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
+                                 collector={"grpc_port": 0, "db": f"{unique}_collector"},
+                                 shutdown_grace_s=2.0)
+    async with ServiceApp("dengar-collector", grace_s=settings.shutdown_grace_s) as app:
+        running = await collector_bootstrap.start(app, settings)
+        await app.ready()
+        yield running
 
 
 def _expected(entry: str) -> Verdicts:
@@ -215,7 +215,7 @@ def _expected(entry: str) -> Verdicts:
 
 @pytest.mark.parametrize("entry", ["rest", "webhook", "import", "grpc"])
 async def test_every_entry_point_gives_the_same_verdict(entry: str, gateway: Any,
-                                                        collector: CollectorApp) -> None:
+                                                        collector: collector_bootstrap.Collector) -> None:
     if entry == "rest":
         got = await via_rest(gateway)
     elif entry == "webhook":

@@ -8,17 +8,20 @@ import grpc
 import pytest
 
 from dengar.v1 import collector_pb2, common_pb2
+from dengar_collector.adapters.nats_publisher import msg_id
 from dengar_collector.domain.ingest import (
     MAX_POSTS_PER_REQUEST,
     RequestError,
     check_request,
-    msg_id,
     plan_ingest,
-    validate_post,
 )
-from dengar_collector.domain.ports import PublishError
+from dengar_collector.domain.ingest import validate_post as validate_fields
 from dengar_collector.entrypoints.grpc_api import CollectorServicer
-from dengar_collector.service import IngestService
+from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.ports import PublishError
+from dengar_collector.service_layer.post_proto import normalised, post_fields
+from dengar_common.errors import DomainError
+from dengar_common.grpcerrors import status_of
 from dengar_common.ids import mention_id
 from dengar_common.post_contract import MAX_EXTERNAL_ID_CHARS, MAX_METADATA_ENTRIES, MAX_METADATA_VALUE_CHARS
 
@@ -36,6 +39,16 @@ def make_post(**overrides: object) -> common_pb2.Post:
         else:
             setattr(post, key, value)
     return post
+
+
+def validate_post(post: common_pb2.Post, *, now: datetime) -> list[tuple[str, str]]:
+    return validate_fields(post_fields(post), now=now)
+
+
+def plan_and_normalise(tenant: str, posts: list[common_pb2.Post]) -> tuple[object, list[common_pb2.Post]]:
+    plan = plan_ingest(tenant, [post_fields(p) for p in posts], now=NOW)
+    return plan, [normalised(posts[a.index], tenant_id=tenant, post_id=a.post_id, now=NOW)
+                  for a in plan.to_publish]
 
 
 def fields(post: common_pb2.Post) -> list[str]:
@@ -121,10 +134,10 @@ def test_plan_normalises_accepted_posts_and_reports_rejects_by_index() -> None:
     good = make_post(tenant_id="someone-else", source_id="")
     bad = make_post(external_id="")
     sourced = make_post(external_id="1002", source_id="rss:kabar")
-    plan = plan_ingest("acme", [good, bad, sourced], now=NOW)
+    plan, to_publish = plan_and_normalise("acme", [good, bad, sourced])
     assert (plan.accepted, plan.rejected, plan.duplicates) == (2, 1, 0)
     assert [(e.index, e.field) for e in plan.errors] == [(1, "external_id")]
-    first, second = plan.to_publish
+    first, second = to_publish
     assert first.id == mention_id("acme", "x", "1001")
     assert first.tenant_id == "acme"
     assert first.source_id == "api"
@@ -140,22 +153,18 @@ def test_plan_publishes_a_repeated_post_once_but_answers_for_both() -> None:
     a = make_post()
     b = make_post(text="edited later, same natural key")
     other_platform = make_post(platform=common_pb2.PLATFORM_MASTODON)
-    plan = plan_ingest("acme", [a, b, other_platform], now=NOW)
+    plan, to_publish = plan_and_normalise("acme", [a, b, other_platform])
     assert plan.accepted == 3 and plan.duplicates == 1
-    assert [(p.platform, p.text) for p in plan.to_publish] == [
+    assert [(p.platform, p.text) for p in to_publish] == [
         (common_pb2.PLATFORM_X, a.text), (common_pb2.PLATFORM_MASTODON, a.text)]
     assert plan.post_ids[0] == plan.post_ids[1] != plan.post_ids[2]
 
 
-class _Abort(Exception):
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
-        super().__init__(details)
-        self.code = code
-
-
 class _Context:
+    """Servicers raise DomainErrors instead of aborting (the kit's interceptor maps them)."""
+
     async def abort(self, code: grpc.StatusCode, details: str) -> None:
-        raise _Abort(code, details)
+        raise AssertionError(f"servicer aborted with {code}: {details}")
 
 
 class _FailingPublisher:
@@ -175,9 +184,9 @@ class _RecordingPublisher:
 async def test_servicer_maps_publish_failure_to_unavailable() -> None:
     servicer = CollectorServicer(IngestService(_FailingPublisher(), clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="acme", posts=[make_post()])
-    with pytest.raises(_Abort) as info:
+    with pytest.raises(DomainError) as info:
         await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
-    assert info.value.code == grpc.StatusCode.UNAVAILABLE
+    assert status_of(info.value) == grpc.StatusCode.UNAVAILABLE
 
 
 async def test_servicer_answers_per_item() -> None:
@@ -195,7 +204,7 @@ async def test_servicer_rejects_malformed_request_before_publishing() -> None:
     publisher = _RecordingPublisher()
     servicer = CollectorServicer(IngestService(publisher, clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="ACME", posts=[make_post()])
-    with pytest.raises(_Abort) as info:
+    with pytest.raises(DomainError) as info:
         await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
-    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert status_of(info.value) == grpc.StatusCode.INVALID_ARGUMENT
     assert publisher.calls == []

@@ -3,10 +3,13 @@ mentions, proximity, filters, and the indexed QuerySet."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from dengar.v1 import common_pb2
 from dengar_collector.domain.query import ListeningQuery, MatchDoc, QuerySet, compile_query
+from dengar_collector.service_layer.post_proto import match_doc, post_fields
 
 
 def matches(query: str, text: str = "", **fields: str) -> bool:
@@ -143,11 +146,13 @@ def test_author_only_queries_are_allowed() -> None:
     assert matches("author:gocepat_id", "apa saja", author="GoCepat_ID") is True
 
 
-def test_from_post_reads_the_proto_fields() -> None:
+@pytest.mark.parametrize("to_doc", [lambda p: MatchDoc.from_post(post_fields(p)), match_doc],
+                         ids=["from_post", "match_doc"])
+def test_from_post_reads_the_proto_fields(to_doc: Callable[[common_pb2.Post], MatchDoc]) -> None:
     post = common_pb2.Post(platform=common_pb2.PLATFORM_X, text="Paket @GoCepat_ID telat lagi 😡",
                            title="", lang_hint="in", url="")
     post.author.handle = "Budi"
-    doc = MatchDoc.from_post(post)
+    doc = to_doc(post)
     assert (doc.platform, doc.lang, doc.author, doc.has_link) == ("x", "id", "budi", False)
     assert doc.words == ("paket", "gocepat_id", "telat", "lagi")
     assert doc.raw == ("paket", "@gocepat_id", "telat", "lagi")

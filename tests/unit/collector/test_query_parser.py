@@ -171,9 +171,9 @@ def test_errors_say_where_and_what_was_expected(query: str, position: int, expec
     with pytest.raises(QuerySyntaxError) as info:
         compile_query(query)
     err = info.value
-    assert (err.position, err.expected) == (position, expected), err.reason
-    assert err.reason.startswith(reason)
-    assert f"position {position}" in err.reason
+    assert (err.position, err.expected) == (position, expected), err.problem
+    assert err.problem.startswith(reason)
+    assert f"position {position}" in err.problem
     assert err.query == query
 
 

@@ -156,7 +156,7 @@ def test_compiled_query_agrees_with_the_reference(data: st.DataObject, tree: Nod
         try:
             compile_query(text)
         except QuerySyntaxError as err:
-            assert "only excludes" in err.reason
+            assert "only excludes" in err.problem
             return
         raise AssertionError(f"pure negation accepted: {text}")
     query = compile_query(text)
@@ -211,7 +211,7 @@ def test_any_text_either_compiles_or_fails_with_a_position(text: str) -> None:
     except QuerySyntaxError as err:
         assert 0 <= err.position <= len(text)
         assert err.expected
-        assert f"position {err.position}" in err.reason
+        assert f"position {err.position}" in err.problem
         assert str(err).count("^") == 1
     else:
         # Whatever was accepted has a normal form that means the same thing.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dengar_collector.domain.ingest import RequestError
-from dengar_collector.domain.queries import (
+from dengar_collector.domain.listening_query import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     QueryInputError,

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from dengar.v1 import common_pb2
-from dengar_collector.domain.queries import QueryRecord
-from dengar_collector.tagging import QueryTagger, TaggingUnavailableError
+from dengar_collector.domain.listening_query import QueryRecord
+from dengar_collector.service_layer.query_tagger import QueryConfig, QueryTagger, TaggingUnavailableError
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -82,7 +82,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def tagger(source: MemorySource, clock: Clock) -> QueryTagger:
-    return QueryTagger(source, ttl_s=5.0, max_age_s=300.0, clock=clock)
+    return QueryTagger(source, config=QueryConfig(cache_ttl_s=5.0, max_age_s=300.0), clock=clock)
 
 
 async def tag_one(tagger: QueryTagger, p: common_pb2.Post, tenant: str = "acme") -> list[str]:
@@ -148,7 +148,7 @@ async def test_invalidate_reloads_even_when_the_version_did_not_move(tagger, sou
 
 
 async def test_max_age_reloads_even_when_the_version_did_not_move(source, clock) -> None:
-    tagger = QueryTagger(source, ttl_s=5.0, max_age_s=60.0, clock=clock)
+    tagger = QueryTagger(source, config=QueryConfig(cache_ttl_s=5.0, max_age_s=60.0), clock=clock)
     await tag_one(tagger, post("x"))
     source.put(record("q_quiet", "pesanan"), bump=False)
     clock.now += 30

@@ -101,16 +101,16 @@ def test_stored_documents_name_their_scheme_and_hold_no_value() -> None:
 ])
 def test_bad_keys_fail_at_start_up_naming_the_variable_not_the_key(raw: str, problem: str,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DENGAR_COLLECTOR_SECRETS_KEYS", raw)
+    monkeypatch.setenv("DENGAR_COLLECTOR__SECRETS_KEYS", raw)
     with pytest.raises(ConfigError) as info:
         load_settings(CollectorSettings)
-    assert "DENGAR_COLLECTOR_SECRETS_KEYS" in str(info.value) and problem in str(info.value)
+    assert "DENGAR_COLLECTOR__SECRETS_KEYS" in str(info.value) and problem in str(info.value)
     assert raw not in str(info.value)
 
 
 def test_good_keys_load_primary_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DENGAR_COLLECTOR_SECRETS_KEYS", f" {NEW} , {OLD}")
+    monkeypatch.setenv("DENGAR_COLLECTOR__SECRETS_KEYS", f" {NEW} , {OLD}")
     settings = load_settings(CollectorSettings)
-    assert parse_keys(settings.collector_secrets_keys.get_secret_value()) == [NEW, OLD]
+    assert parse_keys(settings.collector.secrets_keys.get_secret_value()) == [NEW, OLD]
     assert NEW not in repr(settings)
     assert parse_keys("") == [] and not SecretBox.from_setting(" ").encrypts

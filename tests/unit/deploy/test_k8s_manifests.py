@@ -116,7 +116,7 @@ def test_insights_deployment_env_sets_its_settings(monkeypatch: pytest.MonkeyPat
 
 def test_collector_reads_its_secrets_keys_from_the_secret() -> None:
     [container] = _find("Deployment", "collector")["spec"]["template"]["spec"]["containers"]
-    [entry] = [e for e in container["env"] if e["name"] == "DENGAR_COLLECTOR_SECRETS_KEYS"]
+    [entry] = [e for e in container["env"] if e["name"] == "DENGAR_COLLECTOR__SECRETS_KEYS"]
     ref = entry["valueFrom"]["secretKeyRef"]
     # Optional: a cluster without the key starts (unencrypted, with a warning) instead of failing.
     assert ref["name"] == "dengar-collector-secrets" and ref["optional"] is True
@@ -126,6 +126,8 @@ def test_collector_reads_its_secrets_keys_from_the_secret() -> None:
         [other] = _find("Deployment", name)["spec"]["template"]["spec"]["containers"]
         refs = [f.get("secretRef", {}).get("name") for f in other.get("envFrom", [])]
         assert "dengar-collector-secrets" not in refs
-    from dengar_collector.settings import CollectorSettings
+    from dengar_collector.settings import CollectorConfig, CollectorSettings
 
-    assert "collector_secrets_keys" in CollectorSettings.model_fields
+    # DENGAR_COLLECTOR__SECRETS_KEYS is CollectorSettings.collector.secrets_keys.
+    assert CollectorSettings.model_fields["collector"].annotation is CollectorConfig
+    assert "secrets_keys" in CollectorConfig.model_fields

@@ -1,1 +1,3 @@
-"""I/O of the collector: the NATS JetStream publisher."""
+"""The collector's I/O: Mongo repositories (queries, sources, import jobs), the import spool, the
+JetStream post publisher, the platform connectors with their egress-checked HTTP client, and the
+at-rest encryption of source secrets."""

@@ -37,6 +37,7 @@ from urllib.parse import urlencode
 
 import httpcore
 import httpx
+from pydantic import BaseModel, ConfigDict, field_validator
 
 logger = logging.getLogger(__name__)
 
@@ -337,6 +338,30 @@ class _PinnedTransport(httpx.AsyncHTTPTransport):
             http1=True, http2=False, retries=0,
             network_backend=backend,
         )
+
+
+class EgressConfig(BaseModel):
+    """``DENGAR_COLLECTOR__EGRESS__*``: connectors reach only public addresses unless told otherwise.
+
+    Private ones (a self-hosted Mastodon on the LAN, tests on 127.0.0.1) with ``allow_private``, or
+    exactly the listed CIDRs (preferred: it opens only what is needed, e.g. ``["10.20.0.0/16"]``).
+    Cloud metadata stays closed either way.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    allow_private: bool = False
+    allowed_cidrs: tuple[str, ...] = ()
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _check_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
+
+    def policy(self) -> EgressPolicy:
+        return EgressPolicy.from_cidrs(self.allowed_cidrs, allow_private=self.allow_private)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from dengar_collector.domain.imports import SpoolFull
+from dengar_collector.domain.import_job import SpoolFull
 
 logger = logging.getLogger(__name__)
 

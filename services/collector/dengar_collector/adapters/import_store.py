@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from dengar_collector.domain.imports import UNFINISHED, ImportJob, ImportSpec, ImportState
+from dengar_collector.domain.import_job import UNFINISHED, ImportJob, ImportSpec, ImportState
 from dengar_common.imports import Position, RowError
 
 logger = logging.getLogger(__name__)

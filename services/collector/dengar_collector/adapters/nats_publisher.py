@@ -7,25 +7,46 @@ import logging
 from collections.abc import Sequence
 
 from nats.js import JetStreamContext
+from pydantic import BaseModel, ConfigDict, Field
 
 from dengar.v1 import common_pb2
-from dengar_collector.domain.ingest import msg_id
-from dengar_collector.domain.ports import PublishError
+from dengar_collector.service_layer.ports import PublishError
 from dengar_common.bus import Subjects, publish
+from dengar_common.enums import platform_name
+from dengar_common.ids import natural_key
 from dengar_common.telemetry import inject_headers
 
 logger = logging.getLogger(__name__)
 
 
+def msg_id(post: common_pb2.Post) -> str:
+    """The JetStream de-duplication id of a normalised post: ``tenant:platform:external_id``."""
+    return natural_key(post.tenant_id, platform_name(post.platform), post.external_id)
+
+
+class PublishConfig(BaseModel):
+    """``DENGAR_COLLECTOR__PUBLISH__*``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # A JetStream ack normally takes milliseconds; past this the bus is considered unavailable and
+    # the whole batch fails, so that the caller retries instead of hanging.
+    timeout_s: float = Field(default=5.0, gt=0)
+    # Publishes in flight per request: enough to hide the ack round trip, bounded so one large batch
+    # does not flood the connection's pending buffer.
+    concurrency: int = Field(default=64, ge=1, le=1024)
+
+
 class JetStreamPostPublisher:
     """``PostPublisher`` over JetStream, with ``Nats-Msg-Id`` de-duplication and trace headers."""
 
-    def __init__(self, js: JetStreamContext, subjects: Subjects, *, timeout: float = 5.0,
-                 concurrency: int = 64) -> None:
+    def __init__(self, js: JetStreamContext, subjects: Subjects, config: PublishConfig | None = None
+                 ) -> None:
+        config = config or PublishConfig()
         self._js = js
         self._subjects = subjects
-        self._timeout = timeout
-        self._concurrency = concurrency
+        self._timeout = config.timeout_s
+        self._concurrency = config.concurrency
 
     async def publish(self, tenant_id: str, posts: Sequence[common_pb2.Post]) -> int:
         if not posts:

@@ -17,7 +17,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from dengar_collector.domain.queries import (
+from dengar_collector.domain.listening_query import (
     QueryChanges,
     QueryLimitError,
     QueryNameTakenError,

@@ -1,6 +1,6 @@
 """Encryption at rest of source credentials and webhook secrets (Fernet, with key rotation).
 
-``DENGAR_COLLECTOR_SECRETS_KEYS`` is a comma-separated list of urlsafe-base64 32-byte keys: the first
+``DENGAR_COLLECTOR__SECRETS_KEYS`` is a comma-separated list of urlsafe-base64 32-byte keys: the first
 encrypts, every one decrypts, so an operator rotates by putting a new key first and dropping the old
 one once every document has been written again. Without keys values are stored as given.
 
@@ -43,12 +43,12 @@ class SecretDecryptError(Exception):
 
 
 def generate_key() -> str:
-    """A new key in the format of ``DENGAR_COLLECTOR_SECRETS_KEYS``."""
+    """A new key in the format of ``DENGAR_COLLECTOR__SECRETS_KEYS``."""
     return base64.urlsafe_b64encode(os.urandom(KEY_BYTES)).decode("ascii")
 
 
 def parse_keys(raw: str) -> list[str]:
-    """The keys of a ``DENGAR_COLLECTOR_SECRETS_KEYS`` value, primary first; ``ValueError`` if one is
+    """The keys of a ``DENGAR_COLLECTOR__SECRETS_KEYS`` value, primary first; ``ValueError`` if one is
     malformed. Messages name the key by position, never by value (they end up in start-up errors)."""
     if not raw.strip():
         return []

@@ -30,9 +30,11 @@ from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from dengar_collector.adapters.secrets import SecretBox, SecretDecryptError
 from dengar_collector.domain.sources import SourceRecord
+from dengar_collector.service_layer.ports import SourceIdTaken
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +177,10 @@ class SourceRepository:
     async def insert(self, tenant_id: str, record: SourceRecord) -> None:
         if record.tenant_id != tenant_id:
             raise ValueError("record tenant does not match")
-        await self._col.insert_one(to_doc(record, self._box))
+        try:
+            await self._col.insert_one(to_doc(record, self._box))
+        except DuplicateKeyError:
+            raise SourceIdTaken(record.id) from None
 
     async def get(self, tenant_id: str, source_id: str) -> SourceRecord | None:
         doc = await self._col.find_one({"_id": source_id, "tenant_id": tenant_id})

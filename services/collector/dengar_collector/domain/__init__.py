@@ -1,1 +1,2 @@
-"""Pure collector logic: validation and normalisation of pushed posts."""
+"""Pure collector rules: post validation (``ingest``), the listening-query language (``query``) and
+records (``listening_query``), sources and their schedule, import jobs, webhook signatures."""

@@ -8,21 +8,25 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
+
+from annotated_types import Ge, Gt, Le
 
 
 @dataclass(frozen=True)
 class SchedulePolicy:
     # Fraction of the interval added or removed at random, so sources created together (or a fleet
     # restarted together) spread out instead of hitting the platforms in lockstep.
-    jitter: float = 0.1
+    # (The constraints are checked where settings are loaded: DENGAR_COLLECTOR__SCHEDULER__POLICY__*.)
+    jitter: Annotated[float, Ge(0), Le(1)] = 0.1
     # A fetch that said "more is available" (a backfill, a page cut by the limit) goes again this soon.
-    more_delay_s: float = 1.0
+    more_delay_s: Annotated[float, Ge(0)] = 1.0
     # Retryable failures: full-jitter exponential back-off, base * 2^(failures - 1), capped.
-    retry_base_s: float = 30.0
-    retry_max_s: float = 3600.0
+    retry_base_s: Annotated[float, Gt(0)] = 30.0
+    retry_max_s: Annotated[float, Gt(0)] = 3600.0
     # Failures that need a person (bad credentials, a rejected query): retrying often only burns
     # the platform's patience with our address, so wait long; fixing the source reschedules it.
-    error_backoff_s: float = 6 * 3600.0
+    error_backoff_s: Annotated[float, Gt(0)] = 6 * 3600.0
 
 
 def next_run_after_success(now: datetime, interval_s: float, *, has_more: bool, policy: SchedulePolicy,

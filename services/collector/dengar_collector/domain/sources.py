@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dengar_common.errors import InvalidArgument
+
 WEBHOOK_KIND = "webhook"
 MAX_NAME_CHARS = 200
 # A week: slower than that a source is better paused and run by hand.
@@ -24,12 +26,11 @@ class SourceStatus(enum.Enum):
     ERROR = "error"
 
 
-class SourceInputError(ValueError):
+class SourceInputError(InvalidArgument):
     """A create/update request cannot be honoured; ``field`` names the offending request field."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
+        super().__init__(f"{field}: {message}" if field else message, field=field or None)
 
 
 def new_source_id() -> str:

@@ -18,6 +18,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from dengar_common.errors import InvalidArgument, Unauthenticated
+
 SIGNATURE_PREFIX = "sha256="
 SECRET_PREFIX = "whsec_"
 # Unix seconds of any date this side of the year 2286: ten digits, eleven at most.
@@ -26,11 +28,23 @@ _NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "applic
                            "application/x-jsonlines", "application/jsonlines"})
 
 
-class SignatureError(Exception):
-    """The request is not authentic; the reason is for logs, never for the caller."""
+# One answer for every authentication failure, so that source ids cannot be probed.
+UNAUTHENTICATED_MESSAGE = "invalid webhook signature or timestamp"
 
 
-class BodyError(ValueError):
+class SignatureError(Unauthenticated):
+    """The request is not authentic. ``str()`` is the reason, for logs; the caller only ever gets
+    ``UNAUTHENTICATED_MESSAGE``."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(UNAUTHENTICATED_MESSAGE)
+        self.why = why
+
+    def __str__(self) -> str:
+        return self.why
+
+
+class BodyError(InvalidArgument):
     """The body is not a post batch in any accepted format."""
 
 

@@ -1,16 +1,15 @@
-"""The gRPC CollectorService."""
+"""The gRPC CollectorService. It raises the use case's ``DomainError``s (``RequestError``,
+``PublishError``); the kit's interceptor maps them to status codes."""
 
 from __future__ import annotations
 
 import logging
 
-import grpc
 from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
-from dengar_collector.domain.ingest import RequestError
-from dengar_collector.domain.ports import PublishError
-from dengar_collector.service import IngestService
+from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.ports import PublishError
 
 logger = logging.getLogger(__name__)
 
@@ -28,14 +27,11 @@ class CollectorServicer(collector_pb2_grpc.CollectorServiceServicer):
                           context: aio.ServicerContext) -> collector_pb2.IngestPostsResponse:
         try:
             plan, _new = await self._ingest.ingest(request.tenant_id, request.posts)
-        except RequestError as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except PublishError as exc:
+            # The caller is only told to retry the whole batch; the cause is for the log.
             logger.warning("ingest of %d posts for %s failed: %s", len(request.posts),
                            request.tenant_id, exc)
-            # Nothing is promised for this batch; message ids make a full retry safe.
-            await context.abort(grpc.StatusCode.UNAVAILABLE,
-                                "event bus unavailable; retry the whole batch")
+            raise
         return collector_pb2.IngestPostsResponse(
             accepted=plan.accepted, rejected=plan.rejected, post_ids=plan.post_ids,
             errors=[collector_pb2.IngestError(index=e.index, field=e.field, message=e.message)

@@ -1,4 +1,8 @@
-"""The gRPC ImportService: file uploads streamed in, jobs read back."""
+"""The gRPC ImportService: file uploads streamed in, jobs read back.
+
+Errors are raised as ``DomainError``s (``InvalidImportSpec``, ``SpoolFull``...) for the kit's
+interceptor to map. The tenant of an upload travels in its first message, so StartImport checks it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,14 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import NoReturn
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
-from dengar_collector.domain.imports import ImportJob, ImportSpec, ImportState, SpoolFull, is_job_id
-from dengar_collector.domain.ingest import tenant_id_problem
-from dengar_collector.imports import ImportManager
-from dengar_common.imports import ImportSpecError
+from dengar_collector.domain.import_job import ImportJob, ImportSpec, ImportState, is_job_id
+from dengar_collector.service_layer.import_service import ImportManager
+from dengar_common.errors import InvalidArgument, NotFound, check_tenant_id
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ _STATES = {
 }
 
 
-class _BadStream(Exception):
+class _BadStream(InvalidArgument):
     """The request stream does not follow the protocol (spec first, then chunks)."""
 
 
@@ -47,7 +48,9 @@ def _ts(value: datetime) -> Timestamp:
 def job_to_proto(job: ImportJob) -> collector_pb2.ImportJob:
     msg = collector_pb2.ImportJob(
         id=job.id, tenant_id=job.tenant_id, filename=job.spec.filename, format=job.format,
-        state=_STATES[job.state], bytes_total=job.bytes_total, bytes_processed=job.bytes_processed,  # type: ignore[arg-type]
+        # The stubs want the enum's ValueType; the _STATES values are those enum numbers.
+        state=_STATES[job.state],  # type: ignore[arg-type]
+        bytes_total=job.bytes_total, bytes_processed=job.bytes_processed,
         rows_read=job.rows_read, accepted=job.accepted, rejected=job.rejected,
         errors=[collector_pb2.ImportRowError(line=e.line, field=e.field, message=e.message)
                 for e in job.errors],
@@ -72,7 +75,7 @@ def _after(token: str) -> tuple[datetime, str] | None:
         ms, job_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         return datetime.fromtimestamp(int(ms) / 1000, tz=UTC), str(job_id)
     except (ValueError, TypeError):
-        raise ValueError("invalid page_token") from None
+        raise InvalidArgument("invalid page_token", field="page_token") from None
 
 
 class ImportServicer(collector_pb2_grpc.ImportServiceServicer):
@@ -86,9 +89,9 @@ class ImportServicer(collector_pb2_grpc.ImportServiceServicer):
                           context: aio.ServicerContext) -> collector_pb2.ImportJob:
         first = await anext(aiter(request_iterator), None)
         if first is None or first.WhichOneof("part") != "spec":
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
-                         "the first message of StartImport must carry the spec")
+            raise _BadStream("the first message of StartImport must carry the spec")
         s = first.spec
+        check_tenant_id(s.tenant_id)
         spec = ImportSpec(filename=s.filename, format=s.format, mapping=dict(s.mapping),
                           timestamp_format=s.timestamp_format, timezone=s.timezone,
                           default_platform=s.default_platform, delimiter=s.delimiter)
@@ -99,38 +102,21 @@ class ImportServicer(collector_pb2_grpc.ImportServiceServicer):
                     raise _BadStream("only the first message may carry a spec")
                 yield message.chunk
 
-        try:
-            job = await self._manager.create(s.tenant_id, spec, chunks())
-        except ImportSpecError as exc:
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except _BadStream as exc:
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except SpoolFull as exc:
-            await _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-        return job_to_proto(job)
+        return job_to_proto(await self._manager.create(s.tenant_id, spec, chunks()))
 
     async def GetImport(self, request: collector_pb2.GetImportRequest,
                         context: aio.ServicerContext) -> collector_pb2.ImportJob:
-        problem = tenant_id_problem(request.tenant_id)
-        if problem:
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
         job = await self._manager.get(request.tenant_id, request.id) if is_job_id(request.id) else None
         if job is None:
-            await _abort(context, grpc.StatusCode.NOT_FOUND, f"import {request.id!r} not found")
+            raise NotFound(f"import {request.id!r} not found")
         return job_to_proto(job)
 
     async def ListImports(self, request: collector_pb2.ListImportsRequest,
                           context: aio.ServicerContext) -> collector_pb2.ListImportsResponse:
-        problem = tenant_id_problem(request.tenant_id)
-        if problem:
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
         if request.page_size < 0:
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "page_size must not be negative")
+            raise InvalidArgument("page_size must not be negative", field="page_size")
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        try:
-            after = _after(request.page_token)
-        except ValueError as exc:
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        after = _after(request.page_token)
         jobs = await self._manager.list_page(request.tenant_id, after=after, limit=size + 1)
         more = len(jobs) > size
         jobs = jobs[:size]
@@ -138,7 +124,3 @@ class ImportServicer(collector_pb2_grpc.ImportServiceServicer):
             imports=[job_to_proto(j) for j in jobs],
             next_page_token=_page_token(jobs[-1]) if more and jobs else "")
 
-
-async def _abort(context: aio.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
-    await context.abort(code, message)
-    raise AssertionError("unreachable")  # context.abort always raises

@@ -1,34 +1,32 @@
-"""The gRPC SourceService: source management and signed webhook pushes."""
+"""The gRPC SourceService: source management and signed webhook pushes.
+
+The use cases raise ``DomainError``s (``SourceInputError``, ``SourceNotFoundError``,
+``SourceStateError``, ``SignatureError``, ``BodyError``...); the kit's interceptor maps them and
+validates ``tenant_id``.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
-import grpc
 from google.protobuf import json_format, struct_pb2
 from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
-from dengar_collector.domain.ingest import RequestError, tenant_id_problem
-from dengar_collector.domain.ports import PublishError
-from dengar_collector.domain.sources import SourceInputError, SourceRecord, SourceStatus
-from dengar_collector.domain.webhook import BodyError, SignatureError
-from dengar_collector.sources import SourceManager, SourceNotFoundError, SourceStateError
+from dengar_collector.domain.sources import SourceRecord, SourceStatus
+from dengar_collector.service_layer.ports import PublishError
+from dengar_collector.service_layer.source_service import SourceManager
+from dengar_common.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME: str = collector_pb2.DESCRIPTOR.services_by_name["SourceService"].full_name
 
-T = TypeVar("T")
-
 _STATUS = {SourceStatus.ACTIVE: collector_pb2.SOURCE_STATUS_ACTIVE,
            SourceStatus.PAUSED: collector_pb2.SOURCE_STATUS_PAUSED,
            SourceStatus.ERROR: collector_pb2.SOURCE_STATUS_ERROR}
-# One answer for every authentication failure, so that source ids cannot be probed.
-UNAUTHENTICATED_MESSAGE = "invalid webhook signature or timestamp"
 
 
 def _plain(value: Any) -> Any:
@@ -66,34 +64,6 @@ def source_to_proto(record: SourceRecord) -> collector_pb2.Source:
     return msg
 
 
-async def _abort(context: aio.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
-    await context.abort(code, message)
-    raise AssertionError("abort returned")
-
-
-async def _guard(context: aio.ServicerContext, call: Awaitable[T]) -> T:
-    """Run ``call``, turning the domain's errors into gRPC statuses."""
-    try:
-        return await call
-    except (SourceInputError, BodyError, RequestError) as exc:
-        await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-    except SourceNotFoundError as exc:
-        await _abort(context, grpc.StatusCode.NOT_FOUND, str(exc))
-    except SourceStateError as exc:
-        await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-    except SignatureError:
-        await _abort(context, grpc.StatusCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
-    except PublishError as exc:
-        logger.warning("webhook push failed to publish: %s", exc)
-        await _abort(context, grpc.StatusCode.UNAVAILABLE, "event bus unavailable; retry the whole push")
-
-
-async def _check_tenant(context: aio.ServicerContext, tenant_id: str) -> None:
-    problem = tenant_id_problem(tenant_id)
-    if problem:
-        await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
-
-
 class SourceServicer(collector_pb2_grpc.SourceServiceServicer):
     def __init__(self, manager: SourceManager) -> None:
         self._manager = manager
@@ -103,70 +73,65 @@ class SourceServicer(collector_pb2_grpc.SourceServiceServicer):
 
     async def CreateSource(self, request: collector_pb2.CreateSourceRequest,
                            context: aio.ServicerContext) -> collector_pb2.CreateSourceResponse:
-        await _check_tenant(context, request.tenant_id)
-        record, secret = await _guard(context, self._manager.create(
+        record, secret = await self._manager.create(
             request.tenant_id, name=request.name, kind=request.kind,
             config=config_from_struct(request.config), credentials=dict(request.credentials),
-            interval_seconds=request.interval_seconds, paused=request.paused))
+            interval_seconds=request.interval_seconds, paused=request.paused)
         return collector_pb2.CreateSourceResponse(source=source_to_proto(record), webhook_secret=secret)
 
     async def GetSource(self, request: collector_pb2.GetSourceRequest,
                         context: aio.ServicerContext) -> collector_pb2.Source:
-        await _check_tenant(context, request.tenant_id)
-        return source_to_proto(await _guard(context, self._manager.get(request.tenant_id, request.id)))
+        return source_to_proto(await self._manager.get(request.tenant_id, request.id))
 
     async def ListSources(self, request: collector_pb2.ListSourcesRequest,
                           context: aio.ServicerContext) -> collector_pb2.ListSourcesResponse:
-        await _check_tenant(context, request.tenant_id)
-        records, token = await _guard(context, self._manager.list(
+        records, token = await self._manager.list(
             request.tenant_id, kind=request.kind, page_size=request.page_size,
-            page_token=request.page_token))
+            page_token=request.page_token)
         return collector_pb2.ListSourcesResponse(sources=[source_to_proto(r) for r in records],
                                                  next_page_token=token)
 
     async def UpdateSource(self, request: collector_pb2.UpdateSourceRequest,
                            context: aio.ServicerContext) -> collector_pb2.Source:
-        await _check_tenant(context, request.tenant_id)
-        record = await _guard(context, self._manager.update(
+        record = await self._manager.update(
             request.tenant_id, request.id,
             name=request.name if request.HasField("name") else None,
             config=config_from_struct(request.config) if request.HasField("config") else None,
             credentials=dict(request.credentials), replace_credentials=request.replace_credentials,
-            interval_seconds=request.interval_seconds if request.HasField("interval_seconds") else None))
+            interval_seconds=request.interval_seconds if request.HasField("interval_seconds") else None)
         return source_to_proto(record)
 
     async def DeleteSource(self, request: collector_pb2.DeleteSourceRequest,
                            context: aio.ServicerContext) -> collector_pb2.DeleteSourceResponse:
-        await _check_tenant(context, request.tenant_id)
-        await _guard(context, self._manager.delete(request.tenant_id, request.id))
+        await self._manager.delete(request.tenant_id, request.id)
         return collector_pb2.DeleteSourceResponse()
 
     async def PauseSource(self, request: collector_pb2.GetSourceRequest,
                           context: aio.ServicerContext) -> collector_pb2.Source:
-        await _check_tenant(context, request.tenant_id)
-        return source_to_proto(await _guard(context, self._manager.pause(request.tenant_id, request.id)))
+        return source_to_proto(await self._manager.pause(request.tenant_id, request.id))
 
     async def ResumeSource(self, request: collector_pb2.GetSourceRequest,
                            context: aio.ServicerContext) -> collector_pb2.Source:
-        await _check_tenant(context, request.tenant_id)
-        return source_to_proto(await _guard(context, self._manager.resume(request.tenant_id, request.id)))
+        return source_to_proto(await self._manager.resume(request.tenant_id, request.id))
 
     async def RunSourceNow(self, request: collector_pb2.GetSourceRequest,
                            context: aio.ServicerContext) -> collector_pb2.Source:
-        await _check_tenant(context, request.tenant_id)
-        return source_to_proto(await _guard(context, self._manager.run_now(request.tenant_id, request.id)))
+        return source_to_proto(await self._manager.run_now(request.tenant_id, request.id))
 
     async def RotateWebhookSecret(self, request: collector_pb2.GetSourceRequest,
                                   context: aio.ServicerContext) -> collector_pb2.CreateSourceResponse:
-        await _check_tenant(context, request.tenant_id)
-        record, secret = await _guard(context, self._manager.rotate_secret(request.tenant_id, request.id))
+        record, secret = await self._manager.rotate_secret(request.tenant_id, request.id)
         return collector_pb2.CreateSourceResponse(source=source_to_proto(record), webhook_secret=secret)
 
     async def PushWebhook(self, request: collector_pb2.PushWebhookRequest,
                           context: aio.ServicerContext) -> collector_pb2.PushWebhookResponse:
-        result = await _guard(context, self._manager.push(
-            request.source_id, timestamp=request.timestamp, signature=request.signature,
-            body=request.body, content_type=request.content_type))
+        try:
+            result = await self._manager.push(
+                request.source_id, timestamp=request.timestamp, signature=request.signature,
+                body=request.body, content_type=request.content_type)
+        except PublishError as exc:
+            logger.warning("webhook push failed to publish: %s", exc)
+            raise Unavailable("event bus unavailable; retry the whole push") from exc
         return collector_pb2.PushWebhookResponse(
             tenant_id=result.tenant_id, accepted=result.accepted, rejected=result.rejected,
             post_ids=result.post_ids,

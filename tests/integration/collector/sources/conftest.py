@@ -12,12 +12,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "connectors"))
 
+from collector_harness import RunningCollector, collector_settings
 from connector_fakes import FakeClock, MastodonHarness
 from connector_server import FixtureServer
 
 from dengar.v1 import collector_pb2_grpc
-from dengar_collector.bootstrap import CollectorApp
-from dengar_collector.settings import CollectorSettings
 from dengar_common.grpcutil import insecure_channel
 from dengar_common.localinfra import LocalInfra
 
@@ -36,22 +35,23 @@ def mastodon(server: FixtureServer) -> MastodonHarness:
     return MastodonHarness(server, FakeClock(), None)  # type: ignore[arg-type]
 
 
-AppFactory = Callable[..., Awaitable[CollectorApp]]
+AppFactory = Callable[..., Awaitable[RunningCollector]]
 
 
 @pytest.fixture
 async def start_collector(infra: LocalInfra, unique: str) -> AsyncIterator[AppFactory]:
     """Starts collectors on this test's database; each stops at the end unless already stopped."""
-    apps: list[CollectorApp] = []
+    apps: list[RunningCollector] = []
 
-    async def start(**overrides: Any) -> CollectorApp:
+    async def start(**overrides: Any) -> RunningCollector:
         values: dict[str, Any] = dict(
-            nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
-            collector_db=f"col_{unique}", collector_grpc_port=0, shutdown_grace_s=2.0,
-            collector_egress_allowed_cidrs=["127.0.0.1/32"], collector_scheduler_poll_s=0.05,
-            collector_source_interval_min_s=1, collector_source_interval_default_s=3600)
+            db=f"col_{unique}", grpc_port=0, egress__allowed_cidrs=["127.0.0.1/32"],
+            scheduler__poll_interval_s=0.05, sources__min_interval_s=1,
+            sources__default_interval_s=3600)
         values.update(overrides)
-        app = CollectorApp(CollectorSettings(**values))
+        app = RunningCollector(collector_settings(
+            dict(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
+                 shutdown_grace_s=2.0), **values))
         await app.start()
         apps.append(app)
         return app
@@ -64,11 +64,11 @@ async def start_collector(infra: LocalInfra, unique: str) -> AsyncIterator[AppFa
 
 
 @pytest.fixture
-async def collector(start_collector: AppFactory) -> CollectorApp:
+async def collector(start_collector: AppFactory) -> RunningCollector:
     return await start_collector()
 
 
 @pytest.fixture
-async def sources(collector: CollectorApp) -> AsyncIterator[collector_pb2_grpc.SourceServiceStub]:
+async def sources(collector: RunningCollector) -> AsyncIterator[collector_pb2_grpc.SourceServiceStub]:
     async with insecure_channel(collector.target) as ch:
         yield collector_pb2_grpc.SourceServiceStub(ch)

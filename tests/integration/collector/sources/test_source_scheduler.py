@@ -118,7 +118,7 @@ async def test_two_collectors_never_run_one_source_at_once(start_collector, mast
     slow = Concurrency(mastodon.timeline, delay_s=0.2)
     for tag in tags:
         server.route("GET", f"/api/v1/timelines/tag/{tag}", slow)
-    apps = [await start_collector(collector_scheduler_max_per_tenant=4) for _ in range(2)]
+    apps = [await start_collector(scheduler__max_per_tenant=4) for _ in range(2)]
     async with insecure_channel(apps[0].target) as ch0, insecure_channel(apps[1].target) as ch1:
         stubs = [collector_pb2_grpc.SourceServiceStub(ch0), collector_pb2_grpc.SourceServiceStub(ch1)]
         created = [await create(stubs[i % 2], mastodon, TENANT if i < 2 else OTHER, hashtag=tag)
@@ -143,7 +143,7 @@ async def test_runs_are_limited_per_tenant(start_collector, mastodon, server) ->
     slow = Concurrency(mastodon.timeline, delay_s=0.15)
     for tag in tags:
         server.route("GET", f"/api/v1/timelines/tag/{tag}", slow)
-    app = await start_collector(collector_scheduler_max_per_tenant=1)
+    app = await start_collector(scheduler__max_per_tenant=1)
     async with insecure_channel(app.target) as ch:
         stub = collector_pb2_grpc.SourceServiceStub(ch)
         created = [await create(stub, mastodon, hashtag=tag) for tag in tags]
@@ -154,7 +154,7 @@ async def test_runs_are_limited_per_tenant(start_collector, mastodon, server) ->
 
 async def test_pause_stops_runs(start_collector, mastodon, server, mongo_client, unique) -> None:
     server.route("GET", "/api/v1/timelines/tag/grab", mastodon.timeline)
-    app = await start_collector(collector_scheduler_max_per_tenant=1)
+    app = await start_collector(scheduler__max_per_tenant=1)
     async with insecure_channel(app.target) as ch:
         stub = collector_pb2_grpc.SourceServiceStub(ch)
         paused = await create(stub, mastodon)
@@ -214,7 +214,7 @@ async def test_rate_limits_back_off_as_the_platform_asks(sources, mastodon, serv
 
 async def test_a_publish_failure_leaves_the_cursor(start_collector, mastodon, nats_client, mongo_client,
                                                    unique) -> None:
-    app = await start_collector(collector_publish_timeout_s=0.3)
+    app = await start_collector(publish__timeout_s=0.3)
     # Without the stream nobody acknowledges a publish: the bus is down for these posts.
     await nats_client.jetstream().delete_stream(Subjects(unique).stream("collected"))
     async with insecure_channel(app.target) as ch:

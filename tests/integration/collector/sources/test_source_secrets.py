@@ -69,7 +69,7 @@ async def create_mastodon(stub, harness, **kw: object) -> collector_pb2.Source: 
 
 async def test_with_a_key_nothing_secret_is_stored_and_sources_still_work(
         start_collector, mastodon, server, mongo_client, unique) -> None:
-    app = await start_collector(collector_secrets_keys=NEW)
+    app = await start_collector(secrets_keys=NEW)
     async with insecure_channel(app.target) as ch:
         stub = collector_pb2_grpc.SourceServiceStub(ch)
         src = await create_mastodon(stub, mastodon)
@@ -112,7 +112,7 @@ async def test_plaintext_documents_keep_working_and_are_encrypted_when_next_writ
                                                    "$unset": {"webhook_secret_sealed": ""}})
 
     # The operator configures a key (a rotation from OLD is left in the list, unused so far).
-    keyed = await start_collector(collector_secrets_keys=f"{NEW},{OLD}")
+    keyed = await start_collector(secrets_keys=f"{NEW},{OLD}")
     async with insecure_channel(keyed.target) as ch:
         stub = collector_pb2_grpc.SourceServiceStub(ch)
         assert (await stub.PushWebhook(push(hook.source.id, hook.webhook_secret, "wh-1"))).accepted == 1
@@ -128,13 +128,13 @@ async def test_plaintext_documents_keep_working_and_are_encrypted_when_next_writ
 
 async def test_rotation_reads_the_old_key_and_moves_to_the_new_one(
         start_collector, mastodon, server, mongo_client, unique) -> None:
-    first = await start_collector(collector_secrets_keys=OLD)
+    first = await start_collector(secrets_keys=OLD)
     async with insecure_channel(first.target) as ch:
         pull = await create_mastodon(collector_pb2_grpc.SourceServiceStub(ch), mastodon, paused=True)
     await first.stop()
     assert_sealed(await raw(mongo_client, unique, pull.id), mastodon.secret, key=OLD)
 
-    rotated = await start_collector(collector_secrets_keys=f"{NEW},{OLD}")
+    rotated = await start_collector(secrets_keys=f"{NEW},{OLD}")
     async with insecure_channel(rotated.target) as ch:
         stub = collector_pb2_grpc.SourceServiceStub(ch)
         await stub.ResumeSource(get(pull.id))
@@ -147,13 +147,13 @@ async def test_a_wrong_key_fails_the_run_clearly_until_the_credentials_are_repla
         start_collector, mastodon, server, mongo_client, unique, caplog) -> None:
     for name in ("dengar_collector", "dengar_common"):
         caplog.set_level(logging.DEBUG, logger=name)
-    first = await start_collector(collector_secrets_keys=OLD)
+    first = await start_collector(secrets_keys=OLD)
     async with insecure_channel(first.target) as ch:
         pull = await create_mastodon(collector_pb2_grpc.SourceServiceStub(ch), mastodon, paused=True)
     await first.stop()
     token = (await raw(mongo_client, unique, pull.id))["credentials_sealed"]["token"]
 
-    wrong = await start_collector(collector_secrets_keys=WRONG)
+    wrong = await start_collector(secrets_keys=WRONG)
     async with insecure_channel(wrong.target) as ch:
         stub = collector_pb2_grpc.SourceServiceStub(ch)
         await stub.ResumeSource(get(pull.id))

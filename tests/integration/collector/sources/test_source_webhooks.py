@@ -119,7 +119,7 @@ async def test_paused_and_malformed_pushes(sources, hook) -> None:
 
 
 async def test_the_body_size_limit(start_collector) -> None:
-    app = await start_collector(collector_webhook_max_bytes=2048)
+    app = await start_collector(sources__webhook_max_bytes=2048)
     async with insecure_channel(app.target) as ch:
         stub = collector_pb2_grpc.SourceServiceStub(ch)
         hook = await stub.CreateSource(collector_pb2.CreateSourceRequest(tenant_id=TENANT, name="crm",

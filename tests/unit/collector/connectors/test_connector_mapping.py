@@ -25,6 +25,7 @@ from dengar_collector.adapters.connectors.text import (
 from dengar_collector.adapters.connectors.x import map_tweet
 from dengar_collector.adapters.connectors.youtube import map_comment_thread, map_video
 from dengar_collector.domain.ingest import validate_post
+from dengar_collector.service_layer.post_proto import post_fields
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "connectors"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -36,7 +37,7 @@ def load(name: str) -> Any:
 
 def valid(post: CollectedPost) -> CollectedPost:
     """Every mapped post must pass the collector's own ingest validation."""
-    assert validate_post(post.to_proto(source_id="test"), now=NOW) == []
+    assert validate_post(post_fields(post.to_proto(source_id="test")), now=NOW) == []
     return post
 
 

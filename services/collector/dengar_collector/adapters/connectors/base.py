@@ -26,6 +26,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from dengar.v1 import common_pb2
+from dengar_collector.domain.post import Engagement as Engagement
+from dengar_collector.service_layer.ports import ConnectorError as ConnectorError
+from dengar_collector.service_layer.ports import Cursor as Cursor
+from dengar_collector.service_layer.ports import InvalidCursorError as InvalidCursorError
 from dengar_common.enums import platform_from_name
 
 logger = logging.getLogger(__name__)
@@ -37,25 +41,11 @@ __all__ = [
     "RequestRejectedError", "ResponseFormatError", "SecretStr", "SystemClock", "TransientError",
 ]
 
-# An opaque JSON object: only the connector that produced it reads it.
-Cursor = dict[str, Any]
+# ConnectorError, InvalidCursorError and Cursor are the scheduler's port (service_layer.ports); the
+# connectors raise and return them.
 
 
 # ---------------------------------------------------------------------------------------------- errors
-
-class ConnectorError(Exception):
-    """A fetch failed as a whole. ``retryable`` tells the scheduler whether trying later can help."""
-
-    retryable: ClassVar[bool] = False
-
-    def __init__(self, message: str, *, platform: str = "", status: int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(f"{platform}: {message}" if platform else message)
-        self.platform = platform
-        self.status = status
-        # Seconds the remote side asked us to wait, when it said so.
-        self.retry_after = retry_after
-
 
 class AuthError(ConnectorError):
     """Credentials missing, wrong, expired beyond refresh or not entitled (401/403): fix the source."""
@@ -95,10 +85,6 @@ class DestinationRefusedError(ConnectorError):
     """The egress policy refused the URL or a redirect, or the response was too large."""
 
 
-class InvalidCursorError(ConnectorError):
-    """The cursor was not produced by this connector (or by an incompatible version of it)."""
-
-
 class MappingError(ValueError):
     """One item of a page cannot be mapped; it becomes an ``ItemError``, the page goes on."""
 
@@ -113,15 +99,6 @@ class Author:
     followers: int = 0
     verified: bool = False
     location: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Engagement:
-    likes: int = 0
-    reposts: int = 0
-    replies: int = 0
-    quotes: int = 0
-    views: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,6 +164,7 @@ def _prescan(data: bytes) -> None:
     parser = expat.ParserCreate()
     parser.EntityDeclHandler = _forbid
     parser.UnparsedEntityDeclHandler = _forbid
+    # typeshed types this handler as returning int; _forbid never returns (it raises).
     parser.ExternalEntityRefHandler = _forbid  # type: ignore[assignment]
     try:
         parser.Parse(data, True)

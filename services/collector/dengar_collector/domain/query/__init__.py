@@ -19,6 +19,7 @@ Words are whole tokens, matched without case or diacritics (see ``text``). Error
 """
 
 from .compiler import CompiledQuery, anchors, compile_query
+from .document import MatchDoc
 from .lexer import (
     FIELDS,
     MAX_NEAR_DISTANCE,
@@ -27,7 +28,7 @@ from .lexer import (
     Atom,
     QuerySyntaxError,
 )
-from .matcher import ROLES, ListeningQuery, MatchDoc, QueryRole, QuerySet
+from .matcher import ROLES, ListeningQuery, QueryRole, QuerySet
 from .parser import MAX_DEPTH, And, Field, Near, Node, Not, Or, Seq, parse_query, render
 
 __all__ = [

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .document import EMPTY_DOC, MatchDoc
 from .lexer import Atom, QuerySyntaxError
-from .matcher import EMPTY_DOC, MatchDoc
 from .parser import And, Field, Near, Node, Not, Or, Seq, parse_query, render
 
 Matcher = Callable[[MatchDoc], bool]
@@ -317,7 +317,7 @@ def anchors(node: Node) -> frozenset[Anchor] | None:
     if isinstance(node, Or):
         if any(s is None for s in child_sets):
             return None
-        return frozenset().union(*child_sets)  # type: ignore[arg-type]
+        return frozenset().union(*(s for s in child_sets if s is not None))
     return _cheapest(child_sets)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from dengar_common.enums import PLATFORM_ALIASES, PLATFORMS, platform_from_name
+from dengar_common.errors import InvalidArgument
 
 from .text import URL_RE, fold, normalise_handle, normalise_lang, split_sigil, tokens
 
@@ -36,23 +37,27 @@ _NEAR_ANYCASE_RE = re.compile(r"o?near/.*", re.IGNORECASE | re.DOTALL)
 _FIELD_RE = re.compile(r"([A-Za-z_]+):")
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(InvalidArgument):
     """A query that cannot be compiled, with the 0-based character ``position`` of the problem.
 
-    ``reason`` is one line ("Expected a term or "(" after AND at position 14"); ``str()`` adds the
+    ``problem`` is one line ("Expected a term or "(" after AND at position 14"); ``str()`` adds the
     query (or an excerpt of a long one) with a caret under ``position``, for monospaced display.
     ``expected`` says what would have been valid there, for UIs that build their own message.
+    ``message`` (what an API caller reads) names both.
     """
 
-    def __init__(self, reason: str, *, query: str, position: int, expected: str) -> None:
-        self.reason = reason
+    position: int
+    expected: str
+
+    def __init__(self, problem: str, *, query: str, position: int, expected: str) -> None:
+        super().__init__(f"invalid expression at position {position} (expected {expected}): {problem}",
+                         field="expression", position=position, expected=expected,
+                         reason="query-syntax")
+        self.problem = problem
         self.query = query
-        self.position = position
-        self.expected = expected
-        super().__init__(reason)
 
     def __str__(self) -> str:
-        return f"{self.reason}\n{caret_excerpt(self.query, self.position)}"
+        return f"{self.problem}\n{caret_excerpt(self.query, self.position)}"
 
 
 def caret_excerpt(query: str, position: int) -> str:

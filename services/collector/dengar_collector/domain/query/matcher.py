@@ -1,7 +1,6 @@
-"""The document side of matching (``MatchDoc``) and a tenant's set of queries (``QuerySet``).
+"""A tenant's set of queries (``QuerySet``), matched against documents (``document.MatchDoc``).
 
-A post is normalised and tokenised once into a ``MatchDoc``; every query of every tenant then reads
-the same object. ``QuerySet.match`` avoids evaluating most queries: each compiled query carries an
+``QuerySet.match`` avoids evaluating most queries: each compiled query carries an
 *anchor* set (atoms or filters of which at least one holds for any post it matches, see
 ``compiler.anchors``), and the set keeps an inverted index from those anchors to queries. A post only
 evaluates the queries anchored on one of its tokens or metadata values (``author:gocepat_id``,
@@ -14,82 +13,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import Literal, get_args
 
-from dengar.v1 import common_pb2
-from dengar_common.enums import PLATFORM_ALIASES, platform_name
-
-from .lexer import MAX_NEAR_DISTANCE, MIN_WILDCARD_CHARS, Atom
-from .text import fold, normalise_handle, normalise_lang, strip_links, tokens
-
-if TYPE_CHECKING:
-    from .compiler import CompiledQuery
+from .compiler import CompiledQuery, compile_query
+from .document import MatchDoc
+from .lexer import MIN_WILDCARD_CHARS, Atom
 
 logger = logging.getLogger(__name__)
 
 QueryRole = Literal["brand", "competitor", "topic"]
 ROLES: tuple[str, ...] = get_args(QueryRole)
-# Title and text are one post but not one sentence: a phrase or NEAR must not join the end of a title
-# to the start of the text. Empty tokens between them match no atom and are farther apart than any
-# allowed NEAR distance.
-_GAP: tuple[str, ...] = ("",) * (MAX_NEAR_DISTANCE + 1)
-
-
-@dataclass(frozen=True, slots=True)
-class MatchDoc:
-    """One post, normalised for matching. Build it with ``from_post`` or ``build``.
-
-    ``words[i]`` is the folded word at position i (title first, then text); ``raw[i]`` the same with
-    its "#"/"@" sigil; ``keys`` every word and every sigil token (the set lookups of terms).
-    """
-
-    words: tuple[str, ...]
-    raw: tuple[str, ...]
-    keys: frozenset[str]
-    platform: str = ""
-    # Normalised BCP-47 tag ("en-us") and its primary language ("en").
-    lang: str = ""
-    lang_primary: str = ""
-    author: str = ""
-    has_link: bool = False
-
-    @classmethod
-    def build(cls, text: str = "", *, title: str = "", platform: str = "", lang: str = "",
-              author: str = "", url: str = "") -> MatchDoc:
-        """Normalise and tokenise a post given as plain values (``platform`` is a REST name)."""
-        body, link = strip_links(fold(text))
-        words, raw = tokens(body)
-        sigils = raw is not words
-        if title:
-            head, title_link = strip_links(fold(title))
-            link = link or title_link
-            title_words, title_raw = tokens(head)
-            sigils = sigils or title_raw is not title_words
-            if title_words and words:
-                words = title_words + _GAP + words
-                raw = title_raw + _GAP + raw if sigils else words
-            elif title_words:
-                words, raw = title_words, title_raw
-        keys = frozenset(words).union(raw) if sigils else frozenset(words)
-        lang_tag = normalise_lang(lang) if lang else ""
-        key = platform.strip().lower()
-        return cls(
-            words=words, raw=raw, keys=keys,
-            platform=PLATFORM_ALIASES.get(key, key),
-            lang=lang_tag, lang_primary=lang_tag.partition("-")[0],
-            author=normalise_handle(author) if author else "",
-            has_link=link or bool(url.strip()),
-        )
-
-    @classmethod
-    def from_post(cls, post: common_pb2.Post) -> MatchDoc:
-        return cls.build(post.text, title=post.title, platform=platform_name(post.platform),
-                         lang=post.lang_hint, author=post.author.handle, url=post.url)
-
-
-EMPTY_DOC = MatchDoc(words=(), raw=(), keys=frozenset())
-
-
 @dataclass(frozen=True, slots=True)
 class ListeningQuery:
     """One of a tenant's listening queries."""
@@ -148,8 +81,6 @@ class QuerySet:
     @classmethod
     def from_expressions(cls, queries: Mapping[str, tuple[str, QueryRole]]) -> QuerySet:
         """Compile ``{id: (expression, role)}``; raises ``QuerySyntaxError`` for the first bad one."""
-        from .compiler import compile_query
-
         return cls(ListeningQuery(qid, compile_query(expr), role) for qid, (expr, role) in queries.items())
 
     def __len__(self) -> int:
@@ -177,9 +108,9 @@ class QuerySet:
             # The metadata values a filter anchor can be satisfied by (see compiler._compile_field).
             for facet in (("lang", doc.lang_primary), ("lang", doc.lang), ("platform", doc.platform),
                           ("author", doc.author), ("has", "link" if doc.has_link else "")):
-                ix = facets.get(facet)
-                if ix:
-                    found.update(ix)
+                hits = facets.get(facet)
+                if hits:
+                    found.update(hits)
         return sorted(found)
 
     def match(self, doc: MatchDoc) -> list[str]:

@@ -1,5 +1,5 @@
 """Managing sources (create, update, pause, run now, rotate a webhook secret) and receiving signed
-webhook pushes. The scheduler (scheduler.py) runs the pull sources defined here."""
+webhook pushes. The scheduler (source_scheduler.py) runs the pull sources defined here."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo.errors import DuplicateKeyError
+from pydantic import BaseModel, ConfigDict, Field
 
-from dengar_collector.adapters.source_store import SourceRepository
 from dengar_collector.domain import webhook
 from dengar_collector.domain.ingest import FieldError
 from dengar_collector.domain.sources import (
@@ -27,7 +26,9 @@ from dengar_collector.domain.sources import (
     resolve_interval,
 )
 from dengar_collector.domain.webhook import BodyError, SignatureError
-from dengar_collector.service import IngestService, utcnow
+from dengar_collector.service_layer.ingest_service import IngestService, utcnow
+from dengar_collector.service_layer.ports import SourceIdTaken, SourceStore
+from dengar_common.errors import FailedPrecondition, NotFound
 from dengar_common.postjson import ItemError, merge_item_errors, post_to_proto, validate_items
 
 logger = logging.getLogger(__name__)
@@ -39,12 +40,12 @@ MAX_CREDENTIAL_CHARS = 8192
 MAX_CONFIG_BYTES = 16 * 1024
 
 
-class SourceNotFoundError(LookupError):
+class SourceNotFoundError(NotFound):
     pass
 
 
-class SourceStateError(Exception):
-    """The source exists but is in the wrong state or of the wrong kind (FAILED_PRECONDITION)."""
+class SourceStateError(FailedPrecondition):
+    """The source exists but is in the wrong state or of the wrong kind."""
 
 
 class ConnectorValidator(Protocol):
@@ -57,13 +58,18 @@ class ConnectorValidator(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class SourcePolicy:
-    default_interval_s: int = 300
-    min_interval_s: int = 30
-    webhook_tolerance_s: float = 300.0
-    webhook_max_bytes: int = 5 * 1024 * 1024
-    webhook_max_posts: int = 1000
+class SourcePolicy(BaseModel):
+    """``DENGAR_COLLECTOR__SOURCES__*``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Polling interval of a pull source when the tenant gives none, and the shortest allowed.
+    default_interval_s: int = Field(default=300, ge=1)
+    min_interval_s: int = Field(default=30, ge=1)
+    # Signed webhooks: how far a push's X-Dengar-Timestamp may be from now (replay protection).
+    webhook_tolerance_s: float = Field(default=300.0, gt=0)
+    webhook_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    webhook_max_posts: int = Field(default=1000, ge=1)
 
 
 @dataclass
@@ -103,7 +109,7 @@ def _check_credentials(credentials: Mapping[str, str]) -> dict[str, str]:
 
 
 class SourceManager:
-    def __init__(self, repo: SourceRepository, connectors: ConnectorValidator, ingest: IngestService, *,
+    def __init__(self, repo: SourceStore, connectors: ConnectorValidator, ingest: IngestService, *,
                  policy: SourcePolicy | None = None, clock: Callable[[], datetime] = utcnow,
                  on_due: Callable[[], None] | None = None) -> None:
         self._repo = repo
@@ -164,7 +170,7 @@ class SourceManager:
             try:
                 await self._repo.insert(tenant_id, record)
                 break
-            except DuplicateKeyError:
+            except SourceIdTaken:
                 record.id = new_source_id()
         else:
             raise RuntimeError("could not allocate a source id")

@@ -13,10 +13,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from dengar_collector.domain.ingest import check_request
 from dengar_collector.domain.query import ROLES, CompiledQuery, QueryRole, compile_query
+from dengar_common.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
 
 MAX_NAME_CHARS = 200
 DEFAULT_PAGE_SIZE = 50
@@ -26,24 +27,35 @@ _TOKEN_VERSION = 1
 _MAX_TOKEN_CHARS = 2 * MAX_NAME_CHARS * 4
 
 
-class QueryInputError(ValueError):
-    """A request field is invalid (INVALID_ARGUMENT); ``field`` names it."""
+class QueryInputError(InvalidArgument):
+    """A request field is invalid; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
-class QueryNotFoundError(LookupError):
+class QueryNotFoundError(NotFound):
     """No query with this id in this tenant (another tenant's id included)."""
 
+    def __init__(self, query_id: str) -> None:
+        super().__init__(f"listening query {query_id} not found")
+        self.query_id = query_id
 
-class QueryNameTakenError(ValueError):
+
+class QueryNameTakenError(AlreadyExists):
     """The tenant already has a query with this name."""
 
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a listening query named {name} already exists", field="name",
+                         reason="name-taken")
+        self.name = name
 
-class QueryLimitError(ValueError):
+
+class QueryLimitError(ResourceExhausted):
     """The tenant has as many queries as it may have."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="query-limit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +149,7 @@ def clean_name(name: str) -> str:
 def check_role(role: str) -> QueryRole:
     if role not in ROLES:
         raise QueryInputError("role", f"role must be one of {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return cast(QueryRole, role)  # ROLES holds exactly the QueryRole literals
 
 
 def check_expression(expression: str) -> CompiledQuery:

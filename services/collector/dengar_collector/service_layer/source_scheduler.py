@@ -18,15 +18,13 @@ import random
 import secrets
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from dengar_collector.adapters.connectors import Connector, ConnectorError
-from dengar_collector.adapters.connectors.base import InvalidCursorError
-from dengar_collector.adapters.source_store import SourceRepository
+from pydantic import BaseModel, ConfigDict, Field
+
 from dengar_collector.domain.ingest import MAX_POSTS_PER_REQUEST, RequestError
-from dengar_collector.domain.ports import PublishError
 from dengar_collector.domain.schedule import (
     SchedulePolicy,
     error_delay_s,
@@ -35,7 +33,14 @@ from dengar_collector.domain.schedule import (
     scrub_secrets,
 )
 from dengar_collector.domain.sources import SourceRecord
-from dengar_collector.service import IngestService
+from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.ports import (
+    ConnectorBuilder,
+    ConnectorError,
+    InvalidCursorError,
+    PublishError,
+    SourceStore,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,22 +63,27 @@ class SystemSchedulerClock:
         await asyncio.sleep(seconds)
 
 
-class ConnectorBuilder(Protocol):
-    def build(self, kind: str, config: dict[str, Any], credentials: dict[str, str] | None) -> Connector: ...
+class SchedulerConfig(BaseModel):
+    """``DENGAR_COLLECTOR__SCHEDULER__*``."""
 
+    model_config = ConfigDict(frozen=True)
 
-@dataclass(frozen=True)
-class SchedulerConfig:
-    max_concurrent: int = 16
-    max_per_tenant: int = 2
-    # How often the store is asked for due sources when nothing wakes the scheduler earlier.
-    poll_interval_s: float = 1.0
-    # A run's lease; renewed every third of it while the run lasts, so only a stalled worker loses it.
-    lease_s: float = 300.0
+    # Off: this replica only serves the API; others run the sources.
+    enabled: bool = True
+    max_concurrent: int = Field(default=16, ge=1)
+    max_per_tenant: int = Field(default=2, ge=1)
+    # How often the store is asked for due sources when nothing wakes the scheduler earlier (creating,
+    # resuming or running a source wakes it at once).
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    # A run's lease; renewed every third of it while the run lasts, so only a stalled worker loses it
+    # and a crashed replica's sources are picked up by the others once it expires.
+    lease_s: float = Field(default=300.0, gt=0)
     # Items asked per API call.
-    fetch_limit: int = 100
-    shutdown_grace_s: float = 10.0
-    policy: SchedulePolicy = field(default_factory=SchedulePolicy)
+    fetch_limit: int = Field(default=100, ge=1, le=1000)
+    # Set from DENGAR_SHUTDOWN_GRACE_S by the bootstrap.
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    # Back-off after failures, the pause between backfill runs.
+    policy: SchedulePolicy = Field(default_factory=SchedulePolicy)
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,7 @@ def default_owner() -> str:
 
 
 class Scheduler:
-    def __init__(self, repo: SourceRepository, connectors: ConnectorBuilder, ingest: IngestService, *,
+    def __init__(self, repo: SourceStore, connectors: ConnectorBuilder, ingest: IngestService, *,
                  config: SchedulerConfig | None = None, clock: SchedulerClock | None = None,
                  rng: random.Random | None = None, owner: str | None = None) -> None:
         self._repo = repo
@@ -147,6 +157,9 @@ class Scheduler:
 
     # -- claiming -----------------------------------------------------------------------------------
 
+    def _stop_requested(self) -> bool:
+        return self._stopping
+
     async def _loop(self) -> None:
         while not self._stopping:
             # Cleared before looking, so a wake-up that arrives while looking is not lost.
@@ -155,7 +168,7 @@ class Scheduler:
                 await self._fill()
             except Exception:
                 logger.warning("scheduler %s: looking for due sources failed", self.owner, exc_info=True)
-            if self._stopping:
+            if self._stop_requested():  # stop() may have run during the await
                 break
             sleeper = asyncio.ensure_future(self._clock.sleep(self.config.poll_interval_s))
             waker = asyncio.ensure_future(self._wake.wait())

@@ -21,18 +21,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from dengar.v1 import common_pb2
-from dengar_collector.domain.ports import PublishError
-from dengar_collector.domain.queries import QueryRecord, QuerySource
+from dengar_collector.domain.listening_query import QueryRecord, QuerySource
 from dengar_collector.domain.query import (
     ROLES,
     CompiledQuery,
     ListeningQuery,
-    MatchDoc,
     QuerySet,
     QuerySyntaxError,
     compile_query,
 )
+from dengar_collector.service_layer.ports import PublishError
+from dengar_collector.service_layer.post_proto import match_doc
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +61,31 @@ class _Entry:
     generation: int
 
 
+class QueryConfig(BaseModel):
+    """``DENGAR_COLLECTOR__QUERIES__*``: the limit the query store enforces and the tagger's cache."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Each query is evaluated (through an index) on every post of its tenant.
+    max_per_tenant: int = Field(default=500, ge=1)
+    # How long a replica tags with its compiled set before checking the store's version of the
+    # tenant's queries (changes made through this replica apply at once).
+    cache_ttl_s: float = Field(default=5.0, ge=0)
+    # Reload regardless of the version after this long (a writer may die before bumping it).
+    max_age_s: float = Field(default=300.0, gt=0)
+    refresh_timeout_s: float = Field(default=5.0, gt=0)
+
+
 class QueryTagger:
     """Implements the ``PostTagger`` port. ``clock`` is monotonic seconds (injectable for tests)."""
 
-    def __init__(self, source: QuerySource, *, ttl_s: float = 5.0, max_age_s: float = 300.0,
-                 refresh_timeout_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, source: QuerySource, *, config: QueryConfig | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        config = config or QueryConfig()
         self._source = source
-        self._ttl = ttl_s
-        self._max_age = max_age_s
-        self._refresh_timeout = refresh_timeout_s
+        self._ttl = config.cache_ttl_s
+        self._max_age = config.max_age_s
+        self._refresh_timeout = config.refresh_timeout_s
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self._generations: dict[str, int] = {}
@@ -84,9 +102,9 @@ class QueryTagger:
                 # Ids a client sent are never trusted, even when there is nothing to match.
                 del post.query_ids[:]
             return
-        match, from_post = queries.match, MatchDoc.from_post
+        match = queries.match
         for post in posts:
-            ids = match(from_post(post))
+            ids = match(match_doc(post))
             del post.query_ids[:]
             if ids:
                 post.query_ids.extend(ids)
@@ -150,7 +168,7 @@ class QueryTagger:
                     query = compile_query(record.expression)
                 except QuerySyntaxError as exc:
                     # Stored before a language change made it invalid: it must not stop the others.
-                    logger.error("query %s of %s no longer compiles: %s", record.id, tenant_id, exc.reason)
+                    logger.error("query %s of %s no longer compiles: %s", record.id, tenant_id, exc.problem)
                     continue
             compiled[record.expression] = query
             queries.append(ListeningQuery(record.id, query, record.role))

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 
 from dengar.v1 import common_pb2
 from dengar_collector.domain.ingest import IngestPlan, check_request, plan_ingest
-from dengar_collector.domain.ports import NoTagger, PostPublisher, PostTagger
+from dengar_collector.service_layer.ports import NoTagger, PostPublisher, PostTagger
+from dengar_collector.service_layer.post_proto import normalised, post_fields
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +40,13 @@ class IngestService:
         ``source_id`` overrides the posts' own (a source or import owns what it collects).
         """
         check_request(tenant_id, len(posts))
-        plan = plan_ingest(tenant_id, posts, now=self._clock())
-        if source_id:
-            for post in plan.to_publish:
-                post.source_id = source_id
-        if plan.to_publish:
-            await self._tagger.tag(tenant_id, plan.to_publish)
-        new = await self._publisher.publish(tenant_id, plan.to_publish)
+        now = self._clock()
+        plan = plan_ingest(tenant_id, [post_fields(p) for p in posts], now=now)
+        to_publish = [normalised(posts[a.index], tenant_id=tenant_id, post_id=a.post_id, now=now,
+                                 source_id=source_id) for a in plan.to_publish]
+        if to_publish:
+            await self._tagger.tag(tenant_id, to_publish)
+        new = await self._publisher.publish(tenant_id, to_publish)
         logger.debug("tenant %s: %d accepted (%d new, %d repeated in batch), %d rejected",
                      tenant_id, plan.accepted, new, plan.duplicates, plan.rejected)
         return plan, new

@@ -20,24 +20,29 @@ import logging
 import os
 import secrets
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import IO
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from dengar.v1 import common_pb2
-from dengar_collector.domain.imports import (
+from dengar_collector.domain.import_job import (
     ImportJob,
     ImportRepository,
     ImportSpec,
     ImportState,
+    InvalidImportSpec,
     Spool,
     check_spec,
 )
 from dengar_collector.domain.ingest import RequestError
-from dengar_collector.domain.ports import PublishError
-from dengar_collector.service import IngestService
-from dengar_common.imports import Batch, BatchReader, RowError, iter_records
+from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.ports import PublishError
+from dengar_common.imports import Batch, BatchReader, ImportSpecError, RowError, iter_records
 from dengar_common.postjson import post_to_proto
 from dengar_common.times import utcnow_ms
 
@@ -48,14 +53,25 @@ def new_job_id() -> str:
     return "imp_" + secrets.token_hex(8)
 
 
-@dataclass(frozen=True)
-class ImportConfig:
-    batch_size: int = 500
-    concurrency: int = 2
-    lease_s: float = 120.0
-    retry_base_s: float = 0.5
-    retry_max_s: float = 30.0
-    shutdown_grace_s: float = 10.0
+class ImportConfig(BaseModel):
+    """``DENGAR_COLLECTOR__IMPORTS__*``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Uploads are spooled here (one file per job, deleted when the job ends), at most max_bytes each.
+    dir: str = Field(default_factory=lambda: str(Path(tempfile.gettempdir()) / "dengar-imports"))
+    max_bytes: int = Field(default=2 * 1024**3, ge=1)
+    # Posts per IngestService batch (the unit of progress and of the resume checkpoint).
+    batch_size: int = Field(default=500, ge=1, le=500)
+    # Jobs running at once per replica; the others wait queued.
+    concurrency: int = Field(default=2, ge=1)
+    # A running job's lease, renewed every batch; jobs of a replica that died are resumed by the one
+    # that holds the spool directory once their lease has expired.
+    lease_s: float = Field(default=120.0, gt=0)
+    retry_base_s: float = Field(default=0.5, gt=0)
+    retry_max_s: float = Field(default=30.0, gt=0)
+    # Set from DENGAR_SHUTDOWN_GRACE_S by the bootstrap.
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
 
 
 class _LeaseLost(Exception):
@@ -66,12 +82,12 @@ class ImportManager:
     """Starts, lists and runs the import jobs of this collector."""
 
     def __init__(self, store: ImportRepository, spool: Spool, ingest: IngestService, *,
-                 config: ImportConfig = ImportConfig(), clock: Callable[[], datetime] = utcnow_ms,
+                 config: ImportConfig | None = None, clock: Callable[[], datetime] = utcnow_ms,
                  owner: str | None = None) -> None:
         self._store = store
         self._spool = spool
         self._ingest = ingest
-        self._config = config
+        self._config = config = config or ImportConfig()
         self._clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._slots = asyncio.Semaphore(config.concurrency)
@@ -108,9 +124,12 @@ class ImportManager:
     async def create(self, tenant_id: str, spec: ImportSpec, chunks: AsyncIterator[bytes]) -> ImportJob:
         """Check the spec, spool the file, store a QUEUED job and hand it to the runner.
 
-        Raises ``ImportSpecError`` (before anything is read or stored) and ``SpoolFull``.
+        Raises ``InvalidImportSpec`` (before anything is read or stored) and ``SpoolFull``.
         """
-        plan = check_spec(tenant_id, spec)
+        try:
+            plan = check_spec(tenant_id, spec)
+        except ImportSpecError as exc:
+            raise InvalidImportSpec(str(exc)) from exc
         job_id = new_job_id()
         writer = await asyncio.to_thread(self._spool.create, tenant_id, job_id)
         try:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from dengar_collector.domain.queries import (
+from dengar_collector.domain.listening_query import (
     QueryChanges,
     QueryNotFoundError,
     QueryPage,

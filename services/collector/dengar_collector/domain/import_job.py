@@ -16,8 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from dengar_collector.domain.ingest import tenant_id_problem
 from dengar_common import imports
+from dengar_common.errors import InvalidArgument, ResourceExhausted, tenant_id_problem
 from dengar_common.imports import ImportSpecError, Position, RowError, RowOptions
 
 # Jobs show the first errors; errors_total counts them all.
@@ -118,11 +118,16 @@ class ImportJob:
                        bytes_processed=min(self.bytes_total, checkpoint.offset))
 
 
-class SpoolFull(Exception):
+class InvalidImportSpec(InvalidArgument, ImportSpecError):
+    """An ``ImportSpecError`` as the collector reports it to a caller (INVALID_ARGUMENT)."""
+
+
+class SpoolFull(ResourceExhausted):
     """The upload is larger than the configured maximum."""
 
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"the file is larger than the maximum of {max_bytes:,} bytes")
+        super().__init__(f"the file is larger than the maximum of {max_bytes:,} bytes",
+                         reason="file-too-large")
         self.max_bytes = max_bytes
 
 
