@@ -18,10 +18,12 @@ from dengar_common.lifecycle import install_stop_signals
 from dengar_common.mongo import make_client
 from dengar_common.settings import write_port_file
 from dengar_insights.adapters.ingest import MentionIngestor
+from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
+from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.settings import InsightsSettings
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class InsightsApp:
         await bus.ensure_streams(js, subjects)
 
         servicer = InsightsServicer(mentions, rollups, max_buckets=s.insights_max_timeseries_buckets)
+        servicer.insight_engine = InsightEngine(MongoRollupReads(rollups), MongoMentionReads(db))
         self._server, self._health = grpcutil.make_server(
             [lambda srv: insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, srv)],
             SERVICE_NAMES)

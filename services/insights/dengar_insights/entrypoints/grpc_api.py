@@ -56,6 +56,7 @@ from dengar_insights.domain.search import (
 )
 from dengar_insights.domain.share import MAX_COMPARED_QUERIES, share_of_voice
 from dengar_insights.domain.terms import query_terms
+from dengar_insights.entrypoints.grpc_insight_engine import InsightEngineRpc
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ def _ts(dt: datetime) -> Timestamp:
     return ts
 
 
-class InsightsServicer(insights_pb2_grpc.InsightsServiceServicer):
+class InsightsServicer(InsightEngineRpc, insights_pb2_grpc.InsightsServiceServicer):
     def __init__(self, mentions: MentionRepository, rollups: RollupRepository, *,
                  max_buckets: int = MAX_BUCKETS) -> None:
         self._mentions = mentions
