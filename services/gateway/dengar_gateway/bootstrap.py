@@ -30,6 +30,7 @@ from dengar_gateway.entrypoints.routers import (
     analyze,
     dashboard,
     health,
+    insights,
     keys,
     mentions,
     posts,
@@ -71,6 +72,8 @@ TAGS: list[dict[str, Any]] = [
                                        "(scope `ingest`)."},
     {"name": "mentions", "description": "Search the tenant's enriched posts (scope `read`)."},
     {"name": "analytics", "description": "Time series, summaries and share of voice (scope `read`)."},
+    {"name": "insights", "description": "Spikes and their drivers, period comparison and the insight "
+                                        "brief in English or Indonesian (scope `read`)."},
     {"name": "analyze", "description": "Synchronous text analysis (scope `read`)."},
     {"name": "keys", "description": "The tenant's API keys (scope `admin`)."},
     {"name": "queries", "description": "Listening queries that tag every collected post (manage with "
@@ -162,6 +165,7 @@ def create_app(settings: GatewaySettings, deps: GatewayDeps | None = None) -> Fa
     app.include_router(sources_router.router)
     app.include_router(webhooks_router.router)
     app.include_router(imports_router.router)
+    app.include_router(insights.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
     return app

@@ -174,6 +174,16 @@ class Backends:
                                  ) -> insights_pb2.GetShareOfVoiceResponse:
         return await self._call("insights", self._insights.GetShareOfVoice, request)
 
+    async def get_spikes(self, request: insights_pb2.GetSpikesRequest) -> insights_pb2.GetSpikesResponse:
+        return await self._call("insights", self._insights.GetSpikes, request)
+
+    async def compare_periods(self, request: insights_pb2.ComparePeriodsRequest
+                              ) -> insights_pb2.ComparePeriodsResponse:
+        return await self._call("insights", self._insights.ComparePeriods, request)
+
+    async def get_brief(self, request: insights_pb2.GetBriefRequest) -> insights_pb2.GetBriefResponse:
+        return await self._call("insights", self._insights.GetBrief, request)
+
     async def list_queries(self, request: collector_pb2.ListQueriesRequest
                            ) -> collector_pb2.ListQueriesResponse:
         return await self._call("collector", self._queries.ListQueries, request)
