@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from gateway_fakes import FakeInsights, make_mention
+from gateway_fakes import FakeImports, FakeInsights, FakeQueries, Recorder, make_mention
 from grpc import aio
 
 from dengar.v1 import insights_pb2
+
+
+@dataclass
+class InsightBackends:
+    """The ``fakes`` fixture's shape (see conftest.FakeBackends), with FakeInsightEngine."""
+
+    port: int
+    collector: Recorder
+    insights: Recorder
+    nlp: Recorder
+    insights_servicer: FakeInsights
+    health: Any
+    queries_servicer: FakeQueries
+    imports_servicer: FakeImports
 
 
 class FakeInsightEngine(FakeInsights):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import FakeBackends
 from gateway_fakes import (
     SERVICE_NAMES,
     FakeCollector,
@@ -16,7 +15,7 @@ from gateway_fakes import (
     make_mention,
     make_query,
 )
-from insight_fakes import FakeInsightEngine
+from insight_fakes import FakeInsightEngine, InsightBackends
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc, insights_pb2, insights_pb2_grpc, nlp_pb2_grpc
 from dengar_common.grpcutil import make_server, set_serving
@@ -28,7 +27,7 @@ BRAND, COMPETITOR, TOPIC = (collector_pb2.QUERY_ROLE_BRAND, collector_pb2.QUERY_
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[FakeBackends]:
+async def fakes() -> AsyncIterator[InsightBackends]:
     """The suite's doubles, with an insights double that answers the insight engine too."""
     recs = Recorder(), Recorder(), Recorder()
     insights, queries, imports = FakeInsightEngine(recs[1]), FakeQueries(recs[0]), FakeImports(recs[0])
@@ -47,7 +46,7 @@ async def fakes() -> AsyncIterator[FakeBackends]:
                                make_query("acme", "q_topic", "Ongkir", TOPIC)]
     queries.queries["globex"] = [make_query("globex", "q_theirs", "Theirs", BRAND)]
     try:
-        yield FakeBackends(port, recs[0], recs[1], recs[2], insights, health, queries, imports)
+        yield InsightBackends(port, recs[0], recs[1], recs[2], insights, health, queries, imports)
     finally:
         await server.stop(0)
 
