@@ -143,7 +143,7 @@ async def spikes(
     await _check_query(deps, tenant, query_id)
     resp = await deps.backends.get_spikes(insights_pb2.GetSpikesRequest(
         tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end),
-        interval=_INTERVALS[interval], metric=_METRICS[metric], query_id=query_id or ""))  # type: ignore[arg-type]
+        interval=_INTERVALS[interval], metric=_METRICS[metric], query_id=query_id or ""))
     out = []
     for s in resp.spikes:
         drivers = [DriverOut(kind=d.kind, value=d.value, count=d.count, baseline_count=d.baseline_count,
