@@ -321,17 +321,29 @@ class GetSpikesResponse(_message.Message):
     unjudged_buckets: int
     def __init__(self, spikes: _Optional[_Iterable[_Union[Spike, _Mapping]]] = ..., confidence: _Optional[str] = ..., unjudged_buckets: _Optional[int] = ...) -> None: ...
 
+class QueryRef(_message.Message):
+    __slots__ = ("id", "name", "role")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    role: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
+
 class ComparePeriodsRequest(_message.Message):
-    __slots__ = ("tenant_id", "start_time", "end_time", "query_id")
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "queries")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     query_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ...) -> None: ...
+    queries: _containers.RepeatedCompositeFieldContainer[QueryRef]
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[QueryRef, _Mapping]]] = ...) -> None: ...
 
 class Delta(_message.Message):
     __slots__ = ("current", "previous", "absolute", "relative")
@@ -423,7 +435,7 @@ class ComparePeriodsResponse(_message.Message):
     def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., volume: _Optional[_Union[Delta, _Mapping]] = ..., sentiment: _Optional[_Mapping[str, Delta]] = ..., sentiment_share: _Optional[_Mapping[str, Delta]] = ..., net_sentiment: _Optional[_Union[Delta, _Mapping]] = ..., share_of_voice: _Optional[_Mapping[str, Delta]] = ..., share_of_voice_volume: _Optional[_Mapping[str, Delta]] = ..., aspects: _Optional[_Iterable[_Union[AspectDelta, _Mapping]]] = ..., terms: _Optional[_Iterable[_Union[NamedDelta, _Mapping]]] = ...) -> None: ...
 
 class GetBriefRequest(_message.Message):
-    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "lang", "limit", "time_zone")
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "lang", "limit", "time_zone", "queries")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -431,6 +443,7 @@ class GetBriefRequest(_message.Message):
     LANG_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
@@ -438,7 +451,8 @@ class GetBriefRequest(_message.Message):
     lang: str
     limit: int
     time_zone: str
-    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., lang: _Optional[str] = ..., limit: _Optional[int] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    queries: _containers.RepeatedCompositeFieldContainer[QueryRef]
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., lang: _Optional[str] = ..., limit: _Optional[int] = ..., time_zone: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[QueryRef, _Mapping]]] = ...) -> None: ...
 
 class MetricValue(_message.Message):
     __slots__ = ("int_value", "number_value", "text_value")

@@ -154,6 +154,8 @@ class Answer:
     default_detail: str | None = None
     #: Also list the error in ``errors`` as a body field (the backend's field, else this one).
     errors_field: str | None = None
+    #: Where that field is: body, query or path.
+    errors_location: str = "body"
     #: Only when the backend located the error (a syntax error with a position).
     needs_position: bool = False
     headers: Mapping[str, str] = dc_field(default_factory=dict)
@@ -191,8 +193,9 @@ def remote_problem(exc: RemoteError, answers: RemoteAnswers | None = None) -> Ap
         ("field", exc.field), ("position", exc.position), ("expected", exc.expected),
         ("reason", exc.reason)) if value is not None}
     if answer.errors_field is not None:
-        extensions["errors"] = [{"location": "body", "field": exc.field or answer.errors_field,
-                                 "message": exc.detail}]
+        extensions["errors"] = [{"location": answer.errors_location,
+                                 "field": exc.field or answer.errors_field,
+                                 "message": answer.detail or exc.detail}]
     return ApiProblem(answer.status, detail, slug=answer.slug, title=answer.title, headers=headers,
                       **extensions)
 

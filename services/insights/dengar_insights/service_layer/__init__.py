@@ -1,0 +1,1 @@
+"""Use cases of the insights service: they orchestrate the pure domain over small ports."""
