@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from dengar_common.app import ServiceApp, serve
 from dengar_common.logs import configure_logging
@@ -13,20 +13,6 @@ from dengar_common.settings import CommonSettings, ConfigError, load_settings
 from dengar_common.telemetry import configure_tracing
 
 S = TypeVar("S", bound=CommonSettings)
-
-
-def run_service(name: str, settings_cls: type[S],
-                main: Callable[[S], Coroutine[Any, Any, None]]) -> int:
-    """Load settings, configure logging/tracing and run ``main`` until it returns. Returns an exit code."""
-    try:
-        settings = load_settings(settings_cls)
-    except ConfigError as exc:
-        sys.stderr.write(f"{name}: {exc}\n")
-        return 2
-    configure_logging(settings.log_level, json_format=settings.log_json)
-    configure_tracing(name, console=settings.otel_console)
-    asyncio.run(main(settings))
-    return 0
 
 
 def run_app(name: str, settings_cls: type[S],

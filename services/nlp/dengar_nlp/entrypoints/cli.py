@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dengar_common.cliplugin import Command
-from dengar_nlp.ports import TextAnalyzer
+from dengar_nlp.service_layer.ports import TextAnalyzer
 
 logger = logging.getLogger(__name__)
 
@@ -212,9 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
 def load_analyzer(models_dir: Path, *, threads: int, entities_file: Path | None) -> TextAnalyzer:
     """The real analyzer; a seam so tests can swap in a fake."""
     # Imported here: onnxruntime and the models cost seconds, and `--help` should not pay for them.
-    from dengar_nlp.analyzer import Analyzer
+    from dengar_nlp.adapters.onnx_models import load_analyzer as load_onnx
 
-    return Analyzer.load(models_dir, threads=threads, entities_file=entities_file)
+    return load_onnx(models_dir, threads=threads, entities_file=entities_file)
 
 
 def _input_size(stream: IO[bytes]) -> int | None:

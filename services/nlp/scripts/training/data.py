@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from dengar_nlp.adapters.encoder import OnnxEncoder
-from dengar_nlp.analyzer import prepare_text
 from dengar_nlp.domain.neardup import MinHasher
+from dengar_nlp.domain.text import prepare_text
 
 from . import DUP_JACCARD, NUSAX_LANGS
 

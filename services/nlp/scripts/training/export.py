@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from dengar_nlp.adapters.encoder import OnnxEncoder
-from dengar_nlp.analyzer import prepare_text
 from dengar_nlp.domain.hashed_features import sentiment_features
+from dengar_nlp.domain.text import prepare_text
 
 from . import FIXTURE, SEED
 from .fit import SentimentStack

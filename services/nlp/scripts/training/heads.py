@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dengar_nlp.analyzer import prepare_text
 from dengar_nlp.domain.aspects import (
     ASPECT_NAMES,
     TAXONOMY,
@@ -19,7 +18,8 @@ from dengar_nlp.domain.aspects import (
     plan_aspects,
     resolve_aspects,
 )
-from dengar_nlp.results import EMOTION_LABELS, SENTIMENT_LABELS
+from dengar_nlp.domain.results import EMOTION_LABELS, SENTIMENT_LABELS
+from dengar_nlp.domain.text import prepare_text
 
 from . import EMOTION_SANITY, NUSAX_LANGS, SEED
 from .data import (
