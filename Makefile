@@ -30,7 +30,7 @@ typecheck: install
 importlint: install
 	$(BIN)/lint-imports
 
-test: install lint
+test: install lint typecheck importlint
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
 test-unit: install

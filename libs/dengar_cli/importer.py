@@ -127,7 +127,7 @@ def iter_rows(stream: IO[str], fmt: str, *, delimiter: str | None = None) -> Ite
     """(line number, row) for each record of a text stream; unparseable records come as RowError."""
     raw = io.BufferedReader(_EncodedText(stream))
     for record in iter_records(raw, fmt, delimiter=delimiter or ","):
-        yield record.line, record.row if record.error is None else record.error  # type: ignore[misc]
+        yield record.line, record.row if record.error is None else record.error  # type: ignore[misc]  # a union of two yield types the generator's annotation spells out
 
 
 # -------------------------------------------------------------------------------------- sending

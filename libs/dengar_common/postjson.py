@@ -233,7 +233,7 @@ def post_to_proto(post: PostIn, tenant_id: str, now: datetime, *, source_id: str
     msg = common_pb2.Post(
         # The collector derives the same id; setting it here keeps the contract visible.
         id=mention_id(tenant_id, post.platform, post.external_id),
-        tenant_id=tenant_id, platform=platform_from_name(post.platform),  # type: ignore[arg-type]
+        tenant_id=tenant_id, platform=platform_from_name(post.platform),  # type: ignore[arg-type]  # enum int: protobuf stubs want the ValueType
         external_id=post.external_id, text=post.text, url=post.url, lang_hint=post.lang,
         in_reply_to=post.in_reply_to, quote_of=post.quote_of, repost_of=post.repost_of,
         source_id=source_id, title=post.title, country=post.country, metadata=post.metadata,

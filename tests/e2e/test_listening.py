@@ -94,7 +94,7 @@ def _wait(what: str, check: object, timeout: float = 180) -> object:
     deadline = time.monotonic() + timeout
     value = None
     while time.monotonic() < deadline:
-        value = check()  # type: ignore[operator]
+        value = check()
         if value:
             return value
         time.sleep(1.0)

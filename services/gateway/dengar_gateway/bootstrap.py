@@ -139,7 +139,7 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     app.include_router(insights.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
     # FastAPI's documented way to customise the schema is to replace this method.
-    app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
     return app
 
 

@@ -28,8 +28,8 @@ TRACEPARENT = f"00-{TRACE_ID}-b7ad6b7169203331-01"
 
 def post(external_id: str, text: str = "Kirimin telat 2 jam, pesanan gak nyampe 😤", **kw: object
          ) -> common_pb2.Post:
-    p = common_pb2.Post(platform=kw.pop("platform", common_pb2.PLATFORM_X),  # type: ignore[arg-type]
-                        external_id=external_id, text=text, **kw)  # type: ignore[arg-type]
+    p = common_pb2.Post(platform=kw.pop("platform", common_pb2.PLATFORM_X),  # type: ignore[arg-type]  # loose kwargs
+                        external_id=external_id, text=text, **kw)  # type: ignore[arg-type]  # loose kwargs
     p.created_at.FromDatetime(datetime.now(UTC) - timedelta(minutes=5))
     return p
 
@@ -60,7 +60,7 @@ def stub(channel: grpc.aio.Channel) -> collector_pb2_grpc.CollectorServiceStub:
     return collector_pb2_grpc.CollectorServiceStub(channel)
 
 
-async def stored(nats_client, subjects: Subjects) -> list:  # type: ignore[no-untyped-def]
+async def stored(nats_client, subjects: Subjects) -> list:
     js = nats_client.jetstream()
     stream = subjects.stream("collected")
     info = await js.stream_info(stream)

@@ -24,7 +24,7 @@ BRAND, COMPETITOR, TOPIC = (collector_pb2.QUERY_ROLE_BRAND, collector_pb2.QUERY_
 
 def post(external_id: str, text: str, **kw: object) -> common_pb2.Post:
     p = common_pb2.Post(platform=common_pb2.PLATFORM_X, external_id=external_id, text=text,
-                        **kw)  # type: ignore[arg-type]
+                        **kw)  # type: ignore[arg-type]  # loose kwargs
     p.created_at.FromDatetime(datetime.now(UTC) - timedelta(minutes=5))
     return p
 
@@ -62,7 +62,7 @@ class Client:
     async def create(self, tenant: str, name: str, expression: str, role: int = BRAND,
                      **kw: object) -> collector_pb2.ListeningQuery:
         return await self.queries.CreateQuery(collector_pb2.CreateQueryRequest(
-            tenant_id=tenant, name=name, role=role, expression=expression, **kw), timeout=10)  # type: ignore[arg-type]
+            tenant_id=tenant, name=name, role=role, expression=expression, **kw), timeout=10)  # type: ignore[arg-type]  # loose kwargs
 
     async def ingest(self, tenant: str, *posts: common_pb2.Post) -> None:
         resp = await self.collector.IngestPosts(
@@ -87,11 +87,11 @@ async def client_for() -> AsyncIterator[object]:
 
 
 @pytest.fixture
-async def client(app_for, client_for) -> Client:  # type: ignore[no-untyped-def]
+async def client(app_for, client_for) -> Client:
     return client_for(await app_for())
 
 
-async def tags(nats_client, unique: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+async def tags(nats_client, unique: str) -> dict[str, list[str]]:
     """external_id -> query_ids of the latest stored copy of each published post."""
     js = nats_client.jetstream()
     stream = Subjects(unique).stream("collected")
@@ -104,7 +104,7 @@ async def tags(nats_client, unique: str) -> dict[str, list[str]]:  # type: ignor
     return out
 
 
-async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
+async def rpc_error(call) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await call
     return info.value
@@ -169,7 +169,7 @@ async def test_invalid_requests(client: Client) -> None:
     bad = [
         collector_pb2.CreateQueryRequest(tenant_id="acme", name=" ", role=BRAND, expression="a"),
         collector_pb2.CreateQueryRequest(tenant_id="acme", name="n", expression="gocepat"),
-        collector_pb2.CreateQueryRequest(tenant_id="acme", name="n", role=9, expression="gocepat"),  # type: ignore[arg-type]
+        collector_pb2.CreateQueryRequest(tenant_id="acme", name="n", role=9, expression="gocepat"),  # type: ignore[arg-type]  # bad on purpose
         collector_pb2.CreateQueryRequest(tenant_id="Acme Corp", name="n", role=BRAND, expression="a"),
         collector_pb2.CreateQueryRequest(tenant_id="acme", name="n", role=BRAND, expression="x" * 4001),
     ]
@@ -244,7 +244,7 @@ async def test_pagination_and_role_filter(client: Client) -> None:
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_per_tenant_limit(app_for, client_for) -> None:  # type: ignore[no-untyped-def]
+async def test_per_tenant_limit(app_for, client_for) -> None:
     client = client_for(await app_for(queries__max_per_tenant=2))
     first = await client.create("acme", "a", "alpha")
     await client.create("acme", "b", "beta")

@@ -168,7 +168,7 @@ def to_proto(post: dict[str, Any]) -> common_pb2.Post:
     this build does not know)."""
     platform = post.get("platform")
     msg = common_pb2.Post(
-        platform=(common_pb2.PLATFORM_UNSPECIFIED if platform is None else  # type: ignore[arg-type]
+        platform=(common_pb2.PLATFORM_UNSPECIFIED if platform is None else  # type: ignore[arg-type]  # loose kwargs
                   PLATFORMS.get({"twitter": "x"}.get(platform, platform), 999)),
         external_id=post["external_id"], text=post["text"], title=post.get("title", ""),
         url=post.get("url", ""), lang_hint=post.get("lang", ""), metadata=post.get("metadata", {}),

@@ -48,7 +48,7 @@ def spikes_request(tenant: str = "acme", **kw: object) -> insights_pb2.GetSpikes
     return insights_pb2.GetSpikesRequest(
         tenant_id=tenant, start_time=ts(START + timedelta(hours=24)),
         end_time=ts(START + timedelta(hours=36)), interval=insights_pb2.INTERVAL_HOUR,
-        metric=insights_pb2.SPIKE_METRIC_NEGATIVE, **kw)  # type: ignore[arg-type]
+        metric=insights_pb2.SPIKE_METRIC_NEGATIVE, **kw)  # type: ignore[arg-type]  # loose kwargs
 
 
 async def test_planted_spike_with_en_and_id_drivers_and_evidence(planted: Env) -> None:

@@ -46,7 +46,7 @@ async def test_two_replicas_count_each_post_once(infra, unique, nats_client, mon
     flipped_ids = {p.post.id for p in flipped}
     # The stream is filled before the replicas start, so both pull full batches at once. Copies of
     # a post are adjacent and batches hold two messages: the copies land in both replicas together.
-    publisher = Env(None, js, subjects, None)  # type: ignore[arg-type]
+    publisher = Env(None, js, subjects, None)  # type: ignore[arg-type]  # bad on purpose
     for p in posts:
         for c in range(3):
             await publisher.send(p, msg_id=f"{p.post.id}:{c}")

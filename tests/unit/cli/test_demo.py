@@ -23,7 +23,7 @@ N = 3000
 
 
 @pytest.fixture(scope="module")
-def stream():  # type: ignore[no-untyped-def]
+def stream():
     return generate_demo(N, seed=7, now=NOW)
 
 
@@ -143,7 +143,7 @@ def test_daily_rhythm(stream) -> None:
     assert evening > 4 * night
 
 
-def _window(stream, name: str):  # type: ignore[no-untyped-def]
+def _window(stream, name: str):
     return next(i for i in stream.incidents if i.name == name)
 
 

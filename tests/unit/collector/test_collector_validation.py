@@ -35,7 +35,7 @@ def make_post(**overrides: object) -> common_pb2.Post:
         if key == "created_at":
             post.ClearField("created_at")
             if value is not None:
-                post.created_at.FromDatetime(value)  # type: ignore[arg-type]
+                post.created_at.FromDatetime(value)  # type: ignore[arg-type]  # bad on purpose
         else:
             setattr(post, key, value)
     return post
@@ -185,7 +185,7 @@ async def test_servicer_maps_publish_failure_to_unavailable() -> None:
     servicer = CollectorServicer(IngestService(_FailingPublisher(), clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="acme", posts=[make_post()])
     with pytest.raises(DomainError) as info:
-        await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
+        await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]  # bad on purpose
     assert status_of(info.value) == grpc.StatusCode.UNAVAILABLE
 
 
@@ -193,7 +193,7 @@ async def test_servicer_answers_per_item() -> None:
     publisher = _RecordingPublisher()
     servicer = CollectorServicer(IngestService(publisher, clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="acme", posts=[make_post(text=""), make_post()])
-    resp = await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
+    resp = await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]  # bad on purpose
     assert (resp.accepted, resp.rejected) == (1, 1)
     assert [(e.index, e.field) for e in resp.errors] == [(0, "text")]
     assert resp.post_ids == [mention_id("acme", "x", "1001")]
@@ -205,6 +205,6 @@ async def test_servicer_rejects_malformed_request_before_publishing() -> None:
     servicer = CollectorServicer(IngestService(publisher, clock=lambda: NOW))
     req = collector_pb2.IngestPostsRequest(tenant_id="ACME", posts=[make_post()])
     with pytest.raises(DomainError) as info:
-        await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]
+        await servicer.IngestPosts(req, _Context())  # type: ignore[arg-type]  # bad on purpose
     assert status_of(info.value) == grpc.StatusCode.INVALID_ARGUMENT
     assert publisher.calls == []

@@ -204,4 +204,4 @@ def test_queryset_rejects_duplicates_and_unknown_roles() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         QuerySet([ListeningQuery("a", q), ListeningQuery("a", q)])
     with pytest.raises(ValueError, match="role"):
-        QuerySet([ListeningQuery("a", q, "fan")])  # type: ignore[arg-type]
+        QuerySet([ListeningQuery("a", q, "fan")])  # type: ignore[arg-type]  # bad on purpose

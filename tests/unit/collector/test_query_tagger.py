@@ -17,7 +17,7 @@ T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
 def record(qid: str, expression: str, *, tenant: str = "acme", role: str = "brand",
            enabled: bool = True) -> QueryRecord:
-    return QueryRecord(id=qid, tenant_id=tenant, name=qid, role=role, expression=expression,  # type: ignore[arg-type]
+    return QueryRecord(id=qid, tenant_id=tenant, name=qid, role=role, expression=expression,  # type: ignore[arg-type]  # loose kwargs
                        enabled=enabled, created_at=T0, updated_at=T0)
 
 
@@ -62,8 +62,8 @@ class Clock:
 
 
 def post(text: str, *, query_ids: Sequence[str] = (), **kw: object) -> common_pb2.Post:
-    return common_pb2.Post(platform=kw.pop("platform", common_pb2.PLATFORM_X), external_id="1",  # type: ignore[arg-type]
-                           text=text, query_ids=list(query_ids), **kw)  # type: ignore[arg-type]
+    return common_pb2.Post(platform=kw.pop("platform", common_pb2.PLATFORM_X), external_id="1",  # type: ignore[arg-type]  # loose kwargs
+                           text=text, query_ids=list(query_ids), **kw)  # type: ignore[arg-type]  # loose kwargs
 
 
 @pytest.fixture

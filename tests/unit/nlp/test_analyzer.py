@@ -172,13 +172,13 @@ def test_empty_batch(analyzer: Analyzer) -> None:
 @pytest.mark.parametrize("bad", [[None], ["ok", 3], [b"bytes"]])
 def test_non_str_items_raise_type_error(analyzer: Analyzer, bad: list[object]) -> None:
     with pytest.raises(TypeError):
-        analyzer.analyze(bad)  # type: ignore[arg-type]
+        analyzer.analyze(bad)  # type: ignore[arg-type]  # bad on purpose
 
 
 @pytest.mark.parametrize("bad", ["a single string", b"bytes", None, 42])
 def test_non_sequence_raises_type_error(analyzer: Analyzer, bad: object) -> None:
     with pytest.raises(TypeError):
-        analyzer.analyze(bad)  # type: ignore[arg-type]
+        analyzer.analyze(bad)  # type: ignore[arg-type]  # bad on purpose
 
 
 def test_model_version_is_stable(analyzer: Analyzer) -> None:

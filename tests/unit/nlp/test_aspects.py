@@ -89,7 +89,7 @@ def test_split_clauses_is_bounded() -> None:
 
 def test_split_clauses_rejects_non_str() -> None:
     with pytest.raises(ValueError):
-        split_clauses(None)  # type: ignore[arg-type]
+        split_clauses(None)  # type: ignore[arg-type]  # bad on purpose
 
 
 # --- keyword lexicon -----------------------------------------------------------------------------

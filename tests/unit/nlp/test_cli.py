@@ -273,19 +273,19 @@ def test_real_models_end_to_end(real_output: list[dict[str, object]]) -> None:
     assert [r["line"] for r in rows] == [1, 3, 4, 5]
     en, idn, bad, empty = rows
     assert en["language"] == "en"
-    assert en["sentiment"]["label"] == "positive"  # type: ignore[index]
+    assert en["sentiment"]["label"] == "positive"
     assert en["hashtags"] == ["happy"] and en["mentions"] == ["united"]
     assert idn["id"] == "p2" and idn["language"] == "id"
-    assert idn["sentiment"]["label"] == "negative"  # type: ignore[index]
+    assert idn["sentiment"]["label"] == "negative"
     assert idn["domains"] == ["example.com"]
     assert bad["language"] in {"en", "und", "other"}
     assert empty["id"] == "p4" and empty["language"] == "und"
     assert empty["emotion"]["label"] == ""  # type: ignore[index]  # nothing to feel about
     for r in rows:
-        scores = r["sentiment"]["scores"]  # type: ignore[index]
+        scores = r["sentiment"]["scores"]
         assert set(scores) == {"negative", "neutral", "positive"}
         assert abs(sum(scores.values()) - 1.0) < 1e-3
-        assert r["emotion"]["label"] in {"", "anger", "joy", "optimism", "sadness"}  # type: ignore[index]
+        assert r["emotion"]["label"] in {"", "anger", "joy", "optimism", "sadness"}
         assert isinstance(r["aspects"], list)
         emb = r["embedding"]
         assert isinstance(emb, list) and len(emb) == 384

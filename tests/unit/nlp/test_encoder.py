@@ -112,7 +112,7 @@ def test_sorting_restores_input_order(encoder: OnnxEncoder, embeddings: np.ndarr
 
 def test_rejects_a_bare_string(encoder: OnnxEncoder) -> None:
     with pytest.raises(TypeError):
-        encoder.encode("hello")  # type: ignore[arg-type]
+        encoder.encode("hello")  # type: ignore[arg-type]  # bad on purpose
 
 
 def test_tokenizer_matches_reference_unigram(

@@ -80,7 +80,7 @@ def test_bad_config_and_input() -> None:
     empty = EntityMatcher([])
     assert empty.find("gojek") == []
     with pytest.raises(ValueError):
-        empty.find(None)  # type: ignore[arg-type]
+        empty.find(None)  # type: ignore[arg-type]  # bad on purpose
     assert alias_key(" GO-JEK ") == "gojek"
 
 

@@ -54,9 +54,9 @@ def test_und_for_texts_without_language(ident: LanguageIdentifier, text: str) ->
 
 def test_bad_input_raises_value_error(ident: LanguageIdentifier) -> None:
     with pytest.raises(ValueError):
-        ident.identify(None)  # type: ignore[arg-type]
+        ident.identify(None)  # type: ignore[arg-type]  # bad on purpose
     with pytest.raises(ValueError):
-        ident.identify_many(["ok", b"bytes"])  # type: ignore[list-item]
+        ident.identify_many(["ok", b"bytes"])  # type: ignore[list-item]  # bad on purpose
 
 
 def test_broken_unicode_and_long_text(ident: LanguageIdentifier) -> None:

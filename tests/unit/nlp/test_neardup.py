@@ -70,7 +70,7 @@ def test_bad_input() -> None:
     with pytest.raises(ValueError):
         MinHasher(num_perm=100, bands=32)
     with pytest.raises(ValueError):
-        MinHasher().signature(None)  # type: ignore[arg-type]
+        MinHasher().signature(None)  # type: ignore[arg-type]  # bad on purpose
     with pytest.raises(ValueError):
         MinHasher().band_keys(np.zeros(3, dtype=np.uint32))
     with pytest.raises(ValueError):

@@ -72,7 +72,7 @@ def test_empty_and_bad_input() -> None:
     assert extract_signals("") == Signals()
     assert extract_signals("   \n") == Signals()
     with pytest.raises(ValueError):
-        extract_signals(None)  # type: ignore[arg-type]
+        extract_signals(None)  # type: ignore[arg-type]  # bad on purpose
 
 
 def test_lone_surrogates_and_replacement_chars() -> None:

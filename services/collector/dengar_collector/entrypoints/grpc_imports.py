@@ -49,7 +49,7 @@ def job_to_proto(job: ImportJob) -> collector_pb2.ImportJob:
     msg = collector_pb2.ImportJob(
         id=job.id, tenant_id=job.tenant_id, filename=job.spec.filename, format=job.format,
         # The stubs want the enum's ValueType; the _STATES values are those enum numbers.
-        state=_STATES[job.state],  # type: ignore[arg-type]
+        state=_STATES[job.state],  # type: ignore[arg-type]  # enum int for the stub's ValueType
         bytes_total=job.bytes_total, bytes_processed=job.bytes_processed,
         rows_read=job.rows_read, accepted=job.accepted, rejected=job.rejected,
         errors=[collector_pb2.ImportRowError(line=e.line, field=e.field, message=e.message)

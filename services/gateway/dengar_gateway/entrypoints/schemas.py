@@ -12,7 +12,7 @@ from dengar_common.postjson import ItemError
 from dengar_gateway.domain.keys import Scope
 
 # Literal of a tuple is Literal of its members: the labels are the post contract's.
-SentimentLabel = Literal[SENTIMENT_LABELS]  # type: ignore[valid-type]
+SentimentLabel = Literal[SENTIMENT_LABELS]  # type: ignore[valid-type]  # Literal of the contract's tuple: one source of the labels
 # NlpService.Analyze takes at most this many texts per call.
 MAX_ANALYZE_TEXTS = 100
 

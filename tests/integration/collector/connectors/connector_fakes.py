@@ -36,7 +36,7 @@ def local_config(**overrides: object) -> SafeHttpConfig:
         "connect_timeout_s": 2.0, "read_timeout_s": 5.0, "total_timeout_s": 10.0,
     }
     values.update(overrides)
-    return SafeHttpConfig(**values)  # type: ignore[arg-type]
+    return SafeHttpConfig(**values)  # type: ignore[arg-type]  # loose kwargs
 
 
 class FakeClock:

@@ -28,7 +28,7 @@ from dengar_collector.adapters.http_safety import (
 )
 
 
-def resolver_for(table: dict[str, Sequence[str]], calls: list[str] | None = None):  # type: ignore[no-untyped-def]
+def resolver_for(table: dict[str, Sequence[str]], calls: list[str] | None = None):
     async def resolve(host: str, port: int) -> Sequence[str]:
         if calls is not None:
             calls.append(host)
@@ -270,7 +270,7 @@ async def test_tls_is_verified_against_the_hostname_not_the_pinned_address(
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(cert, key)
     sni: list[str | None] = []
-    server_ctx.sni_callback = lambda sock, name, ctx: sni.append(name)  # type: ignore[assignment,misc,return-value]
+    server_ctx.sni_callback = lambda sock, name, ctx: sni.append(name)
     srv = FixtureServer().start(tls=server_ctx)
     try:
         srv.route("GET", "/feed.xml", lambda req: Reply(200, req.headers["host"].encode()))

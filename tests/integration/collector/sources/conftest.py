@@ -32,7 +32,7 @@ def server() -> Iterator[FixtureServer]:
 
 @pytest.fixture
 def mastodon(server: FixtureServer) -> MastodonHarness:
-    return MastodonHarness(server, FakeClock(), None)  # type: ignore[arg-type]
+    return MastodonHarness(server, FakeClock(), None)  # type: ignore[arg-type]  # bad on purpose
 
 
 AppFactory = Callable[..., Awaitable[RunningCollector]]

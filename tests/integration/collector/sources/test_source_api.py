@@ -10,7 +10,7 @@ from source_helpers import OTHER, TENANT, mastodon_config
 from dengar.v1 import collector_pb2
 
 
-def struct(data: dict) -> struct_pb2.Struct:  # type: ignore[type-arg]
+def struct(data: dict) -> struct_pb2.Struct:
     s = struct_pb2.Struct()
     s.update(data)
     return s
@@ -21,12 +21,12 @@ def create_req(tenant: str = TENANT, **kw: object) -> collector_pb2.CreateSource
                                  "config": struct({"base_url": "http://127.0.0.1:9", "query": "gojek"}),
                                  "paused": True}
     values.update(kw)
-    return collector_pb2.CreateSourceRequest(tenant_id=tenant, **values)  # type: ignore[arg-type]
+    return collector_pb2.CreateSourceRequest(tenant_id=tenant, **values)  # type: ignore[arg-type]  # loose kwargs
 
 
 async def code_of(call: object) -> tuple[grpc.StatusCode, str]:
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call  # type: ignore[misc]
+        await call
     return info.value.code(), info.value.details() or ""
 
 
@@ -96,7 +96,7 @@ async def test_other_tenants_get_not_found(sources) -> None:
     ({"interval_seconds": -5}, "interval_seconds"),
     ({"kind": "webhook", "config": struct({"a": 1})}, "config"),
 ])
-async def test_bad_definitions_are_invalid_argument(sources, kw: dict, field: str) -> None:  # type: ignore[type-arg]
+async def test_bad_definitions_are_invalid_argument(sources, kw: dict, field: str) -> None:
     code, message = await code_of(sources.CreateSource(create_req(**kw)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert field in message

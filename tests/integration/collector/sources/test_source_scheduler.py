@@ -22,13 +22,13 @@ from dengar_common.bus import Subjects
 from dengar_common.grpcutil import insecure_channel
 
 
-def struct(data: dict) -> struct_pb2.Struct:  # type: ignore[type-arg]
+def struct(data: dict) -> struct_pb2.Struct:
     s = struct_pb2.Struct()
     s.update(data)
     return s
 
 
-async def create(stub, harness, tenant: str = TENANT, **config: object) -> collector_pb2.Source:  # type: ignore[no-untyped-def]
+async def create(stub, harness, tenant: str = TENANT, **config: object) -> collector_pb2.Source:
     resp = await stub.CreateSource(collector_pb2.CreateSourceRequest(
         tenant_id=tenant, name="gojek", kind="mastodon", config=struct(mastodon_config(harness, **config)),
         credentials={"access_token": harness.secret}))
@@ -42,7 +42,7 @@ def get(tenant: str, source_id: str) -> collector_pb2.GetSourceRequest:
 class Concurrency:
     """Wraps a fixture-server handler: slow replies, and the most requests in flight per path and in all."""
 
-    def __init__(self, handler, delay_s: float) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, handler, delay_s: float) -> None:
         self._handler = handler
         self._delay = delay_s
         self._lock = threading.Lock()

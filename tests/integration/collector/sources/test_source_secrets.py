@@ -23,7 +23,7 @@ from dengar_common.grpcutil import insecure_channel
 OLD, NEW, WRONG = generate_key(), generate_key(), generate_key()
 
 
-def struct(data: dict) -> struct_pb2.Struct:  # type: ignore[type-arg]
+def struct(data: dict) -> struct_pb2.Struct:
     s = struct_pb2.Struct()
     s.update(data)
     return s
@@ -42,7 +42,7 @@ def push(source_id: str, secret: str, external_id: str) -> collector_pb2.PushWeb
                                             content_type="application/json")
 
 
-async def raw(mongo_client, unique: str, source_id: str) -> dict:  # type: ignore[no-untyped-def]
+async def raw(mongo_client, unique: str, source_id: str) -> dict:
     doc = await mongo_client[f"col_{unique}"]["sources"].find_one({"_id": source_id})
     assert doc is not None
     return doc
@@ -60,7 +60,7 @@ def assert_sealed(doc: dict, *values: str, key: str) -> None:
             SecretBox([key]).open(doc[field], context=f"{doc['tenant_id']}/{doc['_id']}/{field[:-7]}")
 
 
-async def create_mastodon(stub, harness, **kw: object) -> collector_pb2.Source:  # type: ignore[no-untyped-def]
+async def create_mastodon(stub, harness, **kw: object) -> collector_pb2.Source:
     resp = await stub.CreateSource(collector_pb2.CreateSourceRequest(
         tenant_id=TENANT, name="gojek", kind="mastodon", config=struct(mastodon_config(harness)),
         credentials={"access_token": harness.secret}, **kw))

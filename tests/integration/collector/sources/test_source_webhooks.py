@@ -36,7 +36,7 @@ async def hook(sources) -> collector_pb2.CreateSourceResponse:
 
 async def rpc_error(call: object) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call  # type: ignore[misc]
+        await call
     return info.value
 
 

@@ -93,7 +93,7 @@ def test_default_outcomes(status: int, outcome: Outcome) -> None:
 def test_credentials_are_masked_everywhere(caplog: pytest.LogCaptureFixture) -> None:
     secret = "super-secret-token-123"
     creds = XCredentials(bearer_token=SecretStr(secret))
-    reddit = RedditCredentials(client_id="app", client_secret=secret)  # type: ignore[arg-type]
+    reddit = RedditCredentials(client_id="app", client_secret=secret)  # type: ignore[arg-type]  # bad on purpose
     auth = StaticHeaderAuth("Authorization", creds.bearer_token, prefix="Bearer ")
     for text in (repr(creds), str(creds), repr(reddit), f"{reddit}", repr(auth), f"{creds.bearer_token}",
                  str(creds.model_dump())):

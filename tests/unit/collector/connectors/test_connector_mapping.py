@@ -303,7 +303,7 @@ def test_xml_entities_are_refused_but_a_plain_doctype_is_fine(use_defusedxml: bo
         with pytest.raises(UnsafeXmlError):
             parse_xml(doc, use_defusedxml=use_defusedxml)
     root = parse_xml(RSS091, use_defusedxml=use_defusedxml)
-    assert root.find("channel/item/title").text == "Hi"  # type: ignore[union-attr]
+    assert root.find("channel/item/title").text == "Hi"
 
 
 # ------------------------------------------------------------------------------------------ shared

@@ -51,12 +51,12 @@ class FakeApi:
         if self.mode == "offset":
             if lower is not None:
                 ordered = [kv for kv in ordered if kv[0] >= lower]
-            offset = int(token) if token is not None else 0  # type: ignore[call-overload]
+            offset = int(token) if token is not None else 0
             chunk = ordered[offset:offset + size]
             more = offset + size < len(ordered)
             return chunk, (offset + size if more else None)
         if token is not None:
-            ordered = [kv for kv in ordered if kv[0] < int(token)]  # type: ignore[call-overload]
+            ordered = [kv for kv in ordered if kv[0] < int(token)]
         chunk = ordered[:size]
         return chunk, (chunk[-1][0] if len(ordered) > size else None)
 

@@ -165,7 +165,7 @@ def _prescan(data: bytes) -> None:
     parser.EntityDeclHandler = _forbid
     parser.UnparsedEntityDeclHandler = _forbid
     # typeshed types this handler as returning int; _forbid never returns (it raises).
-    parser.ExternalEntityRefHandler = _forbid  # type: ignore[assignment]
+    parser.ExternalEntityRefHandler = _forbid  # type: ignore[assignment]  # expat's handler slot is typed narrower than any callable
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:

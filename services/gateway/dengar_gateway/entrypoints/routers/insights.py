@@ -154,11 +154,11 @@ async def spikes(
         out.append(SpikeOut(
             start=from_timestamp(s.start_time), end=from_timestamp(s.end_time),
             peak=from_timestamp(s.peak_time), observed=_r(s.observed), expected=_r(s.expected),
-            score=_r(s.score), severity=s.severity, confidence=s.confidence,  # type: ignore[arg-type]
+            score=_r(s.score), severity=s.severity, confidence=s.confidence,  # type: ignore[arg-type]  # proto str into a Literal field, validated by pydantic
             volume=s.volume, baseline_start=from_timestamp(s.baseline_start_time),
             baseline_end=from_timestamp(s.baseline_end_time), drivers=drivers))
     return SpikesOut(start=start, end=end, interval=interval, metric=metric, query_id=query_id,
-                     confidence=resp.confidence or "low", unjudged_buckets=resp.unjudged_buckets,  # type: ignore[arg-type]
+                     confidence=resp.confidence or "low", unjudged_buckets=resp.unjudged_buckets,  # type: ignore[arg-type]  # proto str into a Literal field, validated by pydantic
                      spikes=out)
 
 
@@ -231,7 +231,7 @@ async def brief(deps: Deps, principal: ReadPrincipal, start: From, end: To,
         tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end),
         query_id=query_id or "", lang=lang, limit=limit, queries=queries))
     cards = [CardOut(
-        type=c.type, title=c.title, narrative=c.narrative, impact=_r(c.impact),  # type: ignore[arg-type]
+        type=c.type, title=c.title, narrative=c.narrative, impact=_r(c.impact),  # type: ignore[arg-type]  # proto str into a Literal field, validated by pydantic
         metrics={k: _metric(v) for k, v in sorted(c.metrics.items())},
         drivers=[CardDriverOut(kind=d.kind, value=d.value, count=d.count, baseline_count=d.baseline_count,
                                lift=_r(d.lift) if d.HasField("lift") else None, score=_r(d.score),
