@@ -96,12 +96,16 @@ class CompareOut(_Out):
 
 
 class CardDriverOut(_Out):
-    kind: str
-    value: str
-    count: int
+    """One driver of a card, with the ids of its evidence (the card's filters list them)."""
+
+    kind: str = Field(description="aspect, term, hashtag, platform, language, author, entity or "
+                                  "near_duplicate.")
+    value: str = Field(description='For an aspect, "name:polarity".')
+    count: int = Field(description="Mentions with this value in the window (sample counts for terms "
+                                   "and authors).")
     baseline_count: int
-    lift: float | None
-    score: float
+    lift: float | None = Field(description="count / baseline count scaled to the window; null when new.")
+    score: float = Field(description="Log-odds z-score with an informative prior: how unusual.")
     terms: list[str]
     evidence_mention_ids: list[str]
 

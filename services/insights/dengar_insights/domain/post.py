@@ -12,24 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dengar_common.enrichment import Aspect, Entity, Signals
+from dengar_common.post_contract import PostAuthor as Author
+from dengar_common.post_contract import PostEngagement as Engagement
 
-@dataclass(frozen=True)
-class Author:
-    id: str = ""
-    handle: str = ""
-    display_name: str = ""
-    followers: int = 0
-    verified: bool = False
-    location: str = ""
-
-
-@dataclass(frozen=True)
-class Engagement:
-    likes: int = 0
-    reposts: int = 0
-    replies: int = 0
-    quotes: int = 0
-    views: int = 0
+__all__ = ["Aspect", "Author", "Emotion", "Engagement", "EnrichedPost", "Enrichment", "Entity", "Post",
+           "Sentiment", "Signals"]
 
 
 @dataclass(frozen=True)
@@ -52,8 +40,8 @@ class Post:
     metadata: Mapping[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     collected_at: datetime | None = None
-    author: Author = Author()
-    engagement: Engagement = Engagement()
+    author: Author = field(default_factory=Author)
+    engagement: Engagement = field(default_factory=Engagement)
 
 
 @dataclass(frozen=True)
@@ -66,25 +54,9 @@ class Sentiment:
 
 
 @dataclass(frozen=True)
-class Aspect:
-    name: str
-    polarity: str
-    confidence: float = 0.0
-
-
-@dataclass(frozen=True)
 class Emotion:
     label: str = ""
     scores: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Entity:
-    id: str
-    kind: str
-    surface: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -94,12 +66,7 @@ class Enrichment:
     sentiment: Sentiment = Sentiment()
     emotion: Emotion = Emotion()
     aspects: tuple[Aspect, ...] = ()
-    hashtags: tuple[str, ...] = ()
-    mentions: tuple[str, ...] = ()
-    urls: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
-    cashtags: tuple[str, ...] = ()
-    emojis: tuple[str, ...] = ()
+    signals: Signals = field(default_factory=Signals)
     entities: tuple[Entity, ...] = ()
     neardup_keys: tuple[str, ...] = ()
     model_version: str = ""

@@ -81,8 +81,9 @@ def enriched_from_proto(enriched: common_pb2.EnrichedPost) -> dom.EnrichedPost:
         emotion=dom.Emotion(label=enr.emotion.label, scores=dict(enr.emotion.scores)),
         aspects=tuple(dom.Aspect(name=x.name, polarity=sentiment_name(x.polarity),
                                  confidence=x.confidence) for x in enr.aspects),
-        hashtags=tuple(enr.hashtags), mentions=tuple(enr.mentions), urls=tuple(enr.urls),
-        domains=tuple(enr.domains), cashtags=tuple(enr.cashtags), emojis=tuple(enr.emojis),
+        signals=dom.Signals(hashtags=tuple(enr.hashtags), mentions=tuple(enr.mentions),
+                            urls=tuple(enr.urls), domains=tuple(enr.domains),
+                            cashtags=tuple(enr.cashtags), emojis=tuple(enr.emojis)),
         entities=tuple(dom.Entity(id=x.id, kind=x.kind, surface=x.surface, start=x.start, end=x.end)
                        for x in enr.entities),
         neardup_keys=tuple(enr.neardup_keys), model_version=enr.model_version))

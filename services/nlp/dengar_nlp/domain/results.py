@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 # SENTIMENT_LABELS is defined by the post contract (model-head order); re-exported for the nlp modules.
+from dengar_common.enrichment import Aspect, Entity, Signals
 from dengar_common.post_contract import SENTIMENT_LABELS
-from dengar_nlp.domain.signals import Signals
 
 __all__ = ["EMOTION_LABELS", "SENTIMENT_LABELS", "Analysis", "Aspect", "Emotion", "Entity",
            "Sentiment", "Signals"]
@@ -52,22 +52,6 @@ class Emotion(_LabelScores):
     def undetermined(cls) -> Emotion:
         """No label (the gateway shows "no emotion" for an empty one), uniform scores."""
         return cls("", {k: 1.0 / len(EMOTION_LABELS) for k in EMOTION_LABELS})
-
-
-@dataclass(frozen=True)
-class Aspect:
-    name: str
-    polarity: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class Entity:
-    id: str
-    kind: str
-    surface: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)

@@ -17,21 +17,12 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from dengar_common.enrichment import Signals
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Signals:
-    hashtags: tuple[str, ...] = ()
-    mentions: tuple[str, ...] = ()
-    urls: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ()
-    cashtags: tuple[str, ...] = ()
-    emojis: tuple[str, ...] = ()
 
 
 # Extended_Pictographic (Unicode 15.1 emoji-data.txt), as code point ranges.

@@ -31,6 +31,7 @@ from dengar_collector.service_layer.ports import ConnectorError as ConnectorErro
 from dengar_collector.service_layer.ports import Cursor as Cursor
 from dengar_collector.service_layer.ports import InvalidCursorError as InvalidCursorError
 from dengar_common.enums import platform_from_name
+from dengar_common.post_contract import PostAuthor as Author
 
 logger = logging.getLogger(__name__)
 
@@ -90,16 +91,6 @@ class MappingError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------- models
-
-@dataclass(frozen=True, slots=True)
-class Author:
-    id: str = ""
-    handle: str = ""
-    display_name: str = ""
-    followers: int = 0
-    verified: bool = False
-    location: str = ""
-
 
 @dataclass(frozen=True, slots=True)
 class CollectedPost:
