@@ -84,8 +84,13 @@ def test_coordinated_duplicates_rule() -> None:
     assert c.start == NOV30 and c.end == NOV30 + timedelta(minutes=70)
     assert "gocepat50" in c.common_terms
     # LSH keys link edited copies transitively.
-    edited = [fm(i, f"copy {i}", f"a{i}", i, keys=(f"k{i}", f"k{i + 1}")) for i in range(6)]
+    edited = [fm(i, f"{PROMO} edit {i}", f"a{i}", i, keys=(f"k{i}", f"k{i + 1}")) for i in range(6)]
     assert [c.posts for c in coordinated_duplicates(edited)] == [6]
+    # ...but a chain of keys through texts that are not near-identical is no cluster (templated
+    # organic posts that each share a phrase with the next).
+    chained = [fm(i, "GoCepat " + " ".join(f"w{i}x{j}" for j in range(8)), f"c{i}", i,
+                  keys=(f"k{i}", f"k{i + 1}")) for i in range(6)]
+    assert coordinated_duplicates(chained) == []
 
 
 def spike(metric: str = "negative", observed: float = 412, expected: float = 133,

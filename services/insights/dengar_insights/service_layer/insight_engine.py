@@ -391,8 +391,11 @@ class InsightEngine:
                             start: datetime, end: datetime) -> list[tuple[str | None, Spike]]:
         """Candidate spikes of every scope, one series read per scope, without repeats.
 
-        A volume spike that overlaps a negative or positive one of its scope says less than that
-        one; a net-sentiment shift that overlaps a count spike of the same direction repeats it;
+        A volume spike whose excess is mostly (at least half) that of the negative or positive
+        spikes overlapping it says less than they do and goes; otherwise the volume spike is the
+        event (a fee-hike wave of mostly neutral complaints with a small negative bump inside it)
+        and the polar spikes inside it go. A net-sentiment shift that overlaps a count spike of
+        the same direction repeats it;
         a tenant-wide spike that overlaps one of a named query's spikes of the same metric is
         that query's spike, which names its subject.
         """
@@ -402,8 +405,10 @@ class InsightEngine:
         for scope, series in zip(scopes, serieses, strict=True):
             by_metric = {m: self._detect(series, interval, m, start, end).spikes for m in METRICS}
             polar = [*by_metric[NEGATIVE], *by_metric[POSITIVE]]
-            keep = list(polar)
-            keep += [s for s in by_metric[VOLUME] if not any(_overlaps(s, p) for p in polar)]
+            volume = [s for s in by_metric[VOLUME]
+                      if sum(max(p.excess, 0.0) for p in polar if _overlaps(s, p))
+                      < 0.5 * s.excess]
+            keep = [p for p in polar if not any(_overlaps(p, v) for v in volume)] + volume
             for s in by_metric[NET_SENTIMENT]:
                 same = by_metric[NEGATIVE] if s.observed < s.expected else by_metric[POSITIVE]
                 if not any(_overlaps(s, p) for p in same):
