@@ -229,6 +229,15 @@ def _impact(s: Spike) -> float:
     return max(s.excess, 0.0) * min(abs(s.score), 20.0)
 
 
+def _tone(s: Spike) -> str:
+    """The overall sentiment of a spike's mentions that its card's filters select."""
+    if s.metric in (NEGATIVE, POSITIVE):
+        return s.metric
+    if s.metric == NET_SENTIMENT:
+        return NEGATIVE if s.observed < s.expected else POSITIVE
+    return ""
+
+
 # -- the use case ----------------------------------------------------------------------------------
 
 
@@ -314,6 +323,7 @@ class InsightEngine:
                           exact_baseline=rollup_feature_counts(tb), window_volume=tw.volume or None,
                           baseline_volume=tb.volume or None,
                           baseline_scale=(we - ws) / (be - bs),
+                          sentiment=_tone(spike) or None,
                           params=replace(DEFAULT_DRIVER_PARAMS, evidence=self.limits.max_evidence))
         return ExplainedSpike(spike, tuple(drivers[:self.limits.max_drivers]), query_id), window
 
