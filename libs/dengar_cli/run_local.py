@@ -99,7 +99,7 @@ def print_share_of_voice(sov: dict[str, Any]) -> None:
              f"net sentiment {float(item['net_sentiment']):+.2f}")
 
 
-INSIGHT_CARDS = 5
+INSIGHT_CARDS = 6
 
 
 def demo_period(now: datetime | None = None) -> tuple[datetime, datetime]:

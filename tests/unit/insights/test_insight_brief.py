@@ -191,3 +191,22 @@ def test_brief_ranks_by_impact_and_builds_every_card_type() -> None:
                for card in idn)
     with pytest.raises(ValueError):
         build_brief(lang="fr", start=start, end=end)
+
+
+def test_a_spike_that_is_mostly_a_coordinated_cluster_is_told_by_the_cluster_card() -> None:
+    start, end = NOV30 - DAY, NOV30 + DAY
+    clusters = coordinated_duplicates([fm(i, PROMO, f"fresh{i}", minutes=i) for i in range(12)])
+    assert clusters and clusters[0].posts == 12
+    campaign = ExplainedSpike(spike(metric="positive", observed=20, expected=4, score=9.0), (),
+                              "gocepat")
+    elsewhere = ExplainedSpike(spike(metric="negative", observed=20, expected=4, score=9.0), (),
+                               "kirimin")
+    larger = ExplainedSpike(spike(metric="positive", observed=80, expected=4, score=9.0), (),
+                            "gocepat")
+    cards = build_brief(lang="en", start=start, end=end, spikes=[campaign, elsewhere, larger],
+                        clusters=clusters, names={"gocepat": "GoCepat", "kirimin": "Kirimin"})
+    spikes = [(c.title, c.metrics["observed"]) for c in cards if c.type == SPIKE]
+    # 12 copies are most of the 16 extra positive mentions, not of 76; another scope is untouched.
+    assert sorted(spikes) == [("Spike in negative mentions of Kirimin", 20),
+                              ("Spike in positive mentions of GoCepat", 80)]
+    assert [c.type for c in cards].count(COORDINATED_DUPLICATES) == 1
