@@ -126,12 +126,20 @@ def _metric_phrase(metric: str, subject: str | None, lang: str) -> str:
 
 
 def _lead_driver(drivers: Sequence[Driver], metric: str) -> Driver | None:
-    """The driver a narrative names: an aspect with the spike's polarity first, else a term."""
+    """The driver a narrative names: an aspect with the spike's polarity first, else a term;
+    one with evidence (which the card's filters list) when there is one."""
     pol = metric if metric in (NEGATIVE, POSITIVE) else None
-    for d in drivers:
-        if d.kind == ASPECT and (pol is None or d.value.endswith(f":{pol}")):
-            return d
-    return next((d for d in drivers if d.kind == TERM), None)
+    for evidenced in (True, False):
+        for d in drivers:
+            if evidenced and not d.evidence_ids:
+                continue
+            if d.kind == ASPECT and (pol is None or d.value.endswith(f":{pol}")):
+                return d
+        lead = next((d for d in drivers if d.kind == TERM and (d.evidence_ids or not evidenced)),
+                    None)
+        if lead is not None:
+            return lead
+    return None
 
 
 def _driven_by(lead: Driver | None, drivers: Sequence[Driver], lang: str) -> str:

@@ -325,9 +325,10 @@ def attach_evidence(drivers: Sequence[Driver], window_mentions: Sequence[Mention
     """The drivers with up to ``k`` typical window mentions each as evidence.
 
     With ``baseline_mentions``, non-term drivers also get the terms that characterise them.
-    Evidence is taken from the driver's mentions whose overall sentiment is the aspect's polarity
-    (aspect drivers) or ``sentiment`` (the others, e.g. a negative spike's), when there are any:
-    a card lists its evidence through ``GET /v1/mentions`` filtered by that sentiment.
+    Evidence is taken only from the driver's mentions whose overall sentiment is the aspect's
+    polarity (aspect drivers) or ``sentiment`` (the others, e.g. a negative spike's): a card lists
+    its evidence through ``GET /v1/mentions`` filtered by that sentiment (a driver without such a
+    mention has no evidence, and a card does not lead with it).
     """
     out = []
     for d in drivers:
@@ -336,8 +337,8 @@ def attach_evidence(drivers: Sequence[Driver], window_mentions: Sequence[Mention
         if baseline_mentions is not None and d.kind != TERM:
             terms = driver_terms(having, baseline_mentions)
         pol = d.value.partition(":")[2] if d.kind == ASPECT else sentiment
-        toned = [m for m in having if m.sentiment == pol] if pol else []
-        out.append(replace(d, evidence_ids=typical_mentions(toned or having, k), terms=terms))
+        toned = [m for m in having if m.sentiment == pol] if pol else having
+        out.append(replace(d, evidence_ids=typical_mentions(toned, k), terms=terms))
     return out
 
 
