@@ -137,7 +137,9 @@ def print_insights(cards: list[dict[str, Any]]) -> None:
         _out(f"     {c.get('narrative', '')}")
         drivers = [d for d in c.get("drivers") or [] if d.get("kind") in ("aspect", "term", "hashtag")]
         if drivers:
-            _out("     drivers: " + ", ".join(_driver_label(d) for d in drivers[:4]))
+            # A hashtag and the word it is made of read the same here.
+            labels = list(dict.fromkeys(_driver_label(d).replace("'#", "'") for d in drivers))
+            _out("     drivers: " + ", ".join(labels[:4]))
 
 
 def feed_demo(api_url: str, key: str, n: int, seed: int) -> int:
