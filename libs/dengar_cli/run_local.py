@@ -99,6 +99,49 @@ def print_share_of_voice(sov: dict[str, Any]) -> None:
              f"net sentiment {float(item['net_sentiment']):+.2f}")
 
 
+INSIGHT_CARDS = 6
+
+
+def demo_period(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The demo stream's week in whole hours: [to - 7 days, to), ``to`` the hour after ``now``."""
+    now = now or datetime.now(UTC)
+    to = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return to - timedelta(days=7), to
+
+
+def insight_brief(api_url: str, key: str, start: datetime, end: datetime, *, lang: str = "en",
+                  limit: int = INSIGHT_CARDS) -> list[dict[str, Any]]:
+    params: dict[str, str | int] = {"from": start.isoformat(), "to": end.isoformat(), "lang": lang,
+                                    "limit": limit}
+    r = httpx.get(f"{api_url}/v1/insights/brief", params=params,
+                  headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    r.raise_for_status()
+    return list(r.json().get("cards") or [])
+
+
+def _driver_label(d: dict[str, Any]) -> str:
+    value = str(d.get("value", ""))
+    if d.get("kind") == "aspect":
+        name, _, pol = value.partition(":")
+        return f"{name} ({pol})" if pol else name
+    return f"'{value}'" if d.get("kind") in ("term", "hashtag") else value
+
+
+def print_insights(cards: list[dict[str, Any]]) -> None:
+    _out("Insights (the week's brief, GET /v1/insights/brief):")
+    if not cards:
+        _out("  nothing unusual found")
+        return
+    for i, c in enumerate(cards, 1):
+        _out(f"  {i}. {c.get('title', '')}")
+        _out(f"     {c.get('narrative', '')}")
+        drivers = [d for d in c.get("drivers") or [] if d.get("kind") in ("aspect", "term", "hashtag")]
+        if drivers:
+            # A hashtag and the word it is made of read the same here.
+            labels = list(dict.fromkeys(_driver_label(d).replace("'#", "'") for d in drivers))
+            _out("     drivers: " + ", ".join(labels[:4]))
+
+
 def feed_demo(api_url: str, key: str, n: int, seed: int) -> int:
     from dengar_cli.demo import generate_demo_posts
 
@@ -242,6 +285,13 @@ def main(argv: list[str] | None = None) -> int:
         _out("")
         _out(f"Try: curl -H 'Authorization: Bearer {key}' "
              f"'{platform.api_url}/v1/mentions?sentiment=negative&limit=3'")
+        if not ns.no_demo:
+            # Last, so that the summary ends with what the week's stream says.
+            _out("")
+            try:
+                print_insights(insight_brief(platform.api_url, key, *demo_period()))
+            except httpx.HTTPError as exc:
+                _out(f"Insights: unavailable ({exc})")
         if ns.exit_after_demo:
             return 0
         _out("Press Ctrl-C to stop.")

@@ -1,4 +1,5 @@
-"""`dengar run`'s feed progress: one bar on a terminal, a line per quarter elsewhere."""
+"""`dengar run`'s output: feed progress (one bar on a terminal, a line per quarter elsewhere) and the
+closing Insights section."""
 
 from __future__ import annotations
 
@@ -36,3 +37,28 @@ def test_on_a_terminal_one_bar(monkeypatch: pytest.MonkeyPatch) -> None:
     text = out.getvalue()
     assert "3000/3000" in text and "posts" in text
     assert text.count("\n") == 1  # redrawn in place with \r, one line left behind
+
+
+def test_demo_period_is_the_week_in_whole_hours_up_to_the_next() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dengar_cli.run_local import demo_period
+
+    start, end = demo_period(datetime(2026, 12, 2, 19, 24, 5, tzinfo=UTC))
+    assert end == datetime(2026, 12, 2, 20, tzinfo=UTC) and end - start == timedelta(days=7)
+
+
+def test_insights_print_each_card_with_its_lead_drivers_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from dengar_cli.run_local import print_insights
+
+    print_insights([{"title": "Spike in negative mentions of Kirimin", "narrative": "Negative mentions rose.",
+                     "drivers": [{"kind": "hashtag", "value": "kirimindown"},
+                                 {"kind": "term", "value": "kirimindown"},
+                                 {"kind": "platform", "value": "x"},
+                                 {"kind": "aspect", "value": "delivery:negative"}]}])
+    print_insights([])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Insights")
+    assert out[1:4] == ["  1. Spike in negative mentions of Kirimin", "     Negative mentions rose.",
+                        "     drivers: 'kirimindown', delivery (negative)"]
+    assert out[-1] == "  nothing unusual found"

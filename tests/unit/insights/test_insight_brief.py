@@ -84,8 +84,13 @@ def test_coordinated_duplicates_rule() -> None:
     assert c.start == NOV30 and c.end == NOV30 + timedelta(minutes=70)
     assert "gocepat50" in c.common_terms
     # LSH keys link edited copies transitively.
-    edited = [fm(i, f"copy {i}", f"a{i}", i, keys=(f"k{i}", f"k{i + 1}")) for i in range(6)]
+    edited = [fm(i, f"{PROMO} edit {i}", f"a{i}", i, keys=(f"k{i}", f"k{i + 1}")) for i in range(6)]
     assert [c.posts for c in coordinated_duplicates(edited)] == [6]
+    # ...but a chain of keys through texts that are not near-identical is no cluster (templated
+    # organic posts that each share a phrase with the next).
+    chained = [fm(i, "GoCepat " + " ".join(f"w{i}x{j}" for j in range(8)), f"c{i}", i,
+                  keys=(f"k{i}", f"k{i + 1}")) for i in range(6)]
+    assert coordinated_duplicates(chained) == []
 
 
 def spike(metric: str = "negative", observed: float = 412, expected: float = 133,
@@ -186,3 +191,22 @@ def test_brief_ranks_by_impact_and_builds_every_card_type() -> None:
                for card in idn)
     with pytest.raises(ValueError):
         build_brief(lang="fr", start=start, end=end)
+
+
+def test_a_spike_that_is_mostly_a_coordinated_cluster_is_told_by_the_cluster_card() -> None:
+    start, end = NOV30 - DAY, NOV30 + DAY
+    clusters = coordinated_duplicates([fm(i, PROMO, f"fresh{i}", minutes=i) for i in range(12)])
+    assert clusters and clusters[0].posts == 12
+    campaign = ExplainedSpike(spike(metric="positive", observed=20, expected=4, score=9.0), (),
+                              "gocepat")
+    elsewhere = ExplainedSpike(spike(metric="negative", observed=20, expected=4, score=9.0), (),
+                               "kirimin")
+    larger = ExplainedSpike(spike(metric="positive", observed=80, expected=4, score=9.0), (),
+                            "gocepat")
+    cards = build_brief(lang="en", start=start, end=end, spikes=[campaign, elsewhere, larger],
+                        clusters=clusters, names={"gocepat": "GoCepat", "kirimin": "Kirimin"})
+    spikes = [(c.title, c.metrics["observed"]) for c in cards if c.type == SPIKE]
+    # 12 copies are most of the 16 extra positive mentions, not of 76; another scope is untouched.
+    assert sorted(spikes) == [("Spike in negative mentions of Kirimin", 20),
+                              ("Spike in positive mentions of GoCepat", 80)]
+    assert [c.type for c in cards].count(COORDINATED_DUPLICATES) == 1

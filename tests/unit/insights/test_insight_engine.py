@@ -249,3 +249,28 @@ async def test_brief_of_one_query_stays_in_it() -> None:
     brief = await engine(store).brief(BriefRequest("acme", start, end, query_id=BRAND, queries=QUERIES))
     assert brief.cards and all(c.filters.get("query_id") in (BRAND, None) for c in brief.cards)
     assert "coordinated_duplicates" not in [c.type for c in brief.cards]
+
+
+async def test_a_week_brief_finds_the_hourly_burst_and_the_wave_that_lasts_days() -> None:
+    store = planted_store()
+    n = len(store.mentions)
+    # Two days of four extra fee complaints an hour about the rival: no hour is unusual, the
+    # days are.
+    for hour in range(6 * 24, 8 * 24):
+        for k in range(4):
+            store.mentions.append(_mention(
+                n, T0 + timedelta(hours=hour, minutes=7 + 13 * k),
+                f"Biaya layanan Paketku naik lagi, mahal banget sekarang tiket{n}", "id", "negative",
+                ("price", "negative"), query=RIVAL))
+            n += 1
+    start, end = T0 + timedelta(days=2), T0 + timedelta(days=9)
+    brief = await engine(store).brief(BriefRequest("acme", start, end, queries=QUERIES, limit=20))
+    spikes = [c for c in brief.cards if c.type == "spike"]
+    burst = [c for c in spikes if c.filters.get("query_id") == BRAND]
+    wave = [c for c in spikes if c.filters.get("query_id") == RIVAL]
+    assert [c.metrics["interval"] for c in burst] == ["hour"], [c.narrative for c in spikes]
+    assert [c.metrics["interval"] for c in wave] == ["day"], [c.narrative for c in spikes]
+    assert wave[0].metrics["metric"] == "negative" and "Paketku" in wave[0].narrative
+    assert wave[0].metrics["start"] == "2026-11-28T00:00:00Z"
+    assert wave[0].metrics["end"] == "2026-11-30T00:00:00Z"
+    assert any(d.kind == ASPECT and d.value == "price:negative" for d in wave[0].drivers)

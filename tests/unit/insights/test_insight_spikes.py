@@ -170,3 +170,25 @@ def test_baseline_window_can_be_extended_to_a_cycle() -> None:
 def test_an_empty_range_is_low_confidence() -> None:
     rep = detect_spikes([], "day", "volume", start=T0, end=T0)
     assert (rep.spikes, rep.buckets, rep.confidence) == ((), (), "low")
+
+
+def test_a_new_series_with_a_daily_rhythm_is_judged_by_its_raw_seasonal_history() -> None:
+    # A new brand whose first posts come at night: its first busy hours are unusual against the
+    # quiet trailing hours, but once three days exist, the same hours of the earlier days (as
+    # they were, not as the trailing baseline expected them) are the baseline.
+    day = [1] * 7 + [12] * 12 + [1] * 5
+    rep = detect_spikes(hourly(day * 6), "hour", "volume", start=T0, end=T0 + 144 * H)
+    assert all(s.start < T0 + 72 * H for s in rep.spikes)
+    values = day * 6
+    values[5 * 24 + 10] = 60
+    rep = detect_spikes(hourly(values), "hour", "volume", start=T0, end=T0 + 144 * H)
+    assert T0 + (5 * 24 + 10) * H in [s.start for s in rep.spikes]
+
+
+def test_days_need_three_of_history() -> None:
+    days = [BucketCounts(T0 + i * D, v) for i, v in enumerate([100, 110, 95, 260])]
+    rep = detect_spikes(days, "day", "volume", start=T0, end=T0 + 4 * D)
+    assert [s.start for s in rep.spikes] == [T0 + 3 * D]
+    assert rep.confidence == "low" and rep.unjudged == 3
+    short = detect_spikes(days[1:], "day", "volume", start=T0 + D, end=T0 + 4 * D)
+    assert short.spikes == () and short.unjudged == 3

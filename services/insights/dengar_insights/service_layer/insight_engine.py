@@ -229,6 +229,33 @@ def _impact(s: Spike) -> float:
     return max(s.excess, 0.0) * min(abs(s.score), 20.0)
 
 
+def _tone(s: Spike) -> str:
+    """The overall sentiment of a spike's mentions that its card's filters select."""
+    if s.metric in (NEGATIVE, POSITIVE):
+        return s.metric
+    if s.metric == NET_SENTIMENT:
+        return NEGATIVE if s.observed < s.expected else POSITIVE
+    return ""
+
+
+def _merge_intervals(fine: Sequence[tuple[str | None, Spike]],
+                     coarse: Sequence[tuple[str | None, Spike]]) -> list[tuple[str | None, Spike]]:
+    """Fine (hourly) and coarse (daily) spikes of the same scopes without repeats: see
+    ``InsightEngine._brief_spikes``."""
+    def kin(a: Spike, b: Spike) -> bool:
+        return _overlaps(a, b) and (a.metric == NET_SENTIMENT) == (b.metric == NET_SENTIMENT)
+
+    dropped: set[int] = set()
+    out: list[tuple[str | None, Spike]] = []
+    for scope, wave in coarse:
+        inside = [i for i, (q, s) in enumerate(fine) if q == scope and kin(wave, s)]
+        bursts = sum(abs(fine[i][1].excess) for i in inside)
+        if not inside or abs(wave.excess) >= 2 * bursts:
+            out.append((scope, wave))
+            dropped.update(inside)
+    return [f for i, f in enumerate(fine) if i not in dropped] + out
+
+
 # -- the use case ----------------------------------------------------------------------------------
 
 
@@ -314,6 +341,7 @@ class InsightEngine:
                           exact_baseline=rollup_feature_counts(tb), window_volume=tw.volume or None,
                           baseline_volume=tb.volume or None,
                           baseline_scale=(we - ws) / (be - bs),
+                          sentiment=_tone(spike) or None,
                           params=replace(DEFAULT_DRIVER_PARAMS, evidence=self.limits.max_evidence))
         return ExplainedSpike(spike, tuple(drivers[:self.limits.max_drivers]), query_id), window
 
@@ -361,11 +389,15 @@ class InsightEngine:
         tz = _zone(req.time_zone)
         names = {q.id: q.name for q in req.queries if q.name}
         sov = _sov_queries(req.queries)
-        interval = HOUR if req.end - req.start <= self.limits.brief_hourly_up_to else DAY
+        # Hours find bursts (an outage over lunch), days find waves that last (a fee hike
+        # complained about for days, a few extra mentions an hour); a short period reads both.
+        period = req.end - req.start
+        intervals = [DAY] if period > self.limits.brief_hourly_up_to else \
+            [HOUR, DAY] if period >= 2 * INTERVALS[DAY] else [HOUR]
         scopes: list[str | None] = [req.query_id] if req.query_id else \
             [None, *sov[:self.limits.max_brief_queries]]
 
-        candidates = await self._brief_spikes(req.tenant_id, scopes, interval, req.start, req.end)
+        candidates = await self._brief_spikes(req.tenant_id, scopes, intervals, req.start, req.end)
         chosen = sorted(candidates, key=lambda c: -_impact(c[1]))[:self.limits.max_explained_spikes]
         explained = await asyncio.gather(*(self._explain(req.tenant_id, q, s) for q, s in chosen))
 
@@ -387,32 +419,50 @@ class InsightEngine:
                             limit=req.limit, tz=tz)
         return BriefResult(cards=tuple(cards), lang=req.lang)
 
-    async def _brief_spikes(self, tenant: str, scopes: Sequence[str | None], interval: str,
-                            start: datetime, end: datetime) -> list[tuple[str | None, Spike]]:
-        """Candidate spikes of every scope, one series read per scope, without repeats.
+    async def _brief_spikes(self, tenant: str, scopes: Sequence[str | None],
+                            intervals: Sequence[str], start: datetime,
+                            end: datetime) -> list[tuple[str | None, Spike]]:
+        """Candidate spikes of every scope and interval, one series read per scope and interval,
+        without repeats.
 
-        A volume spike that overlaps a negative or positive one of its scope says less than that
-        one; a net-sentiment shift that overlaps a count spike of the same direction repeats it;
-        a tenant-wide spike that overlaps one of a named query's spikes of the same metric is
-        that query's spike, which names its subject.
+        Within a scope and interval: a volume spike whose excess is mostly (at least half) that
+        of the negative or positive spikes overlapping it says less than they do and goes;
+        otherwise the volume spike is the event (a fee-hike wave of mostly neutral complaints
+        with a small negative bump inside it) and the polar spikes inside it go. A net-sentiment
+        shift that overlaps a count spike of the same direction repeats it.
+
+        Across intervals: a daily spike whose excess is at least twice that of the hourly spikes
+        of its scope inside it is a wave that they are only bursts of, and replaces them;
+        otherwise the hourly spikes say when, more precisely, and the daily one goes.
+
+        Across scopes: a tenant-wide spike that overlaps one of a named query's spikes of the
+        same metric (even one that gave way to another of its scope) is that query's spike,
+        which names its subject.
         """
-        serieses = await asyncio.gather(*(self._series(tenant, interval, start, end, q)
-                                          for q in scopes))
-        found: list[tuple[str | None, Spike]] = []
-        for scope, series in zip(scopes, serieses, strict=True):
+        jobs = [(i, q) for i in intervals for q in scopes]
+        serieses = await asyncio.gather(*(self._series(tenant, i, start, end, q) for i, q in jobs))
+        found: dict[str, list[tuple[str | None, Spike]]] = {i: [] for i in intervals}
+        named: list[Spike] = []
+        for (interval, scope), series in zip(jobs, serieses, strict=True):
             by_metric = {m: self._detect(series, interval, m, start, end).spikes for m in METRICS}
+            if scope is not None:
+                named += [s for spikes in by_metric.values() for s in spikes]
             polar = [*by_metric[NEGATIVE], *by_metric[POSITIVE]]
-            keep = list(polar)
-            keep += [s for s in by_metric[VOLUME] if not any(_overlaps(s, p) for p in polar)]
+            volume = [s for s in by_metric[VOLUME]
+                      if sum(max(p.excess, 0.0) for p in polar if _overlaps(s, p))
+                      < 0.5 * s.excess]
+            keep = [p for p in polar if not any(_overlaps(p, v) for v in volume)] + volume
             for s in by_metric[NET_SENTIMENT]:
                 same = by_metric[NEGATIVE] if s.observed < s.expected else by_metric[POSITIVE]
                 if not any(_overlaps(s, p) for p in same):
                     keep.append(s)
-            found += [(scope, s) for s in keep]
-        named = [(q, s) for q, s in found if q is not None]
-        return [(q, s) for q, s in found
+            found[interval] += [(scope, s) for s in keep]
+        merged = found[intervals[0]]
+        for interval in intervals[1:]:
+            merged = _merge_intervals(merged, found[interval])
+        return [(q, s) for q, s in merged
                 if q is not None or not any(n.metric == s.metric and _overlaps(n, s)
-                                            for _, n in named)]
+                                            for n in named)]
 
     def _rising_aspects(self, cur: Totals, prev: Totals, cur_sample: Sequence[MentionFeatures],
                         prev_sample: Sequence[MentionFeatures]) -> list[Driver]:

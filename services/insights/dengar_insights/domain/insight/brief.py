@@ -126,12 +126,20 @@ def _metric_phrase(metric: str, subject: str | None, lang: str) -> str:
 
 
 def _lead_driver(drivers: Sequence[Driver], metric: str) -> Driver | None:
-    """The driver a narrative names: an aspect with the spike's polarity first, else a term."""
+    """The driver a narrative names: an aspect with the spike's polarity first, else a term;
+    one with evidence (which the card's filters list) when there is one."""
     pol = metric if metric in (NEGATIVE, POSITIVE) else None
-    for d in drivers:
-        if d.kind == ASPECT and (pol is None or d.value.endswith(f":{pol}")):
-            return d
-    return next((d for d in drivers if d.kind == TERM), None)
+    for evidenced in (True, False):
+        for d in drivers:
+            if evidenced and not d.evidence_ids:
+                continue
+            if d.kind == ASPECT and (pol is None or d.value.endswith(f":{pol}")):
+                return d
+        lead = next((d for d in drivers if d.kind == TERM and (d.evidence_ids or not evidenced)),
+                    None)
+        if lead is not None:
+            return lead
+    return None
 
 
 def _driven_by(lead: Driver | None, drivers: Sequence[Driver], lang: str) -> str:
@@ -331,6 +339,12 @@ def duplicates_card(c: DuplicateCluster, lang: str, subject: str | None = None,
                                  q=" ".join(c.common_terms) or None))
 
 
+def _is_campaign(es: ExplainedSpike, c: DuplicateCluster) -> bool:
+    s = es.spike
+    return (s.start <= c.end and c.start < s.end and c.posts >= 0.5 * s.excess
+            and (es.query_id is None or es.query_id in c.query_ids))
+
+
 def rank_cards(cards: Sequence[Card], limit: int | None = None) -> list[Card]:
     """Cards by impact, highest first (ties: type order, then title)."""
     order = {t: i for i, t in enumerate(CARD_TYPES)}
@@ -349,11 +363,15 @@ def build_brief(*, lang: str, start: datetime, end: datetime,
     ``spikes``: count spikes with drivers; ``shifts``: net-sentiment shifts with drivers;
     ``rising_aspects``: aspect drivers of this period against the previous one (with evidence);
     ``comparison``: for share-of-voice cards (needs per-query totals); ``clusters``: coordinated
-    near-duplicates; ``names``: query id -> brand name used in sentences.
+    near-duplicates (a count spike of the same scope that the cluster's posts make up at least
+    half the excess of gets no card of its own: the cluster's card tells it); ``names``: query
+    id -> brand name used in sentences.
     """
     check_lang(lang)
     names = names or {}
     cards: list[Card] = []
+    # A count spike that is mostly one coordinated cluster of its scope is that cluster's card.
+    spikes = [es for es in spikes if not any(_is_campaign(es, c) for c in clusters)]
     for es in spikes:
         subject = names.get(es.query_id or query_id or "")
         cards.append(spike_card(es, lang, subject, tz))

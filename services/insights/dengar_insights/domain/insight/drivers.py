@@ -320,11 +320,15 @@ def driver_terms(having: Sequence[MentionFeatures], baseline: Sequence[MentionFe
 
 
 def attach_evidence(drivers: Sequence[Driver], window_mentions: Sequence[MentionFeatures],
-                    k: int = 3, baseline_mentions: Sequence[MentionFeatures] | None = None
-                    ) -> list[Driver]:
+                    k: int = 3, baseline_mentions: Sequence[MentionFeatures] | None = None,
+                    sentiment: str | None = None) -> list[Driver]:
     """The drivers with up to ``k`` typical window mentions each as evidence.
 
     With ``baseline_mentions``, non-term drivers also get the terms that characterise them.
+    Evidence is taken only from the driver's mentions whose overall sentiment is the aspect's
+    polarity (aspect drivers) or ``sentiment`` (the others, e.g. a negative spike's): a card lists
+    its evidence through ``GET /v1/mentions`` filtered by that sentiment (a driver without such a
+    mention has no evidence, and a card does not lead with it).
     """
     out = []
     for d in drivers:
@@ -332,16 +336,20 @@ def attach_evidence(drivers: Sequence[Driver], window_mentions: Sequence[Mention
         terms = d.terms
         if baseline_mentions is not None and d.kind != TERM:
             terms = driver_terms(having, baseline_mentions)
-        out.append(replace(d, evidence_ids=typical_mentions(having, k), terms=terms))
+        pol = d.value.partition(":")[2] if d.kind == ASPECT else sentiment
+        toned = [m for m in having if m.sentiment == pol] if pol else having
+        out.append(replace(d, evidence_ids=typical_mentions(toned, k), terms=terms))
     return out
 
 
 def explain(window_mentions: Sequence[MentionFeatures], baseline_mentions: Sequence[MentionFeatures],
             *, exact_window: FeatureCounts | None = None, exact_baseline: FeatureCounts | None = None,
             window_volume: int | None = None, baseline_volume: int | None = None,
-            baseline_scale: float = 1.0,
+            baseline_scale: float = 1.0, sentiment: str | None = None,
             params: DriverParams = DEFAULT_DRIVER_PARAMS) -> list[Driver]:
     """Ranked drivers with evidence, from (samples of) the two windows' mentions.
+
+    ``sentiment``: the overall sentiment evidence should have where it can (see attach_evidence).
 
     ``exact_window``/``exact_baseline``: counts known exactly (from the rollups, e.g.
     rollup_feature_counts) that replace the sample's counts for their kinds; their shares refer
@@ -361,7 +369,7 @@ def explain(window_mentions: Sequence[MentionFeatures], baseline_mentions: Seque
                                 window_mentions=window_volume, baseline_mentions=baseline_volume,
                                 baseline_scale=baseline_scale, params=params)
         drivers.sort(key=lambda d: (-d.score, -d.count, d.kind, d.value))
-    return attach_evidence(drivers, window_mentions, params.evidence, baseline_mentions)
+    return attach_evidence(drivers, window_mentions, params.evidence, baseline_mentions, sentiment)
 
 
 def top_terms(mentions: Iterable[MentionFeatures], n: int = 10) -> list[tuple[str, int]]:

@@ -3,7 +3,11 @@
 Mentions are clustered by their near-duplicate keys (the nlp service's MinHash LSH band keys; two
 mentions sharing any key are in one cluster, transitively, by union-find); a mention without keys
 falls back to a hash of its normalised words (drivers.text_key), and a text too short for either is
-never clustered ("thanks!" from a thousand people is no campaign). A cluster is *coordinated* when,
+never clustered ("thanks!" from a thousand people is no campaign). LSH keys link candidates only:
+chained transitively they join texts that merely share a template or a few phrases with a third
+one, so each linked group is split again into near-identical sub-clusters, each mention joining the
+first (earliest) one whose leading text has a word-set Jaccard similarity of at least
+``min_similarity`` (0.5) with it. A cluster is *coordinated* when,
 within some span of at most ``max_span`` (3 hours), it holds at least ``min_posts`` (5) mentions
 from at least ``min_authors`` (5) distinct authors. The reported span is the densest such one (most
 distinct authors, then most posts, then earliest).
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dengar_insights.domain.insight.drivers import MentionFeatures, text_key
+from dengar_insights.domain.terms import tokens
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class DuplicateParams:
     min_authors: int = 5
     min_posts: int = 5
     max_span: timedelta = timedelta(hours=3)
+    min_similarity: float = 0.5
 
 
 DEFAULT_DUPLICATE_PARAMS = DuplicateParams()
@@ -52,8 +58,30 @@ def _keys(m: MentionFeatures) -> tuple[str, ...]:
     return (k,) if k else ()
 
 
-def clusters_of(mentions: Sequence[MentionFeatures]) -> list[list[MentionFeatures]]:
-    """Groups of mentions linked by a shared near-duplicate key (singletons left out)."""
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _near_identical(group: Sequence[MentionFeatures], min_similarity: float
+                    ) -> list[list[MentionFeatures]]:
+    """``group`` split into sub-clusters of texts similar to each one's leader (its first text)."""
+    leaders: list[tuple[frozenset[str], list[MentionFeatures]]] = []
+    for m in group:
+        words = frozenset(tokens(m.text))
+        for lead, members in leaders:
+            if _jaccard(words, lead) >= min_similarity:
+                members.append(m)
+                break
+        else:
+            leaders.append((words, [m]))
+    return [members for _, members in leaders]
+
+
+def clusters_of(mentions: Sequence[MentionFeatures],
+                min_similarity: float = DEFAULT_DUPLICATE_PARAMS.min_similarity
+                ) -> list[list[MentionFeatures]]:
+    """Groups of near-identical mentions linked by a shared near-duplicate key (singletons left
+    out); ``min_similarity``: see the module docstring."""
     parent = list(range(len(mentions)))
 
     def find(i: int) -> int:
@@ -75,7 +103,12 @@ def clusters_of(mentions: Sequence[MentionFeatures]) -> list[list[MentionFeature
     for i, m in enumerate(mentions):
         if _keys(m):
             groups.setdefault(find(i), []).append(m)
-    return [g for g in groups.values() if len(g) > 1]
+    out = []
+    for g in groups.values():
+        if len(g) > 1:
+            ordered = sorted(g, key=lambda m: (m.created_at, m.id))
+            out += [s for s in _near_identical(ordered, min_similarity) if len(s) > 1]
+    return out
 
 
 def _common_terms(group: Sequence[MentionFeatures], n: int = 4) -> tuple[str, ...]:
@@ -93,7 +126,7 @@ def coordinated_duplicates(mentions: Sequence[MentionFeatures],
                            ) -> list[DuplicateCluster]:
     """Coordinated clusters among ``mentions``, most distinct authors first."""
     found = []
-    for group in clusters_of(mentions):
+    for group in clusters_of(mentions, params.min_similarity):
         group = sorted(group, key=lambda m: (m.created_at, m.id))
         best: tuple[int, int, int, int] | None = None  # (authors, posts, -i, j)
         j = 0

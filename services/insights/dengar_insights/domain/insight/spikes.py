@@ -11,7 +11,8 @@ Count metrics, for every bucket ``t`` of the analysed range, from the buckets *b
   ones, up to ``seasonal_cycles`` (7) of them): expected = their median, spread = 1.4826 x their
   MAD. This is what keeps a regular lunchtime peak from being a spike every day.
 * Otherwise a **trailing baseline** of the last ``window`` buckets (24 hours, 14 days), when it
-  holds at least ``min_history`` (6) buckets: expected = median, spread = 1.4826 x MAD.
+  holds at least ``min_history`` (6) hours or ``min_history_days`` (3) days: expected = median,
+  spread = 1.4826 x MAD (the confidence of what it finds is then ``medium``, a partial window).
 * Otherwise **no baseline**: the bucket is not judged and the report's confidence is ``low``. No
   baseline is invented for a series that is too new.
 
@@ -20,7 +21,10 @@ The spread is floored by the Poisson noise of the expected count (sqrt(max(expec
 A bucket is *unusual* when all of: score = (observed - expected) / spread >= ``z_threshold`` (3.5);
 observed >= ``min_count`` (10, so 3 -> 9 is no spike); observed - expected >= ``min_excess`` (5);
 observed >= ``min_ratio`` (1.5) x expected. Unusual buckets are replaced by their expected value in
-the history of later buckets, so a long spike does not become its own baseline. Unusual buckets
+the history that later buckets' trailing baselines read, so a long spike does not become its own
+baseline; the seasonal baseline reads the raw history (its median over several cycles is robust to
+one unusual cycle, and a new series' first busy hours, judged against quiet night hours, must not
+make every later busy hour a spike). Unusual buckets
 separated by at most ``merge_gap`` (1) ordinary bucket merge into one spike, whose observed and
 expected are sums over its buckets and whose score is the highest bucket score.
 
@@ -85,6 +89,8 @@ class SpikeParams:
     window_hours: int = 24
     window_days: int = 14
     min_history: int = 6
+    # Days are fewer and steadier than hours: three give a median a week-old series can use.
+    min_history_days: int = 3
     seasonal_cycles: int = 7
     min_seasonal_cycles: int = 3
     z_threshold: float = 3.5
@@ -98,6 +104,10 @@ class SpikeParams:
 
     def window(self, interval: str) -> int:
         return self.window_hours if interval == HOUR else self.window_days
+
+    def history(self, interval: str) -> int:
+        """The fewest trailing buckets a baseline is made of."""
+        return self.min_history if interval == HOUR else self.min_history_days
 
     def period(self, interval: str) -> int:
         """Buckets per seasonal cycle: a day of hours, a week of days."""
@@ -210,19 +220,26 @@ def _median_mad(values: Sequence[float]) -> tuple[float, float]:
     return med, float(np.median(np.abs(arr - med))) * _MAD_TO_SD
 
 
-def _count_baseline(history: Sequence[float], interval: str,
-                    p: SpikeParams) -> tuple[float, float, Basis, bool] | None:
-    """(expected, spread, basis, full) from the cleaned history before a bucket, or None."""
+def _count_baseline(history: Sequence[float], interval: str, p: SpikeParams,
+                    raw: Sequence[float] | None = None) -> tuple[float, float, Basis, bool] | None:
+    """(expected, spread, basis, full) from the history before a bucket, or None.
+
+    ``history`` is cleaned (unusual buckets replaced by their expected value) and feeds the
+    trailing baseline; the seasonal one reads ``raw`` (default: ``history``), whose median over
+    several cycles needs no cleaning and must not inherit a too-low expected value that a trailing
+    baseline gave a new series' first busy hours.
+    """
     period = p.period(interval)
-    seasonal = [history[-k * period] for k in range(1, p.seasonal_cycles + 1)
-                if k * period <= len(history)]
+    same_phase = history if raw is None else raw
+    seasonal = [same_phase[-k * period] for k in range(1, p.seasonal_cycles + 1)
+                if k * period <= len(same_phase)]
     if len(seasonal) >= p.min_seasonal_cycles:
         expected, spread = _median_mad(seasonal)
         basis: Basis = "seasonal"
         full = True
     else:
         trailing = history[-p.window(interval):]
-        if len(trailing) < p.min_history:
+        if len(trailing) < p.history(interval):
             return None
         expected, spread = _median_mad(trailing)
         basis = "trailing"
@@ -293,10 +310,12 @@ def detect_spikes(counts: Iterable[BucketCounts], interval: str, metric: str, *,
 def _judge_counts(series: Sequence[BucketCounts], interval: str, metric: str, first: datetime,
                   p: SpikeParams) -> list[Judgement]:
     cleaned: list[float] = []
+    raw: list[float] = []
     out: list[Judgement] = []
     for c in series:
         obs = metric_value(c, metric)
-        base = _count_baseline(cleaned, interval, p)
+        base = _count_baseline(cleaned, interval, p, raw)
+        raw.append(obs)
         if base is None:
             out.append(Judgement(c.start, obs, c.volume, None, None, None, "none", False))
             cleaned.append(obs)
@@ -320,7 +339,7 @@ def _judge_net(series: Sequence[BucketCounts], interval: str, first: datetime,
         obs = metric_value(c, NET_SENTIMENT)
         trailing = hist[-window:]
         vol = sum(h[0] for h in trailing)
-        if sum(1 for h in trailing if h[0] > 0) < p.min_history or vol <= 0:
+        if sum(1 for h in trailing if h[0] > 0) < p.history(interval) or vol <= 0:
             out.append(Judgement(c.start, obs, c.volume, None, None, None, "none", False))
             hist.append((c.volume, c.positive, c.negative))
             continue

@@ -1,0 +1,146 @@
+"""End to end: the insight brief finds the demo stream's planted stories, through REST only.
+
+The generated demo week (a smaller stream than `make run`'s, with the same planted stories) goes in
+through `POST /v1/posts` for a tenant with the demo's listening queries. The brief of that week must
+show the delivery outage (a negative spike of Kirimin driven by delivery words), the fee-hike wave
+(AntarYuk, driven by the price aspect or the fee's own words) and the copy-paste campaign (a
+coordinated-duplicates card), in English and Indonesian, each card's `filters` listing its evidence
+through `GET /v1/mentions`. A second tenant sees none of it, and the first tenant's query id is a
+404 for it on every insight route.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from dengar_cli.demo import demo_queries, generate_demo_posts
+from dengar_cli.platform import Platform
+from dengar_cli.run_local import demo_period
+
+pytestmark = pytest.mark.e2e
+
+# Two thirds of the demo: enough for each planted story to stand out, at two thirds of the cost.
+N_POSTS = 2000
+SEED = 7
+OUTAGE_WORDS = ("delivery", "nyampe", "sampai", "telat", "arrived", "order", "pesanan", "kirimindown",
+                "late", "down")
+FEE_WORDS = ("price", "biaya", "layanan", "fee", "harga", "naik", "4.500", "rp4", "mahal")
+
+
+def _wait_counted(c: httpx.Client, start: datetime, end: datetime, expected: int,
+                  timeout: float = 300) -> int:
+    deadline = time.monotonic() + timeout
+    total = -1
+    while time.monotonic() < deadline:
+        r = c.get("/v1/analytics/timeseries", params={"metric": "volume", "interval": "day",
+                                                      "from": start.isoformat(), "to": end.isoformat()})
+        assert r.status_code == 200, r.text
+        total = sum(int(p["volume"]) for p in r.json()["points"])
+        if total >= expected:
+            return total
+        time.sleep(1.0)
+    return total
+
+
+def _words(card: dict[str, Any]) -> str:
+    parts = [card["narrative"]]
+    for d in card["drivers"]:
+        parts += [str(d["value"]), *(str(t) for t in d.get("terms") or ())]
+    return " ".join(parts).casefold()
+
+
+def _listed(c: httpx.Client, filters: dict[str, str]) -> set[str]:
+    ids: set[str] = set()
+    params: dict[str, str | int] = {**filters, "limit": 200}
+    for _ in range(20):
+        r = c.get("/v1/mentions", params=params)
+        assert r.status_code == 200, (filters, r.text)
+        ids |= {m["id"] for m in r.json()["data"]}
+        cursor = r.json().get("next_cursor")
+        if not cursor:
+            break
+        params["cursor"] = cursor
+    return ids
+
+
+def test_brief_finds_the_planted_stories_isolated(
+        platform: Platform, new_tenant: Callable[[str, str], str],
+        api: Callable[[str], httpx.Client]) -> None:
+    key_a, key_b = new_tenant("Insight Demo", "insighta"), new_tenant("Insight Other", "insightb")
+    start, end = demo_period()
+    with api(key_a) as a, api(key_b) as b:
+        queries = {}
+        for q in demo_queries():
+            r = a.post("/v1/queries", json=q)
+            assert r.status_code == 201, r.text
+            queries[q["name"]] = r.json()["id"]
+        posts = [p for p in generate_demo_posts(N_POSTS, seed=SEED)
+                 if start <= datetime.fromisoformat(p["created_at"]) < end]
+        for i in range(0, len(posts), 500):
+            r = a.post("/v1/posts", json={"posts": posts[i:i + 500]})
+            assert r.status_code == 202, r.text
+        assert _wait_counted(a, start, end, len(posts)) >= len(posts)
+
+        period = {"from": start.isoformat(), "to": end.isoformat()}
+        briefs = {}
+        for lang in ("en", "id"):
+            r = a.get("/v1/insights/brief", params={**period, "lang": lang, "limit": 10})
+            assert r.status_code == 200, r.text
+            briefs[lang] = r.json()["cards"]
+        cards = briefs["en"]
+        summary = "\n".join(f"{c['type']} | {c['title']} | {c['narrative']} | "
+                            f"{[(d['kind'], d['value']) for d in c['drivers'][:6]]}" for c in cards)
+        assert all(c["narrative"] for b in briefs.values() for c in b), summary
+        assert [c["type"] for c in briefs["id"]] == [c["type"] for c in cards]
+        assert briefs["id"][0]["narrative"] != cards[0]["narrative"]
+
+        kirimin, antaryuk, gocepat = queries["Kirimin"], queries["AntarYuk"], queries["GoCepat"]
+        outage = [c for c in cards if c["type"] == "spike" and c["metrics"]["metric"] == "negative"
+                  and c["filters"].get("query_id") == kirimin]
+        assert outage, summary
+        assert sum(w in _words(outage[0]) for w in OUTAGE_WORDS) >= 2, outage[0]
+        fee = [c for c in cards if c["filters"].get("query_id") == antaryuk
+               or "AntarYuk" in c["title"] or "antaryuk" in _words(c)]
+        fee = [c for c in fee if c["type"] in ("spike", "rising_aspect")
+               and sum(w in _words(c) for w in FEE_WORDS) >= 2]
+        assert fee, summary
+        campaign = [c for c in cards if c["type"] == "coordinated_duplicates"
+                    and "gcmakan50" in c["narrative"].casefold()]
+        assert campaign, summary
+        assert campaign[0]["filters"].get("query_id") == gocepat
+        assert int(campaign[0]["metrics"]["authors"]) >= 10
+
+        # Each card's filters list its evidence through GET /v1/mentions.
+        for c in cards:
+            if c["evidence_mention_ids"]:
+                listed = _listed(a, c["filters"])
+                assert set(c["evidence_mention_ids"]) <= listed, (c["title"], c["filters"])
+
+        r = a.get("/v1/insights/spikes", params={**period, "interval": "hour", "metric": "negative",
+                                                 "query_id": kirimin})
+        assert r.status_code == 200, r.text
+        assert r.json()["spikes"] and any(d["evidence"] for s in r.json()["spikes"] for d in s["drivers"])
+        r = a.get("/v1/insights/compare", params={**period, "query_id": kirimin})
+        assert r.status_code == 200, r.text
+        r = a.get("/v1/insights/compare", params=period)
+        assert r.status_code == 200, r.text
+        assert r.json()["volume"]["current"] >= len(posts) * 0.9
+
+        # Tenant B: none of A's data, and A's query id is a 404 like a missing one.
+        r = b.get("/v1/insights/brief", params=period)
+        assert r.status_code == 200 and r.json()["cards"] == [], r.text
+        r = b.get("/v1/insights/spikes", params={**period, "interval": "hour", "metric": "volume"})
+        assert r.status_code == 200 and r.json()["spikes"] == [], r.text
+        r = b.get("/v1/insights/compare", params=period)
+        assert r.status_code == 200 and r.json()["volume"]["current"] == 0, r.text
+        for path, extra in (("spikes", {"interval": "hour"}), ("compare", {}), ("brief", {})):
+            r = b.get(f"/v1/insights/{path}", params={**period, **extra, "query_id": kirimin})
+            assert r.status_code == 404, (path, r.text)
+            missing = b.get(f"/v1/insights/{path}", params={**period, **extra, "query_id": "q_missing"})
+            assert missing.status_code == 404, (path, missing.text)
