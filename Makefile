@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA ?= ../shared/data
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit test-integration test-e2e lint typecheck importlint protos models bench bench-nlp bench-collector clean
+.PHONY: install run test test-unit test-integration test-e2e lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,13 +48,16 @@ protos: install
 models: install
 	$(BIN)/python services/nlp/scripts/build_models.py --data $(DATA)
 
-bench: bench-nlp bench-collector
+bench: bench-nlp bench-collector bench-insights
 
 bench-nlp: install
 	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results
 
 bench-collector: install
 	$(BIN)/python bench/bench_collector.py --out bench/results
+
+bench-insights: install
+	$(BIN)/python bench/bench_insights.py --out bench/results
 
 clean:
 	rm -rf $(VENV) .dengar .pytest_cache .ruff_cache
