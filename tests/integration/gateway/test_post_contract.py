@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -203,6 +204,16 @@ async def collector(infra: LocalInfra, unique: str) -> AsyncIterator[collector_b
         yield running
 
 
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
+
+
+def _worded(verdicts: Verdicts) -> Verdicts:
+    """The messages of the cases every entry point words alike; the latest allowed time ("now" plus
+    a day) is masked, as two entry points may judge a second apart."""
+    return {i: {f: _INSTANT.sub("<now+1d>", m) for f, m in v.items()}
+            for i, v in verdicts.items() if not CASES[i].decoding}
+
+
 def _expected(entry: str) -> Verdicts:
     out: Verdicts = {}
     for i, case in enumerate(CASES):
@@ -230,5 +241,4 @@ async def test_every_entry_point_gives_the_same_verdict(entry: str, gateway: Any
         # What reads the public JSON or protobuf itself words each problem as the webhook does (the
         # contract's words); the importer words what it decodes itself (cells, timestamps) its own way.
         reference = via_webhook()
-        assert {i: v for i, v in got.items() if not CASES[i].decoding} == \
-            {i: v for i, v in reference.items() if not CASES[i].decoding}
+        assert _worded(got) == _worded(reference)
