@@ -24,6 +24,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from dengar_insights.adapters.rollups import RollupRepository
+from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.insight.drivers import MentionFeatures, features_from_doc
 from dengar_insights.domain.insight.spikes import BucketCounts, series_from_rollups
 from dengar_insights.domain.rollups import (
@@ -48,6 +49,7 @@ _FEATURE_FIELDS = {"_id": 1, "created_at": 1, "text": 1, "title": 1, "sentiment.
 _HIDDEN = {"terms": 0, "pending": 0, "contribution": 0, "content_hash": 0}
 
 
+@store_errors
 class MongoRollupReads:
     """``RollupReads`` over the ``rollups`` collection."""
 
@@ -75,6 +77,7 @@ class MongoRollupReads:
         return sum_docs(docs, scope), {q: sum_docs(docs, q) for q in query_ids}
 
 
+@store_errors
 class MongoMentionReads:
     """``MentionReads`` over the ``mentions`` collection."""
 

@@ -7,18 +7,15 @@ turns it into INVALID_ARGUMENT); the tenant id is checked by that interceptor to
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import aio
-from pymongo.errors import PyMongoError
 
 from dengar.v1 import insights_pb2
-from dengar_common.errors import InvalidArgument, Unavailable
+from dengar_common.errors import InvalidArgument
 from dengar_insights.domain.insight.brief import Card
 from dengar_insights.domain.insight.compare import Comparison, Delta
 from dengar_insights.domain.insight.drivers import NEARDUP, Driver
@@ -33,8 +30,6 @@ from dengar_insights.service_layer.insight_engine import (
     QueryRef,
     SpikesRequest,
 )
-
-logger = logging.getLogger(__name__)
 
 # Collector query ids are short ("q_" + 16 hex); anything much longer is not one.
 MAX_QUERY_ID_CHARS = 128
@@ -162,16 +157,6 @@ def card_proto(card: Card) -> insights_pb2.InsightCard:
     return out
 
 
-@contextmanager
-def _store_errors(method: str) -> Iterator[None]:
-    """A store outage is worth a retry (UNAVAILABLE), not an internal error."""
-    try:
-        yield
-    except PyMongoError as exc:
-        logger.warning("%s failed on the store: %s", method, exc)
-        raise Unavailable("store unavailable, retry later") from exc
-
-
 # -- the servicer part -----------------------------------------------------------------------------
 
 
@@ -180,9 +165,6 @@ class InsightEngineRpc:
 
     def __init__(self, engine: InsightEngine) -> None:
         self._insight_engine = engine
-
-    def _engine(self) -> InsightEngine:
-        return self._insight_engine
 
     async def GetSpikes(self, request: insights_pb2.GetSpikesRequest,
                         context: aio.ServicerContext[Any, Any]) -> insights_pb2.GetSpikesResponse:
@@ -196,8 +178,7 @@ class InsightEngineRpc:
             tenant_id=request.tenant_id, start=start, end=end,
             interval=_INTERVALS[request.interval], metric=_METRICS[request.metric],
             query_id=_query_id(request.query_id), evidence_per_driver=evidence)
-        with _store_errors("GetSpikes"):
-            result = await self._engine().spikes(req)
+        result = await self._insight_engine.spikes(req)
         resp = insights_pb2.GetSpikesResponse(confidence=result.confidence,
                                               unjudged_buckets=result.unjudged)
         for f in result.spikes:
@@ -217,8 +198,7 @@ class InsightEngineRpc:
         req = CompareRequest(
             tenant_id=request.tenant_id, start=start, end=end, query_id=_query_id(request.query_id),
             queries=_query_refs(request.queries))
-        with _store_errors("ComparePeriods"):
-            comparison = await self._engine().compare(req)
+        comparison = await self._insight_engine.compare(req)
         return comparison_proto(comparison)
 
     async def GetBrief(self, request: insights_pb2.GetBriefRequest,
@@ -228,7 +208,6 @@ class InsightEngineRpc:
             tenant_id=request.tenant_id, start=start, end=end, query_id=_query_id(request.query_id),
             lang=request.lang.strip().lower() or "en", limit=request.limit or 10,
             time_zone=request.time_zone.strip() or "UTC", queries=_query_refs(request.queries))
-        with _store_errors("GetBrief"):
-            result = await self._engine().brief(req)
+        result = await self._insight_engine.brief(req)
         return insights_pb2.GetBriefResponse(cards=[card_proto(c) for c in result.cards],
                                              lang=result.lang)
