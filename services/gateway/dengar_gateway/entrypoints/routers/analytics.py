@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from dengar.v1 import collector_pb2, insights_pb2
 from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
+from dengar_gateway.entrypoints.listening import list_queries
 from dengar_gateway.entrypoints.mapping import (
     share_of_voice_out,
     summary_out,
@@ -40,8 +41,6 @@ OneQuery = Annotated[str | None, Query(
     min_length=1, max_length=MAX_QUERY_ID_CHARS,
     description="Count only the mentions tagged with this listening query.")]
 # ListQueries pages; far beyond any tenant's query limit, so the loop ends on a broken backend.
-_PAGE_SIZE = 200
-_MAX_PAGES = 50
 
 
 @router.get(
@@ -115,10 +114,10 @@ async def share_of_voice(
     tenant = principal.tenant_id
     ids = query_ids(query_id)
     if ids:
-        known = {q.id: q for q in await _list_queries(deps, tenant, collector_pb2.QUERY_ROLE_UNSPECIFIED)}
+        known = {q.id: q for q in await list_queries(deps, tenant, collector_pb2.QUERY_ROLE_UNSPECIFIED)}
     else:
         compared = [q for role in (collector_pb2.QUERY_ROLE_BRAND, collector_pb2.QUERY_ROLE_COMPETITOR)
-                    for q in await _list_queries(deps, tenant, role) if q.enabled]
+                    for q in await list_queries(deps, tenant, role) if q.enabled]
         if len(compared) > MAX_QUERY_IDS:
             raise ApiProblem(400, f"the tenant has {len(compared)} enabled brand and competitor "
                                   f"queries; at most {MAX_QUERY_IDS} can be compared: choose them "
@@ -133,18 +132,3 @@ async def share_of_voice(
         interval=_INTERVALS[interval] if interval else insights_pb2.INTERVAL_UNSPECIFIED)
     response = await deps.backends.call(deps.backends.insights.GetShareOfVoice, request)
     return share_of_voice_out(response, known, start=start, end=end, interval=interval)
-
-
-async def _list_queries(deps: Deps, tenant: str, role: int) -> list[collector_pb2.ListeningQuery]:
-    """Every listening query of the tenant with ``role`` (unspecified: any), in the collector's order."""
-    out: list[collector_pb2.ListeningQuery] = []
-    token = ""
-    for _ in range(_MAX_PAGES):
-        page = await deps.backends.call(deps.backends.queries.ListQueries, collector_pb2.ListQueriesRequest(
-            tenant_id=tenant, role=role, page_size=_PAGE_SIZE, page_token=token))  # type: ignore[arg-type]  # int for the proto enum
-        # Defence in depth, as for mentions: another tenant's query never names an item here.
-        out.extend(q for q in page.queries if not q.tenant_id or q.tenant_id == tenant)
-        token = page.next_page_token
-        if not token:
-            break
-    return out

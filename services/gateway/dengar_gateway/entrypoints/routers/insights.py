@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query
 
 from dengar.v1 import collector_pb2, insights_pb2
 from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
+from dengar_gateway.entrypoints.listening import list_queries
 from dengar_gateway.entrypoints.mapping import QUERY_ROLE_NAMES, from_timestamp, mention_out, to_timestamp
 from dengar_gateway.entrypoints.params import MAX_QUERY_ID_CHARS, QueryTime, check_range, query_error
 from dengar_gateway.entrypoints.problems import Answer, ApiProblem, answering, problem_responses
@@ -48,7 +49,6 @@ _INTERVAL_S = {"hour": 3600, "day": 86400}
 _METRICS = {"volume": insights_pb2.SPIKE_METRIC_VOLUME, "negative": insights_pb2.SPIKE_METRIC_NEGATIVE,
             "positive": insights_pb2.SPIKE_METRIC_POSITIVE,
             "net_sentiment": insights_pb2.SPIKE_METRIC_NET_SENTIMENT}
-_PAGE_SIZE, _MAX_PAGES = 200, 50
 _DIGITS = 4
 
 From = Annotated[QueryTime, Query(alias="from", description="Start, inclusive (RFC 3339).")]
@@ -88,15 +88,7 @@ async def _check_query(deps: Deps, tenant: str, query_id: str | None) -> None:
 
 async def _queries(deps: Deps, tenant: str, query_id: str | None) -> list[insights_pb2.QueryRef]:
     """The tenant's listening queries (one listing), checking ``query_id`` is among them."""
-    out: list[collector_pb2.ListeningQuery] = []
-    token = ""
-    for _ in range(_MAX_PAGES):
-        page = await deps.backends.call(deps.backends.queries.ListQueries, collector_pb2.ListQueriesRequest(
-            tenant_id=tenant, page_size=_PAGE_SIZE, page_token=token))
-        out.extend(q for q in page.queries if not q.tenant_id or q.tenant_id == tenant)
-        token = page.next_page_token
-        if not token:
-            break
+    out = await list_queries(deps, tenant)
     if query_id is not None and all(q.id != query_id for q in out):
         raise _no_such_query(query_id)
     return [insights_pb2.QueryRef(id=q.id, name=q.name, role=QUERY_ROLE_NAMES.get(q.role, ""))
