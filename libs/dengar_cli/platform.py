@@ -145,7 +145,6 @@ class Platform:
         if name == "collector":
             env.setdefault("DENGAR_COLLECTOR__SECRETS_KEYS", self.secrets_key())
         if name == "gateway":
-            env["DENGAR_GATEWAY__PORT_FILE"] = str(port_file)
             env["DENGAR_GATEWAY__HTTP_PORT"] = str(self.gateway_port or free_port())
             for dep in ("collector", "nlp", "insights"):
                 env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
