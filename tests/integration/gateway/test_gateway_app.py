@@ -59,12 +59,22 @@ async def test_probes(gateway, fakes, problem) -> None:
 async def test_serves_http_until_stopped(settings_for, tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     settings = settings_for(http_port=0, port_file=str(port_file))
-    stopped = asyncio.Event()
+    stopped, in_flight = asyncio.Event(), asyncio.Event()
     app = ServiceApp("dengar-gateway", grace_s=2)
 
     async def run() -> None:
         async with app:
-            await bootstrap.start(app, settings)
+            api = await bootstrap.start(app, settings)
+            store = api.state.deps.store
+            ping = store.ping
+
+            async def slow_ping() -> None:
+                # Holds /readyz in the handler, so the stop below comes while it is in flight.
+                in_flight.set()
+                await asyncio.sleep(0.5)
+                await ping()
+
+            store.ping = slow_ping
             await app.wait_for_stop_signal()
         stopped.set()
 
@@ -79,7 +89,7 @@ async def test_serves_http_until_stopped(settings_for, tmp_path: Path) -> None:
         assert resp.headers["x-trace-id"] == "0af7651916cd43dd8448eb211c80319c"
         # A request in flight when the stop comes is answered before the server goes away.
         slow = asyncio.create_task(client.get("/readyz"))
-        await asyncio.sleep(0)
+        await asyncio.wait_for(in_flight.wait(), 10)
         app.request_stop()
         assert (await asyncio.wait_for(slow, 10)).status_code in (200, 503)
     await asyncio.wait_for(task, 15)

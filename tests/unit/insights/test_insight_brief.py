@@ -93,6 +93,17 @@ def test_coordinated_duplicates_rule() -> None:
     assert coordinated_duplicates(chained) == []
 
 
+def test_duplicate_evidence_carries_every_common_term() -> None:
+    """The card's q filter is the common terms, so its evidence must be copies that carry them all
+    (an edited early copy that lacks one would not be listed by GET /v1/mentions)."""
+    edited = "Pakai GOCEPAT50 di GoCepat, diskon 50% ongkir sampai akhir bulan!"
+    copies = [fm(i, edited if i in (1, 2) else PROMO, f"fresh{i}", minutes=i, keys=("k",))
+              for i in range(10)]
+    [c] = coordinated_duplicates(copies)
+    assert "kode" in c.common_terms and c.mention_ids[:3] == ("d000", "d001", "d002")
+    assert c.evidence_ids == ("d000", "d003", "d004")
+
+
 def spike(metric: str = "negative", observed: float = 412, expected: float = 133,
           score: float = 12.0) -> Spike:
     return Spike(metric=metric, interval="day", start=NOV30, end=NOV30 + DAY, peak=NOV30,

@@ -334,7 +334,7 @@ def duplicates_card(c: DuplicateCluster, lang: str, subject: str | None = None,
                 impact=float(c.posts * min(c.authors, Z_CAP)),
                 metrics={"posts": c.posts, "authors": c.authors, "start": rfc3339(c.start),
                          "end": rfc3339(c.end), "cluster": c.key},
-                drivers=(), evidence_mention_ids=c.mention_ids[:3],
+                drivers=(), evidence_mention_ids=c.evidence_ids,
                 filters=_filters(c.start, end, query_id,
                                  q=" ".join(c.common_terms) or None))
 

@@ -47,6 +47,8 @@ class DuplicateCluster:
     mention_ids: tuple[str, ...]
     sample_text: str
     common_terms: tuple[str, ...]
+    # Copies that carry all common_terms, so the card's q filter lists them; first ones first.
+    evidence_ids: tuple[str, ...]
     query_ids: tuple[str, ...]
     platforms: tuple[str, ...]
 
@@ -112,13 +114,21 @@ def clusters_of(mentions: Sequence[MentionFeatures],
 
 
 def _common_terms(group: Sequence[MentionFeatures], n: int = 4) -> tuple[str, ...]:
-    """Words that most copies share (for a ``q`` filter that finds them), in text order."""
+    """Words that most copies share (for a ``q`` filter that finds them), in text order.
+
+    They are all words of the group's first text, so at least that copy carries every one."""
     counts: Counter[str] = Counter()
     for m in group:
         counts.update(t for t in m.terms() if " " not in t)
     need = max(2, int(0.8 * len(group)))
     first = group[0].terms()
     return tuple(t for t in first if " " not in t and counts[t] >= need)[:n]
+
+
+def _carrying(group: Sequence[MentionFeatures], terms: Sequence[str]) -> tuple[str, ...]:
+    """Ids of the copies that carry every one of ``terms``: the ones a ``q`` filter lists."""
+    need = set(terms)
+    return tuple(m.id for m in group if need <= set(m.terms()))
 
 
 def coordinated_duplicates(mentions: Sequence[MentionFeatures],
@@ -149,7 +159,8 @@ def coordinated_duplicates(mentions: Sequence[MentionFeatures],
         found.append(DuplicateCluster(
             key=key, start=span[0].created_at, end=span[-1].created_at, posts=posts,
             authors=authors, mention_ids=tuple(m.id for m in span), sample_text=span[0].text,
-            common_terms=_common_terms(span),
+            common_terms=(common := _common_terms(span)),
+            evidence_ids=_carrying(span, common)[:3],
             query_ids=tuple(sorted({q for m in span for q in m.query_ids})),
             platforms=tuple(sorted({m.platform for m in span if m.platform}))))
     found.sort(key=lambda c: (-c.authors, -c.posts, c.start, c.key))
