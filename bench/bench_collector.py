@@ -48,8 +48,8 @@ for _sub in ("libs", "services/collector"):
         sys.path.insert(0, str(ROOT / _sub))
 
 from dengar.v1 import common_pb2  # noqa: E402
-from dengar_collector.domain.query import Atom, QueryRole, QuerySet  # noqa: E402
 from dengar_collector.service_layer.post_proto import match_doc  # noqa: E402
+from dengar_common.query import Atom, QueryRole, QuerySet  # noqa: E402
 
 SEED = 20261120
 N_QUERIES = 200

@@ -219,7 +219,7 @@ def test_brands() -> None:
 
 def test_demo_queries_compile_and_find_their_brand(stream) -> None:
     from dengar_cli.demo import demo_queries
-    from dengar_collector.domain.query import MatchDoc, compile_query
+    from dengar_common.query import MatchDoc, compile_query
 
     queries = {q["name"]: (q["role"], compile_query(q["expression"])) for q in demo_queries()}
     assert {role for role, _ in queries.values()} == {"brand", "competitor", "topic"}

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Protocol, cast
 
 from dengar_collector.domain.ingest import check_request
-from dengar_collector.domain.query import ROLES, CompiledQuery, QueryRole, compile_query
 from dengar_common.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
+from dengar_common.query import ROLES, CompiledQuery, QueryRole, compile_query
 
 MAX_NAME_CHARS = 200
 DEFAULT_PAGE_SIZE = 50

@@ -10,8 +10,8 @@ from grpc import aio
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
 from dengar_collector.domain.listening_query import QueryChanges, QueryInputError, QueryRecord
-from dengar_collector.domain.query import QueryRole
 from dengar_collector.service_layer.query_service import QueryManager
+from dengar_common.query import QueryRole
 
 SERVICE_NAME: str = collector_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name
 

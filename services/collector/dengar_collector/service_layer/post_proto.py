@@ -12,9 +12,9 @@ from datetime import datetime
 from dengar.v1 import common_pb2
 from dengar_collector.domain.ingest import DEFAULT_SOURCE_ID
 from dengar_collector.domain.post import PostFields
-from dengar_collector.domain.query import MatchDoc
 from dengar_common.enums import platform_name
 from dengar_common.post_contract import fields_from_proto
+from dengar_common.query import MatchDoc
 
 
 def post_fields(post: common_pb2.Post) -> PostFields:

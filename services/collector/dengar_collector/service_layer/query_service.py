@@ -25,7 +25,7 @@ from dengar_collector.domain.listening_query import (
     new_query_id,
     page_size,
 )
-from dengar_collector.domain.query import QueryRole, QuerySyntaxError
+from dengar_common.query import QueryRole, QuerySyntaxError
 from dengar_common.times import utcnow_ms
 
 logger = logging.getLogger(__name__)

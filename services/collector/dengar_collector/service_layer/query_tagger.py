@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dengar.v1 import common_pb2
 from dengar_collector.domain.listening_query import QueryRecord, QuerySource
-from dengar_collector.domain.query import (
+from dengar_collector.service_layer.ports import PublishError
+from dengar_collector.service_layer.post_proto import match_doc
+from dengar_common.query import (
     ROLES,
     CompiledQuery,
     ListeningQuery,
@@ -33,8 +35,6 @@ from dengar_collector.domain.query import (
     QuerySyntaxError,
     compile_query,
 )
-from dengar_collector.service_layer.ports import PublishError
-from dengar_collector.service_layer.post_proto import match_doc
 
 logger = logging.getLogger(__name__)
 

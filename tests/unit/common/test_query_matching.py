@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from dengar.v1 import common_pb2
-from dengar_collector.domain.query import ListeningQuery, MatchDoc, QuerySet, compile_query
 from dengar_collector.service_layer.post_proto import match_doc, post_fields
+from dengar_common.query import ListeningQuery, MatchDoc, QuerySet, compile_query
 
 
 def matches(query: str, text: str = "", **fields: str) -> bool:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dengar_collector.domain.post import PostFields
 from dengar_common.enums import PLATFORM_ALIASES
+from dengar_common.post_contract import PostFields
 
 from .lexer import MAX_NEAR_DISTANCE
 from .text import fold, normalise_handle, normalise_lang, strip_links, tokens

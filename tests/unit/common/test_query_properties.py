@@ -13,7 +13,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dengar_collector.domain.query import (
+from dengar_common.query import (
     And,
     Atom,
     Field,
@@ -30,8 +30,8 @@ from dengar_collector.domain.query import (
     parse_query,
     render,
 )
-from dengar_collector.domain.query.reference import reference_eval, reference_tokens
-from dengar_collector.domain.query.text import fold, strip_links, tokens
+from dengar_common.query.reference import reference_eval, reference_tokens
+from dengar_common.query.text import fold, strip_links, tokens
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dengar_collector.domain.query import (
+from dengar_common.query import (
     MAX_DEPTH,
     MAX_QUERY_CHARS,
     And,
