@@ -185,7 +185,7 @@ class EntityMatch(_message.Message):
     def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., surface: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class Enrichment(_message.Message):
-    __slots__ = ("language", "language_confidence", "sentiment", "emotion", "aspects", "hashtags", "mentions", "urls", "domains", "cashtags", "emojis", "entities", "neardup_keys", "embedding", "model_version")
+    __slots__ = ("language", "language_confidence", "sentiment", "emotion", "aspects", "hashtags", "mentions", "urls", "domains", "cashtags", "emojis", "entities", "neardup_keys", "embedding", "model_version", "embedding_i8")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     SENTIMENT_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +201,7 @@ class Enrichment(_message.Message):
     NEARDUP_KEYS_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_I8_FIELD_NUMBER: _ClassVar[int]
     language: str
     language_confidence: float
     sentiment: SentimentResult
@@ -216,7 +217,8 @@ class Enrichment(_message.Message):
     neardup_keys: _containers.RepeatedScalarFieldContainer[str]
     embedding: _containers.RepeatedScalarFieldContainer[float]
     model_version: str
-    def __init__(self, language: _Optional[str] = ..., language_confidence: _Optional[float] = ..., sentiment: _Optional[_Union[SentimentResult, _Mapping]] = ..., emotion: _Optional[_Union[EmotionResult, _Mapping]] = ..., aspects: _Optional[_Iterable[_Union[AspectResult, _Mapping]]] = ..., hashtags: _Optional[_Iterable[str]] = ..., mentions: _Optional[_Iterable[str]] = ..., urls: _Optional[_Iterable[str]] = ..., domains: _Optional[_Iterable[str]] = ..., cashtags: _Optional[_Iterable[str]] = ..., emojis: _Optional[_Iterable[str]] = ..., entities: _Optional[_Iterable[_Union[EntityMatch, _Mapping]]] = ..., neardup_keys: _Optional[_Iterable[str]] = ..., embedding: _Optional[_Iterable[float]] = ..., model_version: _Optional[str] = ...) -> None: ...
+    embedding_i8: bytes
+    def __init__(self, language: _Optional[str] = ..., language_confidence: _Optional[float] = ..., sentiment: _Optional[_Union[SentimentResult, _Mapping]] = ..., emotion: _Optional[_Union[EmotionResult, _Mapping]] = ..., aspects: _Optional[_Iterable[_Union[AspectResult, _Mapping]]] = ..., hashtags: _Optional[_Iterable[str]] = ..., mentions: _Optional[_Iterable[str]] = ..., urls: _Optional[_Iterable[str]] = ..., domains: _Optional[_Iterable[str]] = ..., cashtags: _Optional[_Iterable[str]] = ..., emojis: _Optional[_Iterable[str]] = ..., entities: _Optional[_Iterable[_Union[EntityMatch, _Mapping]]] = ..., neardup_keys: _Optional[_Iterable[str]] = ..., embedding: _Optional[_Iterable[float]] = ..., model_version: _Optional[str] = ..., embedding_i8: _Optional[bytes] = ...) -> None: ...
 
 class EnrichedPost(_message.Message):
     __slots__ = ("post", "enrichment")

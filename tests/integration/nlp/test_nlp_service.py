@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import numpy as np
 import pytest
 
 from dengar.v1 import common_pb2, nlp_pb2, nlp_pb2_grpc
 from dengar_common.app import ServiceApp
 from dengar_common.bus import Subjects, publish
+from dengar_common.embedding import quantize
 from dengar_common.enums import platform_name
 from dengar_common.grpcerrors import RemoteError
 from dengar_common.grpcutil import insecure_channel
@@ -24,7 +26,8 @@ from dengar_nlp.settings import NlpSettings
 
 
 class FakeAnalyzer:
-    """Language = the text's first word; records the batches it was given."""
+    """Language = the text's first word, an 8-d embedding from its length when asked for; records
+    the batches it was given."""
 
     model_version = "fake-1"
 
@@ -35,7 +38,9 @@ class FakeAnalyzer:
         self.batches.append(list(texts))
         return [Analysis(language=(t.split() or ["und"])[0], language_confidence=0.5,
                          sentiment=Sentiment.undetermined(), emotion=Emotion.undetermined(),
-                         aspects=(), signals=Signals(), model_version=self.model_version)
+                         aspects=(), signals=Signals(), model_version=self.model_version,
+                         embedding=np.arange(8, dtype=np.float32) - len(t) % 8
+                         if include_embedding else None)
                 for t in texts]
 
 
@@ -103,6 +108,9 @@ async def test_collected_post_is_enriched(service: Running, nats_client: Any) ->
     assert enriched.post.id == post.id
     assert enriched.enrichment.language == "en" and enriched.enrichment.model_version == "fake-1"
     assert service.analyzer.batches == [["en Title\nbody"]]
+    # Every enriched post carries its compact embedding, for topics and categories downstream.
+    assert enriched.enrichment.embedding_i8 == quantize(np.arange(8) - len("en Title\nbody") % 8)
+    assert not enriched.enrichment.embedding
     await sub.unsubscribe()
 
 

@@ -48,6 +48,16 @@ def test_same_payload_same_hash_and_embedding_ignored(make_enriched) -> None:
     assert prepare_enriched(c).content_hash != prepare_enriched(a).content_hash
 
 
+def test_compact_embedding_is_stored_and_counts_as_content(make_enriched) -> None:
+    a, b = make_enriched(), make_enriched()
+    assert "embedding" not in prepare_enriched(a).fields
+    b.enrichment.embedding_i8 = bytes(range(128)) * 3
+    stored = prepare_enriched(b)
+    assert stored.fields["embedding"] == bytes(range(128)) * 3
+    # A re-enrichment whose vector moved is a refresh of the stored one, not a duplicate.
+    assert stored.content_hash != prepare_enriched(a).content_hash
+
+
 def test_unspecified_sentiment_uses_the_scores(make_enriched) -> None:
     e = make_enriched(sentiment=common_pb2.SENTIMENT_UNSPECIFIED)
     assert prepare_enriched(e).fields["sentiment"]["label"] == "positive"

@@ -190,10 +190,17 @@ def test_model_version_is_stable(analyzer: Analyzer) -> None:
 def test_protobuf_conversion(analyzer: Analyzer) -> None:
     from dengar_nlp.entrypoints.protoconv import to_enrichment
 
-    for a in analyzer.analyze(TEXTS, include_embedding=True):
+    for text, a in zip(TEXTS, analyzer.analyze(TEXTS, include_embedding=True), strict=True):
         enr = to_enrichment(a, include_embedding=True)
         assert enr.model_version == analyzer.model_version
         assert len(enr.embedding) == 384
+        # The compact form always travels (empty for a text with nothing to embed); the float32
+        # vector only when asked for.
+        compact = to_enrichment(a)
+        assert len(compact.embedding_i8) == (384 if text.strip() else 0) and not compact.embedding
+        assert compact.embedding_i8 == enr.embedding_i8
+    [empty] = analyzer.analyze([""], include_embedding=True)
+    assert to_enrichment(empty).embedding_i8 == b""
 
 
 def test_indonesian_emotion_sanity_set(analyzer: Analyzer) -> None:

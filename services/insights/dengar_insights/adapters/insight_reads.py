@@ -23,6 +23,7 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from dengar_insights.adapters.mentions import HIDDEN
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.insight.drivers import MentionFeatures, features_from_doc
@@ -46,7 +47,6 @@ _FEATURE_FIELDS = {"_id": 1, "created_at": 1, "text": 1, "title": 1, "sentiment.
                    "aspects.name": 1, "aspects.polarity": 1, "hashtags": 1, "platform": 1,
                    "language": 1, "author.handle": 1, "author.id": 1, "entities.id": 1,
                    "entities.surface": 1, "neardup_keys": 1, "query_ids": 1, "engagement_score": 1}
-_HIDDEN = {"terms": 0, "pending": 0, "contribution": 0, "content_hash": 0}
 
 
 @store_errors
@@ -114,7 +114,7 @@ class MongoMentionReads:
         # By _id alone, the tenant checked here: SecantusDB runs {tenant_id, _id: {$in}} as a
         # collection scan (even with an _id hint, whatever explain says), which made evidence cost
         # grow with every tenant's stored posts; {_id: {$in}} is an index lookup.
-        cursor = self._col.find({"_id": {"$in": wanted}}, projection=_HIDDEN)
+        cursor = self._col.find({"_id": {"$in": wanted}}, projection=HIDDEN)
         return {d["_id"]: d async for d in cursor if d.get("tenant_id") == tenant_id}
 
 

@@ -31,8 +31,8 @@ Doc = dict[str, Any]
 
 # Bookkeeping the ingest protocol needs; everything else is the mention itself.
 STATE_FIELDS = ("rev", "pending", "contribution", "content_hash", "collected_at")
-# Never sent to readers: internal, or large and only useful for matching.
-_HIDDEN = {"terms": 0, "pending": 0, "contribution": 0, "content_hash": 0}
+# Never sent to readers: bookkeeping, or large and only useful for matching and clustering.
+HIDDEN = {"terms": 0, "pending": 0, "contribution": 0, "content_hash": 0, "embedding": 0}
 
 INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
     ("tenant_created", [("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
@@ -64,7 +64,7 @@ class MentionRepository:
     # -- reads -----------------------------------------------------------------------------------
 
     async def get(self, tenant_id: str, mention_id: str) -> Doc | None:
-        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id}, projection=_HIDDEN)
+        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id}, projection=HIDDEN)
 
     async def get_state(self, tenant_id: str, mention_id: str) -> Doc | None:
         return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id},
@@ -110,7 +110,7 @@ class MentionRepository:
         flt = clauses[0] if len(clauses) == 1 else {"$and": clauses}
         # When a filter's index wins over the sort's (a common word in a big tenant), the server
         # sorts the matches; letting that spill to disk beats failing at the in-memory limit.
-        cursor = (self._col.find(flt, projection=_HIDDEN, allow_disk_use=True)
+        cursor = (self._col.find(flt, projection=HIDDEN, allow_disk_use=True)
                   .sort([(key_field, direction), ("_id", direction)]).limit(limit))
         return await cursor.to_list()
 

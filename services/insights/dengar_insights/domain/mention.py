@@ -2,8 +2,10 @@
 
 The stored document is the post and its enrichment as named fields (so that they can be filtered
 and indexed), plus derived fields: ``engagement_score``, ``terms`` (see terms.py) and the mention's
-rollup contribution. The embedding is not stored: nothing here reads it and it would dominate the
-document size. The API's ``Mention`` is built from that document at the gRPC entrypoint.
+rollup contribution. The sentence embedding is stored in its compact int8 form (``embedding``,
+384 bytes; see dengar_common.embedding) for topics and example-based categories, and only when
+the post has one; readers of mentions never get it. The API's ``Mention`` is built from that
+document at the gRPC entrypoint.
 """
 
 from __future__ import annotations
@@ -140,6 +142,8 @@ def prepare(enriched: EnrichedPost, *, subject_tenant: str | None = None) -> Pre
         "terms": terms_of(post.title, post.text, " ".join(enr.signals.hashtags),
                           " ".join(enr.signals.mentions)),
     }
+    if enr.embedding_i8:
+        fields["embedding"] = enr.embedding_i8
     contribution = contribution_of(tenant, created_at, sentiment=label, aspects=aspect_polarity,
                                    platform=platform, language=language, query_ids=post.query_ids)
     return PreparedMention(id=post.id, tenant_id=tenant, collected_at=collected_at,

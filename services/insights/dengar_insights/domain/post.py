@@ -3,7 +3,7 @@
 The NATS consumer builds these from ``dengar.v1.EnrichedPost`` (entrypoints/protos.py); enum values
 arrive as their names (``"x"``, ``"negative"``), an unspecified platform or sentiment label as
 ``""``, and an absent timestamp as None. ``content_hash`` identifies the payload (without the
-embedding), so that an identical redelivery is recognised as a no-op.
+float32 embedding, which is never stored), so that an identical redelivery is recognised as a no-op.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ class Enrichment:
     entities: tuple[Entity, ...] = ()
     neardup_keys: tuple[str, ...] = ()
     model_version: str = ""
+    # The compact sentence embedding (dengar_common.embedding); b"" when the post has none.
+    embedding_i8: bytes = b""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def parse_enriched(data: bytes) -> common_pb2.EnrichedPost:
 
 
 def content_hash(enriched: common_pb2.EnrichedPost) -> str:
-    """Hash of the payload without its embedding (stored: must not change for the same payload)."""
+    """Hash of the payload without its float32 embedding (never stored; the int8 one counts)."""
     copy = common_pb2.EnrichedPost()
     copy.CopyFrom(enriched)
     copy.enrichment.ClearField("embedding")
@@ -86,7 +86,8 @@ def enriched_from_proto(enriched: common_pb2.EnrichedPost) -> dom.EnrichedPost:
                             cashtags=tuple(enr.cashtags), emojis=tuple(enr.emojis)),
         entities=tuple(dom.Entity(id=x.id, kind=x.kind, surface=x.surface, start=x.start, end=x.end)
                        for x in enr.entities),
-        neardup_keys=tuple(enr.neardup_keys), model_version=enr.model_version))
+        neardup_keys=tuple(enr.neardup_keys), model_version=enr.model_version,
+        embedding_i8=bytes(enr.embedding_i8)))
 
 
 def prepare_enriched(enriched: common_pb2.EnrichedPost, *,

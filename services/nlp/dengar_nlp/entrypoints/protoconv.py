@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dengar.v1 import common_pb2
+from dengar_common.embedding import quantize
 from dengar_common.enums import SENTIMENTS
 from dengar_nlp.domain.results import Analysis
 
 
 def to_enrichment(a: Analysis, *, include_embedding: bool = False) -> common_pb2.Enrichment:
+    """The enrichment of ``a``; its compact embedding whenever ``a`` has one, the float32 vector
+    only with ``include_embedding``."""
     s = a.sentiment.scores
     enr = common_pb2.Enrichment(
         language=a.language,
@@ -25,6 +28,8 @@ def to_enrichment(a: Analysis, *, include_embedding: bool = False) -> common_pb2
         neardup_keys=a.neardup_keys,
         model_version=a.model_version,
     )
-    if include_embedding and a.embedding is not None:
-        enr.embedding.extend(float(x) for x in a.embedding)
+    if a.embedding is not None:
+        enr.embedding_i8 = quantize(a.embedding)
+        if include_embedding:
+            enr.embedding.extend(float(x) for x in a.embedding)
     return enr

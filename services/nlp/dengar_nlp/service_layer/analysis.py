@@ -45,8 +45,9 @@ class AnalysisService:
         return await self._run(list(texts), include_embedding)
 
     async def analyze_batch(self, texts: Sequence[str]) -> list[Analysis]:
-        """A consumer's batch of posts (its size is the consumer's own setting)."""
-        return await self._run(list(texts), False)
+        """A consumer's batch of posts (its size is the consumer's own setting), with embeddings:
+        every enriched post carries its compact one for topics and categories downstream."""
+        return await self._run(list(texts), True)
 
     async def _run(self, texts: list[str], include_embedding: bool) -> list[Analysis]:
         loop = asyncio.get_running_loop()
