@@ -7,6 +7,7 @@ $limit); these tests pin that the store runs it and that it ranks as the domain'
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -14,7 +15,9 @@ from insights_helpers import Env, enriched, ts
 
 from dengar.v1 import common_pb2, insights_pb2
 from dengar_common.ids import mention_id
-from dengar_insights.domain.insight.voices import RANKS, AuthorStats, rank_authors
+from dengar_insights.adapters.periods import period_filter
+from dengar_insights.adapters.voice_reads import top_authors_pipeline
+from dengar_insights.domain.insight.voices import RANKS, VOLUME, AuthorStats, rank_authors
 
 NEG, NEU, POS = common_pb2.SENTIMENT_NEGATIVE, common_pb2.SENTIMENT_NEUTRAL, common_pb2.SENTIMENT_POSITIVE
 X, REDDIT = common_pb2.PLATFORM_X, common_pb2.PLATFORM_REDDIT
@@ -241,3 +244,17 @@ async def test_a_mention_created_at_the_start_counts(planted: Env) -> None:
         tenant_id="acme", start_time=ts(first), end_time=ts(END)))
     [c] = campaigns.campaigns
     assert c.posts == 6 and c.first_post.mention_id == mid("acme", "c1")
+
+
+async def test_period_reads_use_an_index(planted: Env, mongo_client: Any) -> None:
+    # The store plans some equivalent filter shapes ($and lists, $or in the match) as collection
+    # scans, which would make every read cost the size of every tenant's mentions.
+    db = mongo_client[planted.app.settings.insights.db]
+    for query_id in (None, BRAND):
+        pipeline = top_authors_pipeline("acme", T, END, query_id, VOLUME, 10, 3)
+        plan = str(await db.command("explain", {"aggregate": "mentions", "pipeline": pipeline,
+                                                "cursor": {}}))
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, plan
+        plan = str(await db["mentions"].find(period_filter("acme", T, END, query_id)).sort(
+            [("created_at", -1), ("_id", -1)]).limit(10).explain())
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, plan

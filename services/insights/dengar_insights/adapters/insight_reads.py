@@ -101,8 +101,7 @@ class MongoMentionReads:
 
     async def _slice(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None,
                      limit: int) -> list[Doc]:
-        # The bounds as separate clauses (see periods.py): SecantusDB lost the
-        # mentions created exactly at a slice's start.
+        # periods.py: SecantusDB lost the mentions created exactly at a slice's start.
         cursor = (self._col.find(period_filter(tenant_id, start, end, query_id),
                                  projection=_FEATURE_FIELDS)
                   .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit))

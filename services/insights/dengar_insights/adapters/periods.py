@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 Doc = dict[str, Any]
+
+# BSON dates count milliseconds (the driver truncates to them), so "after start - 1 ms" selects
+# exactly the dates from start on.
+_TICK = timedelta(milliseconds=1)
 
 
 def period_filter(tenant_id: str, start: datetime, end: datetime, query_id: str | None) -> Doc:
     """The tenant's mentions created in [start, end) (of ``query_id`` when given).
 
-    The bounds are separate ``$and`` clauses: SecantusDB scans ``{created_at: {$gte, $lt}}`` on
-    the descending ``created_at`` of ``tenant_created`` with the ``$gte`` bound exclusive (a
-    mention created exactly at ``start`` is lost), while it bounds separate clauses right;
-    MongoDB plans both forms the same.
+    The lower bound is ``$gt: start - 1 ms`` rather than ``$gte: start``: SecantusDB scans
+    ``tenant_created`` (descending ``created_at``, then ``_id``) with a ``$gte`` bound as if it
+    were ``$gt``, losing the mentions created exactly at ``start``; the two are the same
+    selection on MongoDB. The filter keeps its plain shape: SecantusDB plans ``$and`` lists of
+    the same bounds as collection scans.
     """
-    clauses: list[Doc] = [{"tenant_id": tenant_id}, {"created_at": {"$gte": start}},
-                          {"created_at": {"$lt": end}}]
+    flt: Doc = {"tenant_id": tenant_id, "created_at": {"$gt": start - _TICK, "$lt": end}}
     if query_id is not None:
-        clauses.append({"query_ids": query_id})
-    return {"$and": clauses}
+        flt["query_ids"] = query_id
+    return flt
 
 
 __all__ = ["period_filter"]
