@@ -5,15 +5,17 @@ through `POST /v1/posts` for a tenant with the demo's listening queries. The bri
 show the delivery outage (a negative spike of Kirimin driven by delivery words), the fee-hike wave
 (AntarYuk, driven by the price aspect or the fee's own words) and the copy-paste campaign (a
 coordinated-duplicates card), in English and Indonesian, each card's `filters` listing its evidence
-through `GET /v1/mentions`. A second tenant sees none of it, and the first tenant's query id is a
-404 for it on every insight route.
+through `GET /v1/mentions`. The top authors (by volume, reach and engagement) and top posts are
+exactly those of the posts sent, and the campaign is listed by `/v1/insights/campaigns` too. A
+second tenant sees none of it, and the first tenant's query id is a 404 for it on every insight
+route; posts of its own by the same accounts count only for it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -46,6 +48,50 @@ def _wait_counted(c: httpx.Client, start: datetime, end: datetime, expected: int
             return total
         time.sleep(1.0)
     return total
+
+
+def _score(e: dict[str, int]) -> int:
+    """domain/mention.engagement_score, from the engagement of a post as sent."""
+    return int(e.get("likes", 0) + 2 * e.get("reposts", 0) + e.get("replies", 0) + e.get("quotes", 0))
+
+
+def _check_voices(a: httpx.Client, posts: list[dict[str, Any]], period: dict[str, str],
+                  gocepat: str) -> None:
+    """Top authors, top posts and campaigns of tenant A against the posts it sent."""
+    per_author: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in posts:
+        per_author.setdefault((p["platform"], p["author"]["id"]), []).append(p)
+    measures = {
+        "volume": ("mentions", {k: len(v) for k, v in per_author.items()}),
+        "reach": ("followers", {k: max(p["author"]["followers"] for p in v) for k, v in per_author.items()}),
+        "engagement": ("engagement", {k: sum(_score(p["engagement"]) for p in v)
+                                      for k, v in per_author.items()}),
+    }
+    for rank_by, (name, expected) in measures.items():
+        r = a.get("/v1/insights/authors", params={**period, "rank_by": rank_by, "limit": 20})
+        assert r.status_code == 200, r.text
+        authors = r.json()["authors"]
+        assert len(authors) == 20 and all((x["platform"], x["id"]) in per_author for x in authors)
+        values = [x[name] for x in authors]
+        assert values == sorted(values, reverse=True) and values[0] == max(expected.values()), rank_by
+        for x in authors:
+            assert x[name] == expected[(x["platform"], x["id"])], (rank_by, x)
+            assert x["mentions"] == sum(x["sentiment"].values()) == len(per_author[(x["platform"], x["id"])])
+            assert 1 <= len(x["sample_mention_ids"]) <= 3
+
+    r = a.get("/v1/insights/posts", params={**period, "limit": 5})
+    assert r.status_code == 200, r.text
+    scores = [_score(m["engagement"]) for m in r.json()["posts"]]
+    assert len(scores) == 5 and scores == sorted(scores, reverse=True)
+    assert scores[0] == max(_score(p["engagement"]) for p in posts)
+
+    r = a.get("/v1/insights/campaigns", params=period)
+    assert r.status_code == 200, r.text
+    found = [c for c in r.json()["campaigns"] if "gcmakan50" in c["sample_text"].casefold()]
+    assert found, r.json()
+    c = found[0]
+    assert gocepat in c["query_ids"] and c["authors"] >= 10 and c["first_post"]["mention_id"]
+    assert set(c["evidence_mention_ids"]) <= _listed(a, c["filters"])
 
 
 def _words(card: dict[str, Any]) -> str:
@@ -144,3 +190,37 @@ def test_brief_finds_the_planted_stories_isolated(
             assert r.status_code == 404, (path, r.text)
             missing = b.get(f"/v1/insights/{path}", params={**period, **extra, "query_id": "q_missing"})
             assert missing.status_code == 404, (path, missing.text)
+
+        # Top voices, top posts, campaigns: A's match the posts it sent; B sees none of them.
+        _check_voices(a, posts, period, gocepat)
+        for path in ("authors", "posts", "campaigns"):
+            r = b.get(f"/v1/insights/{path}", params=period)
+            assert r.status_code == 200, r.text
+            assert not r.json()[path], (path, r.text)
+            r = b.get(f"/v1/insights/{path}", params={**period, "query_id": gocepat})
+            assert r.status_code == 404, (path, r.text)
+        # B's own posts by A's busiest accounts: a campaign of B's, counted for B alone.
+        top = a.get("/v1/insights/authors", params={**period, "limit": 6}).json()["authors"]
+        at = start + timedelta(days=1)
+        own = [{"platform": x["platform"], "external_id": f"b-{k}",
+                "created_at": (at + timedelta(minutes=k)).isoformat(),
+                "text": "Semua wajib ikut tagar boikot tokobaru hari ini juga ya teman teman",
+                "author": {"id": x["id"], "handle": x["handle"]}} for k, x in enumerate(top)]
+        r = b.post("/v1/posts", json={"posts": own})
+        assert r.status_code == 202, r.text
+        assert _wait_counted(b, start, end, len(own)) >= len(own)
+        r = b.get("/v1/insights/authors", params={**period, "limit": 100})
+        assert {(x["platform"], x["id"], x["mentions"]) for x in r.json()["authors"]} == {
+            (x["platform"], x["id"], 1) for x in top}
+        r = b.get("/v1/insights/posts", params={**period, "limit": 100})
+        assert sorted(m["external_id"] for m in r.json()["posts"]) == sorted(p["external_id"] for p in own)
+        own_ids = {m["id"] for m in r.json()["posts"]}
+        r = b.get("/v1/insights/campaigns", params=period)
+        [campaign] = r.json()["campaigns"]
+        assert campaign["authors"] == len(own) and set(campaign["evidence_mention_ids"]) <= own_ids
+        assert campaign["first_post"]["mention_id"] in own_ids
+        # And A's answers stay A's.
+        r = a.get("/v1/insights/authors", params={**period, "limit": 6})
+        assert [x["mentions"] for x in r.json()["authors"]] == [x["mentions"] for x in top]
+        r = a.get("/v1/insights/posts", params={**period, "limit": 100})
+        assert not own_ids & {m["id"] for m in r.json()["posts"]}

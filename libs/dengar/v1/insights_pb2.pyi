@@ -37,6 +37,13 @@ class SpikeMetric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SPIKE_METRIC_NEGATIVE: _ClassVar[SpikeMetric]
     SPIKE_METRIC_POSITIVE: _ClassVar[SpikeMetric]
     SPIKE_METRIC_NET_SENTIMENT: _ClassVar[SpikeMetric]
+
+class AuthorRank(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUTHOR_RANK_UNSPECIFIED: _ClassVar[AuthorRank]
+    AUTHOR_RANK_VOLUME: _ClassVar[AuthorRank]
+    AUTHOR_RANK_REACH: _ClassVar[AuthorRank]
+    AUTHOR_RANK_ENGAGEMENT: _ClassVar[AuthorRank]
 SORT_ORDER_UNSPECIFIED: SortOrder
 SORT_ORDER_TIME_DESC: SortOrder
 SORT_ORDER_TIME_ASC: SortOrder
@@ -52,6 +59,10 @@ SPIKE_METRIC_VOLUME: SpikeMetric
 SPIKE_METRIC_NEGATIVE: SpikeMetric
 SPIKE_METRIC_POSITIVE: SpikeMetric
 SPIKE_METRIC_NET_SENTIMENT: SpikeMetric
+AUTHOR_RANK_UNSPECIFIED: AuthorRank
+AUTHOR_RANK_VOLUME: AuthorRank
+AUTHOR_RANK_REACH: AuthorRank
+AUTHOR_RANK_ENGAGEMENT: AuthorRank
 
 class Mention(_message.Message):
     __slots__ = ("id", "tenant_id", "post", "enrichment", "updated_at", "trace_id")
@@ -505,3 +516,146 @@ class GetBriefResponse(_message.Message):
     cards: _containers.RepeatedCompositeFieldContainer[InsightCard]
     lang: str
     def __init__(self, cards: _Optional[_Iterable[_Union[InsightCard, _Mapping]]] = ..., lang: _Optional[str] = ...) -> None: ...
+
+class GetTopAuthorsRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "rank_by", "limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    RANK_BY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    query_id: str
+    rank_by: AuthorRank
+    limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., rank_by: _Optional[_Union[AuthorRank, str]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class TopAuthor(_message.Message):
+    __slots__ = ("platform", "author_id", "handle", "display_name", "verified", "followers", "mentions", "engagement", "negative", "neutral", "positive", "net_sentiment", "sample_mention_ids")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_ID_FIELD_NUMBER: _ClassVar[int]
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWERS_FIELD_NUMBER: _ClassVar[int]
+    MENTIONS_FIELD_NUMBER: _ClassVar[int]
+    ENGAGEMENT_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    NEUTRAL_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NET_SENTIMENT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_MENTION_IDS_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    author_id: str
+    handle: str
+    display_name: str
+    verified: bool
+    followers: int
+    mentions: int
+    engagement: int
+    negative: int
+    neutral: int
+    positive: int
+    net_sentiment: float
+    sample_mention_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, platform: _Optional[str] = ..., author_id: _Optional[str] = ..., handle: _Optional[str] = ..., display_name: _Optional[str] = ..., verified: _Optional[bool] = ..., followers: _Optional[int] = ..., mentions: _Optional[int] = ..., engagement: _Optional[int] = ..., negative: _Optional[int] = ..., neutral: _Optional[int] = ..., positive: _Optional[int] = ..., net_sentiment: _Optional[float] = ..., sample_mention_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetTopAuthorsResponse(_message.Message):
+    __slots__ = ("authors",)
+    AUTHORS_FIELD_NUMBER: _ClassVar[int]
+    authors: _containers.RepeatedCompositeFieldContainer[TopAuthor]
+    def __init__(self, authors: _Optional[_Iterable[_Union[TopAuthor, _Mapping]]] = ...) -> None: ...
+
+class GetTopPostsRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    query_id: str
+    limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class GetTopPostsResponse(_message.Message):
+    __slots__ = ("mentions",)
+    MENTIONS_FIELD_NUMBER: _ClassVar[int]
+    mentions: _containers.RepeatedCompositeFieldContainer[Mention]
+    def __init__(self, mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ...) -> None: ...
+
+class GetCampaignsRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    query_id: str
+    limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class CampaignPost(_message.Message):
+    __slots__ = ("mention_id", "author", "text", "created_at", "platform")
+    MENTION_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    mention_id: str
+    author: str
+    text: str
+    created_at: _timestamp_pb2.Timestamp
+    platform: str
+    def __init__(self, mention_id: _Optional[str] = ..., author: _Optional[str] = ..., text: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform: _Optional[str] = ...) -> None: ...
+
+class Campaign(_message.Message):
+    __slots__ = ("cluster", "posts", "authors", "start_time", "end_time", "first_post", "sample_text", "common_terms", "platforms", "query_ids", "evidence_mention_ids", "filters")
+    class FiltersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    POSTS_FIELD_NUMBER: _ClassVar[int]
+    AUTHORS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FIRST_POST_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    COMMON_TERMS_FIELD_NUMBER: _ClassVar[int]
+    PLATFORMS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_IDS_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_MENTION_IDS_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    posts: int
+    authors: int
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    first_post: CampaignPost
+    sample_text: str
+    common_terms: _containers.RepeatedScalarFieldContainer[str]
+    platforms: _containers.RepeatedScalarFieldContainer[str]
+    query_ids: _containers.RepeatedScalarFieldContainer[str]
+    evidence_mention_ids: _containers.RepeatedScalarFieldContainer[str]
+    filters: _containers.ScalarMap[str, str]
+    def __init__(self, cluster: _Optional[str] = ..., posts: _Optional[int] = ..., authors: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_post: _Optional[_Union[CampaignPost, _Mapping]] = ..., sample_text: _Optional[str] = ..., common_terms: _Optional[_Iterable[str]] = ..., platforms: _Optional[_Iterable[str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., evidence_mention_ids: _Optional[_Iterable[str]] = ..., filters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class GetCampaignsResponse(_message.Message):
+    __slots__ = ("campaigns", "sampled_mentions")
+    CAMPAIGNS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_MENTIONS_FIELD_NUMBER: _ClassVar[int]
+    campaigns: _containers.RepeatedCompositeFieldContainer[Campaign]
+    sampled_mentions: int
+    def __init__(self, campaigns: _Optional[_Iterable[_Union[Campaign, _Mapping]]] = ..., sampled_mentions: _Optional[int] = ...) -> None: ...

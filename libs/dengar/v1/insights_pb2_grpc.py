@@ -74,6 +74,21 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.GetBriefRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.GetBriefResponse.FromString,
                 _registered_method=True)
+        self.GetTopAuthors = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetTopAuthors',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetTopAuthorsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.GetTopAuthorsResponse.FromString,
+                _registered_method=True)
+        self.GetTopPosts = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetTopPosts',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetTopPostsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.GetTopPostsResponse.FromString,
+                _registered_method=True)
+        self.GetCampaigns = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetCampaigns',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetCampaignsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.GetCampaignsResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -136,6 +151,29 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTopAuthors(self, request, context):
+        """The authors of a period ranked by mentions, followers or engagement, with their sentiment
+        split and their most engaging mentions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTopPosts(self, request, context):
+        """The most engaging mentions of a period (engagement score order).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCampaigns(self, request, context):
+        """Coordinated campaigns: clusters of near-identical posts by many distinct authors within a
+        short span, found in a bounded sample of the period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -178,6 +216,21 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.GetBrief,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.GetBriefRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.GetBriefResponse.SerializeToString,
+            ),
+            'GetTopAuthors': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTopAuthors,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetTopAuthorsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.GetTopAuthorsResponse.SerializeToString,
+            ),
+            'GetTopPosts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTopPosts,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetTopPostsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.GetTopPostsResponse.SerializeToString,
+            ),
+            'GetCampaigns': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaigns,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetCampaignsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.GetCampaignsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -396,6 +449,87 @@ class InsightsService:
             '/dengar.v1.InsightsService/GetBrief',
             dengar_dot_v1_dot_insights__pb2.GetBriefRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.GetBriefResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTopAuthors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetTopAuthors',
+            dengar_dot_v1_dot_insights__pb2.GetTopAuthorsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.GetTopAuthorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTopPosts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetTopPosts',
+            dengar_dot_v1_dot_insights__pb2.GetTopPostsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.GetTopPostsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaigns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetCampaigns',
+            dengar_dot_v1_dot_insights__pb2.GetCampaignsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.GetCampaignsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -30,6 +30,7 @@ from dengar_gateway.entrypoints.routers import (
     analyze,
     dashboard,
     health,
+    insight_voices,
     insights,
     keys,
     mentions,
@@ -74,8 +75,9 @@ TAGS: list[dict[str, Any]] = [
                                        "(scope `ingest`)."},
     {"name": "mentions", "description": "Search the tenant's enriched posts (scope `read`)."},
     {"name": "analytics", "description": "Time series, summaries and share of voice (scope `read`)."},
-    {"name": "insights", "description": "Spikes and their drivers, period comparison and the insight "
-                                        "brief in English or Indonesian (scope `read`)."},
+    {"name": "insights", "description": "Spikes and their drivers, period comparison, the insight "
+                                        "brief in English or Indonesian, top voices and posts, and "
+                                        "coordinated campaigns (scope `read`)."},
     {"name": "analyze", "description": "Synchronous text analysis (scope `read`)."},
     {"name": "keys", "description": "The tenant's API keys (scope `admin`)."},
     {"name": "queries", "description": "Listening queries that tag every collected post (manage with "
@@ -137,6 +139,7 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     app.include_router(webhooks_router.router)
     app.include_router(imports_router.router)
     app.include_router(insights.router)
+    app.include_router(insight_voices.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
     # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema

@@ -24,6 +24,7 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from dengar_insights.adapters.mentions import HIDDEN
+from dengar_insights.adapters.periods import period_filter
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.insight.drivers import MentionFeatures, features_from_doc
@@ -100,10 +101,9 @@ class MongoMentionReads:
 
     async def _slice(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None,
                      limit: int) -> list[Doc]:
-        flt: Doc = {"tenant_id": tenant_id, "created_at": {"$gte": start, "$lt": end}}
-        if query_id is not None:
-            flt["query_ids"] = query_id
-        cursor = (self._col.find(flt, projection=_FEATURE_FIELDS)
+        # periods.py: SecantusDB lost the mentions created exactly at a slice's start.
+        cursor = (self._col.find(period_filter(tenant_id, start, end, query_id),
+                                 projection=_FEATURE_FIELDS)
                   .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit))
         return await cursor.to_list()
 

@@ -313,6 +313,13 @@ def _snippet(text: str, n: int = 80) -> str:
     return flat if len(flat) <= n else flat[:n - 1].rstrip() + "\u2026"
 
 
+def cluster_filters(c: DuplicateCluster, query_id: str | None = None) -> dict[str, str]:
+    """The GET /v1/mentions filters that list a cluster's evidence: its span (the end widened
+    to the next second, as ``to`` is exclusive) and its common terms."""
+    return _filters(c.start, c.end + timedelta(seconds=1), query_id,
+                    q=" ".join(c.common_terms) or None)
+
+
 def duplicates_card(c: DuplicateCluster, lang: str, subject: str | None = None,
                     query_id: str | None = None, tz: tzinfo = UTC) -> Card:
     """A card for a coordinated near-duplicate cluster."""
@@ -335,8 +342,7 @@ def duplicates_card(c: DuplicateCluster, lang: str, subject: str | None = None,
                 metrics={"posts": c.posts, "authors": c.authors, "start": rfc3339(c.start),
                          "end": rfc3339(c.end), "cluster": c.key},
                 drivers=(), evidence_mention_ids=c.evidence_ids,
-                filters=_filters(c.start, end, query_id,
-                                 q=" ".join(c.common_terms) or None))
+                filters=cluster_filters(c, query_id))
 
 
 def _is_campaign(es: ExplainedSpike, c: DuplicateCluster) -> bool:
