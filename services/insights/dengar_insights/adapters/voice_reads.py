@@ -20,6 +20,7 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from dengar_insights.adapters.mentions import HIDDEN
 from dengar_insights.adapters.periods import period_filter
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.insight.voices import HANDLE_PREFIX, RANK_ORDER, AuthorStats
@@ -27,7 +28,6 @@ from dengar_insights.service_layer.insight_engine import MentionDoc
 
 Doc = dict[str, Any]
 
-_HIDDEN = {"terms": 0, "pending": 0, "contribution": 0, "content_hash": 0}
 _AUTHOR_ID: Doc = {"$ifNull": ["$author.id", ""]}
 # author_key in the store: the id, else the prefixed handle.
 _AUTHOR_KEY: Doc = {"$cond": [{"$ne": [_AUTHOR_ID, ""]}, _AUTHOR_ID,
@@ -101,7 +101,7 @@ class MongoVoiceReads:
 
     async def top_posts(self, tenant_id: str, start: datetime, end: datetime,
                         query_id: str | None, limit: int) -> list[MentionDoc]:
-        cursor = (self._col.find(period_filter(tenant_id, start, end, query_id), projection=_HIDDEN,
+        cursor = (self._col.find(period_filter(tenant_id, start, end, query_id), projection=HIDDEN,
                                  allow_disk_use=True)
                   .sort([("engagement_score", DESCENDING), ("_id", DESCENDING)]).limit(limit))
         return list(await cursor.to_list())

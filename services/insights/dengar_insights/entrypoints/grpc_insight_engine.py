@@ -44,7 +44,7 @@ _METRICS = {insights_pb2.SPIKE_METRIC_UNSPECIFIED: VOLUME, insights_pb2.SPIKE_ME
 _KIND_NAMES = {NEARDUP: "near_duplicate"}
 
 
-def _ts(dt: datetime) -> Timestamp:
+def to_ts(dt: datetime) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(dt.astimezone(UTC))
     return ts
@@ -60,14 +60,14 @@ def _time(msg: Any, field: str) -> datetime:
     return value
 
 
-def _range(msg: Any) -> tuple[datetime, datetime]:
+def period_of(msg: Any) -> tuple[datetime, datetime]:
     start, end = _time(msg, "start_time"), _time(msg, "end_time")
     if end <= start:
         raise InvalidArgument("end_time must be after start_time", field="end_time")
     return start, end
 
 
-def _query_id(value: str, field: str = "query_id") -> str | None:
+def query_id_of(value: str, field: str = "query_id") -> str | None:
     query_id = value.strip()
     if not value:
         return None
@@ -83,7 +83,7 @@ def _query_refs(values: Any) -> tuple[QueryRef, ...]:
         raise InvalidArgument(f"at most {MAX_QUERY_REFS} queries", field="queries")
     out = []
     for q in values:
-        query_id = _query_id(q.id, "queries.id")
+        query_id = query_id_of(q.id, "queries.id")
         if query_id is None:
             raise InvalidArgument("queries.id is required", field="queries.id")
         out.append(QueryRef(id=query_id, name=q.name.strip(), role=q.role.strip().lower()))
@@ -115,7 +115,7 @@ def delta_proto(d: Delta, out: insights_pb2.Delta | None = None) -> insights_pb2
 
 def comparison_proto(c: Comparison) -> insights_pb2.ComparePeriodsResponse:
     resp = insights_pb2.ComparePeriodsResponse(
-        start_time=_ts(c.start), end_time=_ts(c.end), previous_start_time=_ts(c.previous_start))
+        start_time=to_ts(c.start), end_time=to_ts(c.end), previous_start_time=to_ts(c.previous_start))
     delta_proto(c.volume, resp.volume)
     delta_proto(c.net_sentiment, resp.net_sentiment)
     for field, values in (("sentiment", c.sentiment), ("sentiment_share", c.sentiment_share),
@@ -168,7 +168,7 @@ class InsightEngineRpc:
 
     async def GetSpikes(self, request: insights_pb2.GetSpikesRequest,
                         context: aio.ServicerContext[Any, Any]) -> insights_pb2.GetSpikesResponse:
-        start, end = _range(request)
+        start, end = period_of(request)
         if request.interval not in _INTERVALS:
             raise InvalidArgument(f"unknown interval {request.interval}", field="interval")
         if request.metric not in _METRICS:
@@ -177,35 +177,35 @@ class InsightEngineRpc:
         req = SpikesRequest(
             tenant_id=request.tenant_id, start=start, end=end,
             interval=_INTERVALS[request.interval], metric=_METRICS[request.metric],
-            query_id=_query_id(request.query_id), evidence_per_driver=evidence)
+            query_id=query_id_of(request.query_id), evidence_per_driver=evidence)
         result = await self._insight_engine.spikes(req)
         resp = insights_pb2.GetSpikesResponse(confidence=result.confidence,
                                               unjudged_buckets=result.unjudged)
         for f in result.spikes:
             s = f.explained.spike
             resp.spikes.add(
-                start_time=_ts(s.start), end_time=_ts(s.end), observed=s.observed,
+                start_time=to_ts(s.start), end_time=to_ts(s.end), observed=s.observed,
                 expected=s.expected, score=s.score, severity=s.severity, confidence=s.confidence,
                 drivers=[driver_proto(d, result.evidence) for d in f.explained.drivers],
-                peak_time=_ts(s.peak), volume=s.volume, baseline_start_time=_ts(f.baseline_start),
-                baseline_end_time=_ts(f.baseline_end))
+                peak_time=to_ts(s.peak), volume=s.volume, baseline_start_time=to_ts(f.baseline_start),
+                baseline_end_time=to_ts(f.baseline_end))
         return resp
 
     async def ComparePeriods(self, request: insights_pb2.ComparePeriodsRequest,
                              context: aio.ServicerContext[Any, Any]
                              ) -> insights_pb2.ComparePeriodsResponse:
-        start, end = _range(request)
+        start, end = period_of(request)
         req = CompareRequest(
-            tenant_id=request.tenant_id, start=start, end=end, query_id=_query_id(request.query_id),
+            tenant_id=request.tenant_id, start=start, end=end, query_id=query_id_of(request.query_id),
             queries=_query_refs(request.queries))
         comparison = await self._insight_engine.compare(req)
         return comparison_proto(comparison)
 
     async def GetBrief(self, request: insights_pb2.GetBriefRequest,
                        context: aio.ServicerContext[Any, Any]) -> insights_pb2.GetBriefResponse:
-        start, end = _range(request)
+        start, end = period_of(request)
         req = BriefRequest(
-            tenant_id=request.tenant_id, start=start, end=end, query_id=_query_id(request.query_id),
+            tenant_id=request.tenant_id, start=start, end=end, query_id=query_id_of(request.query_id),
             lang=request.lang.strip().lower() or "en", limit=request.limit or 10,
             time_zone=request.time_zone.strip() or "UTC", queries=_query_refs(request.queries))
         result = await self._insight_engine.brief(req)

@@ -13,7 +13,7 @@ from grpc import aio
 from dengar.v1 import insights_pb2
 from dengar_common.errors import InvalidArgument
 from dengar_insights.domain.insight.voices import ENGAGEMENT, REACH, VOLUME, AuthorStats, Campaign
-from dengar_insights.entrypoints.grpc_insight_engine import _query_id, _range, _ts
+from dengar_insights.entrypoints.grpc_insight_engine import period_of, query_id_of, to_ts
 from dengar_insights.entrypoints.protos import mention_to_proto
 from dengar_insights.service_layer.voices import DEFAULT_LIMIT, Voices, VoicesRequest
 
@@ -22,11 +22,11 @@ _RANKS = {insights_pb2.AUTHOR_RANK_UNSPECIFIED: VOLUME, insights_pb2.AUTHOR_RANK
 
 
 def _request(msg: Any) -> VoicesRequest:
-    start, end = _range(msg)
+    start, end = period_of(msg)
     if msg.limit < 0:
         raise InvalidArgument("limit must not be negative", field="limit")
     return VoicesRequest(tenant_id=msg.tenant_id, start=start, end=end,
-                         query_id=_query_id(msg.query_id), limit=msg.limit or DEFAULT_LIMIT)
+                         query_id=query_id_of(msg.query_id), limit=msg.limit or DEFAULT_LIMIT)
 
 
 def author_proto(a: AuthorStats) -> insights_pb2.TopAuthor:
@@ -40,10 +40,10 @@ def author_proto(a: AuthorStats) -> insights_pb2.TopAuthor:
 def campaign_proto(c: Campaign) -> insights_pb2.Campaign:
     d, first = c.cluster, c.first_post
     return insights_pb2.Campaign(
-        cluster=d.key, posts=d.posts, authors=d.authors, start_time=_ts(d.start),
-        end_time=_ts(d.end),
+        cluster=d.key, posts=d.posts, authors=d.authors, start_time=to_ts(d.start),
+        end_time=to_ts(d.end),
         first_post=insights_pb2.CampaignPost(mention_id=first.id, author=first.author,
-                                             text=first.text, created_at=_ts(first.created_at),
+                                             text=first.text, created_at=to_ts(first.created_at),
                                              platform=first.platform),
         sample_text=d.sample_text, common_terms=list(d.common_terms), platforms=list(d.platforms),
         query_ids=list(d.query_ids), evidence_mention_ids=list(d.evidence_ids),

@@ -21,9 +21,9 @@ from dengar_gateway.entrypoints.routers.insights import (
     From,
     OneQuery,
     To,
-    _check_period,
-    _check_query,
-    _own,
+    check_period,
+    check_query_exists,
+    own_mentions,
 )
 from dengar_gateway.entrypoints.schemas_insight_voices import (
     CampaignOut,
@@ -67,9 +67,9 @@ async def authors(deps: Deps, principal: ReadPrincipal, start: From, end: To,
                   query_id: OneQuery = None,
                   rank_by: Annotated[RankBy, Query(description="What ranks the authors.")] = "volume",
                   limit: Annotated[int, _limit(MAX_AUTHORS, "authors")] = 10) -> TopAuthorsOut:
-    _check_period(start, end)
+    check_period(start, end)
     tenant = principal.tenant_id
-    await _check_query(deps, tenant, query_id)
+    await check_query_exists(deps, tenant, query_id)
     resp = await deps.backends.call(deps.backends.insights.GetTopAuthors, insights_pb2.GetTopAuthorsRequest(
         tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end),
         query_id=query_id or "", rank_by=_RANKS[rank_by], limit=limit))
@@ -95,14 +95,14 @@ async def authors(deps: Deps, principal: ReadPrincipal, start: From, end: To,
 async def posts(deps: Deps, principal: ReadPrincipal, start: From, end: To,
                 query_id: OneQuery = None,
                 limit: Annotated[int, _limit(MAX_POSTS, "posts")] = 10) -> TopPostsOut:
-    _check_period(start, end)
+    check_period(start, end)
     tenant = principal.tenant_id
-    await _check_query(deps, tenant, query_id)
+    await check_query_exists(deps, tenant, query_id)
     resp = await deps.backends.call(deps.backends.insights.GetTopPosts, insights_pb2.GetTopPostsRequest(
         tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end),
         query_id=query_id or "", limit=limit))
     return TopPostsOut(start=start, end=end, query_id=query_id,
-                       posts=[mention_out(m) for m in _own(list(resp.mentions), tenant)])
+                       posts=[mention_out(m) for m in own_mentions(list(resp.mentions), tenant)])
 
 
 @router.get(
@@ -120,9 +120,9 @@ async def posts(deps: Deps, principal: ReadPrincipal, start: From, end: To,
 async def campaigns(deps: Deps, principal: ReadPrincipal, start: From, end: To,
                     query_id: OneQuery = None,
                     limit: Annotated[int, _limit(MAX_CAMPAIGNS, "campaigns")] = 10) -> CampaignsOut:
-    _check_period(start, end)
+    check_period(start, end)
     tenant = principal.tenant_id
-    await _check_query(deps, tenant, query_id)
+    await check_query_exists(deps, tenant, query_id)
     resp = await deps.backends.call(deps.backends.insights.GetCampaigns, insights_pb2.GetCampaignsRequest(
         tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end),
         query_id=query_id or "", limit=limit))

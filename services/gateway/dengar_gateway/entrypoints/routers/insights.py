@@ -59,7 +59,7 @@ OneQuery = Annotated[str | None, Query(
 Lang = Annotated[Literal["en", "id"], Query(description="Language of titles and narratives.")]
 
 
-def _check_period(start: datetime, end: datetime) -> None:
+def check_period(start: datetime, end: datetime) -> None:
     check_range(start, end)
     if end - start > MAX_PERIOD:
         raise query_error("from", f"the period is longer than {MAX_PERIOD.days} days", start.isoformat())
@@ -74,7 +74,7 @@ _NO_SUCH_QUERY = Answer(404, detail="no such listening query", errors_field="que
                         errors_location="query")
 
 
-async def _check_query(deps: Deps, tenant: str, query_id: str | None) -> None:
+async def check_query_exists(deps: Deps, tenant: str, query_id: str | None) -> None:
     if query_id is None:
         return
     # Unknown, malformed and another tenant's ids all answer the same 404.
@@ -104,7 +104,7 @@ def _delta(d: insights_pb2.Delta) -> DeltaOut:
                     relative=_r(d.relative) if d.HasField("relative") else None)
 
 
-def _own(mentions: list[insights_pb2.Mention], tenant: str) -> list[insights_pb2.Mention]:
+def own_mentions(mentions: list[insights_pb2.Mention], tenant: str) -> list[insights_pb2.Mention]:
     # Defence in depth, as for /v1/mentions: another tenant's mention never reaches this caller.
     return [m for m in mentions if not m.tenant_id or m.tenant_id == tenant]
 
@@ -132,7 +132,7 @@ async def spikes(
         raise query_error("interval", f"the range spans more than {MAX_BUCKETS} {interval}s; use a "
                                       "coarser interval or a shorter range", interval)
     tenant = principal.tenant_id
-    await _check_query(deps, tenant, query_id)
+    await check_query_exists(deps, tenant, query_id)
     resp = await deps.backends.call(deps.backends.insights.GetSpikes, insights_pb2.GetSpikesRequest(
         tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end),
         interval=_INTERVALS[interval], metric=_METRICS[metric], query_id=query_id or ""))
@@ -141,7 +141,7 @@ async def spikes(
         drivers = [DriverOut(kind=d.kind, value=d.value, count=d.count, baseline_count=d.baseline_count,
                              lift=_r(d.lift) if d.HasField("lift") else None, score=_r(d.score),
                              terms=list(d.terms),
-                             evidence=[mention_out(m) for m in _own(list(d.evidence), tenant)])
+                             evidence=[mention_out(m) for m in own_mentions(list(d.evidence), tenant)])
                    for d in s.drivers]
         out.append(SpikeOut(
             start=from_timestamp(s.start_time), end=from_timestamp(s.end_time),
@@ -165,7 +165,7 @@ async def spikes(
 )
 async def compare(deps: Deps, principal: ReadPrincipal, start: From, end: To,
                   query_id: OneQuery = None) -> CompareOut:
-    _check_period(start, end)
+    check_period(start, end)
     tenant = principal.tenant_id
     queries = await _queries(deps, tenant, query_id)
     resp = await deps.backends.call(deps.backends.insights.ComparePeriods, insights_pb2.ComparePeriodsRequest(
@@ -216,7 +216,7 @@ async def brief(deps: Deps, principal: ReadPrincipal, start: From, end: To,
                 query_id: OneQuery = None, lang: Lang = "en",
                 limit: Annotated[int, Query(ge=1, le=50, description="At most this many cards.")] = 10,
                 ) -> BriefOut:
-    _check_period(start, end)
+    check_period(start, end)
     tenant = principal.tenant_id
     queries = await _queries(deps, tenant, query_id)
     resp = await deps.backends.call(deps.backends.insights.GetBrief, insights_pb2.GetBriefRequest(
