@@ -16,10 +16,12 @@ from dengar_common.enums import PLATFORM_NAMES, SENTIMENT_NAMES
 from dengar_common.errors import InvalidArgument
 from dengar_insights.domain.rollups import DAY, HOUR
 from dengar_insights.domain.search import ENGAGEMENT_DESC, TIME_ASC, TIME_DESC
+from dengar_insights.entrypoints.grpc_backfill import BackfillRpc
 from dengar_insights.entrypoints.grpc_insight_engine import InsightEngineRpc
 from dengar_insights.entrypoints.protos import mention_to_proto, optional_time, timestamp
 from dengar_insights.service_layer import queries
 from dengar_insights.service_layer.insight_engine import InsightEngine
+from dengar_insights.service_layer.ports import BackfillRepository
 from dengar_insights.service_layer.queries import InsightsQueries, SeriesPoint
 
 _SORTS = {
@@ -75,10 +77,12 @@ def _fill(out: insights_pb2.TimeSeriesPoint, p: SeriesPoint) -> None:
     out.volume, out.negative, out.neutral, out.positive = p.volume, p.negative, p.neutral, p.positive
 
 
-class InsightsServicer(InsightEngineRpc, insights_pb2_grpc.InsightsServiceServicer):
-    def __init__(self, use_cases: InsightsQueries, engine: InsightEngine) -> None:
+class InsightsServicer(BackfillRpc, InsightEngineRpc, insights_pb2_grpc.InsightsServiceServicer):
+    def __init__(self, use_cases: InsightsQueries, engine: InsightEngine, *,
+                 backfills: BackfillRepository | None = None) -> None:
         super().__init__(engine)
         self._queries = use_cases
+        self.backfills = backfills
 
     async def SearchMentions(self, request: insights_pb2.SearchMentionsRequest,
                              context: aio.ServicerContext[Any, Any]) -> insights_pb2.SearchMentionsResponse:
