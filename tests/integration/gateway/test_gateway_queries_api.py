@@ -172,13 +172,14 @@ async def test_openapi_documents_the_routes_with_examples(gateway) -> None:
 
 async def test_backfill_progress_is_composed_from_insights(gateway, fakes) -> None:
     reader = (await gateway.new_key("acme", Scope.READ)).headers
+    BRAND = collector_pb2.QUERY_ROLE_BRAND  # noqa: N806
     since = Timestamp()
     since.FromDatetime(datetime(2026, 11, 1, tzinfo=UTC))
     fakes.queries_servicer.queries["acme"] = [
-        collector_pb2.ListeningQuery(id="q_new", tenant_id="acme", name="A",
-                                     role=collector_pb2.QUERY_ROLE_BRAND, expression="a", enabled=True, version=3),
-        collector_pb2.ListeningQuery(id="q_old", tenant_id="acme", name="B",
-                                     role=collector_pb2.QUERY_ROLE_BRAND, expression="b", enabled=True, version=2),
+        collector_pb2.ListeningQuery(id="q_new", tenant_id="acme", name="A", role=BRAND, expression="a",
+                                     enabled=True, version=3),
+        collector_pb2.ListeningQuery(id="q_old", tenant_id="acme", name="B", role=BRAND, expression="b",
+                                     enabled=True, version=2),
         # Stored before query versions: no backfill to speak of.
         collector_pb2.ListeningQuery(id="q_legacy", tenant_id="acme", name="C",
                                      role=collector_pb2.QUERY_ROLE_TOPIC, expression="c", enabled=True),
@@ -197,7 +198,8 @@ async def test_backfill_progress_is_composed_from_insights(gateway, fakes) -> No
     listing = (await gateway.client.get("/v1/queries", headers=reader)).json()["data"]
     by_id = {q["id"]: q["backfill"] for q in listing}
     assert by_id["q_new"] == one["backfill"]
-    assert (by_id["q_old"]["state"], by_id["q_old"]["version"], by_id["q_old"]["scanned"]) == ("pending", 2, 0)
+    old = by_id["q_old"]
+    assert (old["state"], old["version"], old["scanned"]) == ("pending", 2, 0)
     assert by_id["q_legacy"] is None
     # One batched call for the page, only for queries that have versions.
     calls = fakes.insights.of("ListBackfills")
