@@ -172,7 +172,7 @@ async def test_openapi_documents_the_routes_with_examples(gateway) -> None:
 
 async def test_backfill_progress_is_composed_from_insights(gateway, fakes) -> None:
     reader = (await gateway.new_key("acme", Scope.READ)).headers
-    BRAND = collector_pb2.QUERY_ROLE_BRAND  # noqa: N806
+    BRAND = collector_pb2.QUERY_ROLE_BRAND
     since = Timestamp()
     since.FromDatetime(datetime(2026, 11, 1, tzinfo=UTC))
     fakes.queries_servicer.queries["acme"] = [
