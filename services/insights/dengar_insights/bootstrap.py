@@ -20,7 +20,7 @@ from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
-from dengar_insights.service_layer.backfill import DEFAULT_LOADERS, BackfillRunner
+from dengar_insights.service_layer.backfill import DEFAULT_LOADERS, BackfillRunner, IncomingTags
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.queries import InsightsQueries
@@ -84,7 +84,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
                                 port_file=cfg.port_file)
 
     ingestor = MentionIngestor(mentions, rollups)
-    handler = EnrichedPostHandler(ingestor)
+    handler = EnrichedPostHandler(ingestor, IncomingTags(backfills, DEFAULT_LOADERS, cfg.backfill))
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,

@@ -4,6 +4,7 @@ publish fails after the store write (real SecantusDB and nats-server)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -70,6 +71,10 @@ async def test_every_change_of_what_a_query_matches_is_published_once(collector,
                           (q.id, 3, "acme OR @acme", False, False), (q.id, 4, "acme OR @acme", False, True),
                           (again.id, 1, "acme", True, False)])
     assert {c.tenant_id for c in changes} == {"acme"}
+    # Each version says when it was stored: the edit's own time, the deletion's too.
+    stamps = {(c.query_id, c.version): c.changed_at.ToDatetime(tzinfo=UTC) for c in changes}
+    assert stamps[(q.id, 2)] == edited.updated_at.ToDatetime(tzinfo=UTC)
+    assert stamps[(q.id, 4)] >= stamps[(q.id, 3)] == off.updated_at.ToDatetime(tzinfo=UTC)
     # Published: marks cleared, the tombstone gone.
     col = mongo_client[app.settings.collector.db]["queries"]
     assert await col.count_documents({"outbox": True}) == 0

@@ -4,6 +4,7 @@ rollups stay equal to a from-scratch recount, through restarts, takeovers, re-ru
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,7 @@ async def change(env: Env, version: int, expression: str = "acme", *, enabled: b
                  deleted: bool = False, tenant: str = "acme", query_id: str = Q, again: bool = False) -> None:
     event = events_pb2.QueryChanged(tenant_id=tenant, query_id=query_id, version=version,
                                     expression=expression, enabled=enabled, deleted=deleted)
+    event.changed_at.FromDatetime(datetime.now(UTC))
     await publish(env.js, env.subjects.queries_changed(tenant), event.SerializeToString(),
                   # ``again``: a copy the bus does not drop (published after its duplicate window).
                   msg_id=f"{query_id}:{version}" + (":again" if again else ""))
@@ -109,6 +111,18 @@ async def tagged(db: Any, tenant: str = "acme", query_id: str = Q) -> set[str]:
 
 def matching(predicate: Any, n: int = len(TEXTS)) -> set[str]:
     return {f"p{i}" for i in range(n) if predicate(TEXTS[i % len(TEXTS)].lower())}
+
+
+@pytest.fixture
+async def env(infra, unique: str, nats_client: Any) -> AsyncIterator[Env]:
+    """The package's ``env`` with jobs starting at once (not after the default 2 s)."""
+    async with running(make_settings(infra, unique, backfill={"start_delay_s": 0.0})) as app:
+        channel = grpcutil.insecure_channel(f"127.0.0.1:{app.port}")
+        try:
+            yield Env(app, nats_client.jetstream(), Subjects(unique),
+                      insights_pb2_grpc.InsightsServiceStub(channel))
+        finally:
+            await channel.close()
 
 
 @pytest.fixture
@@ -202,7 +216,7 @@ async def test_disabling_and_deleting_remove_the_tag_everywhere(env: Env, db: An
 async def test_a_backfill_stopped_half_way_resumes_from_its_checkpoint(
         infra, unique: str, nats_client: Any, mongo_client: Any, monkeypatch) -> None:
     settings = make_settings(infra, unique, backfill={"batch_size": 3, "lease_s": 2.0, "poll_s": 0.1,
-                                                      "concurrency": 1})
+                                                      "concurrency": 1, "start_delay_s": 0.0})
     db = mongo_client[settings.insights.db]
     n = 30
     real_retag = MentionIngestor.retag
@@ -243,6 +257,26 @@ async def test_a_backfill_stopped_half_way_resumes_from_its_checkpoint(
     assert await tagged(db) == want
     # Each mention scanned once in all, each tag changed once.
     assert (job.scanned, job.matched, job.changed) == (n, len(want), len(want))
+    await assert_exact(db)
+
+
+async def test_posts_tagged_before_the_change_that_arrive_after_its_backfill_are_fixed(env: Env, db: Any
+                                                                                      ) -> None:
+    await send_corpus(env, n=4)
+    await env.settle()
+    collected_before = datetime.now(UTC) - timedelta(minutes=5)
+    await change(env, 1, "acme")
+    await wait_done(env.stub, 1)
+    # Collected (and tagged by the collector) before the change, stored only now: one the query
+    # matches and one tagged by the older version that it no longer matches.
+    before = {"created_at": BASE, "collected_at": collected_before}
+    await env.send(enriched("acme", "late1", text="acme telat", **before))
+    await env.send(enriched("acme", "late2", text="rival saja", query_ids=(Q,), **before))
+    # Collected well after the change: the collector's tags are the current version's, kept as sent.
+    after = datetime.now(UTC) + timedelta(minutes=5)
+    await env.send(enriched("acme", "new1", text="acme baru", created_at=BASE, collected_at=after))
+    await env.settle()
+    assert await tagged(db) == matching(lambda t: "acme" in t, 4) | {"late1"}
     await assert_exact(db)
 
 

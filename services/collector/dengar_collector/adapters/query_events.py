@@ -26,5 +26,7 @@ class JetStreamQueryChangePublisher:
         event = events_pb2.QueryChanged(
             tenant_id=change.tenant_id, query_id=change.query_id, version=change.version,
             expression=change.expression, enabled=change.enabled, deleted=change.deleted)
+        if change.changed_at is not None:
+            event.changed_at.FromDatetime(change.changed_at)
         await publish(self._js, self._subjects.queries_changed(change.tenant_id), event.SerializeToString(),
                       msg_id=change_msg_id(change), timeout=self._timeout)

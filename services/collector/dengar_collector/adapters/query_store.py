@@ -30,6 +30,7 @@ from dengar_collector.domain.listening_query import (
     name_key,
 )
 from dengar_collector.service_layer.query_outbox import QueryChange
+from dengar_common.times import utcnow_ms
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ class MongoQueryStore:
         result = await self._queries.update_one(
             {"_id": query_id, "tenant_id": tenant_id, **_LIVE},
             {"$set": {"deleted": True, "enabled": False, "name_key": "\x00deleted " + query_id,
-                      "outbox": True},
+                      "outbox": True, "updated_at": utcnow_ms()},
              "$inc": {"version": 1}})
         if not result.modified_count:
             return False
@@ -156,7 +157,8 @@ class MongoQueryStore:
         cursor = self._queries.find(flt).limit(limit)
         return [QueryChange(tenant_id=d["tenant_id"], query_id=d["_id"], version=int(d.get("version", 0)),
                             expression=d["expression"], enabled=bool(d["enabled"]),
-                            deleted=bool(d.get("deleted"))) async for d in cursor]
+                            deleted=bool(d.get("deleted")), changed_at=d.get("updated_at"))
+                async for d in cursor]
 
     async def mark_published(self, change: QueryChange) -> None:
         flt = {"_id": change.query_id, "tenant_id": change.tenant_id, "version": change.version}

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +34,8 @@ class QueryChange:
     expression: str
     enabled: bool
     deleted: bool = False
+    # When this version was stored (the query's updated_at).
+    changed_at: datetime | None = None
 
 
 class QueryOutbox(Protocol):
@@ -101,8 +104,6 @@ class OutboxRelay:
                 # The marks stay; the next sweep (or change) publishes them.
                 logger.warning("publishing query changes failed; retrying at the next sweep", exc_info=True)
                 next_sweep = min(next_sweep, loop.time() + 1.0)
-            if self._stopping:
-                break
             try:
                 await asyncio.wait_for(self._event.wait(), timeout=max(0.0, next_sweep - loop.time()))
             except TimeoutError:

@@ -29,9 +29,11 @@ def _fields(job: BackfillJob) -> Doc:
         "tenant_id": job.tenant_id, "kind": job.kind, "target_id": job.target_id,
         "target_version": job.target_version, "spec": dict(job.spec), "state": job.state,
         "since": job.since,
-        "cursor": None if job.cursor is None else {"created_at": job.cursor.created_at, "id": job.cursor.id},
+        "cursor": (None if job.cursor is None
+                   else {"created_at": job.cursor.created_at, "id": job.cursor.id}),
         "scanned": job.scanned, "total": job.total, "matched": job.matched, "changed": job.changed,
-        "scheduled_at": job.scheduled_at, "started_at": job.started_at, "finished_at": job.finished_at,
+        "scheduled_at": job.scheduled_at, "changed_at": job.changed_at, "started_at": job.started_at,
+        "finished_at": job.finished_at,
         "error": job.error, "attempts": job.attempts,
     }
 
@@ -45,7 +47,8 @@ def _job(doc: Doc) -> BackfillJob:
         cursor=Cursor(cursor["created_at"], cursor["id"]) if cursor else None,
         scanned=int(doc.get("scanned", 0)), total=int(doc.get("total", 0)),
         matched=int(doc.get("matched", 0)), changed=int(doc.get("changed", 0)),
-        scheduled_at=doc.get("scheduled_at"), started_at=doc.get("started_at"),
+        scheduled_at=doc.get("scheduled_at"), changed_at=doc.get("changed_at"),
+        started_at=doc.get("started_at"),
         finished_at=doc.get("finished_at"), error=doc.get("error") or "",
         attempts=int(doc.get("attempts", 0)))
 
@@ -62,14 +65,22 @@ class BackfillRepository:
         # The claim looks across tenants for active jobs; the collection is small (one document
         # per target), this keeps that look cheap anyway.
         await self._col.create_index([("tenant_id", ASCENDING), ("state", ASCENDING)], name="tenant_state")
+        await self._col.create_index(
+            [("tenant_id", ASCENDING), ("kind", ASCENDING), ("changed_at", ASCENDING)],
+            name="tenant_kind_changed")
 
     async def get(self, tenant_id: str, kind: str, target_id: str) -> BackfillJob | None:
         doc = await self._col.find_one({"_id": job_id(tenant_id, kind, target_id), "tenant_id": tenant_id})
         return _job(doc) if doc else None
 
-    async def list(self, tenant_id: str, kind: str, target_ids: Sequence[str]) -> list[BackfillJob]:
+    async def get_many(self, tenant_id: str, kind: str, target_ids: Sequence[str]) -> list[BackfillJob]:
         cursor = self._col.find(
             {"tenant_id": tenant_id, "kind": kind, "target_id": {"$in": list(target_ids)}})
+        return [_job(d) async for d in cursor]
+
+    async def recent(self, tenant_id: str, kinds: Sequence[str], since: datetime) -> list[BackfillJob]:
+        cursor = self._col.find({"tenant_id": tenant_id, "kind": {"$in": list(kinds)},
+                                 "changed_at": {"$gte": since}}, projection={"cursor": 0})
         return [_job(d) async for d in cursor]
 
     async def schedule(self, job: BackfillJob) -> bool:
@@ -83,9 +94,10 @@ class BackfillRepository:
             return False
         return True
 
-    async def claim(self, owner: str, now: datetime, lease_until: datetime) -> BackfillJob | None:
+    async def claim(self, owner: str, now: datetime, lease_until: datetime,
+                    scheduled_before: datetime) -> BackfillJob | None:
         doc = await self._col.find_one_and_update(
-            {"state": {"$in": [PENDING, RUNNING]},
+            {"state": {"$in": [PENDING, RUNNING]}, "scheduled_at": {"$lte": scheduled_before},
              "$or": [{"owner": None}, {"owner": owner}, {"lease_until": {"$lt": now}}]},
             {"$set": {"owner": owner, "lease_until": lease_until}},
             sort=[("scheduled_at", ASCENDING)], return_document=ReturnDocument.AFTER)

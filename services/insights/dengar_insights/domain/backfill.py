@@ -67,6 +67,9 @@ class BackfillJob:
     matched: int = 0
     changed: int = 0
     scheduled_at: datetime | None = None
+    # When the target's owner stored this version (its clock): items tagged before then may carry
+    # the older version's tags (see service_layer/backfill.IncomingTags).
+    changed_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: str = ""
@@ -88,13 +91,13 @@ def supersedes(version: int, existing: BackfillJob | None) -> bool:
 
 
 def scheduled(tenant_id: str, kind: str, target_id: str, version: int, spec: Mapping[str, Any],
-              now: datetime) -> BackfillJob:
+              now: datetime, changed_at: datetime | None = None) -> BackfillJob:
     """A fresh job for ``version`` (replacing whatever an older version left)."""
     tag_field(kind)
     if version < 1:
         raise ValueError("a backfill needs a target version >= 1")
     return BackfillJob(tenant_id=tenant_id, kind=kind, target_id=target_id, target_version=version,
-                       spec=dict(spec), scheduled_at=now)
+                       spec=dict(spec), scheduled_at=now, changed_at=changed_at or now)
 
 
 def window_since(now: datetime, days: int) -> datetime:

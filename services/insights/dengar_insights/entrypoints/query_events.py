@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC
 
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
@@ -49,9 +50,10 @@ class QueryChangedHandler:
             try:
                 event = parse_change(msg)
                 spec = query_spec(expression=event.expression, enabled=event.enabled, deleted=event.deleted)
+                changed_at = event.changed_at.ToDatetime(tzinfo=UTC) if event.HasField("changed_at") else None
                 fresh = await schedule_backfill(
                     self._jobs, tenant_id=event.tenant_id, kind=KIND_QUERY, target_id=event.query_id,
-                    version=event.version, spec=spec)
+                    version=event.version, spec=spec, changed_at=changed_at)
             except Exception as exc:
                 logger.warning("query change on %s not scheduled: %s", msg.subject, exc)
                 outcomes.append(exc)

@@ -1,6 +1,13 @@
 """Use cases: schedule and run backfills, which re-tag a tenant's stored mentions when a tagging
 rule (a listening query; later a category) changes. See domain/backfill.py for the job's life.
 
+Mentions that reach the store after the backfill passed them, but were tagged before the change
+(a post collected just before it, still on its way through the NLP stage or an import's backlog),
+are fixed on the way in: ``IncomingTags`` re-checks an incoming mention against every target that
+changed after the mention was collected (with a slack for the collector replicas' tag caches), and
+the runner starts a job only ``start_delay_s`` after it was scheduled, so that ingest batches that
+looked at the targets before the change have been written by then.
+
 Exactness: every re-tag goes through ``MentionIngestor.retag`` (the exactly-once ingest protocol),
 so each mention's rollup contribution moves once per real change. A batch that is repeated after a
 crash or a takeover finds the tags it already changed as wanted and changes nothing again.
@@ -16,6 +23,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -30,6 +38,7 @@ from dengar_insights.domain.backfill import (
     BackfillJob,
     Cursor,
     advanced,
+    desired_tags,
     failed,
     finished,
     retried,
@@ -39,7 +48,7 @@ from dengar_insights.domain.backfill import (
     tag_field,
     window_since,
 )
-from dengar_insights.domain.mention import match_doc_of
+from dengar_insights.domain.mention import PreparedMention, match_doc_of, stored_contribution
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.ports import BackfillRepository, MentionRepository
 
@@ -103,17 +112,24 @@ class BackfillConfig(BaseModel):
     max_attempts: int = Field(default=5, ge=1, le=100)
     # Re-tags in flight within a batch.
     concurrency: int = Field(default=16, ge=1, le=256)
+    # A job starts this long after it was scheduled: ingest batches that read the targets before
+    # the change finish writing first (see IncomingTags).
+    start_delay_s: float = Field(default=2.0, ge=0, le=600)
+    # Incoming mentions collected up to this long after a target changed are re-checked against it
+    # (collector replicas tag with a cached query set for a few seconds; clocks differ a little).
+    incoming_slack_s: float = Field(default=60.0, ge=0, le=3600)
 
 
 async def schedule_backfill(jobs: BackfillRepository, *, tenant_id: str, kind: str, target_id: str,
-                            version: int, spec: Mapping[str, Any], now: datetime | None = None) -> bool:
+                            version: int, spec: Mapping[str, Any], changed_at: datetime | None = None,
+                            now: datetime | None = None) -> bool:
     """(Re)start the backfill of ``target_id`` at ``version``; False when that version or a newer
     one was already scheduled (a repeated or late event)."""
     if not is_valid_tenant_id(tenant_id):
         raise InvalidArgument(f"invalid tenant_id {tenant_id!r}", field="tenant_id")
     if not target_id:
         raise InvalidArgument("target_id is required", field="target_id")
-    job = scheduled(tenant_id, kind, target_id, version, spec, now or datetime.now(UTC))
+    job = scheduled(tenant_id, kind, target_id, version, spec, now or datetime.now(UTC), changed_at)
     if not supersedes(version, await jobs.get(tenant_id, kind, target_id)):
         return False
     stored = await jobs.schedule(job)
@@ -143,7 +159,7 @@ async def list_backfills(jobs: BackfillRepository, tenant_id: str, kind: str,
     if len(target_ids) > MAX_LIST_TARGETS:
         raise InvalidArgument(f"at most {MAX_LIST_TARGETS} target_ids", field="target_ids")
     ids = list(dict.fromkeys(t for t in target_ids if t))
-    return await jobs.list(tenant_id, kind, ids) if ids else []
+    return await jobs.get_many(tenant_id, kind, ids) if ids else []
 
 
 def _utcnow() -> datetime:
@@ -196,7 +212,9 @@ class BackfillRunner:
 
     async def run_once(self) -> bool:
         """Claim one job and run it until done, failed, superseded or stopped; False when none."""
-        job = await self._jobs.claim(self.owner, self._clock(), self._lease())
+        now = self._clock()
+        job = await self._jobs.claim(self.owner, now, self._lease(),
+                                     now - timedelta(seconds=self._cfg.start_delay_s))
         if job is None:
             return False
         try:
@@ -286,6 +304,62 @@ class BackfillRunner:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         except TimeoutError:
             pass
+
+
+class IncomingTags:
+    """Fixes the tags of incoming mentions that were tagged before a target changed.
+
+    The collector tags a post when it collects it; a post collected before a query changed but
+    stored after the backfill went past it would otherwise keep the older version's tag. Each
+    batch reads the tenant's recently changed targets (one indexed read per tenant) and re-checks
+    the mentions collected before (or just after) each change, recomputing their contribution.
+    """
+
+    def __init__(self, jobs: BackfillRepository, loaders: Mapping[str, TargetLoader],
+                 config: BackfillConfig | None = None, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._jobs = jobs
+        self._loaders = dict(loaders)
+        self._cfg = config or BackfillConfig()
+        self._clock = clock
+        # (job id, version) -> matcher; a target version never changes.
+        self._matchers: dict[tuple[str, int], Matcher | None] = {}
+        self.adjusted = 0
+
+    async def _matcher(self, job: BackfillJob) -> Matcher | None:
+        key = (job.id, job.target_version)
+        if key not in self._matchers:
+            if len(self._matchers) > 10_000:
+                self._matchers.clear()
+            self._matchers[key] = await self._loaders[job.kind].matcher(job)
+        return self._matchers[key]
+
+    async def adjust(self, items: Sequence[tuple[PreparedMention, str]]
+                     ) -> list[tuple[PreparedMention, str]]:
+        """``items`` with tags fixed where a later target version decides otherwise."""
+        out = list(items)
+        since = self._clock() - timedelta(days=self._cfg.days)
+        slack = timedelta(seconds=self._cfg.incoming_slack_s)
+        for tenant in dict.fromkeys(m.tenant_id for m, _ in items):
+            for job in await self._jobs.recent(tenant, sorted(self._loaders), since):
+                changed_at = job.changed_at or job.scheduled_at
+                if changed_at is None:
+                    continue
+                try:
+                    matcher = await self._matcher(job)
+                except BackfillTargetError:
+                    continue
+                field = tag_field(job.kind)
+                for i, (m, trace_id) in enumerate(out):
+                    if m.tenant_id != tenant or m.collected_at >= changed_at + slack:
+                        continue
+                    wanted = matcher is not None and matcher(m.fields)
+                    tags = desired_tags(list(m.fields.get(field) or ()), job.target_id, wanted)
+                    if tags is not None:
+                        fields = {**m.fields, field: tags}
+                        out[i] = (replace(m, fields=fields, contribution=stored_contribution(fields)),
+                                  trace_id)
+                        self.adjusted += 1
+        return out
 
 
 DEFAULT_LOADERS: Mapping[str, TargetLoader] = {KIND_QUERY: QueryTargets()}

@@ -97,8 +97,13 @@ class BackfillRepository(Protocol):
 
     async def get(self, tenant_id: str, kind: str, target_id: str) -> BackfillJob | None: ...
 
-    async def list(self, tenant_id: str, kind: str, target_ids: Sequence[str]) -> list[BackfillJob]:
+    async def get_many(self, tenant_id: str, kind: str, target_ids: Sequence[str]) -> list[BackfillJob]:
         """The jobs of these targets that exist."""
+        ...
+
+    async def recent(self, tenant_id: str, kinds: Sequence[str], since: datetime) -> list[BackfillJob]:
+        """The tenant's jobs of these kinds whose target changed at or after ``since`` (without
+        their cursor)."""
         ...
 
     async def schedule(self, job: BackfillJob) -> bool:
@@ -109,8 +114,10 @@ class BackfillRepository(Protocol):
         """
         ...
 
-    async def claim(self, owner: str, now: datetime, lease_until: datetime) -> BackfillJob | None:
-        """Take the oldest pending or running job that is free (no owner, lease expired, or ours)."""
+    async def claim(self, owner: str, now: datetime, lease_until: datetime,
+                    scheduled_before: datetime) -> BackfillJob | None:
+        """Take the oldest pending or running job scheduled before ``scheduled_before`` that is free
+        (no owner, lease expired, or ours)."""
         ...
 
     async def save(self, job: BackfillJob, owner: str, lease_until: datetime | None) -> bool:
