@@ -62,9 +62,8 @@ class BackfillRepository:
         await self._col.create_index(
             [("tenant_id", ASCENDING), ("kind", ASCENDING), ("target_id", ASCENDING)],
             name="tenant_kind_target")
-        # The claim looks across tenants for active jobs; the collection is small (one document
-        # per target), this keeps that look cheap anyway.
-        await self._col.create_index([("tenant_id", ASCENDING), ("state", ASCENDING)], name="tenant_state")
+        # What IncomingTags reads on every ingest batch. (The runners' claim looks across tenants
+        # and scans the collection: one small document per target, polled every few seconds.)
         await self._col.create_index(
             [("tenant_id", ASCENDING), ("kind", ASCENDING), ("changed_at", ASCENDING)],
             name="tenant_kind_changed")
