@@ -137,6 +137,11 @@ async def test_a_query_created_after_an_import_tags_the_stored_mentions(env: Env
     await env.send(enriched("beta", "b1", text="acme juga", created_at=BASE))
     await env.settle()
     assert await tagged(db) == set()
+    assert await backfill(env.stub) is None  # NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await env.stub.GetBackfill(insights_pb2.GetBackfillRequest(tenant_id="acme", kind="nope",
+                                                                   target_id=Q))
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
     await change(env, 1, "acme")
     job = await wait_done(env.stub, 1)
@@ -148,6 +153,10 @@ async def test_a_query_created_after_an_import_tags_the_stored_mentions(env: Env
     assert job.since.ToDatetime(tzinfo=UTC) < BASE
     before = await assert_exact(db)
     assert await tagged(db, "beta") == set()
+    assert await backfill(env.stub, "beta") is None
+    listed = await env.stub.ListBackfills(insights_pb2.ListBackfillsRequest(
+        tenant_id="acme", kind="query", target_ids=[Q, "q_unknown"]))
+    assert [(b.target_id, b.state) for b in listed.backfills] == [(Q, "done")]
 
     # Share of voice reads the per-query rollups.
     sov = await env.stub.GetShareOfVoice(insights_pb2.GetShareOfVoiceRequest(
