@@ -269,6 +269,39 @@ async def test_a_backfill_stopped_half_way_resumes_from_its_checkpoint(
     await assert_exact(db)
 
 
+async def test_a_newer_version_during_a_run_restarts_the_job(infra, unique: str, nats_client: Any,
+                                                            mongo_client: Any, monkeypatch) -> None:
+    settings = make_settings(infra, unique, backfill={"batch_size": 3, "poll_s": 0.1, "concurrency": 1,
+                                                      "start_delay_s": 0.0})
+    db = mongo_client[settings.insights.db]
+    n = 24
+    real_retag = MentionIngestor.retag
+
+    async def slow_retag(self, *args, **kwargs):
+        await asyncio.sleep(0.02)
+        return await real_retag(self, *args, **kwargs)
+
+    monkeypatch.setattr(MentionIngestor, "retag", slow_retag)
+    async with running(settings) as app:
+        channel = grpcutil.insecure_channel(f"127.0.0.1:{app.port}")
+        stub = insights_pb2_grpc.InsightsServiceStub(channel)
+        try:
+            env = Env(app, nats_client.jetstream(), Subjects(unique), stub)
+            await send_corpus(env, n=n)
+            await env.settle()
+            await change(env, 1, "acme OR rival")
+            await wait_until(lambda: app.backfill_runner.batches >= 2, what="two batches of v1")
+            await change(env, 2, "telat")
+            job = await wait_done(stub, 2)
+        finally:
+            await channel.close()
+    want = matching(lambda t: "telat" in t, n)
+    assert await tagged(db) == want
+    # v2 started over: it scanned everything, and the tags are all its own.
+    assert (job.scanned, job.matched) == (n, len(want))
+    await assert_exact(db)
+
+
 async def test_posts_tagged_before_the_change_that_arrive_after_its_backfill_are_fixed(env: Env, db: Any
                                                                                       ) -> None:
     await send_corpus(env, n=4)
