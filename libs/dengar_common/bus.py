@@ -51,6 +51,14 @@ class Subjects:
     def enriched_all(self) -> str:
         return f"{self.root}.posts.enriched.*"
 
+    def queries_changed(self, tenant_id: str) -> str:
+        """Listening-query changes (``dengar.v1.QueryChanged``), published by the collector's outbox."""
+        return f"{self.root}.queries.changed.{tenant_id}"
+
+    @property
+    def queries_changed_all(self) -> str:
+        return f"{self.root}.queries.changed.*"
+
     @property
     def dlq_all(self) -> str:
         return f"{self.root}.dlq.>"
@@ -75,6 +83,9 @@ async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
         StreamConfig(name=subjects.stream("collected"), subjects=[subjects.collected_all],
                      storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
         StreamConfig(name=subjects.stream("enriched"), subjects=[subjects.enriched_all],
+                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
+        # Query changes are few and each one matters until consumed: kept without an age limit.
+        StreamConfig(name=subjects.stream("queries"), subjects=[subjects.queries_changed_all],
                      storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
         StreamConfig(name=subjects.stream("dlq"), subjects=[subjects.dlq_all],
                      storage=StorageType.FILE, max_age=14 * 24 * 3600.0),

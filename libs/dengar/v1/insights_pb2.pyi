@@ -659,3 +659,57 @@ class GetCampaignsResponse(_message.Message):
     campaigns: _containers.RepeatedCompositeFieldContainer[Campaign]
     sampled_mentions: int
     def __init__(self, campaigns: _Optional[_Iterable[_Union[Campaign, _Mapping]]] = ..., sampled_mentions: _Optional[int] = ...) -> None: ...
+
+class GetBackfillRequest(_message.Message):
+    __slots__ = ("tenant_id", "kind", "target_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    kind: str
+    target_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., kind: _Optional[str] = ..., target_id: _Optional[str] = ...) -> None: ...
+
+class ListBackfillsRequest(_message.Message):
+    __slots__ = ("tenant_id", "kind", "target_ids")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_IDS_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    kind: str
+    target_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., kind: _Optional[str] = ..., target_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Backfill(_message.Message):
+    __slots__ = ("kind", "target_id", "target_version", "state", "scanned", "total", "matched", "changed", "since", "started_at", "finished_at", "error")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SCANNED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    target_id: str
+    target_version: int
+    state: str
+    scanned: int
+    total: int
+    matched: int
+    changed: int
+    since: _timestamp_pb2.Timestamp
+    started_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    error: str
+    def __init__(self, kind: _Optional[str] = ..., target_id: _Optional[str] = ..., target_version: _Optional[int] = ..., state: _Optional[str] = ..., scanned: _Optional[int] = ..., total: _Optional[int] = ..., matched: _Optional[int] = ..., changed: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ListBackfillsResponse(_message.Message):
+    __slots__ = ("backfills",)
+    BACKFILLS_FIELD_NUMBER: _ClassVar[int]
+    backfills: _containers.RepeatedCompositeFieldContainer[Backfill]
+    def __init__(self, backfills: _Optional[_Iterable[_Union[Backfill, _Mapping]]] = ...) -> None: ...

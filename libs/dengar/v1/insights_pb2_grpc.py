@@ -89,6 +89,16 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.GetCampaignsRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.GetCampaignsResponse.FromString,
                 _registered_method=True)
+        self.GetBackfill = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetBackfill',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetBackfillRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Backfill.FromString,
+                _registered_method=True)
+        self.ListBackfills = channel.unary_unary(
+                '/dengar.v1.InsightsService/ListBackfills',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ListBackfillsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ListBackfillsResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -174,6 +184,21 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBackfill(self, request, context):
+        """Progress of the re-tagging of stored mentions after a listening query (kind "query") changed.
+        NOT_FOUND when no backfill was scheduled for the target.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBackfills(self, request, context):
+        """The same for several targets of one kind in one call; targets without one are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -231,6 +256,16 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.GetCampaigns,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.GetCampaignsRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.GetCampaignsResponse.SerializeToString,
+            ),
+            'GetBackfill': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBackfill,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetBackfillRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Backfill.SerializeToString,
+            ),
+            'ListBackfills': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBackfills,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ListBackfillsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ListBackfillsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -530,6 +565,60 @@ class InsightsService:
             '/dengar.v1.InsightsService/GetCampaigns',
             dengar_dot_v1_dot_insights__pb2.GetCampaignsRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.GetCampaignsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBackfill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetBackfill',
+            dengar_dot_v1_dot_insights__pb2.GetBackfillRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Backfill.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBackfills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/ListBackfills',
+            dengar_dot_v1_dot_insights__pb2.ListBackfillsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ListBackfillsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,12 +15,14 @@ from dengar_collector.adapters.http_safety import SafeHttpClient, SafeHttpConfig
 from dengar_collector.adapters.import_spool import ImportSpool
 from dengar_collector.adapters.import_store import MongoImportStore
 from dengar_collector.adapters.nats_publisher import JetStreamPostPublisher
+from dengar_collector.adapters.query_events import JetStreamQueryChangePublisher
 from dengar_collector.adapters.query_store import MongoQueryStore
 from dengar_collector.adapters.secrets import SecretBox
 from dengar_collector.adapters.source_store import SourceRepository
 from dengar_collector.entrypoints import grpc_api, grpc_imports, grpc_queries, grpc_sources
 from dengar_collector.service_layer.import_service import ImportManager
 from dengar_collector.service_layer.ingest_service import IngestService
+from dengar_collector.service_layer.query_outbox import OutboxRelay
 from dengar_collector.service_layer.query_service import QueryManager
 from dengar_collector.service_layer.query_tagger import QueryTagger
 from dengar_collector.service_layer.source_scheduler import Scheduler
@@ -45,6 +47,7 @@ class Collector:
     target: str
     scheduler: Scheduler
     imports: ImportManager
+    outbox: OutboxRelay
 
 
 async def start(app: ServiceApp, settings: CollectorSettings, *,
@@ -68,6 +71,12 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
     await query_store.ensure_indexes()
     tagger = QueryTagger(query_store, config=c.queries)
     ingest = IngestService(publisher, tagger=tagger)
+    change_publisher = JetStreamQueryChangePublisher(js, subjects, timeout_s=c.publish.timeout_s)
+    outbox = OutboxRelay(query_store, change_publisher, c.outbox)
+
+    def query_changed(tenant_id: str) -> None:
+        tagger.invalidate(tenant_id)
+        outbox.wake(tenant_id)
 
     box = SecretBox.from_setting(c.secrets_keys.get_secret_value())
     if not box.encrypts:
@@ -86,7 +95,7 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
                             ingest, config=c.imports.model_copy(update=grace))
 
     servicers = [grpc_api.CollectorServicer(ingest), grpc_queries.QueryServicer(
-        QueryManager(query_store, on_change=tagger.invalidate)),
+        QueryManager(query_store, on_change=query_changed)),
         grpc_sources.SourceServicer(sources), grpc_imports.ImportServicer(imports)]
     port = await app.serve_grpc(
         [servicer.register for servicer in servicers],
@@ -96,6 +105,7 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
 
     # Runs in flight finish (within the grace period) and publish before the server and NATS stop.
     await imports.start()  # resumes jobs an earlier run left unfinished
+    app.run_worker("the query-change outbox", outbox)
     app.on_stop("the import runner", imports.stop)
     if c.scheduler.enabled:
         scheduler.start()
@@ -103,4 +113,5 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
     logger.info("collector gRPC listening on %s:%d (subjects under %r)", _host(settings.bind_host), port,
                 settings.subject_root)
     local = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::", "") else _host(settings.bind_host)
-    return Collector(port=port, target=f"{local}:{port}", scheduler=scheduler, imports=imports)
+    return Collector(port=port, target=f"{local}:{port}", scheduler=scheduler, imports=imports,
+                     outbox=outbox)

@@ -14,6 +14,7 @@ from dengar_collector.adapters.http_safety import EgressConfig
 from dengar_collector.adapters.nats_publisher import PublishConfig
 from dengar_collector.adapters.secrets import parse_keys
 from dengar_collector.service_layer.import_service import ImportConfig
+from dengar_collector.service_layer.query_outbox import OutboxConfig
 from dengar_collector.service_layer.query_tagger import QueryConfig
 from dengar_collector.service_layer.source_scheduler import SchedulerConfig
 from dengar_collector.service_layer.source_service import SourcePolicy
@@ -48,6 +49,8 @@ class CollectorConfig(BaseModel):
     secrets_keys: SecretsKeys = SecretStr("")
     publish: PublishConfig = PublishConfig()
     queries: QueryConfig = QueryConfig()
+    # Publishing listening-query changes (the insights backfill follows them).
+    outbox: OutboxConfig = OutboxConfig()
     sources: SourcePolicy = SourcePolicy()
     scheduler: SchedulerConfig = SchedulerConfig()
     imports: ImportConfig = Field(default_factory=ImportConfig)

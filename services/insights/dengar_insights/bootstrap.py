@@ -13,12 +13,15 @@ from pymongo import AsyncMongoClient
 from dengar.v1 import insights_pb2, insights_pb2_grpc
 from dengar_common import bus
 from dengar_common.app import ServiceApp
+from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
+from dengar_insights.entrypoints.query_events import QueryChangedHandler
+from dengar_insights.service_layer.backfill import DEFAULT_LOADERS, BackfillRunner, IncomingTags
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.queries import InsightsQueries
@@ -39,6 +42,8 @@ class Insights:
     port: int
     worker: bus.PullWorker
     handler: EnrichedPostHandler
+    backfill_runner: BackfillRunner
+    query_events: QueryChangedHandler
 
     @property
     def processed(self) -> int:
@@ -63,6 +68,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     mentions, rollups = MentionRepository(db), RollupRepository(db)
     await mentions.ensure_indexes()
     await rollups.ensure_indexes()
+    backfills = BackfillRepository(db)
+    await backfills.ensure_indexes()
 
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
@@ -71,7 +78,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     mention_reads = MongoMentionReads(db)
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
                                 InsightEngine(MongoRollupReads(rollups), mention_reads),
-                                Voices(MongoVoiceReads(db), mention_reads))
+                                Voices(MongoVoiceReads(db), mention_reads), backfills=backfills)
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
@@ -79,7 +86,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
 
-    handler = EnrichedPostHandler(MentionIngestor(mentions, rollups))
+    ingestor = MentionIngestor(mentions, rollups)
+    handler = EnrichedPostHandler(ingestor, IncomingTags(backfills, DEFAULT_LOADERS, cfg.backfill))
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,
@@ -87,6 +95,16 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     ), handler)
     # Stopped first at shutdown: the in-flight batch finishes and is acked.
     app.run_worker("consumer", worker)
+
+    # Backfills: query changes schedule jobs, the runner re-tags stored mentions batch by batch.
+    runner = BackfillRunner(backfills, mentions, ingestor, DEFAULT_LOADERS, cfg.backfill)
+    app.run_worker("backfill runner", runner)
+    query_events = QueryChangedHandler(backfills, runner.wake)
+    app.run_worker("query-change consumer", bus.PullWorker(js, subjects, bus.WorkerConfig(
+        stream=subjects.stream("queries"), durable=cfg.query_events_durable,
+        filter_subject=subjects.queries_changed_all, batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s,
+        max_deliver=cfg.max_deliver, ack_wait_s=cfg.ack_wait_s, stage="insights-queries",
+    ), query_events))
     logger.info("insights service started: gRPC on %s:%d, database %s, consuming %s",
                 settings.bind_host, port, cfg.db, subjects.enriched_all)
-    return Insights(settings, port, worker, handler)
+    return Insights(settings, port, worker, handler, runner, query_events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from dengar_common.settings import CommonSettings
+from dengar_insights.service_layer.backfill import BackfillConfig
 
 
 class InsightsConfig(BaseModel):
@@ -22,6 +23,10 @@ class InsightsConfig(BaseModel):
     # Redelivery of an un-acked message, and so the recovery time of a crashed replica's batch.
     ack_wait_s: float = Field(60.0, ge=1, le=3600)
     max_timeseries_buckets: int = Field(1000, ge=1, le=100_000)
+    # Re-tagging stored mentions after a listening query changed (DENGAR_INSIGHTS__BACKFILL__DAYS...).
+    backfill: BackfillConfig = BackfillConfig()
+    # JetStream durable consumer of query changes, shared by every replica.
+    query_events_durable: str = Field("insights-queries", min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class InsightsSettings(CommonSettings):

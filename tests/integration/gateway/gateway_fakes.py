@@ -212,6 +212,18 @@ class FakeInsights(insights_pb2_grpc.InsightsServiceServicer):
         self.rec = rec
         self.mentions: dict[str, list[insights_pb2.Mention]] = {}
         self.voice: dict[str, tuple[int, int, int]] = {}
+        # (tenant, query id) -> its backfill; ``backfills_down`` answers UNAVAILABLE instead.
+        self.backfills: dict[tuple[str, str], insights_pb2.Backfill] = {}
+        self.backfills_down = False
+
+    async def ListBackfills(self, request: insights_pb2.ListBackfillsRequest,
+                            context: aio.ServicerContext) -> insights_pb2.ListBackfillsResponse:
+        await self.rec.record("ListBackfills", request, context)
+        if self.backfills_down:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "store unavailable, retry later")
+        return insights_pb2.ListBackfillsResponse(backfills=[
+            self.backfills[(request.tenant_id, t)] for t in request.target_ids
+            if (request.tenant_id, t) in self.backfills])
 
     async def SearchMentions(self, request: insights_pb2.SearchMentionsRequest,
                              context: aio.ServicerContext) -> insights_pb2.SearchMentionsResponse:

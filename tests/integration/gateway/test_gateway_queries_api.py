@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import grpc
+from datetime import UTC, datetime
 
-from dengar.v1 import collector_pb2
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from dengar.v1 import collector_pb2, insights_pb2
 from dengar_gateway.domain.keys import Scope
 
 GOCEPAT = {"name": "GoCepat", "role": "brand", "expression": "gocepat OR @gocepat_id"}
@@ -165,3 +168,45 @@ async def test_openapi_documents_the_routes_with_examples(gateway) -> None:
     assert schemas["QueryCreateIn"]["properties"]["role"]["enum"] == ["brand", "competitor", "topic"]
     assert "queries" in {t["name"] for t in spec["tags"]}
     assert paths["/v1/queries/validate"]["post"]["requestBody"]["content"]["application/json"]["example"]
+
+
+async def test_backfill_progress_is_composed_from_insights(gateway, fakes) -> None:
+    reader = (await gateway.new_key("acme", Scope.READ)).headers
+    BRAND = collector_pb2.QUERY_ROLE_BRAND
+    since = Timestamp()
+    since.FromDatetime(datetime(2026, 11, 1, tzinfo=UTC))
+    fakes.queries_servicer.queries["acme"] = [
+        collector_pb2.ListeningQuery(id="q_new", tenant_id="acme", name="A", role=BRAND, expression="a",
+                                     enabled=True, version=3),
+        collector_pb2.ListeningQuery(id="q_old", tenant_id="acme", name="B", role=BRAND, expression="b",
+                                     enabled=True, version=2),
+        # Stored before query versions: no backfill to speak of.
+        collector_pb2.ListeningQuery(id="q_legacy", tenant_id="acme", name="C",
+                                     role=collector_pb2.QUERY_ROLE_TOPIC, expression="c", enabled=True),
+    ]
+    fakes.insights_servicer.backfills[("acme", "q_new")] = insights_pb2.Backfill(
+        kind="query", target_id="q_new", target_version=3, state="running", scanned=40, total=100,
+        matched=7, changed=5, since=since, started_at=since)
+    # An older version's job: the current version is still on its way to insights.
+    fakes.insights_servicer.backfills[("acme", "q_old")] = insights_pb2.Backfill(
+        kind="query", target_id="q_old", target_version=1, state="done", scanned=10, total=10)
+
+    one = (await gateway.client.get("/v1/queries/q_new", headers=reader)).json()
+    assert one["backfill"] == {"state": "running", "version": 3, "scanned": 40, "total": 100, "matched": 7,
+                               "changed": 5, "since": "2026-11-01T00:00:00Z",
+                               "started_at": "2026-11-01T00:00:00Z", "finished_at": None, "error": None}
+    listing = (await gateway.client.get("/v1/queries", headers=reader)).json()["data"]
+    by_id = {q["id"]: q["backfill"] for q in listing}
+    assert by_id["q_new"] == one["backfill"]
+    old = by_id["q_old"]
+    assert (old["state"], old["version"], old["scanned"]) == ("pending", 2, 0)
+    assert by_id["q_legacy"] is None
+    # One batched call for the page, only for queries that have versions.
+    calls = fakes.insights.of("ListBackfills")
+    assert [list(c.target_ids) for c in calls] == [["q_new"], ["q_new", "q_old"]]
+    assert all((c.tenant_id, c.kind) == ("acme", "query") for c in calls)
+
+    # Insights down: the query is still served, its progress unknown.
+    fakes.insights_servicer.backfills_down = True
+    resp = await gateway.client.get("/v1/queries/q_new", headers=reader)
+    assert resp.status_code == 200 and resp.json()["backfill"] is None

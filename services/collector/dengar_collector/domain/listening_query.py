@@ -68,6 +68,9 @@ class QueryRecord:
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    # Bumped by every change of what the query matches (see QueryChanges.changes_matching); the
+    # outbox publishes each version once. 0: stored before versions existed.
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,10 @@ class QueryChanges:
 
     def is_empty(self) -> bool:
         return self.name is None and self.role is None and self.expression is None and self.enabled is None
+
+    def changes_matching(self) -> bool:
+        """Whether the update may change which posts the query tags (a new version, a backfill)."""
+        return self.expression is not None or self.enabled is not None
 
 
 @dataclass(frozen=True, slots=True)

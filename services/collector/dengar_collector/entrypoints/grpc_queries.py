@@ -37,7 +37,7 @@ def query_to_proto(record: QueryRecord) -> collector_pb2.ListeningQuery:
     out = collector_pb2.ListeningQuery(
         id=record.id, tenant_id=record.tenant_id, name=record.name, role=_ENUM_BY_ROLE[record.role],
         # The stubs want the enum's ValueType for role; _ENUM_BY_ROLE holds those enum numbers.
-        expression=record.expression, enabled=record.enabled)  # type: ignore[arg-type]  # enum int for the stub's ValueType
+        expression=record.expression, enabled=record.enabled, version=record.version)  # type: ignore[arg-type]  # enum int for the stub's ValueType
     out.created_at.FromDatetime(record.created_at)
     out.updated_at.FromDatetime(record.updated_at)
     return out

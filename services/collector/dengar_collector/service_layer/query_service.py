@@ -52,7 +52,8 @@ class QueryManager:
         check_expression(expression)
         now = self._clock()
         record = QueryRecord(id=new_query_id(), tenant_id=tenant_id, name=cleaned, role=checked_role,
-                             expression=expression, enabled=enabled, created_at=now, updated_at=now)
+                             expression=expression, enabled=enabled, created_at=now, updated_at=now,
+                             version=1)
         try:
             await self._repo.insert(tenant_id, record)
         finally:

@@ -47,6 +47,25 @@ class QueryPatchIn(BaseModel):
     enabled: bool | None = None
 
 
+class BackfillOut(BaseModel):
+    """Re-tagging of stored mentions after the query was created or changed what it matches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["pending", "running", "done", "failed"]
+    version: int = Field(description="The query version it applies (bumped by each change of "
+                                     "`expression` or `enabled`, and by a delete).")
+    scanned: int = Field(description="Mentions looked at so far.")
+    total: int = Field(description="Mentions to look at (an estimate until done).")
+    matched: int = Field(description="Mentions looked at that the query matches.")
+    changed: int = Field(description="Mentions whose tags changed.")
+    since: datetime | None = Field(description="Mentions created from then on are covered (the "
+                                               "last `DENGAR_INSIGHTS__BACKFILL__DAYS` days); null: all.")
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None = Field(None, description="Why it failed.")
+
+
 class QueryOut(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "id": "q_3f9a1c2b7d4e5f60", "name": "GoCepat complaints", "role": "brand",
@@ -60,6 +79,9 @@ class QueryOut(BaseModel):
     enabled: bool
     created_at: datetime | None
     updated_at: datetime | None
+    backfill: BackfillOut | None = Field(
+        None, description="Progress of tagging the mentions stored before the last change (null when "
+                          "unknown: a query stored before backfills existed, or insights unreachable).")
 
 
 class QueryPage(BaseModel):

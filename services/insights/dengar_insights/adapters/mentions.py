@@ -79,6 +79,33 @@ class MentionRepository:
                                 projection=list(STATE_FIELDS))
         return {doc["_id"]: doc async for doc in cursor}
 
+    async def get_document(self, tenant_id: str, mention_id: str) -> Doc | None:
+        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id}, projection={"terms": 0})
+
+    @staticmethod
+    def _scan_filter(tenant_id: str, since: datetime | None, tagged: tuple[str, str] | None) -> Doc:
+        flt: Doc = {"tenant_id": tenant_id}
+        if since is not None:
+            flt["created_at"] = {"$gte": since}
+        if tagged is not None:
+            flt[tagged[0]] = tagged[1]
+        return flt
+
+    async def scan(self, tenant_id: str, *, since: datetime | None, tagged: tuple[str, str] | None,
+                   after: tuple[datetime, str] | None, limit: int) -> list[Doc]:
+        """Backfill batches, oldest first, on the tenant_created index (read backwards)."""
+        flt = self._scan_filter(tenant_id, since, tagged)
+        if after is not None:
+            at, mid = after
+            flt = {"$and": [flt, {"$or": [{"created_at": {"$gt": at}},
+                                          {"created_at": at, "_id": {"$gt": mid}}]}]}
+        cursor = (self._col.find(flt, projection={"terms": 0})
+                  .sort([("created_at", ASCENDING), ("_id", ASCENDING)]).limit(limit))
+        return await cursor.to_list()
+
+    async def count(self, tenant_id: str, *, since: datetime | None, tagged: tuple[str, str] | None) -> int:
+        return await self._col.count_documents(self._scan_filter(tenant_id, since, tagged))
+
     async def search(self, tenant_id: str, query: SearchQuery, after: Cursor | None,
                      limit: int) -> list[Doc]:
         """Up to ``limit`` mentions matching ``query`` in its sort order, strictly after ``after``."""

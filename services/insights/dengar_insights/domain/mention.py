@@ -10,12 +10,13 @@ document at the gRPC entrypoint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from dengar_common.ids import is_valid_tenant_id, mention_id
+from dengar_common.query import MatchDoc
 from dengar_common.times import to_millis
 from dengar_insights.domain.post import Aspect, Engagement, EnrichedPost, Sentiment
 from dengar_insights.domain.rollups import Contribution, contribution_of
@@ -149,3 +150,26 @@ def prepare(enriched: EnrichedPost, *, subject_tenant: str | None = None) -> Pre
     return PreparedMention(id=post.id, tenant_id=tenant, collected_at=collected_at,
                            content_hash=enriched.content_hash, fields=fields,
                            contribution=contribution)
+
+
+def stored_contribution(doc: Mapping[str, Any], **tags: Iterable[str]) -> Contribution:
+    """The rollup contribution of a stored mention document, as ``prepare`` computed it, with
+    tag fields replaced by ``tags`` (e.g. ``query_ids=[...]``) where given (a re-tag)."""
+    sentiment = doc.get("sentiment") or {}
+    aspects = rollup_aspects(Aspect(name=str(a.get("name", "")), polarity=str(a.get("polarity", "")),
+                                    confidence=float(a.get("confidence", 0.0)))
+                             for a in doc.get("aspects") or ())
+    query_ids = tags.get("query_ids", doc.get("query_ids") or ())
+    return contribution_of(doc["tenant_id"], doc["created_at"], sentiment=str(sentiment.get("label", "")),
+                           aspects=aspects, platform=str(doc.get("platform", "")),
+                           language=str(doc.get("language", "")), query_ids=query_ids)
+
+
+def match_doc_of(doc: Mapping[str, Any]) -> MatchDoc:
+    """A stored mention as the listening-query matcher reads it: the same fields the collector
+    tags a post by (its language hint, not the detected language), so a backfill agrees with
+    the tags new posts get."""
+    author = doc.get("author") or {}
+    return MatchDoc.build(str(doc.get("text") or ""), title=str(doc.get("title") or ""),
+                          platform=str(doc.get("platform") or ""), lang=str(doc.get("lang_hint") or ""),
+                          author=str(author.get("handle") or ""), url=str(doc.get("url") or ""))

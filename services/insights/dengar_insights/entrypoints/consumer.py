@@ -13,6 +13,7 @@ from dengar_common.bus import Outcome
 from dengar_common.telemetry import current_trace_id, span_from_headers
 from dengar_insights.domain.mention import InvalidPost, PreparedMention
 from dengar_insights.entrypoints.protos import parse_enriched, prepare_enriched
+from dengar_insights.service_layer.backfill import IncomingTags
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
 
 logger = logging.getLogger(__name__)
@@ -27,8 +28,10 @@ def prepare_message(msg: Msg) -> PreparedMention:
 class EnrichedPostHandler:
     """The PullWorker batch handler: one outcome per message, None meaning "ack"."""
 
-    def __init__(self, ingestor: MentionIngestor) -> None:
+    def __init__(self, ingestor: MentionIngestor, tags: IncomingTags | None = None) -> None:
         self._ingestor = ingestor
+        # Fixes tags given before a query change that reached the store after its backfill.
+        self._tags = tags
         self.results: Counter[str] = Counter()
 
     async def __call__(self, msgs: Sequence[Msg]) -> list[Outcome]:
@@ -55,6 +58,9 @@ class EnrichedPostHandler:
         tracer = trace.get_tracer("dengar.insights")
         with tracer.start_as_current_span("insights.store_batch", links=links,
                                           attributes={"dengar.batch_size": len(msgs)}):
+            if self._tags is not None and items:
+                # A failure here fails the batch (retried): storing stale tags would undo a backfill.
+                items = await self._tags.adjust(items)
             results = await self._ingestor.ingest_batch(items)
         for i, res in zip(indexes, results, strict=True):
             if isinstance(res, BaseException):

@@ -50,6 +50,13 @@ collection of the post (``collected_at`` before the stored one) is ignored, so a
 cannot undo a newer re-collection or re-enrichment; anything else replaces the post fields, and
 touches the rollups only when the contribution differs (e.g. negative → positive moves one count
 in each of the post's buckets; a new engagement count moves nothing).
+
+Re-tagging (``retag``, used by backfills when a listening query changes) is the same protocol on a
+stored mention: finish a pending op first; if the tag is already as wanted, nothing; otherwise a CAS
+on ``rev`` sets the new tag list with ``pending = {from: applied contribution, to: the contribution
+recomputed from the stored document with the new tags}``, then apply and complete. The content hash
+is left alone, so a redelivery of the same post stays a duplicate and keeps the new tags; a newer
+collection of the post replaces them with the collector's tags, which already follow the change.
 """
 
 from __future__ import annotations
@@ -60,9 +67,10 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from dengar_insights.domain.mention import PreparedMention
+from dengar_insights.domain.backfill import desired_tags
+from dengar_insights.domain.mention import PreparedMention, stored_contribution
 from dengar_insights.domain.rollups import EMPTY, OPS_WINDOW, Contribution, delta
 from dengar_insights.service_layer.ports import MentionRepository, RollupRepository
 
@@ -84,6 +92,13 @@ class Result(StrEnum):
     REFRESHED = "refreshed"  # fields changed, rollup contribution the same
     DUPLICATE = "duplicate"
     STALE = "stale"
+
+
+class Retagged(NamedTuple):
+    """What ``retag`` found and did: whether the mention matches, whether its tags changed."""
+
+    matched: bool
+    changed: bool
 
 
 class ContentionError(RuntimeError):
@@ -263,6 +278,48 @@ class MentionIngestor:
         for i, res in zip(slow, retried, strict=True):
             results[i] = res
         return [r if r is not None else RuntimeError("no result") for r in results]
+
+    async def retag(self, tenant_id: str, doc: Mapping[str, Any] | None, field: str, target_id: str,
+                    matches: Callable[[Mapping[str, Any]], bool]) -> Retagged:
+        """Make ``target_id`` present in the mention's ``field`` iff ``matches(mention)``, moving the
+        rollups by the change in its contribution, exactly once.
+
+        ``doc`` is the stored mention with its bookkeeping (as ``MentionRepository.scan`` returns
+        it; None: read it). ``matches`` is evaluated on the current document of every attempt, so a
+        concurrent re-collection of the post is judged by its new text.
+        """
+        current = doc
+        mid = doc["_id"] if doc is not None else None
+        for attempt in range(MAX_ATTEMPTS):
+            if current is None:
+                if mid is None:
+                    raise ValueError("retag needs the mention")
+                current = await self._mentions.get_document(tenant_id, mid)
+                if current is None:
+                    return Retagged(False, False)
+            mid = current["_id"]
+            if current.get("tenant_id") != tenant_id:
+                raise ValueError(f"mention {mid} is not of tenant {tenant_id}")
+            if current.get("pending"):
+                await self._finish(tenant_id, [(mid, current["pending"])])
+            else:
+                wanted = matches(current)
+                tags = desired_tags(list(current.get(field) or ()), target_id, wanted)
+                if tags is None:
+                    return Retagged(wanted, False)
+                applied = Contribution.from_doc(current.get("contribution"))
+                target = stored_contribution(current, **{field: tags})
+                fields: Doc = {field: tags}
+                pending = None if applied == target else _pending(new_op(), applied, target, self._clock())
+                if pending is not None:
+                    fields["pending"] = pending
+                if await self._mentions.compare_and_set(tenant_id, mid, current["rev"], fields):
+                    if pending is not None:
+                        await self._finish(tenant_id, [(mid, pending)])
+                    return Retagged(wanted, True)
+            logger.debug("retag of %s: attempt %d lost a race", mid, attempt + 1)
+            current = None
+        raise ContentionError(f"mention {mid} of {tenant_id} kept changing; giving up for now")
 
     async def _finish(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Apply pending ops to every bucket they touch, then complete them. Idempotent.

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from dengar_insights.domain.backfill import BackfillJob
 from dengar_insights.domain.search import Cursor, SearchQuery
 
 Doc = dict[str, Any]
@@ -27,6 +28,21 @@ class MentionRepository(Protocol):
 
     async def get_states(self, tenant_id: str, mention_ids: Iterable[str]) -> dict[str, Doc]:
         """The same for several mentions in one round trip; absent ids are missing."""
+        ...
+
+    async def get_document(self, tenant_id: str, mention_id: str) -> Doc | None:
+        """The whole stored document with its ingest bookkeeping (what a re-tag reads)."""
+        ...
+
+    async def scan(self, tenant_id: str, *, since: datetime | None, tagged: tuple[str, str] | None,
+                   after: tuple[datetime, str] | None, limit: int) -> list[Doc]:
+        """Up to ``limit`` whole documents (as ``get_document``) in (created_at, _id) order,
+        strictly after ``after``: created at or after ``since`` (None: any time), carrying the tag
+        ``tagged = (field, id)`` when given."""
+        ...
+
+    async def count(self, tenant_id: str, *, since: datetime | None, tagged: tuple[str, str] | None) -> int:
+        """How many mentions ``scan`` would go through from the start."""
         ...
 
     async def search(self, tenant_id: str, query: SearchQuery, after: Cursor | None,
@@ -73,4 +89,42 @@ class RollupRepository(Protocol):
                    fields: Sequence[str] | None = None) -> list[Doc]:
         """Buckets of ``interval`` starting in [start, end), oldest first (``fields``: only these
         counter paths; None: the tenant-wide counters)."""
+        ...
+
+
+class BackfillRepository(Protocol):
+    """Backfill jobs, one per (tenant, kind, target); writes by a runner are guarded by its lease."""
+
+    async def get(self, tenant_id: str, kind: str, target_id: str) -> BackfillJob | None: ...
+
+    async def get_many(self, tenant_id: str, kind: str, target_ids: Sequence[str]) -> list[BackfillJob]:
+        """The jobs of these targets that exist."""
+        ...
+
+    async def recent(self, tenant_id: str, kinds: Sequence[str], since: datetime) -> list[BackfillJob]:
+        """The tenant's jobs of these kinds whose target changed at or after ``since`` (without
+        their cursor)."""
+        ...
+
+    async def schedule(self, job: BackfillJob) -> bool:
+        """Store ``job`` iff no job of a version >= its version exists; True when stored.
+
+        A replaced job keeps its current owner and lease, so that a runner still busy with the
+        older version finishes its batch and lets go before anyone starts the new one.
+        """
+        ...
+
+    async def claim(self, owner: str, now: datetime, lease_until: datetime,
+                    scheduled_before: datetime) -> BackfillJob | None:
+        """Take the oldest pending or running job scheduled before ``scheduled_before`` that is free
+        (no owner, lease expired, or ours)."""
+        ...
+
+    async def save(self, job: BackfillJob, owner: str, lease_until: datetime | None) -> bool:
+        """Write the job's state and progress iff ``owner`` still holds it at its version; extend the
+        lease to ``lease_until`` (None: let go). False: superseded or taken over."""
+        ...
+
+    async def release(self, tenant_id: str, kind: str, target_id: str, owner: str) -> None:
+        """Let go of the job if ``owner`` holds it, whatever its version."""
         ...

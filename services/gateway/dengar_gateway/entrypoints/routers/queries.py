@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
-from dengar.v1 import collector_pb2
+from dengar.v1 import collector_pb2, insights_pb2
+from dengar_common.grpcerrors import RemoteError
 from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, ReadPrincipal, json_body
 from dengar_gateway.entrypoints.mapping import from_timestamp
 from dengar_gateway.entrypoints.problems import (
@@ -19,6 +20,7 @@ from dengar_gateway.entrypoints.problems import (
     problem_responses,
 )
 from dengar_gateway.entrypoints.schemas_queries import (
+    BackfillOut,
     QueryCreateIn,
     QueryOut,
     QueryPage,
@@ -57,6 +59,44 @@ def _query_out(q: collector_pb2.ListeningQuery) -> QueryOut:
         updated_at=from_timestamp(q.updated_at) if q.HasField("updated_at") else None)
 
 
+_BACKFILL_KIND = "query"
+
+
+def _backfill_out(q: collector_pb2.ListeningQuery, job: insights_pb2.Backfill | None) -> BackfillOut | None:
+    """The backfill of the query's current version: a job that has not reached insights yet (or
+    that an older version left) is pending."""
+    if job is None or job.target_version < q.version:
+        if q.version <= 0:
+            return None
+        return BackfillOut(state="pending", version=q.version, scanned=0, total=0, matched=0, changed=0,
+                           since=None, started_at=None, finished_at=None)
+    return BackfillOut(
+        state=job.state, version=job.target_version, scanned=job.scanned,  # type: ignore[arg-type]  # insights answers one of the literals
+        total=max(job.total, job.scanned), matched=job.matched, changed=job.changed,
+        since=from_timestamp(job.since) if job.HasField("since") else None,
+        started_at=from_timestamp(job.started_at) if job.HasField("started_at") else None,
+        finished_at=from_timestamp(job.finished_at) if job.HasField("finished_at") else None,
+        error=job.error or None)
+
+
+async def _with_backfills(deps: Deps, tenant_id: str, queries: list[collector_pb2.ListeningQuery]
+                          ) -> list[QueryOut]:
+    """The queries with their backfill progress, read from insights in one call. A query is still
+    served when insights cannot answer; its backfill is null then."""
+    jobs: dict[str, insights_pb2.Backfill] = {}
+    ids = [q.id for q in queries if q.version > 0]
+    if ids:
+        try:
+            found = await deps.backends.call(
+                deps.backends.insights.ListBackfills,
+                insights_pb2.ListBackfillsRequest(tenant_id=tenant_id, kind=_BACKFILL_KIND, target_ids=ids))
+            jobs = {j.target_id: j for j in found.backfills}
+        except RemoteError as exc:
+            logger.warning("backfill progress of %d queries unavailable: %s", len(ids), exc)
+            return [_query_out(q) for q in queries]
+    return [_query_out(q).model_copy(update={"backfill": _backfill_out(q, jobs.get(q.id))}) for q in queries]
+
+
 def _own(q: collector_pb2.ListeningQuery, tenant_id: str) -> collector_pb2.ListeningQuery:
     # Defence in depth: the collector filters by tenant; anything else is a bug there.
     if q.tenant_id and q.tenant_id != tenant_id:
@@ -77,8 +117,10 @@ _DEFINITION_ANSWERS: RemoteAnswers = {
 @router.post(
     "", status_code=201, response_model=QueryOut, summary="Create a listening query",
     description="Every post collected afterwards is tagged with the ids of the enabled queries it "
-                "matches. Names are unique per tenant (409 otherwise); a tenant has a limited number of "
-                f"queries (409 `query-limit-reached`). {_SYNTAX_DOC} Requires `admin`.",
+                "matches; the mentions stored in the last 30 days are tagged in the background "
+                "(`backfill` shows the progress). Names are unique per tenant (409 otherwise); a "
+                "tenant has a limited number of queries (409 `query-limit-reached`). "
+                f"{_SYNTAX_DOC} Requires `admin`.",
     responses={**problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 502, 503),
                201: {"description": "Created; `Location` is the query's URL."}},
     openapi_extra=_body_doc("QueryCreateIn", {"name": "GoCepat complaints", "role": "brand",
@@ -96,7 +138,8 @@ async def create_query(
                        principal.tenant_id)
     response.headers["Location"] = f"/v1/queries/{created.id}"
     logger.info("query %s created for %s by %s", created.id, principal.tenant_id, principal.key_id)
-    return _query_out(created)
+    # Nothing can have run yet: its backfill is pending.
+    return _query_out(created).model_copy(update={"backfill": _backfill_out(created, None)})
 
 
 @router.get("", response_model=QueryPage, summary="List listening queries",
@@ -113,12 +156,13 @@ async def list_queries(
     response = await deps.backends.call(deps.backends.queries.ListQueries, collector_pb2.ListQueriesRequest(
         tenant_id=principal.tenant_id, role=_ROLES[role] if role else collector_pb2.QUERY_ROLE_UNSPECIFIED,  # type: ignore[arg-type]  # int for the proto enum
         page_size=limit, page_token=cursor or ""))
-    data = []
+    own = []
     for q in response.queries:
         if q.tenant_id and q.tenant_id != principal.tenant_id:
             logger.error("collector listed query %s of another tenant; dropped", q.id)
             continue
-        data.append(_query_out(q))
+        own.append(q)
+    data = await _with_backfills(deps, principal.tenant_id, own)
     return QueryPage(data=data, next_cursor=response.next_page_token or None)
 
 
@@ -144,17 +188,24 @@ QueryId = Annotated[str, Path(max_length=64, description="The query id, e.g. q_3
 
 
 @router.get("/{query_id}", response_model=QueryOut, summary="Get a listening query",
-            description="Requires `read`.", responses=problem_responses(401, 403, 404, 429, 502, 503))
+            description="With `backfill`: the progress of tagging the mentions stored in the last days "
+                        "(`DENGAR_INSIGHTS__BACKFILL__DAYS`, 30) after the query was created or its "
+                        "`expression` or `enabled` changed. Requires `read`.",
+            responses=problem_responses(401, 403, 404, 429, 502, 503))
 async def get_query(deps: Deps, principal: ReadPrincipal, query_id: QueryId) -> QueryOut:
     q = await deps.backends.call(deps.backends.queries.GetQuery,
         collector_pb2.GetQueryRequest(tenant_id=principal.tenant_id, id=query_id))
-    return _query_out(_own(q, principal.tenant_id))
+    [out] = await _with_backfills(deps, principal.tenant_id, [_own(q, principal.tenant_id)])
+    return out
 
 
 @router.patch(
     "/{query_id}", response_model=QueryOut, summary="Change a listening query",
     description="Only the members present in the body change (e.g. `{\"enabled\": false}`); the next "
-                f"posts are tagged by the new version. {_SYNTAX_DOC} Requires `admin`.",
+                "posts are tagged by the new version, and a change of `expression` or `enabled` "
+                "re-tags the mentions of the last 30 days in the background (tags added and removed; "
+                "disabling removes the tag everywhere). "
+                f"{_SYNTAX_DOC} Requires `admin`.",
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503),
     openapi_extra=_body_doc("QueryPatchIn", {"enabled": False}),
 )
@@ -174,12 +225,14 @@ async def update_query(
         updated = _own(await deps.backends.call(deps.backends.queries.UpdateQuery, request),
                        principal.tenant_id)
     logger.info("query %s of %s updated by %s", query_id, principal.tenant_id, principal.key_id)
-    return _query_out(updated)
+    [out] = await _with_backfills(deps, principal.tenant_id, [updated])
+    return out
 
 
 @router.delete("/{query_id}", status_code=204, summary="Delete a listening query",
-               description="Posts collected afterwards are no longer tagged with it; posts already "
-                           "tagged keep the id. Requires `admin`.",
+               description="Posts collected afterwards are no longer tagged with it, and a background "
+                           "backfill removes its id from the stored mentions that carry it (so it "
+                           "leaves every count). Requires `admin`.",
                responses=problem_responses(401, 403, 404, 429, 502, 503))
 async def delete_query(deps: Deps, principal: AdminPrincipal, query_id: QueryId) -> Response:
     await deps.backends.call(deps.backends.queries.DeleteQuery,
