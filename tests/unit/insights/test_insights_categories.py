@@ -355,15 +355,20 @@ async def test_create_embeds_and_calibrates(rng: np.random.Generator) -> None:
         await manager.get("other", c.id)
 
 
-async def test_update_recalibrates_only_when_the_examples_change(rng: np.random.Generator) -> None:
-    repo, embedder = FakeRepo(), FakeEmbedder()
-    manager = CategoryManager(repo, embedder, FakeSample([]))
+async def test_update_recalibrates_only_when_examples_are_given(rng: np.random.Generator) -> None:
+    repo, embedder, sample = FakeRepo(), FakeEmbedder(), FakeSample([])
+    manager = CategoryManager(repo, embedder, sample)
     c = await manager.create("acme", name="Delays", examples=["a", "b", "c"])
     renamed = await manager.update("acme", c.id, cat.CategoryChanges(name="Late", expression="late"))
     assert renamed.name == "Late" and renamed.expression == "late" and embedder.calls == 1
     assert renamed.example_vectors == c.example_vectors
     await manager.update("acme", c.id, cat.CategoryChanges(examples=("d", "e", "f")))
     assert embedder.calls == 2
+    # The same examples again: recalibrated, now with the mentions stored since.
+    sample.blobs = [quantize(v) for v in _unit(rng.standard_normal((60, DIM)))]
+    again = await manager.update("acme", c.id, cat.CategoryChanges(examples=("d", "e", "f")))
+    assert embedder.calls == 3 and again.calibration is not None
+    assert again.calibration.background_size == 60
     # Clearing the examples is fine while the expression remains; clearing both is not.
     cleared = await manager.update("acme", c.id, cat.CategoryChanges(examples=()))
     assert cleared.examples == () and cleared.calibration is None

@@ -124,7 +124,9 @@ class CategoryManager:
         check_definition(expression, new_texts)
         updated = replace(current, name=name if name is not None else current.name,
                           expression=expression, updated_at=self._clock())
-        if texts is not None and texts != current.examples:
+        # Examples given are embedded and calibrated again even when unchanged: sending the same
+        # ones recalibrates on the tenant's current mentions (e.g. a category made on day one).
+        if texts is not None:
             vectors, calibration = await self._learn(tenant_id, texts)
             updated = replace(updated, examples=texts, example_vectors=vectors, calibration=calibration)
         try:

@@ -134,8 +134,9 @@ async def get_category(deps: Deps, principal: ReadPrincipal, category_id: Catego
 
 @router.patch(
     "/{category_id}", response_model=CategoryOut, summary="Change a category",
-    description="Only the members present in the body change; new `examples` are embedded and the "
-                "threshold recalibrated. Mentions stored afterwards are assigned by the new "
+    description="Only the members present in the body change; `examples` (even unchanged ones) are "
+                "embedded and the threshold recalibrated on the tenant's current mentions. Mentions "
+                "stored afterwards are assigned by the new "
                 f"definition. {_ERRORS_DOC} Requires `admin`.",
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503),
     openapi_extra=_body_doc("CategoryPatchIn", {"name": "Refund requests"}),
