@@ -29,25 +29,26 @@ background (a new tenant: fewer than ``MIN_BACKGROUND`` stored mentions with an 
 threshold is ``FALLBACK_THRESHOLD``.
 
 Measured on 14.5k real airline tweets (``shared/data/airline_tweets``; multilingual-e5-small through
-the committed NLP encoder, int8 vectors as stored). The dataset has no complaint-reason labels,
-so classes were labelled by keywords ("late flight|delay", "cancelled flight", lost/missing near
-bag/luggage, "refund", "customer service|on hold|call back|hung up"); each category was defined by
-N random example tweets of its class, against a background of 500 random tweets, 8 draws each.
-Precision and recall are against the keyword labels, which miss paraphrases ("still sitting on the
-tarmac"), so precision is a lower bound. With N = 8:
+the committed NLP encoder, int8 vectors as stored; ``services/insights/scripts/measure_categories.py``
+reproduces it). The dataset has no complaint-reason labels, so classes were labelled by keywords
+("late flight|delay", "cancelled flight", lost/missing near bag/luggage, "refund", "customer
+service|on hold|call back|hung up"); each category was defined by N random example tweets of its
+class, against a background of 500 random tweets, 8 draws each. Precision and recall are against
+the keyword labels, which miss paraphrases ("still sitting on the tarmac"), so precision is a
+lower bound. With N = 8:
 
     category          share  threshold  precision  recall  matched
-    flight delays      9.3%    0.930      0.48      0.41    7.9%
-    cancellations      6.9%    0.932      0.80      0.58    5.0%
-    lost luggage       1.4%    0.927      0.18      0.58    5.1%
-    refunds            1.2%    0.929      0.20      0.55    3.5%
-    customer service   8.0%    0.932      0.39      0.36    7.7%
+    flight delays      9.3%    0.930      0.49      0.38    7.4%
+    cancellations      6.9%    0.933      0.78      0.60    5.3%
+    lost luggage       1.4%    0.928      0.18      0.56    4.8%
+    refunds            1.2%    0.927      0.21      0.61    4.6%
+    customer service   8.0%    0.931      0.36      0.39    8.8%
 
 With 3 examples precision is 0.10-0.61 and recall 0.32-0.70 (the p90 floor is what keeps it
 usable: without it 3-example categories matched 7-19% of all tweets); with 15, precision rises a
-little (delays 0.56, cancellations 0.84). The centroid beat the nearest example (max) and the mean
+little (delays 0.54, cancellations 0.82). The centroid beat the nearest example (max) and the mean
 of the two nearest: with 8 examples their best rule reached precision 0.50/0.67 on cancellations
-against the centroid's 0.80, at equal recall. The fixed 0.93 fallback scores like the calibrated
+against the centroid's ~0.8, at equal recall. The fixed 0.93 fallback scores like the calibrated
 threshold at 8-15 examples (delays 0.49/0.40, cancellations 0.72/0.66) but is too strict for 3
 (recall 0.07-0.25). e5 similarities are compressed (unrelated tweets ~0.90 against a centroid,
 members ~0.93), which is why the background matters. Small classes (refunds, lost luggage) come
