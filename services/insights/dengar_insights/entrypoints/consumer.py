@@ -13,16 +13,11 @@ from dengar_common.bus import Outcome
 from dengar_common.telemetry import current_trace_id, span_from_headers
 from dengar_insights.domain.categories import EMPTY_SET, CategorySet
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
-from dengar_insights.entrypoints.protos import enriched_from_proto, parse_enriched, prepare_enriched
+from dengar_insights.entrypoints.protos import enriched_from_proto, parse_enriched
 from dengar_insights.service_layer.categories import CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
 
 logger = logging.getLogger(__name__)
-
-
-def prepare_message(msg: Msg, categories: CategorySet = EMPTY_SET) -> PreparedMention:
-    """Parse and validate one message; InvalidPost when it can never become a mention."""
-    return prepare_enriched(parse_enriched(msg.data), subject_tenant=_tenant(msg), categories=categories)
 
 
 def _tenant(msg: Msg) -> str:

@@ -53,6 +53,8 @@ from dengar_insights.service_layer.ports import Doc, MentionRepository, RollupRe
 MAX_BUCKETS = 1000
 # Collector query ids are short ("q_" + 16 hex); anything much longer is not one.
 MAX_QUERY_ID_CHARS = 128
+# Categories one search may filter on (a tenant has at most 50 by default).
+MAX_FILTER_CATEGORIES = 50
 # Unspecified interval: hourly while that stays readable, daily beyond.
 AUTO_HOURLY_MAX_BUCKETS = 48
 
@@ -212,9 +214,6 @@ def rollup_scope(query_id: str, category_id: str) -> Scope:
     if category_id:
         return Scope(category_id=check_category_id(category_id.strip()))
     return Scope(query_id=optional_query_id(query_id))
-
-
-MAX_FILTER_CATEGORIES = 50
 
 
 def checked_category_ids(values: Sequence[str]) -> tuple[str, ...]:
