@@ -239,3 +239,30 @@ async def test_a_second_replica_sees_changes_after_its_cache_expires(
         while len(await replica.tagger.category_set(tenant)) != 1:
             assert asyncio.get_running_loop().time() < deadline, "the replica never reloaded"
             await asyncio.sleep(0.05)
+
+
+async def test_a_spike_is_explained_by_its_category(cenv: CatEnv, unique: str) -> None:
+    env, tenant = cenv.env, f"t{unique[-8:]}"
+    late = await cenv.categories.CreateCategory(insights_pb2.CreateCategoryRequest(
+        tenant_id=tenant, name="Late deliveries", expression="telat OR late"))
+    start = T0 - timedelta(hours=30)
+    for hour in range(36):
+        for k in range(2):
+            await env.send(post(tenant, f"bg{hour}-{k}", f"Kurir ramah, pesanan nomor {hour * 2 + k} aman",
+                                minutes=int((start + timedelta(hours=hour, minutes=20 * k) - T0)
+                                            .total_seconds() // 60)))
+    spike_at = start + timedelta(hours=30)
+    for k in range(20):
+        text = ["Paket telat parah resi {k}", "Delivery late again order {k}"][k % 2].format(k=k)
+        await env.send(post(tenant, f"sp{k}", text, negative=True,
+                            minutes=int((spike_at - T0).total_seconds() // 60) + 2 * k))
+    await env.settle()
+    resp = await env.stub.GetSpikes(insights_pb2.GetSpikesRequest(
+        tenant_id=tenant, start_time=ts(start + timedelta(hours=24)),
+        end_time=ts(start + timedelta(hours=36)), interval=insights_pb2.INTERVAL_HOUR,
+        metric=insights_pb2.SPIKE_METRIC_VOLUME))
+    [spike] = resp.spikes
+    found = [d for d in spike.drivers if d.kind == "category"]
+    # The complaints straddle an hour boundary: the spike window holds most of them.
+    assert [(d.value, d.baseline_count) for d in found] == [(late.id, 0)]
+    assert found[0].count >= 10
