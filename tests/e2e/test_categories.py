@@ -62,7 +62,7 @@ def _wait_for(c: httpx.Client, n: int, timeout: float = 180) -> None:
 def test_categories_assign_filter_count_and_isolate(
         platform: Platform, new_tenant: Callable[[str, str], str],
         api: Callable[[str], httpx.Client]) -> None:
-    with api(new_tenant("Gamma Air", "gamma")) as a, api(new_tenant("Delta Air", "delta")) as b:
+    with api(new_tenant("Category Air", "categorya")) as a, api(new_tenant("Category Bus", "categoryb")) as b:
         r = a.post("/v1/categories", json={"name": "Refunds", "expression": "refund*"})
         assert r.status_code == 201, r.text
         refunds = r.json()

@@ -152,6 +152,10 @@ async def test_crud_and_its_errors(cenv: CatEnv, unique: str) -> None:
     renamed = await stub.UpdateCategory(insights_pb2.UpdateCategoryRequest(
         tenant_id=tenant, id=only_words.id, name="Late flights"))
     assert renamed.name == "Late flights" and renamed.expression == "delay OR late"
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.UpdateCategory(insights_pb2.UpdateCategoryRequest(
+            tenant_id=tenant, id=only_words.id, name="REFUNDS"))
+    assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
     await stub.DeleteCategory(insights_pb2.DeleteCategoryRequest(tenant_id=tenant, id=only_words.id))
     # A slot is free again.
     await stub.CreateCategory(insights_pb2.CreateCategoryRequest(tenant_id=tenant, name="Again",
