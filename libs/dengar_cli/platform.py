@@ -150,6 +150,9 @@ class Platform:
                 env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
         else:
             env.setdefault(service_env(name, "grpc_port"), "0")
+        if name == "insights" and "nlp" in self.procs:
+            # Insights embeds the example posts of categories through NLP.
+            env["DENGAR_INSIGHTS__NLP_TARGET"] = f"127.0.0.1:{self.procs['nlp'].port}"
         env.update(extra or {})
         log_path = logs / f"{name}.log"
         log = open(log_path, "ab")
@@ -162,9 +165,12 @@ class Platform:
     def start(self) -> Platform:
         if self.infra is None:
             self.start_infra()
-        for name in ("collector", "nlp", "insights"):
+        for name in ("collector", "nlp"):
             self.start_service(name)
-        for name in ("collector", "nlp", "insights"):
+        # Insights needs NLP's port (see start_service).
+        self.procs["nlp"].wait_port()
+        self.start_service("insights")
+        for name in ("collector", "insights"):
             self.procs[name].wait_port()
         self.start_service("gateway").wait_port()
         self.wait_ready()

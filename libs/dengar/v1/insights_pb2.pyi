@@ -65,23 +65,25 @@ AUTHOR_RANK_REACH: AuthorRank
 AUTHOR_RANK_ENGAGEMENT: AuthorRank
 
 class Mention(_message.Message):
-    __slots__ = ("id", "tenant_id", "post", "enrichment", "updated_at", "trace_id")
+    __slots__ = ("id", "tenant_id", "post", "enrichment", "updated_at", "trace_id", "category_ids")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     POST_FIELD_NUMBER: _ClassVar[int]
     ENRICHMENT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_IDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     post: _common_pb2.Post
     enrichment: _common_pb2.Enrichment
     updated_at: _timestamp_pb2.Timestamp
     trace_id: str
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., post: _Optional[_Union[_common_pb2.Post, _Mapping]] = ..., enrichment: _Optional[_Union[_common_pb2.Enrichment, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trace_id: _Optional[str] = ...) -> None: ...
+    category_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., post: _Optional[_Union[_common_pb2.Post, _Mapping]] = ..., enrichment: _Optional[_Union[_common_pb2.Enrichment, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trace_id: _Optional[str] = ..., category_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchMentionsRequest(_message.Message):
-    __slots__ = ("tenant_id", "start_time", "end_time", "sentiments", "platforms", "languages", "aspects", "query", "page_size", "page_token", "sort", "query_ids")
+    __slots__ = ("tenant_id", "start_time", "end_time", "sentiments", "platforms", "languages", "aspects", "query", "page_size", "page_token", "sort", "query_ids", "category_ids")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +96,7 @@ class SearchMentionsRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     SORT_FIELD_NUMBER: _ClassVar[int]
     QUERY_IDS_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_IDS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
@@ -106,7 +109,8 @@ class SearchMentionsRequest(_message.Message):
     page_token: str
     sort: SortOrder
     query_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentiments: _Optional[_Iterable[_Union[_common_pb2.Sentiment, str]]] = ..., platforms: _Optional[_Iterable[_Union[_common_pb2.Platform, str]]] = ..., languages: _Optional[_Iterable[str]] = ..., aspects: _Optional[_Iterable[str]] = ..., query: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[_Union[SortOrder, str]] = ..., query_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    category_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentiments: _Optional[_Iterable[_Union[_common_pb2.Sentiment, str]]] = ..., platforms: _Optional[_Iterable[_Union[_common_pb2.Platform, str]]] = ..., languages: _Optional[_Iterable[str]] = ..., aspects: _Optional[_Iterable[str]] = ..., query: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[_Union[SortOrder, str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., category_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchMentionsResponse(_message.Message):
     __slots__ = ("mentions", "next_page_token")
@@ -125,20 +129,22 @@ class GetMentionRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
 class GetTimeSeriesRequest(_message.Message):
-    __slots__ = ("tenant_id", "metric", "interval", "start_time", "end_time", "query_id")
+    __slots__ = ("tenant_id", "metric", "interval", "start_time", "end_time", "query_id", "category_id")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_ID_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     metric: Metric
     interval: Interval
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     query_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., metric: _Optional[_Union[Metric, str]] = ..., interval: _Optional[_Union[Interval, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ...) -> None: ...
+    category_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., metric: _Optional[_Union[Metric, str]] = ..., interval: _Optional[_Union[Interval, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., category_id: _Optional[str] = ...) -> None: ...
 
 class TimeSeriesPoint(_message.Message):
     __slots__ = ("bucket_start", "volume", "negative", "neutral", "positive")
@@ -163,16 +169,18 @@ class GetTimeSeriesResponse(_message.Message):
     def __init__(self, points: _Optional[_Iterable[_Union[TimeSeriesPoint, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class GetSummaryRequest(_message.Message):
-    __slots__ = ("tenant_id", "start_time", "end_time", "query_id")
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "category_id")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_ID_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     query_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ...) -> None: ...
+    category_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., category_id: _Optional[str] = ...) -> None: ...
 
 class CountItem(_message.Message):
     __slots__ = ("key", "count")
@@ -713,3 +721,103 @@ class ListBackfillsResponse(_message.Message):
     BACKFILLS_FIELD_NUMBER: _ClassVar[int]
     backfills: _containers.RepeatedCompositeFieldContainer[Backfill]
     def __init__(self, backfills: _Optional[_Iterable[_Union[Backfill, _Mapping]]] = ...) -> None: ...
+
+class CategoryCalibration(_message.Message):
+    __slots__ = ("member_median", "member_min", "background_p90", "background_p95", "background_size")
+    MEMBER_MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_MIN_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_P90_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_P95_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_SIZE_FIELD_NUMBER: _ClassVar[int]
+    member_median: float
+    member_min: float
+    background_p90: float
+    background_p95: float
+    background_size: int
+    def __init__(self, member_median: _Optional[float] = ..., member_min: _Optional[float] = ..., background_p90: _Optional[float] = ..., background_p95: _Optional[float] = ..., background_size: _Optional[int] = ...) -> None: ...
+
+class Category(_message.Message):
+    __slots__ = ("id", "tenant_id", "name", "expression", "examples", "threshold", "calibration", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPRESSION_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    tenant_id: str
+    name: str
+    expression: str
+    examples: _containers.RepeatedScalarFieldContainer[str]
+    threshold: float
+    calibration: CategoryCalibration
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., expression: _Optional[str] = ..., examples: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., calibration: _Optional[_Union[CategoryCalibration, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CategoryExamples(_message.Message):
+    __slots__ = ("texts",)
+    TEXTS_FIELD_NUMBER: _ClassVar[int]
+    texts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateCategoryRequest(_message.Message):
+    __slots__ = ("tenant_id", "name", "expression", "examples")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPRESSION_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    name: str
+    expression: str
+    examples: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., expression: _Optional[str] = ..., examples: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetCategoryRequest(_message.Message):
+    __slots__ = ("tenant_id", "id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class ListCategoriesRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class ListCategoriesResponse(_message.Message):
+    __slots__ = ("categories",)
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    categories: _containers.RepeatedCompositeFieldContainer[Category]
+    def __init__(self, categories: _Optional[_Iterable[_Union[Category, _Mapping]]] = ...) -> None: ...
+
+class UpdateCategoryRequest(_message.Message):
+    __slots__ = ("tenant_id", "id", "name", "expression", "examples")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPRESSION_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    id: str
+    name: str
+    expression: str
+    examples: CategoryExamples
+    def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ..., name: _Optional[str] = ..., expression: _Optional[str] = ..., examples: _Optional[_Union[CategoryExamples, _Mapping]] = ...) -> None: ...
+
+class DeleteCategoryRequest(_message.Message):
+    __slots__ = ("tenant_id", "id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class DeleteCategoryResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -628,3 +628,273 @@ class InsightsService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class CategoryServiceStub:
+    """A tenant's categories (custom aspects): every new mention is assigned the categories whose
+    expression matches it or whose examples it resembles (embedding similarity at or above the
+    category's calibrated threshold). Categories then filter mentions, split the rollups (with
+    sentiment) and explain spikes (driver kind "category").
+    Errors: INVALID_ARGUMENT naming the field (a syntax error in `expression` also carries
+    "dengar-error-position" and "dengar-error-expected"); NOT_FOUND; ALREADY_EXISTS for a name the
+    tenant already uses; RESOURCE_EXHAUSTED beyond the tenant's limit of categories; UNAVAILABLE
+    when the examples cannot be embedded (NLP down).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateCategory = channel.unary_unary(
+                '/dengar.v1.CategoryService/CreateCategory',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.CreateCategoryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Category.FromString,
+                _registered_method=True)
+        self.GetCategory = channel.unary_unary(
+                '/dengar.v1.CategoryService/GetCategory',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetCategoryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Category.FromString,
+                _registered_method=True)
+        self.ListCategories = channel.unary_unary(
+                '/dengar.v1.CategoryService/ListCategories',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ListCategoriesRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ListCategoriesResponse.FromString,
+                _registered_method=True)
+        self.UpdateCategory = channel.unary_unary(
+                '/dengar.v1.CategoryService/UpdateCategory',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.UpdateCategoryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Category.FromString,
+                _registered_method=True)
+        self.DeleteCategory = channel.unary_unary(
+                '/dengar.v1.CategoryService/DeleteCategory',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.DeleteCategoryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.DeleteCategoryResponse.FromString,
+                _registered_method=True)
+
+
+class CategoryServiceServicer:
+    """A tenant's categories (custom aspects): every new mention is assigned the categories whose
+    expression matches it or whose examples it resembles (embedding similarity at or above the
+    category's calibrated threshold). Categories then filter mentions, split the rollups (with
+    sentiment) and explain spikes (driver kind "category").
+    Errors: INVALID_ARGUMENT naming the field (a syntax error in `expression` also carries
+    "dengar-error-position" and "dengar-error-expected"); NOT_FOUND; ALREADY_EXISTS for a name the
+    tenant already uses; RESOURCE_EXHAUSTED beyond the tenant's limit of categories; UNAVAILABLE
+    when the examples cannot be embedded (NLP down).
+    """
+
+    def CreateCategory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCategory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCategories(self, request, context):
+        """Every category of the tenant (a bounded number), by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCategory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCategory(self, request, context):
+        """Mentions keep the id; it no longer tags new ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CategoryServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateCategory': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCategory,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.CreateCategoryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Category.SerializeToString,
+            ),
+            'GetCategory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCategory,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetCategoryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Category.SerializeToString,
+            ),
+            'ListCategories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCategories,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ListCategoriesRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ListCategoriesResponse.SerializeToString,
+            ),
+            'UpdateCategory': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCategory,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.UpdateCategoryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Category.SerializeToString,
+            ),
+            'DeleteCategory': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCategory,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.DeleteCategoryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.DeleteCategoryResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.CategoryService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.CategoryService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class CategoryService:
+    """A tenant's categories (custom aspects): every new mention is assigned the categories whose
+    expression matches it or whose examples it resembles (embedding similarity at or above the
+    category's calibrated threshold). Categories then filter mentions, split the rollups (with
+    sentiment) and explain spikes (driver kind "category").
+    Errors: INVALID_ARGUMENT naming the field (a syntax error in `expression` also carries
+    "dengar-error-position" and "dengar-error-expected"); NOT_FOUND; ALREADY_EXISTS for a name the
+    tenant already uses; RESOURCE_EXHAUSTED beyond the tenant's limit of categories; UNAVAILABLE
+    when the examples cannot be embedded (NLP down).
+    """
+
+    @staticmethod
+    def CreateCategory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.CategoryService/CreateCategory',
+            dengar_dot_v1_dot_insights__pb2.CreateCategoryRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Category.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCategory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.CategoryService/GetCategory',
+            dengar_dot_v1_dot_insights__pb2.GetCategoryRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Category.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCategories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.CategoryService/ListCategories',
+            dengar_dot_v1_dot_insights__pb2.ListCategoriesRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ListCategoriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCategory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.CategoryService/UpdateCategory',
+            dengar_dot_v1_dot_insights__pb2.UpdateCategoryRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Category.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCategory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.CategoryService/DeleteCategory',
+            dengar_dot_v1_dot_insights__pb2.DeleteCategoryRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.DeleteCategoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -36,6 +36,7 @@ from dengar_gateway.entrypoints.routers import (
     mentions,
     posts,
 )
+from dengar_gateway.entrypoints.routers import categories as categories_router
 from dengar_gateway.entrypoints.routers import imports as imports_router
 from dengar_gateway.entrypoints.routers import queries as queries_router
 from dengar_gateway.entrypoints.routers import sources as sources_router
@@ -87,12 +88,16 @@ TAGS: list[dict[str, Any]] = [
     {"name": "webhooks", "description": "Signed pushes to webhook sources; no API key (see *Signed "
                                         "webhooks*)."},
     {"name": "health", "description": "Probes for orchestrators; no authentication."},
+    {"name": "categories", "description": "The tenant's categories (custom aspects) that every new "
+                                          "mention is assigned to (manage with `admin`, read with "
+                                          "`read`)."},
 ]
 
 # Request bodies that routers read themselves (see deps.read_json) and declare via openapi_extra.
 _BODY_MODELS: list[type[BaseModel]] = [*posts.OPENAPI_MODELS, *analyze.OPENAPI_MODELS,
                                        *keys.OPENAPI_MODELS, *queries_router.OPENAPI_MODELS]
 _BODY_MODELS += sources_router.OPENAPI_MODELS
+_BODY_MODELS += categories_router.OPENAPI_MODELS
 
 
 def _openapi_schema(app: FastAPI) -> dict[str, Any]:
@@ -140,6 +145,7 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     app.include_router(imports_router.router)
     app.include_router(insights.router)
     app.include_router(insight_voices.router)
+    app.include_router(categories_router.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
     # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema

@@ -14,23 +14,29 @@ from dengar.v1 import insights_pb2, insights_pb2_grpc
 from dengar_common import bus
 from dengar_common.app import ServiceApp
 from dengar_insights.adapters.backfills import BackfillRepository
+from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
 from dengar_insights.adapters.mentions import MentionRepository
+from dengar_insights.adapters.nlp import NlpEmbedder
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
+from dengar_insights.entrypoints.grpc_categories import CategoryServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
 from dengar_insights.service_layer.backfill import DEFAULT_LOADERS, BackfillRunner, IncomingTags
+from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
+from dengar_insights.service_layer.ports import Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
 from dengar_insights.service_layer.voices import Voices
 from dengar_insights.settings import InsightsSettings
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAMES = (insights_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,)
+SERVICE_NAMES = (insights_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,
+                 insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name)
 STAGE = "insights"
 
 
@@ -44,6 +50,7 @@ class Insights:
     handler: EnrichedPostHandler
     backfill_runner: BackfillRunner
     query_events: QueryChangedHandler
+    tagger: CategoryTagger
 
     @property
     def processed(self) -> int:
@@ -61,15 +68,27 @@ class Insights:
 
 
 async def start(app: ServiceApp, settings: InsightsSettings, *,
-                mongo_client: AsyncMongoClient[dict[str, Any]] | None = None) -> Insights:
+                mongo_client: AsyncMongoClient[dict[str, Any]] | None = None,
+                embedder: Embedder | None = None) -> Insights:
     """Start the service inside ``app`` (which stops it, in reverse order)."""
     cfg = settings.insights
     db = app.mongo(settings.mongo_uri, client=mongo_client)[cfg.db]
     mentions, rollups = MentionRepository(db), RollupRepository(db)
+    categories = MongoCategoryStore(db, max_per_tenant=cfg.categories.max_per_tenant)
     await mentions.ensure_indexes()
     await rollups.ensure_indexes()
     backfills = BackfillRepository(db)
     await backfills.ensure_indexes()
+    await categories.ensure_indexes()
+    if embedder is None:
+        nlp = NlpEmbedder.connect(cfg.nlp_target, timeout_s=cfg.nlp_timeout_s)
+        app.on_stop("the NLP channel", nlp.close)
+        embedder = nlp
+    tagger = CategoryTagger(categories, ttl_s=cfg.categories.cache_ttl_s,
+                            max_age_s=cfg.categories.max_age_s)
+    category_servicer = CategoryServicer(CategoryManager(
+        categories, embedder, mentions, on_change=tagger.invalidate,
+        background_sample=cfg.categories.background_sample))
 
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
@@ -82,12 +101,14 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
+        insights_pb2_grpc.add_CategoryServiceServicer_to_server(category_servicer, server)
 
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
 
     ingestor = MentionIngestor(mentions, rollups)
-    handler = EnrichedPostHandler(ingestor, IncomingTags(backfills, DEFAULT_LOADERS, cfg.backfill))
+    handler = EnrichedPostHandler(ingestor, tagger,
+                                  IncomingTags(backfills, DEFAULT_LOADERS, cfg.backfill))
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,
@@ -107,4 +128,4 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     ), query_events))
     logger.info("insights service started: gRPC on %s:%d, database %s, consuming %s",
                 settings.bind_host, port, cfg.db, subjects.enriched_all)
-    return Insights(settings, port, worker, handler, runner, query_events)
+    return Insights(settings, port, worker, handler, runner, query_events, tagger)

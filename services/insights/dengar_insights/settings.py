@@ -8,6 +8,22 @@ from dengar_common.settings import CommonSettings
 from dengar_insights.service_layer.backfill import BackfillConfig
 
 
+class CategoryConfig(BaseModel):
+    """``DENGAR_INSIGHTS__CATEGORIES__*``: the per-tenant limit and the ingest's cache of categories."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Each category is evaluated (expression and similarity) on every new mention of its tenant.
+    max_per_tenant: int = Field(50, ge=1, le=1000)
+    # How long a replica tags with its cached set before checking the store's version (changes
+    # made through this replica apply at once).
+    cache_ttl_s: float = Field(5.0, ge=0)
+    # Reload regardless of the version after this long (a writer may die before bumping it).
+    max_age_s: float = Field(300.0, gt=0)
+    # Recent mentions scored as the background when a threshold is calibrated.
+    background_sample: int = Field(500, ge=0, le=10_000)
+
+
 class InsightsConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -27,6 +43,10 @@ class InsightsConfig(BaseModel):
     backfill: BackfillConfig = BackfillConfig()
     # JetStream durable consumer of query changes, shared by every replica.
     query_events_durable: str = Field("insights-queries", min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    # The NLP service embeds the example posts of categories (Analyze with the embedding).
+    nlp_target: str = Field("127.0.0.1:50052", min_length=1)
+    nlp_timeout_s: float = Field(30.0, gt=0, le=600)
+    categories: CategoryConfig = CategoryConfig()
 
 
 class InsightsSettings(CommonSettings):

@@ -28,6 +28,7 @@ from dengar_insights.domain.backfill import (
     supersedes,
     tag_field,
 )
+from dengar_insights.domain.categories import Category, build_set
 from dengar_insights.domain.mention import match_doc_of, stored_contribution
 from dengar_insights.entrypoints.protos import prepare_enriched
 from dengar_insights.service_layer.backfill import BackfillTargetError, QueryTargets, query_spec
@@ -123,6 +124,18 @@ def test_a_stored_mention_gives_back_the_contribution_it_was_stored_with() -> No
     # With other tags: the same as a post that had arrived with them.
     other = prepare_enriched(_post(query_ids=["q_c"]))
     assert stored_contribution(doc, query_ids=["q_c"]) == other.contribution
+
+
+def test_a_query_retag_keeps_the_mentions_categories_and_the_reverse() -> None:
+    late = build_set([Category(id="c_late", tenant_id="acme", name="Late", expression="telat")])
+    m = prepare_enriched(_post(query_ids=["q_a"]), categories=late)
+    doc = {"_id": m.id, **m.fields}
+    assert doc["category_ids"] == ["c_late"] and stored_contribution(doc) == m.contribution
+    # Re-tagging one kind leaves the other kind's counters where they are.
+    both = prepare_enriched(_post(query_ids=["q_c"]), categories=late)
+    assert stored_contribution(doc, query_ids=["q_c"]) == both.contribution
+    neither = prepare_enriched(_post(query_ids=["q_a"]))
+    assert stored_contribution(doc, category_ids=[]) == neither.contribution
 
 
 def test_a_stored_mention_matches_as_the_collector_matched_the_post() -> None:

@@ -129,6 +129,7 @@ def mention_out(mention: insights_pb2.Mention) -> MentionOut:
                                  views=e.views),
         in_reply_to=post.in_reply_to, quote_of=post.quote_of, repost_of=post.repost_of,
         country=post.country, metadata=dict(post.metadata), query_ids=list(post.query_ids),
+        category_ids=list(mention.category_ids),
         language=(enrichment.language or None) if enriched else None,
         language_confidence=round(enrichment.language_confidence, _DIGITS) if enriched else None,
         sentiment=_sentiment(enrichment) if enriched else None,
@@ -150,10 +151,11 @@ def _points(points: Iterable[insights_pb2.TimeSeriesPoint], *,
 
 
 def time_series_out(resp: insights_pb2.GetTimeSeriesResponse, *, metric: str, interval: str,
-                    start: datetime, end: datetime, query_id: str | None = None) -> TimeSeriesOut:
+                    start: datetime, end: datetime, query_id: str | None = None,
+                    category_id: str | None = None) -> TimeSeriesOut:
     points = _points(resp.points, with_sentiment=metric == "sentiment")
     return TimeSeriesOut(metric=metric, interval=interval, start=start, end=end,  # type: ignore[arg-type]  # pydantic checks the literals
-                         query_id=query_id, total=resp.total, points=points)
+                         query_id=query_id, category_id=category_id, total=resp.total, points=points)
 
 
 QUERY_ROLE_NAMES = {collector_pb2.QUERY_ROLE_BRAND: "brand",
@@ -189,10 +191,10 @@ def _platform_key(key: str) -> str:
 
 
 def summary_out(resp: insights_pb2.GetSummaryResponse, *, start: datetime, end: datetime,
-                top: int, query_id: str | None = None) -> SummaryOut:
+                top: int, query_id: str | None = None, category_id: str | None = None) -> SummaryOut:
     negative = sorted((a for a in resp.aspects if a.negative > 0), key=lambda a: -a.negative)[:top]
     return SummaryOut(
-        start=start, end=end, query_id=query_id, volume=resp.volume,
+        start=start, end=end, query_id=query_id, category_id=category_id, volume=resp.volume,
         sentiment=SentimentSplit(negative=resp.negative, neutral=resp.neutral, positive=resp.positive),
         top_negative_aspects=[AspectCounts(name=a.name, negative=a.negative, neutral=a.neutral,
                                            positive=a.positive) for a in negative],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -48,4 +49,20 @@ def query_ids(values: list[str] | None, name: str = "query_id") -> list[str]:
     for value in ids:
         if len(value) > MAX_QUERY_ID_CHARS:
             raise query_error(name, f"longer than {MAX_QUERY_ID_CHARS} characters", value)
+    return ids
+
+
+# A category id as insights makes them: "c_" and 16 hex digits.
+CATEGORY_ID_PATTERN = r"^c_[0-9a-f]{16}$"
+_CATEGORY_ID_RE = re.compile(CATEGORY_ID_PATTERN)
+
+
+def category_ids(values: list[str] | None, name: str = "category_id") -> list[str]:
+    """Repeated and/or comma-separated category ids, de-duplicated, in the order given."""
+    ids = split_list(values)
+    if len(ids) > MAX_QUERY_IDS:
+        raise query_error(name, f"at most {MAX_QUERY_IDS} categories, got {len(ids)}", len(ids))
+    for value in ids:
+        if not _CATEGORY_ID_RE.match(value):
+            raise query_error(name, "not a category id (c_ and 16 hex digits)", value)
     return ids

@@ -115,6 +115,8 @@ class MentionOut(_Out):
     country: str
     metadata: dict[str, str]
     query_ids: list[str]
+    category_ids: list[str] = Field(default_factory=list,
+                                    description="The tenant's categories the mention belongs to.")
     language: str | None
     language_confidence: float | None
     sentiment: SentimentOut | None
@@ -166,6 +168,8 @@ class TimeSeriesOut(_Out):
     end: datetime = Field(serialization_alias="to")
     query_id: str | None = Field(None, exclude_if=lambda v: v is None,
                                  description="The listening query counted, when one was asked for.")
+    category_id: str | None = Field(None, exclude_if=lambda v: v is None,
+                                    description="The category counted, when one was asked for.")
     total: int
     points: list[TimeSeriesPointOut]
 
@@ -198,6 +202,8 @@ class SummaryOut(_Out):
     end: datetime = Field(serialization_alias="to")
     query_id: str | None = Field(None, exclude_if=lambda v: v is None,
                                  description="The listening query counted, when one was asked for.")
+    category_id: str | None = Field(None, exclude_if=lambda v: v is None,
+                                    description="The category counted, when one was asked for.")
     volume: int
     sentiment: SentimentSplit
     top_negative_aspects: list[AspectCounts] = Field(

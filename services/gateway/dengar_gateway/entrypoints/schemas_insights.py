@@ -18,7 +18,8 @@ class _Out(BaseModel):
 
 class DriverOut(_Out):
     kind: str = Field(description="aspect (value `name:polarity`), term, hashtag, platform, language, "
-                                  "author, entity or near_duplicate.")
+                                  "author, entity, near_duplicate or category (value: the id of one "
+                                  "of the tenant's categories, see /v1/categories).")
     value: str
     count: int = Field(description="Mentions with the value in the spike window (a sample count for "
                                    "terms, hashtags, authors, entities and near-duplicates).")
@@ -98,8 +99,8 @@ class CompareOut(_Out):
 class CardDriverOut(_Out):
     """One driver of a card, with the ids of its evidence (the card's filters list them)."""
 
-    kind: str = Field(description="aspect, term, hashtag, platform, language, author, entity or "
-                                  "near_duplicate.")
+    kind: str = Field(description="aspect, term, hashtag, platform, language, author, entity, "
+                                  "near_duplicate or category.")
     value: str = Field(description='For an aspect, "name:polarity".')
     count: int = Field(description="Mentions with this value in the window (sample counts for terms "
                                    "and authors).")

@@ -47,7 +47,8 @@ _TENANT_COUNTERS = ("volume", "sentiment", "aspects", "platform", "language")
 _FEATURE_FIELDS = {"_id": 1, "created_at": 1, "text": 1, "title": 1, "sentiment.label": 1,
                    "aspects.name": 1, "aspects.polarity": 1, "hashtags": 1, "platform": 1,
                    "language": 1, "author.handle": 1, "author.id": 1, "entities.id": 1,
-                   "entities.surface": 1, "neardup_keys": 1, "query_ids": 1, "engagement_score": 1}
+                   "entities.surface": 1, "neardup_keys": 1, "query_ids": 1, "engagement_score": 1,
+                   "category_ids": 1}
 
 
 @store_errors

@@ -49,6 +49,8 @@ INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
                                  ("created_at", DESCENDING)]),
     ("tenant_query_created", [("tenant_id", ASCENDING), ("query_ids", ASCENDING),
                               ("created_at", DESCENDING)]),
+    ("tenant_category_created", [("tenant_id", ASCENDING), ("category_ids", ASCENDING),
+                                 ("created_at", DESCENDING)]),
 ]
 
 
@@ -119,7 +121,8 @@ class MentionRepository:
             clauses.append({"created_at": window})
         for field, values in (("sentiment.label", query.sentiments), ("platform", query.platforms),
                               ("language", query.languages), ("aspects.name", query.aspects),
-                              ("query_ids", query.query_ids)):
+                              ("query_ids", query.query_ids),
+                              ("category_ids", query.category_ids)):
             if values:
                 clauses.append({field: {"$in": list(values)}})
         if query.terms:
@@ -201,3 +204,12 @@ class MentionRepository:
                        "$unset": {"pending": ""}, "$inc": {"rev": 1}})
             for mid, op, target in ops], ordered=False)
         return res.modified_count
+
+    # -- for category calibration -----------------------------------------------------------------------
+
+    async def recent_embeddings(self, tenant_id: str, limit: int) -> list[bytes]:
+        """The stored embeddings of up to ``limit`` of the tenant's most recent mentions."""
+        cursor = (self._col.find({"tenant_id": tenant_id, "embedding": {"$exists": True}},
+                                 projection={"embedding": 1, "_id": 0})
+                  .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit))
+        return [bytes(d["embedding"]) async for d in cursor if d.get("embedding")]

@@ -3,7 +3,8 @@
 One document per tenant, interval and bucket: ``_id`` = ``<tenant>|hour|2026-11-22T05`` or
 ``<tenant>|day|2026-11-22``, with ``tenant_id``, ``interval``, ``bucket_start`` and the counters
 ``volume``, ``sentiment.<label>``, ``aspects.<name>.<polarity>``, ``platform.<name>`` and
-``language.<code>``, repeated per listening query under ``queries.<query id>``. ``ops`` holds the
+``language.<code>``, repeated per listening query under ``queries.<query id>`` and per category under
+``categories.<category id>``. ``ops`` holds the
 ids of the most recent operations applied to the document, so that applying the same operation
 again is a no-op (see service_layer/ingest.py for why that is enough).
 """
@@ -21,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from dengar_insights.adapters.store import store_errors
-from dengar_insights.domain.rollups import OPS_WINDOW, QUERIES, parse_bucket_id
+from dengar_insights.domain.rollups import CATEGORIES, OPS_WINDOW, QUERIES, parse_bucket_id
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class RollupRepository:
         """
         projection: dict[str, int]
         if fields is None:
-            projection = {"ops": 0, QUERIES: 0}
+            projection = {"ops": 0, QUERIES: 0, CATEGORIES: 0}
         else:
             projection = {"bucket_start": 1, **dict.fromkeys(fields, 1)}
         cursor = self._col.find(

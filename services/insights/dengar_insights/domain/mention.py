@@ -4,8 +4,10 @@ The stored document is the post and its enrichment as named fields (so that they
 and indexed), plus derived fields: ``engagement_score``, ``terms`` (see terms.py) and the mention's
 rollup contribution. The sentence embedding is stored in its compact int8 form (``embedding``,
 384 bytes; see dengar_common.embedding) for topics and example-based categories, and only when
-the post has one; readers of mentions never get it. The API's ``Mention`` is built from that
-document at the gRPC entrypoint.
+the post has one; readers of mentions never get it. ``category_ids`` are the tenant's categories
+the mention belongs to at ingest (domain/categories.py: expression match or embedding
+similarity), counted in the rollups like listening queries. The API's ``Mention`` is built from
+that document at the gRPC entrypoint.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from dengar_common.ids import is_valid_tenant_id, mention_id
 from dengar_common.query import MatchDoc
 from dengar_common.times import to_millis
+from dengar_insights.domain.categories import EMPTY_SET, CategorySet, mention_match_doc
 from dengar_insights.domain.post import Aspect, Engagement, EnrichedPost, Sentiment
 from dengar_insights.domain.rollups import Contribution, contribution_of
 from dengar_insights.domain.terms import terms_of
@@ -70,8 +73,12 @@ def normalise_language(code: str) -> str:
     return code.strip().lower() or "und"
 
 
-def prepare(enriched: EnrichedPost, *, subject_tenant: str | None = None) -> PreparedMention:
-    """Validate an enriched post and build its mention document; InvalidPost when it cannot be one."""
+def prepare(enriched: EnrichedPost, *, subject_tenant: str | None = None,
+            categories: CategorySet = EMPTY_SET) -> PreparedMention:
+    """Validate an enriched post and build its mention document; InvalidPost when it cannot be one.
+
+    ``categories``: the tenant's categories, to assign the mention to.
+    """
     if enriched.post is None:
         raise InvalidPost("enriched post has no post")
     post, enr = enriched.post, enriched.enrichment
@@ -145,8 +152,11 @@ def prepare(enriched: EnrichedPost, *, subject_tenant: str | None = None) -> Pre
     }
     if enr.embedding_i8:
         fields["embedding"] = enr.embedding_i8
+    category_ids = categories.match(mention_match_doc(fields), enr.embedding_i8) if len(categories) else ()
+    fields["category_ids"] = list(category_ids)
     contribution = contribution_of(tenant, created_at, sentiment=label, aspects=aspect_polarity,
-                                   platform=platform, language=language, query_ids=post.query_ids)
+                                   platform=platform, language=language, query_ids=post.query_ids,
+                                   category_ids=category_ids)
     return PreparedMention(id=post.id, tenant_id=tenant, collected_at=collected_at,
                            content_hash=enriched.content_hash, fields=fields,
                            contribution=contribution)
@@ -160,16 +170,15 @@ def stored_contribution(doc: Mapping[str, Any], **tags: Iterable[str]) -> Contri
                                     confidence=float(a.get("confidence", 0.0)))
                              for a in doc.get("aspects") or ())
     query_ids = tags.get("query_ids", doc.get("query_ids") or ())
+    category_ids = tags.get("category_ids", doc.get("category_ids") or ())
     return contribution_of(doc["tenant_id"], doc["created_at"], sentiment=str(sentiment.get("label", "")),
                            aspects=aspects, platform=str(doc.get("platform", "")),
-                           language=str(doc.get("language", "")), query_ids=query_ids)
+                           language=str(doc.get("language", "")), query_ids=query_ids,
+                           category_ids=category_ids)
 
 
 def match_doc_of(doc: Mapping[str, Any]) -> MatchDoc:
     """A stored mention as the listening-query matcher reads it: the same fields the collector
     tags a post by (its language hint, not the detected language), so a backfill agrees with
     the tags new posts get."""
-    author = doc.get("author") or {}
-    return MatchDoc.build(str(doc.get("text") or ""), title=str(doc.get("title") or ""),
-                          platform=str(doc.get("platform") or ""), lang=str(doc.get("lang_hint") or ""),
-                          author=str(author.get("handle") or ""), url=str(doc.get("url") or ""))
+    return mention_match_doc(doc, detected_language=False)

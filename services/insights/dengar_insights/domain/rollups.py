@@ -4,7 +4,8 @@ A mention's *contribution* is the set of rollup buckets it falls in (its hour an
 the counters it adds one to in each of them: ``volume``, ``sentiment.<label>``,
 ``aspects.<name>.<polarity>``, ``platform.<name>`` and ``language.<code>``, and the same counters
 again under ``queries.<query id>.`` for every listening query the mention is tagged with (so that
-per-brand time series, summaries and share of voice read rollups too). Rollups therefore equal
+per-brand time series, summaries and share of voice read rollups too), and under
+``categories.<category id>.`` for every category of the tenant it belongs to. Rollups therefore equal
 the sum of the contributions of the mentions currently stored, as long as each change of a
 mention's contribution is applied once as the delta ``new - old`` (see service_layer/ingest.py for
 how that is made exactly-once). A mention re-tagged with other queries therefore moves its counts from
@@ -123,13 +124,21 @@ def query_counters_path(query_id: str) -> str:
     return f"{QUERIES}.{query_key(query_id)}"
 
 
+CATEGORIES = "categories"
+
+
+def category_counters_path(category_id: str) -> str:
+    return f"{CATEGORIES}.{safe_key(category_id)}"
+
+
 def contribution_of(tenant_id: str, created_at: datetime, *, sentiment: str,
                     aspects: Mapping[str, str], platform: str, language: str,
-                    query_ids: Iterable[str] = ()) -> Contribution:
+                    query_ids: Iterable[str] = (), category_ids: Iterable[str] = ()) -> Contribution:
     """The rollup contribution of one mention.
 
     ``aspects`` maps aspect name to polarity label; each aspect counts once per mention.
     ``query_ids`` are the listening queries the mention is tagged with; each counts once.
+    ``category_ids`` are the tenant's categories it belongs to; each counts once.
     """
     own = ["volume", f"sentiment.{safe_key(sentiment)}"]
     own += [f"aspects.{safe_key(name)}.{safe_key(pol)}" for name, pol in sorted(aspects.items())]
@@ -137,6 +146,8 @@ def contribution_of(tenant_id: str, created_at: datetime, *, sentiment: str,
     counters = list(own)
     for key in {query_key(q) for q in query_ids if q.strip()}:
         counters += [f"{QUERIES}.{key}.{c}" for c in own]
+    for key in {safe_key(c) for c in category_ids if c.strip()}:
+        counters += [f"{CATEGORIES}.{key}.{c}" for c in own]
     # Sorted and de-duplicated so that equal contributions compare equal.
     buckets = (bucket_id(tenant_id, HOUR, created_at), bucket_id(tenant_id, DAY, created_at))
     return Contribution(buckets, tuple(sorted(set(counters))))
@@ -228,9 +239,46 @@ def query_part(doc: Mapping[str, Any], query_id: str) -> Mapping[str, Any]:
     return part if isinstance(part, Mapping) else {}
 
 
-def sum_docs(docs: Iterable[Mapping[str, Any]], query_id: str | None = None) -> Totals:
-    """Totals of ``docs``: the tenant-wide counters, or those of one listening query."""
+def category_part(doc: Mapping[str, Any], category_id: str) -> Mapping[str, Any]:
+    """The counters of one category inside a rollup document (empty when it has none)."""
+    part = (doc.get(CATEGORIES) or {}).get(safe_key(category_id))
+    return part if isinstance(part, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which counters of a rollup document a read is about: the tenant's, or one query's or
+    category's (at most one of the two ids)."""
+
+    query_id: str | None = None
+    category_id: str | None = None
+
+    def fields(self) -> list[str] | None:
+        """The counter paths to read (None: the tenant-wide counters)."""
+        if self.query_id is not None:
+            return [query_counters_path(self.query_id)]
+        if self.category_id is not None:
+            return [category_counters_path(self.category_id)]
+        return None
+
+    def part(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+        if self.query_id is not None:
+            return query_part(doc, self.query_id)
+        if self.category_id is not None:
+            return category_part(doc, self.category_id)
+        return doc
+
+
+TENANT = Scope()
+
+
+def sum_docs(docs: Iterable[Mapping[str, Any]], query_id: str | None = None, *,
+             scope: Scope | None = None) -> Totals:
+    """Totals of ``docs``: the tenant-wide counters, those of one listening query, or those of
+    ``scope``."""
+    if scope is None:
+        scope = Scope(query_id=query_id)
     totals = Totals()
     for doc in docs:
-        totals.add(doc if query_id is None else query_part(doc, query_id))
+        totals.add(scope.part(doc))
     return totals

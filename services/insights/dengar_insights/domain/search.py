@@ -68,6 +68,8 @@ class SearchQuery:
     sort: str = TIME_DESC
     # Mentions tagged with any of these listening queries.
     query_ids: tuple[str, ...] = ()
+    # Mentions in any of these categories.
+    category_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -86,6 +88,8 @@ class SearchQuery:
         # Only when set, so that page tokens issued before this filter existed stay valid.
         if self.query_ids:
             parts.append(sorted(self.query_ids))
+        if self.category_ids:
+            parts.append({"categories": sorted(self.category_ids)})
         canonical = json.dumps(parts, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

@@ -11,42 +11,70 @@ from opentelemetry import trace
 
 from dengar_common.bus import Outcome
 from dengar_common.telemetry import current_trace_id, span_from_headers
-from dengar_insights.domain.mention import InvalidPost, PreparedMention
-from dengar_insights.entrypoints.protos import parse_enriched, prepare_enriched
+from dengar_insights.domain.categories import EMPTY_SET, CategorySet
+from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
+from dengar_insights.entrypoints.protos import enriched_from_proto, parse_enriched
 from dengar_insights.service_layer.backfill import IncomingTags
+from dengar_insights.service_layer.categories import CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
 
 logger = logging.getLogger(__name__)
 
 
-def prepare_message(msg: Msg) -> PreparedMention:
-    """Parse and validate one message; InvalidPost when it can never become a mention."""
-    tenant = msg.subject.rsplit(".", 1)[-1]
-    return prepare_enriched(parse_enriched(msg.data), subject_tenant=tenant)
+def _tenant(msg: Msg) -> str:
+    return msg.subject.rsplit(".", 1)[-1]
 
 
 class EnrichedPostHandler:
-    """The PullWorker batch handler: one outcome per message, None meaning "ack"."""
+    """The PullWorker batch handler: one outcome per message, None meaning "ack".
 
-    def __init__(self, ingestor: MentionIngestor, tags: IncomingTags | None = None) -> None:
+    With a ``tagger``, each mention is assigned its tenant's categories; a tenant whose categories
+    cannot be loaded has its messages retried (an error outcome) rather than stored untagged.
+    With ``tags``, tags given before a query or category change that reached the store after its
+    backfill had passed are fixed.
+    """
+
+    def __init__(self, ingestor: MentionIngestor, tagger: CategoryTagger | None = None,
+                 tags: IncomingTags | None = None) -> None:
         self._ingestor = ingestor
-        # Fixes tags given before a query change that reached the store after its backfill.
+        self._tagger = tagger
         self._tags = tags
         self.results: Counter[str] = Counter()
+
+    async def _category_sets(self, msgs: Sequence[Msg]) -> dict[str, CategorySet | Exception]:
+        out: dict[str, CategorySet | Exception] = {}
+        for tenant in dict.fromkeys(_tenant(m) for m in msgs):
+            if self._tagger is None:
+                out[tenant] = EMPTY_SET
+                continue
+            try:
+                out[tenant] = await self._tagger.category_set(tenant)
+            except Exception as exc:
+                logger.warning("categories of %s unavailable; its messages are retried: %s", tenant, exc)
+                out[tenant] = exc
+        return out
 
     async def __call__(self, msgs: Sequence[Msg]) -> list[Outcome]:
         outcomes: list[Outcome] = [None] * len(msgs)
         indexes: list[int] = []
         items: list[tuple[PreparedMention, str]] = []
         links: list[trace.Link] = []
+        category_sets = await self._category_sets(msgs)
         for i, msg in enumerate(msgs):
             with span_from_headers("insights.receive", msg.headers) as span:
                 # The mention records the trace of the message that wrote it (HTTP → ... → here).
                 trace_id = current_trace_id()
                 if span.get_span_context().is_valid:
                     links.append(trace.Link(span.get_span_context()))
+                categories = category_sets[_tenant(msg)]
                 try:
-                    m = prepare_message(msg)
+                    enriched = enriched_from_proto(parse_enriched(msg.data))
+                    if isinstance(categories, Exception):
+                        # Only a valid post waits for its categories; an invalid one is refused now.
+                        prepare(enriched, subject_tenant=_tenant(msg))
+                        outcomes[i] = categories
+                        continue
+                    m = prepare(enriched, subject_tenant=_tenant(msg), categories=categories)
                 except InvalidPost as exc:
                     span.record_exception(exc)
                     logger.warning("invalid enriched post on %s: %s", msg.subject, exc)

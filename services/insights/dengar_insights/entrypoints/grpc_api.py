@@ -71,7 +71,7 @@ def search_request(request: insights_pb2.SearchMentionsRequest) -> queries.Searc
         platforms=_named(request.platforms, PLATFORM_NAMES, "platforms", "platform"),
         languages=list(request.languages), aspects=list(request.aspects), query=request.query,
         sort=_SORTS[request.sort], query_ids=list(request.query_ids), page_size=request.page_size,
-        page_token=request.page_token)
+        page_token=request.page_token, category_ids=list(request.category_ids))
 
 
 def _fill(out: insights_pb2.TimeSeriesPoint, p: SeriesPoint) -> None:
@@ -105,7 +105,8 @@ class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc,
         series = await self._queries.time_series(queries.SeriesRequest(
             tenant_id=request.tenant_id, start=_time(request, "start_time"),
             end=_time(request, "end_time"), metric=_METRICS[request.metric],
-            interval=_interval(request.interval), query_id=request.query_id))
+            interval=_interval(request.interval), query_id=request.query_id,
+            category_id=request.category_id))
         resp = insights_pb2.GetTimeSeriesResponse(total=series.total)
         for p in series.points:
             _fill(resp.points.add(), p)
@@ -115,7 +116,8 @@ class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc,
                          context: aio.ServicerContext[Any, Any]) -> insights_pb2.GetSummaryResponse:
         s = await self._queries.summary(queries.SummaryRequest(
             tenant_id=request.tenant_id, start=_time(request, "start_time"),
-            end=_time(request, "end_time"), query_id=request.query_id))
+            end=_time(request, "end_time"), query_id=request.query_id,
+            category_id=request.category_id))
         resp = insights_pb2.GetSummaryResponse(volume=s.volume, negative=s.negative, neutral=s.neutral,
                                                positive=s.positive)
         for a in s.aspects:

@@ -13,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dengar.v1 import common_pb2, insights_pb2
 from dengar_common.enums import SENTIMENTS, platform_from_name, platform_name, sentiment_name
 from dengar_insights.domain import post as dom
+from dengar_insights.domain.categories import EMPTY_SET, CategorySet
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
 
 
@@ -90,10 +91,10 @@ def enriched_from_proto(enriched: common_pb2.EnrichedPost) -> dom.EnrichedPost:
         embedding_i8=bytes(enr.embedding_i8)))
 
 
-def prepare_enriched(enriched: common_pb2.EnrichedPost, *,
-                     subject_tenant: str | None = None) -> PreparedMention:
+def prepare_enriched(enriched: common_pb2.EnrichedPost, *, subject_tenant: str | None = None,
+                     categories: CategorySet = EMPTY_SET) -> PreparedMention:
     """The mention an enriched post message becomes; InvalidPost when it can never be one."""
-    return prepare(enriched_from_proto(enriched), subject_tenant=subject_tenant)
+    return prepare(enriched_from_proto(enriched), subject_tenant=subject_tenant, categories=categories)
 
 
 def timestamp(dt: datetime | None) -> Timestamp:
@@ -148,4 +149,5 @@ def mention_to_proto(doc: Mapping[str, Any]) -> insights_pb2.Mention:
                                                              scores=_pairs(emo.get("scores"))))
     return insights_pb2.Mention(id=doc["_id"], tenant_id=doc["tenant_id"], post=post,
                                 enrichment=enrichment, updated_at=timestamp(doc.get("updated_at")),
-                                trace_id=doc.get("trace_id") or "")
+                                trace_id=doc.get("trace_id") or "",
+                                category_ids=doc.get("category_ids") or [])

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dengar_insights.domain.backfill import BackfillJob
+from dengar_insights.domain.categories import Category
 from dengar_insights.domain.search import Cursor, SearchQuery
 
 Doc = dict[str, Any]
@@ -127,4 +128,45 @@ class BackfillRepository(Protocol):
 
     async def release(self, tenant_id: str, kind: str, target_id: str, owner: str) -> None:
         """Let go of the job if ``owner`` holds it, whatever its version."""
+        ...
+
+
+# -- categories (service_layer/categories.py) ----------------------------------------------------------
+
+
+class CategoryRepository(Protocol):
+    """The tenants' categories, with a per-tenant count (the limit) and version (the tagger's cache)."""
+
+    async def insert(self, tenant_id: str, category: Category) -> None:
+        """Store a new category; CategoryNameTaken or CategoryLimit when it cannot be."""
+        ...
+
+    async def get(self, tenant_id: str, category_id: str) -> Category | None: ...
+
+    async def list(self, tenant_id: str) -> list[Category]:
+        """Every category of the tenant, by name."""
+        ...
+
+    async def replace(self, tenant_id: str, category: Category) -> Category | None:
+        """Store the definition of an existing category; None when it is gone; CategoryNameTaken."""
+        ...
+
+    async def delete(self, tenant_id: str, category_id: str) -> bool: ...
+
+    async def version(self, tenant_id: str) -> int:
+        """A number that moves whenever one of the tenant's categories changes."""
+        ...
+
+
+class Embedder(Protocol):
+    """Sentence embeddings of texts, as NLP computes them for posts (int8, dengar_common.embedding).
+
+    Raises ``Unavailable`` when they cannot be computed now."""
+
+    async def embed(self, tenant_id: str, texts: Sequence[str]) -> list[bytes]: ...
+
+
+class EmbeddingSample(Protocol):
+    async def recent_embeddings(self, tenant_id: str, limit: int) -> list[bytes]:
+        """The stored embeddings of up to ``limit`` of the tenant's most recent mentions."""
         ...

@@ -6,7 +6,8 @@ mentions), in UTC buckets. A time series returns whole buckets: every bucket tha
 whole days inside it are read from daily buckets and the partial days at its edges from hourly
 buckets. Share-of-voice totals are counted like a summary, its optional series like a time series.
 Restricted to one listening query, each reads that query's counters (``queries.<id>``) from the
-same rollup documents, and only those.
+same rollup documents, and only those; restricted to one category, that category's counters
+(``categories.<id>``).
 
 Requests arrive with their enums already named (``"sentiment"``, ``"hour"``); everything else is
 validated here and refused with ``InvalidArgument`` naming the request field.
@@ -21,10 +22,12 @@ from typing import Any
 
 from dengar_common.errors import InvalidArgument, NotFound
 from dengar_common.post_contract import SENTIMENT_LABELS
+from dengar_insights.domain.categories import check_category_id
 from dengar_insights.domain.mention import normalise_language
 from dengar_insights.domain.rollups import (
     DAY,
     HOUR,
+    Scope,
     bucket_count,
     bucket_starts,
     floor_time,
@@ -50,6 +53,8 @@ from dengar_insights.service_layer.ports import Doc, MentionRepository, RollupRe
 MAX_BUCKETS = 1000
 # Collector query ids are short ("q_" + 16 hex); anything much longer is not one.
 MAX_QUERY_ID_CHARS = 128
+# Categories one search may filter on (a tenant has at most 50 by default).
+MAX_FILTER_CATEGORIES = 50
 # Unspecified interval: hourly while that stays readable, daily beyond.
 AUTO_HOURLY_MAX_BUCKETS = 48
 
@@ -75,6 +80,7 @@ class SearchRequest:
     query_ids: Sequence[str] = ()
     page_size: int = 0
     page_token: str = ""
+    category_ids: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -93,11 +99,14 @@ class SeriesRequest(RangeRequest):
     interval: str | None = None
     # "": every mention of the tenant.
     query_id: str = ""
+    # "": every mention of the tenant; not together with query_id.
+    category_id: str = ""
 
 
 @dataclass(frozen=True)
 class SummaryRequest(RangeRequest):
     query_id: str = ""
+    category_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,23 @@ def checked_query_ids(values: Sequence[str], *, required: bool) -> list[str]:
     return ids
 
 
+def rollup_scope(query_id: str, category_id: str) -> Scope:
+    """The counters a time series or summary reads: the tenant's, one query's or one category's."""
+    if query_id and category_id:
+        raise InvalidArgument("give query_id or category_id, not both", field="category_id")
+    if category_id:
+        return Scope(category_id=check_category_id(category_id.strip()))
+    return Scope(query_id=optional_query_id(query_id))
+
+
+def checked_category_ids(values: Sequence[str]) -> tuple[str, ...]:
+    ids = {check_category_id(v.strip(), "category_ids") for v in values}
+    if len(ids) > MAX_FILTER_CATEGORIES:
+        raise InvalidArgument(f"category_ids: at most {MAX_FILTER_CATEGORIES} allowed",
+                              field="category_ids")
+    return tuple(sorted(ids))
+
+
 def search_query(req: SearchRequest) -> SearchQuery:
     """The request as a validated, normalised SearchQuery."""
     terms = query_terms(req.query)
@@ -210,6 +236,7 @@ def search_query(req: SearchRequest) -> SearchQuery:
         aspects=tuple(sorted({x.strip() for x in req.aspects if x.strip()})),
         terms=tuple(terms), sort=req.sort,
         query_ids=tuple(sorted(set(checked_query_ids(req.query_ids, required=False)))),
+        category_ids=checked_category_ids(req.category_ids),
     )
 
 
@@ -257,27 +284,25 @@ class InsightsQueries:
         start, end = required_range(req.start, req.end)
         if req.metric not in (VOLUME, SENTIMENT):
             raise InvalidArgument(f"unknown metric {req.metric}", field="metric")
-        query_id = optional_query_id(req.query_id)
+        scope = rollup_scope(req.query_id, req.category_id)
         if req.interval is None:
             interval = HOUR if bucket_count(start, end, HOUR) <= AUTO_HOURLY_MAX_BUCKETS else DAY
         else:
             interval = req.interval
         self._check_buckets(start, end, interval)
 
-        fields = None if query_id is None else [query_counters_path(query_id)]
-        by_start = await self._buckets(req.tenant_id, interval, start, end, fields)
+        by_start = await self._buckets(req.tenant_id, interval, start, end, scope.fields())
         points = []
         for t in bucket_starts(start, end, interval):
-            doc = by_start.get(t, {})
-            points.append(_point(t, doc if query_id is None else query_part(doc, query_id),
+            points.append(_point(t, scope.part(by_start.get(t, {})),
                                  with_sentiment=req.metric == SENTIMENT))
         return TimeSeries(points, sum(p.volume for p in points))
 
     async def summary(self, req: SummaryRequest) -> Summary:
         start, end = required_range(req.start, req.end)
-        query_id = optional_query_id(req.query_id)
-        fields = None if query_id is None else [query_counters_path(query_id)]
-        totals = sum_docs(await self._summary_docs(req.tenant_id, start, end, fields), query_id)
+        scope = rollup_scope(req.query_id, req.category_id)
+        totals = sum_docs(await self._summary_docs(req.tenant_id, start, end, scope.fields()),
+                          scope=scope)
         return Summary(
             volume=totals.volume, negative=totals.sentiment["negative"],
             neutral=totals.sentiment["neutral"], positive=totals.sentiment["positive"],

@@ -17,6 +17,7 @@ from dengar_gateway.entrypoints.mapping import (
     to_timestamp,
 )
 from dengar_gateway.entrypoints.params import (
+    CATEGORY_ID_PATTERN,
     MAX_QUERY_ID_CHARS,
     MAX_QUERY_IDS,
     QueryTime,
@@ -40,6 +41,14 @@ To = Annotated[QueryTime, Query(alias="to", description="End, exclusive (RFC 333
 OneQuery = Annotated[str | None, Query(
     min_length=1, max_length=MAX_QUERY_ID_CHARS,
     description="Count only the mentions tagged with this listening query.")]
+OneCategory = Annotated[str | None, Query(
+    pattern=CATEGORY_ID_PATTERN,
+    description="Count only the mentions in this category (see /v1/categories); not with `query_id`.")]
+
+
+def _one_scope(query_id: str | None, category_id: str | None) -> None:
+    if query_id is not None and category_id is not None:
+        raise query_error("category_id", "give query_id or category_id, not both", category_id)
 # ListQueries pages; far beyond any tenant's query limit, so the loop ends on a broken backend.
 
 
@@ -54,15 +63,18 @@ async def time_series(
     metric: Annotated[Literal["volume", "sentiment"], Query()] = "volume",
     interval: Annotated[Literal["hour", "day"], Query()] = "day",
     query_id: OneQuery = None,
+    category_id: OneCategory = None,
 ) -> TimeSeriesOut:
     check_range(start, end)
     _check_buckets(start, end, interval)
+    _one_scope(query_id, category_id)
     request = insights_pb2.GetTimeSeriesRequest(
         tenant_id=principal.tenant_id, metric=_METRICS[metric], interval=_INTERVALS[interval],
-        start_time=to_timestamp(start), end_time=to_timestamp(end), query_id=query_id or "")
+        start_time=to_timestamp(start), end_time=to_timestamp(end), query_id=query_id or "",
+        category_id=category_id or "")
     response = await deps.backends.call(deps.backends.insights.GetTimeSeries, request)
     return time_series_out(response, metric=metric, interval=interval, start=start, end=end,
-                           query_id=query_id)
+                           query_id=query_id, category_id=category_id)
 
 
 def _check_buckets(start: datetime, end: datetime, interval: str) -> None:
@@ -81,12 +93,15 @@ async def summary(
     deps: Deps, principal: ReadPrincipal, start: From, end: To,
     top: Annotated[int, Query(ge=1, le=100, description="How many negative aspects to list.")] = 10,
     query_id: OneQuery = None,
+    category_id: OneCategory = None,
 ) -> SummaryOut:
     check_range(start, end)
+    _one_scope(query_id, category_id)
     response = await deps.backends.call(deps.backends.insights.GetSummary, insights_pb2.GetSummaryRequest(
         tenant_id=principal.tenant_id, start_time=to_timestamp(start), end_time=to_timestamp(end),
-        query_id=query_id or ""))
-    return summary_out(response, start=start, end=end, top=top, query_id=query_id)
+        query_id=query_id or "", category_id=category_id or ""))
+    return summary_out(response, start=start, end=end, top=top, query_id=query_id,
+                       category_id=category_id)
 
 
 @router.get(

@@ -13,6 +13,7 @@ from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
 from dengar_gateway.entrypoints.mapping import mention_out, to_timestamp
 from dengar_gateway.entrypoints.params import (
     QueryTime,
+    category_ids,
     check_range,
     query_error,
     query_ids,
@@ -46,8 +47,9 @@ def _parse_all(name: str, values: list[str], parse: object) -> list[int]:
     "", response_model=MentionPage, summary="Search mentions",
     description=(
         "The tenant's posts with their enrichment, filtered and paginated. List parameters "
-        "(`sentiment`, `platform`, `lang`, `aspect`, `query_id`) may be repeated or comma-separated; "
-        "`query_id` keeps the mentions tagged with any of those listening queries. Values of "
+        "(`sentiment`, `platform`, `lang`, `aspect`, `query_id`, `category_id`) may be repeated or "
+        "comma-separated; `query_id` keeps the mentions tagged with any of those listening queries, "
+        "`category_id` those in any of those categories (see /v1/categories). Values of "
         "one parameter are OR-ed, parameters are AND-ed. `q` is a full-text query: every word must "
         "occur (case- and diacritic-insensitive).\n\n"
         "`sort`: `-time` newest first (default), `time` oldest first, `engagement` most engaged "
@@ -65,6 +67,7 @@ async def search_mentions(
     lang: Annotated[list[str] | None, Query(description="ISO 639-1 codes, e.g. en, id")] = None,
     aspect: Annotated[list[str] | None, Query(description="Aspect ids, e.g. delivery, price")] = None,
     query_id: Annotated[list[str] | None, Query(description="Listening query ids (at most 50)")] = None,
+    category_id: Annotated[list[str] | None, Query(description="Category ids (at most 50)")] = None,
     q: Annotated[str | None, Query(max_length=500, description="Full-text query")] = None,
     sort: Annotated[Literal["-time", "time", "engagement"], Query()] = "-time",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -78,7 +81,7 @@ async def search_mentions(
         platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
         languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
         query=(q or "").strip(), page_size=limit, page_token=cursor or "", sort=_SORTS[sort],
-        query_ids=query_ids(query_id),
+        query_ids=query_ids(query_id), category_ids=category_ids(category_id),
     )
     if start is not None:
         request.start_time.CopyFrom(to_timestamp(start))

@@ -114,6 +114,8 @@ def _driver_filter(d: Driver | None) -> dict[str, str | None]:
         return {"lang": d.value}
     if d.kind == "hashtag":
         return {"q": d.value}
+    if d.kind == "category":
+        return {"category_id": d.value}
     return {}
 
 

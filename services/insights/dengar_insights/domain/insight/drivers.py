@@ -2,7 +2,8 @@
 
 Kinds (``KINDS``): ``aspect`` (value ``<aspect>:<polarity>``), ``term`` (a content word or a
 two-word phrase, see stopwords.py), ``hashtag``, ``platform``, ``language``, ``author``, ``entity``
-and ``neardup`` (a near-duplicate cluster key). Counts are per mention: a value counts once per
+``neardup`` (a near-duplicate cluster key) and ``category`` (the id of one of the tenant's
+categories, domain/categories.py: "Refunds" grew). Counts are per mention: a value counts once per
 mention that has it, so a post repeating "telat" five times weighs like one that says it once.
 
 Scoring is the log-odds ratio with an informative Dirichlet prior of Monroe, Colaresi & Quinn
@@ -48,7 +49,12 @@ LANGUAGE = "language"
 AUTHOR = "author"
 ENTITY = "entity"
 NEARDUP = "neardup"
-KINDS = (ASPECT, TERM, HASHTAG, PLATFORM, LANGUAGE, AUTHOR, ENTITY, NEARDUP)
+CATEGORY = "category"
+KINDS = (ASPECT, TERM, HASHTAG, PLATFORM, LANGUAGE, AUTHOR, ENTITY, NEARDUP, CATEGORY)
+# A mention in none of the tenant's categories counts under this value, which is never a driver:
+# most mentions have no category, and without it one category would be 100% of its kind in both
+# windows, so its growth could not show.
+NO_CATEGORY = "-"
 
 # Kind -> value -> number of mentions with it.
 FeatureCounts = Mapping[str, Mapping[str, int]]
@@ -71,6 +77,7 @@ class MentionFeatures:
     neardup_keys: tuple[str, ...] = ()
     query_ids: tuple[str, ...] = ()
     engagement: int = 0
+    category_ids: tuple[str, ...] = ()
 
     def terms(self) -> tuple[str, ...]:
         """Content words and two-word phrases of the text, distinct, in order of appearance."""
@@ -94,6 +101,8 @@ class MentionFeatures:
             return tuple(dict.fromkeys(self.entities))
         if kind == NEARDUP:
             return tuple(dict.fromkeys(self.neardup_keys)) or (text_key(self.text),)
+        if kind == CATEGORY:
+            return tuple(dict.fromkeys(self.category_ids)) or (NO_CATEGORY,)
         raise ValueError(f"unknown driver kind {kind!r}")
 
 
@@ -141,7 +150,8 @@ def features_from_doc(doc: Mapping[str, Any]) -> MentionFeatures:
                        if e.get("id") or e.get("surface")),
         neardup_keys=tuple(str(k) for k in doc.get("neardup_keys") or ()),
         query_ids=tuple(str(q) for q in doc.get("query_ids") or ()),
-        engagement=int(doc.get("engagement_score") or 0))
+        engagement=int(doc.get("engagement_score") or 0),
+        category_ids=tuple(str(c) for c in doc.get("category_ids") or ()))
 
 
 def feature_counts(mentions: Iterable[MentionFeatures],
@@ -243,6 +253,8 @@ def rank_drivers(window: FeatureCounts, baseline: FeatureCounts, *,
         tot_w, tot_b = sum(y_w.values()), sum(y_b.values())
         found = []
         for value, count in y_w.items():
+            if kind == CATEGORY and value == NO_CATEGORY:
+                continue
             raw_base = y_b.get(value, 0)
             grew = tot_b == 0 or count / tot_w > raw_base / tot_b
             base = round(raw_base * baseline_scale)
