@@ -24,7 +24,7 @@ from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.entrypoints.grpc_categories import CategoryServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
-from dengar_insights.service_layer.backfill import DEFAULT_LOADERS, BackfillRunner, IncomingTags
+from dengar_insights.service_layer.backfill import BackfillRunner, Backfills, IncomingTags, loaders
 from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
@@ -86,9 +86,15 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
         embedder = nlp
     tagger = CategoryTagger(categories, ttl_s=cfg.categories.cache_ttl_s,
                             max_age_s=cfg.categories.max_age_s)
+    # Query changes and category writes schedule backfills; the runner (started below, after the
+    # consumer) re-tags stored mentions batch by batch.
+    ingestor = MentionIngestor(mentions, rollups)
+    targets = loaders(categories)
+    runner = BackfillRunner(backfills, mentions, ingestor, targets, cfg.backfill)
     category_servicer = CategoryServicer(CategoryManager(
         categories, embedder, mentions, on_change=tagger.invalidate,
-        background_sample=cfg.categories.background_sample))
+        background_sample=cfg.categories.background_sample,
+        backfills=Backfills(backfills, runner.wake)))
 
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
@@ -106,9 +112,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
 
-    ingestor = MentionIngestor(mentions, rollups)
-    handler = EnrichedPostHandler(ingestor, tagger,
-                                  IncomingTags(backfills, DEFAULT_LOADERS, cfg.backfill))
+    handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill))
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,
@@ -118,7 +122,6 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     app.run_worker("consumer", worker)
 
     # Backfills: query changes schedule jobs, the runner re-tags stored mentions batch by batch.
-    runner = BackfillRunner(backfills, mentions, ingestor, DEFAULT_LOADERS, cfg.backfill)
     app.run_worker("backfill runner", runner)
     query_events = QueryChangedHandler(backfills, runner.wake)
     app.run_worker("query-change consumer", bus.PullWorker(js, subjects, bus.WorkerConfig(

@@ -8,13 +8,14 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 import numpy as np
 import pytest
-from insights_helpers import T0, Env, enriched, make_settings, running, ts
+from insights_helpers import Env, enriched, make_settings, running, ts
+from test_insights_backfill import assert_exact
 
 from dengar.v1 import common_pb2, insights_pb2, insights_pb2_grpc, nlp_pb2, nlp_pb2_grpc
 from dengar_common import grpcutil
@@ -23,6 +24,8 @@ from dengar_common.embedding import quantize
 from dengar_common.localinfra import LocalInfra
 
 DIM = 384
+# Relative to the wall clock: a category's backfill re-tags the mentions of the last 30 days.
+T0 = datetime.now(UTC).replace(minute=30, second=0, microsecond=0) - timedelta(days=1)
 _TOPICS = {"refund": 1, "delay": 2}
 
 
@@ -64,7 +67,8 @@ async def cenv(infra: LocalInfra, unique: str, nats_client: Any) -> AsyncIterato
     nlp_port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     settings = make_settings(infra, unique, nlp_target=f"127.0.0.1:{nlp_port}",
-                             categories={"max_per_tenant": 3, "cache_ttl_s": 0.2})
+                             categories={"max_per_tenant": 3, "cache_ttl_s": 0.2},
+                             backfill={"start_delay_s": 0.0})
     try:
         async with running(settings) as app:
             channel = grpcutil.insecure_channel(f"127.0.0.1:{app.port}")
@@ -87,6 +91,24 @@ def post(tenant: str, external_id: str, text: str, *, negative: bool = False,
 
 
 REFUND_EXAMPLES = ["I want a refund now", "still no refund after two weeks", "refund my ticket please"]
+
+
+async def wait_backfill(env: Env, tenant: str, category_id: str, changed: datetime,
+                        timeout: float = 30.0) -> insights_pb2.Backfill:
+    """The category's backfill of the change at ``changed``, once it is done."""
+    version = int(changed.timestamp() * 1000)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            job = await env.stub.GetBackfill(insights_pb2.GetBackfillRequest(
+                tenant_id=tenant, kind="category", target_id=category_id))
+            if job.target_version >= version and job.state == "done":
+                return job
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() == grpc.StatusCode.NOT_FOUND
+            job = None
+        assert asyncio.get_running_loop().time() < deadline, f"backfill not done: {job}"
+        await asyncio.sleep(0.05)
 
 
 def _metadata(err: grpc.aio.AioRpcError) -> dict[str, str]:
@@ -221,13 +243,15 @@ async def test_new_mentions_are_assigned_filtered_and_counted(cenv: CatEnv, uniq
             tenant_id=tenant, category_id=refunds.id, query_id="q1", **window))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
-    # An edit applies to the next posts (this replica invalidated its cache).
-    await stub.UpdateCategory(insights_pb2.UpdateCategoryRequest(
+    # An edit applies to the next posts (this replica invalidated its cache), and its backfill
+    # re-tags the stored ones: "refund delay again" is no longer about the gate.
+    edited = await stub.UpdateCategory(insights_pb2.UpdateCategoryRequest(
         tenant_id=tenant, id=delays.id, expression="gate"))
     await env.send(post(tenant, "d2", "stuck at the gate", minutes=6))
     await env.send(post(tenant, "d3", "short delay", minutes=7))
     await env.settle()
-    assert await _search(env, tenant, [delays.id]) == ["b1", "d1", "d2"]
+    await wait_backfill(env, tenant, delays.id, edited.updated_at.ToDatetime(tzinfo=UTC))
+    assert await _search(env, tenant, [delays.id]) == ["d1", "d2"]
 
 
 async def test_a_second_replica_sees_changes_after_its_cache_expires(
@@ -270,3 +294,50 @@ async def test_a_spike_is_explained_by_its_category(cenv: CatEnv, unique: str) -
     # The complaints straddle an hour boundary: the spike window holds most of them.
     assert [(d.value, d.baseline_count) for d in found] == [(late.id, 0)]
     assert found[0].count >= 10
+
+
+async def test_a_category_made_after_the_posts_tags_them_and_the_counts_stay_exact(
+        cenv: CatEnv, unique: str, mongo_client: Any) -> None:
+    env, stub = cenv.env, cenv.categories
+    tenant, other = f"t{unique[-8:]}", f"o{unique[-8:]}"
+    db = mongo_client[env.app.settings.insights.db]
+    texts = {"r1": "where is my refund", "r2": "refund please, awful flight", "d1": "delay at the gate",
+             "b1": "refund delay again", "n1": "lovely crew today", "n2": "seat was fine"}
+    for i, (ext, text) in enumerate(texts.items()):
+        await env.send(post(tenant, ext, text, negative="refund" in text or "delay" in text, minutes=i))
+    # Older than the window: not re-tagged. Another tenant's post: never touched.
+    await env.send(post(tenant, "old", "refund from last year", minutes=-40 * 24 * 60))
+    await env.send(post(other, "x1", "refund me", minutes=1))
+    await env.settle()
+    assert len(await _search(env, tenant, [])) == len(texts) + 1
+
+    refunds = await stub.CreateCategory(insights_pb2.CreateCategoryRequest(
+        tenant_id=tenant, name="Refunds", expression="refund"))
+    job = await wait_backfill(env, tenant, refunds.id, refunds.updated_at.ToDatetime(tzinfo=UTC))
+    assert await _search(env, tenant, [refunds.id]) == ["b1", "r1", "r2"]
+    assert (job.matched, job.changed) == (3, 3)
+    await assert_exact(db, tenant)
+    await assert_exact(db, other)
+    window = {"start_time": ts(T0 - timedelta(hours=1)), "end_time": ts(T0 + timedelta(hours=1))}
+    summary = await env.stub.GetSummary(insights_pb2.GetSummaryRequest(
+        tenant_id=tenant, category_id=refunds.id, **window))
+    assert (summary.volume, summary.negative) == (3, 3)
+
+    # Narrowed: tags come off exactly; deleted: gone from every stored mention.
+    narrowed = await stub.UpdateCategory(insights_pb2.UpdateCategoryRequest(
+        tenant_id=tenant, id=refunds.id, expression="refund AND please"))
+    job = await wait_backfill(env, tenant, refunds.id, narrowed.updated_at.ToDatetime(tzinfo=UTC))
+    assert await _search(env, tenant, [refunds.id]) == ["r2"] and job.changed == 2
+    await assert_exact(db, tenant)
+    before = await db["rollups"].count_documents({"tenant_id": tenant})
+    await stub.DeleteCategory(insights_pb2.DeleteCategoryRequest(tenant_id=tenant, id=refunds.id))
+    deadline = asyncio.get_running_loop().time() + 30
+    while await _search(env, tenant, [refunds.id]):
+        assert asyncio.get_running_loop().time() < deadline, "the deleted category's tags stayed"
+        await asyncio.sleep(0.05)
+    summary = await env.stub.GetSummary(insights_pb2.GetSummaryRequest(
+        tenant_id=tenant, category_id=refunds.id, **window))
+    assert summary.volume == 0
+    await asyncio.sleep(0.3)  # let the job write its last checkpoint
+    await assert_exact(db, tenant)
+    assert await db["rollups"].count_documents({"tenant_id": tenant}) == before

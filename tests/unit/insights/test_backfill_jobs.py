@@ -54,9 +54,9 @@ def test_only_a_newer_version_restarts_a_job() -> None:
 
 
 def test_kinds_and_versions_are_checked() -> None:
-    assert tag_field("query") == "query_ids"
+    assert tag_field("query") == "query_ids" and tag_field("category") == "category_ids"
     with pytest.raises(ValueError, match="unknown backfill kind"):
-        scheduled("acme", "category", "c1", 1, {}, NOW)
+        scheduled("acme", "source", "s1", 1, {}, NOW)
     with pytest.raises(ValueError, match="version"):
         scheduled("acme", "query", "q_a", 0, {}, NOW)
 

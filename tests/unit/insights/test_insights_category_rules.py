@@ -4,8 +4,9 @@ use case on fakes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -389,3 +390,33 @@ async def test_examples_that_cannot_be_embedded_store_nothing() -> None:
     assert repo.categories == {}
     with pytest.raises(InvalidArgument):
         await manager.create("bad tenant!", name="x", expression="y")
+
+
+class FakeScheduler:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, str, int, bool]] = []
+
+    async def schedule(self, *, tenant_id: str, kind: str, target_id: str, version: int,
+                       spec: Mapping[str, Any], changed_at: datetime) -> None:
+        assert kind == "category" and version == int(changed_at.timestamp() * 1000)
+        self.jobs.append((tenant_id, target_id, version, bool(spec.get("deleted"))))
+
+
+async def test_a_change_of_definition_schedules_a_backfill_and_a_rename_does_not() -> None:
+    times = iter(datetime(2026, 12, 1, 10, tzinfo=UTC) + timedelta(seconds=s) for s in range(10))
+    jobs = FakeScheduler()
+    manager = CategoryManager(FakeRepo(), FakeEmbedder(), FakeSample([]), backfills=jobs,
+                              clock=lambda: next(times))
+    c = await manager.create("acme", name="Delays", expression="late")
+    await manager.update("acme", c.id, cat.CategoryChanges(name="Late"))
+    await manager.update("acme", c.id, cat.CategoryChanges(expression="late OR delay"))
+    await manager.update("acme", c.id, cat.CategoryChanges(examples=("a", "b", "c")))
+    await manager.delete("acme", c.id)
+    versions = [v for _, _, v, _ in jobs.jobs]
+    assert [(t, i, d) for t, i, _, d in jobs.jobs] == [("acme", c.id, False)] * 3 + [("acme", c.id, True)]
+    # Each later change is a newer version, so it supersedes the job of the one before.
+    assert versions == sorted(set(versions)) and len(versions) == 4
+    # A failed write schedules nothing.
+    with pytest.raises(cat.CategoryNotFound):
+        await manager.update("acme", c.id, cat.CategoryChanges(expression="x"))
+    assert len(jobs.jobs) == 4

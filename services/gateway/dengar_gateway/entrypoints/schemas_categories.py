@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from dengar_gateway.entrypoints.schemas_queries import BackfillOut
+
 # Guards against huge bodies only: insights owns the real limits (3-20 examples, each at most the
 # post text limit) and answers a violation with the field at fault.
 MAX_EXPRESSION_BODY_CHARS = 16_000
@@ -82,6 +84,11 @@ class CategoryOut(BaseModel):
     calibration: CalibrationOut | None
     created_at: datetime | None
     updated_at: datetime | None
+    backfill: BackfillOut | None = Field(
+        None, description="Re-tagging of the mentions stored in the last days "
+                          "(`DENGAR_INSIGHTS__BACKFILL__DAYS`, 30) after the category was created or "
+                          "its expression or examples changed (null: unknown, e.g. insights "
+                          "unreachable).")
 
 
 class CategoryList(BaseModel):

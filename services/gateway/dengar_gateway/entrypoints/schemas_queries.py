@@ -48,16 +48,18 @@ class QueryPatchIn(BaseModel):
 
 
 class BackfillOut(BaseModel):
-    """Re-tagging of stored mentions after the query was created or changed what it matches."""
+    """Re-tagging of stored mentions after a query or category was created or changed what it
+    matches."""
 
     model_config = ConfigDict(extra="forbid")
 
     state: Literal["pending", "running", "done", "failed"]
-    version: int = Field(description="The query version it applies (bumped by each change of "
-                                     "`expression` or `enabled`, and by a delete).")
+    version: int = Field(description="The version it applies: a query's (bumped by each change of "
+                                     "`expression` or `enabled`, and by a delete), or a category's "
+                                     "(the time of its last change of definition, in ms).")
     scanned: int = Field(description="Mentions looked at so far.")
     total: int = Field(description="Mentions to look at (an estimate until done).")
-    matched: int = Field(description="Mentions looked at that the query matches.")
+    matched: int = Field(description="Mentions looked at that the query or category matches.")
     changed: int = Field(description="Mentions whose tags changed.")
     since: datetime | None = Field(description="Mentions created from then on are covered (the "
                                                "last `DENGAR_INSIGHTS__BACKFILL__DAYS` days); null: all.")

@@ -1,7 +1,7 @@
 """Backfill jobs: re-tagging a tenant's stored mentions after a tagging rule changed. Pure.
 
 A *target* is one rule that tags mentions: a listening query (kind ``query``, the mention field
-``query_ids``), later a tenant category (kind ``category``, ``category_ids``). There is one job per
+``query_ids``) or a tenant category (kind ``category``, ``category_ids``). There is one job per
 (tenant, kind, target id); it applies one *version* of the target. A newer version restarts the job
 from scratch; an older or repeated version changes nothing (events arrive at least once and in any
 order).
@@ -26,8 +26,9 @@ State = Literal["pending", "running", "done", "failed"]
 STATES: tuple[str, ...] = (PENDING, RUNNING, DONE, FAILED)
 
 KIND_QUERY = "query"
+KIND_CATEGORY = "category"
 # Kind -> the mention field holding the ids of that kind's targets.
-TAG_FIELDS: dict[str, str] = {KIND_QUERY: "query_ids"}
+TAG_FIELDS: dict[str, str] = {KIND_QUERY: "query_ids", KIND_CATEGORY: "category_ids"}
 
 
 def tag_field(kind: str) -> str:

@@ -1,5 +1,5 @@
 """Use cases: schedule and run backfills, which re-tag a tenant's stored mentions when a tagging
-rule (a listening query; later a category) changes. See domain/backfill.py for the job's life.
+rule (a listening query or a tenant category) changes. See domain/backfill.py for the job's life.
 
 Mentions that reach the store after the backfill passed them, but were tagged before the change
 (a post collected just before it, still on its way through the NLP stage or an import's backlog),
@@ -33,6 +33,7 @@ from dengar_common.errors import InvalidArgument, NotFound
 from dengar_common.ids import is_valid_tenant_id
 from dengar_common.query import QuerySyntaxError, compile_query
 from dengar_insights.domain.backfill import (
+    KIND_CATEGORY,
     KIND_QUERY,
     TAG_FIELDS,
     BackfillJob,
@@ -48,9 +49,10 @@ from dengar_insights.domain.backfill import (
     tag_field,
     window_since,
 )
+from dengar_insights.domain.categories import build_set
 from dengar_insights.domain.mention import PreparedMention, match_doc_of, stored_contribution
 from dengar_insights.service_layer.ingest import MentionIngestor
-from dengar_insights.service_layer.ports import BackfillRepository, MentionRepository
+from dengar_insights.service_layer.ports import BackfillRepository, CategoryRepository, MentionRepository
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,46 @@ class QueryTargets:
             return query.matches(match_doc_of(doc))
 
         return matches
+
+
+class CategoryTargets:
+    """Kind ``category``: the category as stored now (the job of its latest version is the only one
+    that runs to the end; an older one is restarted when the newer version is scheduled)."""
+
+    def __init__(self, categories: CategoryRepository) -> None:
+        self._categories = categories
+
+    async def matcher(self, job: BackfillJob) -> Matcher | None:
+        if job.spec.get("deleted"):
+            return None
+        category = await self._categories.get(job.tenant_id, job.target_id)
+        if category is None:
+            return None
+        one = build_set([category])
+
+        def matches(doc: Mapping[str, Any]) -> bool:
+            return bool(one.match_document(doc))
+
+        return matches
+
+
+class Backfills:
+    """Schedules backfills for use cases that change a target (categories) and wakes the runner."""
+
+    def __init__(self, jobs: BackfillRepository, wake: Callable[[], None] = lambda: None) -> None:
+        self._jobs = jobs
+        self._wake = wake
+
+    async def schedule(self, *, tenant_id: str, kind: str, target_id: str, version: int,
+                       spec: Mapping[str, Any], changed_at: datetime) -> None:
+        if await schedule_backfill(self._jobs, tenant_id=tenant_id, kind=kind, target_id=target_id,
+                                   version=version, spec=spec, changed_at=changed_at):
+            self._wake()
+
+
+def loaders(categories: CategoryRepository) -> dict[str, TargetLoader]:
+    """The target loader of every kind."""
+    return {KIND_QUERY: QueryTargets(), KIND_CATEGORY: CategoryTargets(categories)}
 
 
 def query_spec(*, expression: str, enabled: bool, deleted: bool) -> dict[str, Any]:
@@ -362,4 +404,5 @@ class IncomingTags:
         return out
 
 
+# Listening queries only (tests and tools that have no categories store).
 DEFAULT_LOADERS: Mapping[str, TargetLoader] = {KIND_QUERY: QueryTargets()}

@@ -26,6 +26,7 @@ import numpy as np
 from dengar_common.errors import InvalidArgument, Unavailable
 from dengar_common.ids import is_valid_tenant_id
 from dengar_common.query import CompiledQuery
+from dengar_insights.domain.backfill import KIND_CATEGORY
 from dengar_insights.domain.categories import (
     BACKGROUND_SAMPLE,
     EMPTY_SET,
@@ -43,7 +44,12 @@ from dengar_insights.domain.categories import (
     example_matrix,
     new_category_id,
 )
-from dengar_insights.service_layer.ports import CategoryRepository, Embedder, EmbeddingSample
+from dengar_insights.service_layer.ports import (
+    BackfillScheduler,
+    CategoryRepository,
+    Embedder,
+    EmbeddingSample,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,20 +69,37 @@ def _check_tenant(tenant_id: str) -> None:
         raise InvalidArgument("invalid tenant_id", field="tenant_id")
 
 
+def _version(at: datetime) -> int:
+    """A category's version for its backfill: its change time in milliseconds (each change of a
+    category is a later write than the one before)."""
+    return int(at.timestamp() * 1000)
+
+
 class CategoryManager:
     """Create, read, change and delete categories. ``on_change(tenant)`` runs after every write
-    attempt (e.g. ``CategoryTagger.invalidate``)."""
+    attempt (e.g. ``CategoryTagger.invalidate``). With ``backfills``, a category that was created,
+    whose expression or examples changed, or that was deleted gets the tenant's stored mentions
+    re-tagged (scheduled after the write: the job reads the category as stored)."""
 
     def __init__(self, repo: CategoryRepository, embedder: Embedder, sample: EmbeddingSample, *,
                  on_change: Callable[[str], None] = _no_listener,
                  clock: Callable[[], datetime] = _utcnow,
-                 background_sample: int = BACKGROUND_SAMPLE) -> None:
+                 background_sample: int = BACKGROUND_SAMPLE,
+                 backfills: BackfillScheduler | None = None) -> None:
         self._repo = repo
         self._embedder = embedder
         self._sample = sample
         self._on_change = on_change
         self._clock = clock
         self._background = background_sample
+        self._backfills = backfills
+
+    async def _backfill(self, tenant_id: str, category_id: str, at: datetime, *,
+                        deleted: bool = False) -> None:
+        if self._backfills is not None:
+            await self._backfills.schedule(tenant_id=tenant_id, kind=KIND_CATEGORY,
+                                           target_id=category_id, version=_version(at),
+                                           spec={"deleted": deleted}, changed_at=at)
 
     async def create(self, tenant_id: str, *, name: str, expression: str = "",
                      examples: Sequence[str] = ()) -> Category:
@@ -95,6 +118,7 @@ class CategoryManager:
         finally:
             # Also after a failure: the write may have happened, and a needless reload is cheap.
             self._on_change(tenant_id)
+        await self._backfill(tenant_id, category.id, now)
         logger.info("tenant %s: category %s created (%d examples, threshold %s)", tenant_id,
                     category.id, len(texts), category.threshold)
         return category
@@ -135,6 +159,8 @@ class CategoryManager:
             self._on_change(tenant_id)
         if stored is None:
             raise CategoryNotFound(category_id)
+        if changes.expression is not None or texts is not None:
+            await self._backfill(tenant_id, category_id, updated.updated_at or self._clock())
         logger.info("tenant %s: category %s updated", tenant_id, category_id)
         return stored
 
@@ -148,6 +174,7 @@ class CategoryManager:
             self._on_change(tenant_id)
         if not deleted:
             raise CategoryNotFound(category_id)
+        await self._backfill(tenant_id, category_id, self._clock(), deleted=True)
         logger.info("tenant %s: category %s deleted", tenant_id, category_id)
 
     async def _learn(self, tenant_id: str, texts: Sequence[str]

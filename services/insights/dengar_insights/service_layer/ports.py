@@ -158,6 +158,13 @@ class CategoryRepository(Protocol):
         ...
 
 
+class BackfillScheduler(Protocol):
+    """Starts re-tagging stored mentions after a target changed (service_layer/backfill.py)."""
+
+    async def schedule(self, *, tenant_id: str, kind: str, target_id: str, version: int,
+                       spec: Mapping[str, Any], changed_at: datetime) -> None: ...
+
+
 class Embedder(Protocol):
     """Sentence embeddings of texts, as NLP computes them for posts (int8, dengar_common.embedding).
 

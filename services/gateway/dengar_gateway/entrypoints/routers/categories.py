@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
 from dengar.v1 import insights_pb2
+from dengar_gateway.entrypoints.backfills import backfill_out, backfills_of
 from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, ReadPrincipal, json_body
 from dengar_gateway.entrypoints.mapping import from_timestamp
 from dengar_gateway.entrypoints.problems import (
@@ -75,6 +76,18 @@ def _own(c: insights_pb2.Category, tenant_id: str) -> insights_pb2.Category:
     return c
 
 
+_BACKFILL_KIND = "category"
+
+
+async def _with_backfills(deps: Deps, tenant_id: str, categories: list[insights_pb2.Category]
+                          ) -> list[CategoryOut]:
+    """The categories with the progress of re-tagging the stored mentions after their last change
+    of definition (scheduled by insights in the same call that changed it)."""
+    jobs = await backfills_of(deps, tenant_id, _BACKFILL_KIND, [c.id for c in categories])
+    return [_category_out(c).model_copy(update={
+        "backfill": backfill_out(jobs[c.id]) if jobs and c.id in jobs else None}) for c in categories]
+
+
 @router.post(
     "", status_code=201, response_model=CategoryOut, summary="Create a category",
     description="A category (\"Refunds\", \"Flight delays\") is an `expression`, 3-20 `examples`, or "
@@ -102,7 +115,8 @@ async def create_category(
                        principal.tenant_id)
     response.headers["Location"] = f"/v1/categories/{created.id}"
     logger.info("category %s created for %s by %s", created.id, principal.tenant_id, principal.key_id)
-    return _category_out(created)
+    [out] = await _with_backfills(deps, principal.tenant_id, [created])
+    return out
 
 
 @router.get("", response_model=CategoryList, summary="List categories",
@@ -112,13 +126,13 @@ async def create_category(
 async def list_categories(deps: Deps, principal: ReadPrincipal) -> CategoryList:
     response = await deps.backends.call(deps.backends.categories.ListCategories,
         insights_pb2.ListCategoriesRequest(tenant_id=principal.tenant_id))
-    data = []
+    own = []
     for c in response.categories:
         if c.tenant_id and c.tenant_id != principal.tenant_id:
             logger.error("insights listed category %s of another tenant; dropped", c.id)
             continue
-        data.append(_category_out(c))
-    return CategoryList(data=data)
+        own.append(c)
+    return CategoryList(data=await _with_backfills(deps, principal.tenant_id, own))
 
 
 CategoryId = Annotated[str, Path(max_length=64, description="The category id, e.g. c_3f9a1c2b7d4e5f60")]
@@ -129,15 +143,17 @@ CategoryId = Annotated[str, Path(max_length=64, description="The category id, e.
 async def get_category(deps: Deps, principal: ReadPrincipal, category_id: CategoryId) -> CategoryOut:
     c = await deps.backends.call(deps.backends.categories.GetCategory,
         insights_pb2.GetCategoryRequest(tenant_id=principal.tenant_id, id=category_id))
-    return _category_out(_own(c, principal.tenant_id))
+    [out] = await _with_backfills(deps, principal.tenant_id, [_own(c, principal.tenant_id)])
+    return out
 
 
 @router.patch(
     "/{category_id}", response_model=CategoryOut, summary="Change a category",
     description="Only the members present in the body change; `examples` (even unchanged ones) are "
                 "embedded and the threshold recalibrated on the tenant's current mentions. Mentions "
-                "stored afterwards are assigned by the new "
-                f"definition. {_ERRORS_DOC} Requires `admin`.",
+                "stored afterwards are assigned by the new definition, and a change of `expression` or "
+                "`examples` re-tags the mentions of the last days in the background (`backfill`). "
+                f"{_ERRORS_DOC} Requires `admin`.",
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503),
     openapi_extra=_body_doc("CategoryPatchIn", {"name": "Refund requests"}),
 )
@@ -160,12 +176,13 @@ async def update_category(
         updated = _own(await deps.backends.call(deps.backends.categories.UpdateCategory, request),
                        principal.tenant_id)
     logger.info("category %s of %s updated by %s", category_id, principal.tenant_id, principal.key_id)
-    return _category_out(updated)
+    [out] = await _with_backfills(deps, principal.tenant_id, [updated])
+    return out
 
 
 @router.delete("/{category_id}", status_code=204, summary="Delete a category",
-               description="Mentions stored afterwards are no longer assigned to it; mentions already "
-                           "assigned keep the id. Requires `admin`.",
+               description="Mentions stored afterwards are no longer assigned to it, and a backfill "
+                           "removes its id from the stored mentions that carry it. Requires `admin`.",
                responses=problem_responses(401, 403, 404, 429, 502, 503))
 async def delete_category(deps: Deps, principal: AdminPrincipal, category_id: CategoryId) -> Response:
     await deps.backends.call(deps.backends.categories.DeleteCategory,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from dengar.v1 import collector_pb2, insights_pb2
-from dengar_common.grpcerrors import RemoteError
+from dengar_gateway.entrypoints.backfills import backfill_out, backfills_of, pending
 from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, ReadPrincipal, json_body
 from dengar_gateway.entrypoints.mapping import from_timestamp
 from dengar_gateway.entrypoints.problems import (
@@ -66,34 +66,16 @@ def _backfill_out(q: collector_pb2.ListeningQuery, job: insights_pb2.Backfill | 
     """The backfill of the query's current version: a job that has not reached insights yet (or
     that an older version left) is pending."""
     if job is None or job.target_version < q.version:
-        if q.version <= 0:
-            return None
-        return BackfillOut(state="pending", version=q.version, scanned=0, total=0, matched=0, changed=0,
-                           since=None, started_at=None, finished_at=None)
-    return BackfillOut(
-        state=job.state, version=job.target_version, scanned=job.scanned,  # type: ignore[arg-type]  # insights answers one of the literals
-        total=max(job.total, job.scanned), matched=job.matched, changed=job.changed,
-        since=from_timestamp(job.since) if job.HasField("since") else None,
-        started_at=from_timestamp(job.started_at) if job.HasField("started_at") else None,
-        finished_at=from_timestamp(job.finished_at) if job.HasField("finished_at") else None,
-        error=job.error or None)
+        return pending(q.version) if q.version > 0 else None
+    return backfill_out(job)
 
 
 async def _with_backfills(deps: Deps, tenant_id: str, queries: list[collector_pb2.ListeningQuery]
                           ) -> list[QueryOut]:
-    """The queries with their backfill progress, read from insights in one call. A query is still
-    served when insights cannot answer; its backfill is null then."""
-    jobs: dict[str, insights_pb2.Backfill] = {}
-    ids = [q.id for q in queries if q.version > 0]
-    if ids:
-        try:
-            found = await deps.backends.call(
-                deps.backends.insights.ListBackfills,
-                insights_pb2.ListBackfillsRequest(tenant_id=tenant_id, kind=_BACKFILL_KIND, target_ids=ids))
-            jobs = {j.target_id: j for j in found.backfills}
-        except RemoteError as exc:
-            logger.warning("backfill progress of %d queries unavailable: %s", len(ids), exc)
-            return [_query_out(q) for q in queries]
+    """The queries with their backfill progress, read from insights in one call."""
+    jobs = await backfills_of(deps, tenant_id, _BACKFILL_KIND, [q.id for q in queries if q.version > 0])
+    if jobs is None:
+        return [_query_out(q) for q in queries]
     return [_query_out(q).model_copy(update={"backfill": _backfill_out(q, jobs.get(q.id))}) for q in queries]
 
 
