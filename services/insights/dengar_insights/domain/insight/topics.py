@@ -1,5 +1,11 @@
 """Topic discovery: spherical k-means on sentence embeddings + c-TF-IDF keywords.
 
+Why this lives in insights, not nlp: insights owns the mentions, the time windows and the stored
+int8 vectors (``dengar_common.embedding``), and clustering needs no model, only numpy. Running it
+where the vectors are means no 10,000 vectors cross gRPC per request, and the nlp service stays a
+per-post enricher. The use case (window reads, sampling, growth, stable ids) is
+``service_layer/topics.py``; matching clusters across windows is ``domain/insight/topic_ids.py``.
+
 Pipeline (numpy only, deterministic for a given ``seed``):
 
 1. **k** - unless given, chosen on a random sample of at most ``sample_size`` posts: spherical
@@ -35,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dengar_nlp.domain.stopwords import ALL as STOPWORDS
+from dengar_insights.domain.insight.stopwords import LABEL_STOPWORDS as STOPWORDS
 
 logger = logging.getLogger(__name__)
 
