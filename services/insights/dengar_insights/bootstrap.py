@@ -16,11 +16,13 @@ from dengar_common.app import ServiceApp
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.rollups import RollupRepository
+from dengar_insights.adapters.topic_store import MongoTopicReads, MongoTopicRegistry
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.queries import InsightsQueries
+from dengar_insights.service_layer.topics import TopicsEngine
 from dengar_insights.settings import InsightsSettings
 
 logger = logging.getLogger(__name__)
@@ -61,13 +63,16 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     mentions, rollups = MentionRepository(db), RollupRepository(db)
     await mentions.ensure_indexes()
     await rollups.ensure_indexes()
+    topic_registry = MongoTopicRegistry(db)
+    await topic_registry.ensure_indexes()
 
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
     await bus.ensure_streams(js, subjects)
 
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
-                                InsightEngine(MongoRollupReads(rollups), MongoMentionReads(db)))
+                                InsightEngine(MongoRollupReads(rollups), MongoMentionReads(db)),
+                                TopicsEngine(MongoTopicReads(db), topic_registry))
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)

@@ -17,10 +17,12 @@ from dengar_common.errors import InvalidArgument
 from dengar_insights.domain.rollups import DAY, HOUR
 from dengar_insights.domain.search import ENGAGEMENT_DESC, TIME_ASC, TIME_DESC
 from dengar_insights.entrypoints.grpc_insight_engine import InsightEngineRpc
+from dengar_insights.entrypoints.grpc_topics import TopicsRpc
 from dengar_insights.entrypoints.protos import mention_to_proto, optional_time, timestamp
 from dengar_insights.service_layer import queries
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.queries import InsightsQueries, SeriesPoint
+from dengar_insights.service_layer.topics import TopicsEngine
 
 _SORTS = {
     insights_pb2.SORT_ORDER_UNSPECIFIED: TIME_DESC,
@@ -75,9 +77,11 @@ def _fill(out: insights_pb2.TimeSeriesPoint, p: SeriesPoint) -> None:
     out.volume, out.negative, out.neutral, out.positive = p.volume, p.negative, p.neutral, p.positive
 
 
-class InsightsServicer(InsightEngineRpc, insights_pb2_grpc.InsightsServiceServicer):
-    def __init__(self, use_cases: InsightsQueries, engine: InsightEngine) -> None:
-        super().__init__(engine)
+class InsightsServicer(InsightEngineRpc, TopicsRpc, insights_pb2_grpc.InsightsServiceServicer):
+    def __init__(self, use_cases: InsightsQueries, engine: InsightEngine,
+                 topics: TopicsEngine) -> None:
+        InsightEngineRpc.__init__(self, engine)
+        TopicsRpc.__init__(self, topics)
         self._queries = use_cases
 
     async def SearchMentions(self, request: insights_pb2.SearchMentionsRequest,

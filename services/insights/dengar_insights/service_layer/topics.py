@@ -1,0 +1,233 @@
+"""Emerging topics use case: what a tenant's mentions of a window are about, and what changed.
+
+Insights owns the clustering (see ``domain/insight/topics.py``): the vectors are already stored
+with the mentions, so a request reads two windows from the store and clusters them here.
+
+Per request:
+
+1. **Read** the window [start, end) and the previous window of the same length, only the mentions
+   with an embedding and only the fields a topic needs (``TopicReads``). A window with more than
+   ``TopicLimits.sample_cap`` (10,000) such mentions is sampled by a hash of the mention id
+   (``emerging.sample_ids``): the adapter lists the window's ids, the use case picks the sample and
+   reads those mentions by id. Volumes are then scaled and the answer says ``estimated``.
+2. **Cluster** both windows (``discover_topics``, seeded, so the same input gives the same topics)
+   in a worker thread, one request at a time per process: it is CPU-bound for a second or two at
+   the cap, and the event loop must keep serving the other RPCs meanwhile.
+3. **Growth** - previous topics are matched to current ones by centroid; see ``emerging``.
+4. **Ids** - the topics are matched against the tenant's registry for the scope (the ``topics``
+   collection: one small document per tenant and scope, ids with their int8 centroids), which is
+   updated with a compare-and-set on its revision; a lost race re-reads and matches again once,
+   then answers with the ids it has without saving them (the next request registers them).
+
+Cost: two window reads of at most ``sample_cap`` mentions (384-byte vectors) plus the clustering;
+measured in ``bench/bench_topics.py``. Validation errors are ``InvalidArgument`` naming the
+request field (``start_time``, ``end_time``, ``limit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+
+from dengar_common.embedding import stack
+from dengar_common.errors import InvalidArgument
+from dengar_insights.domain.insight.emerging import (
+    MATCH_THRESHOLD,
+    Clustered,
+    RegistryEntry,
+    TopicPost,
+    TopicSummary,
+    centroids_of,
+    identify,
+    k_candidates,
+    match_windows,
+    sample_ids,
+    summarise,
+)
+from dengar_insights.domain.insight.topics import discover_topics
+
+logger = logging.getLogger(__name__)
+
+ALL_SCOPE = "_all"
+
+
+# -- ports ----------------------------------------------------------------------------------------
+
+
+class TopicReads(Protocol):
+    """Reads of a window's embedded mentions; every one on an index that starts with tenant_id."""
+
+    async def count(self, tenant_id: str, start: datetime, end: datetime,
+                    query_id: str | None) -> int:
+        """Mentions created in [start, end) (of the query, if any) that have an embedding."""
+        ...
+
+    async def window(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None,
+                     limit: int) -> list[TopicPost]:
+        """At most ``limit`` of those mentions."""
+        ...
+
+    async def ids(self, tenant_id: str, start: datetime, end: datetime,
+                  query_id: str | None) -> list[str]:
+        """The ids of all of those mentions."""
+        ...
+
+    async def by_ids(self, tenant_id: str, ids: Sequence[str]) -> list[TopicPost]:
+        """The tenant's mentions with these ids (absent ones, or ones without an embedding, are
+        missing)."""
+        ...
+
+
+class TopicRegistryStore(Protocol):
+    """The registered topics of a tenant and scope (a query id, or ``ALL_SCOPE``)."""
+
+    async def load(self, tenant_id: str, scope: str) -> tuple[list[RegistryEntry], int]:
+        """The entries and the registry's revision (0 when there is none yet)."""
+        ...
+
+    async def save(self, tenant_id: str, scope: str, entries: Sequence[RegistryEntry],
+                   rev: int) -> bool:
+        """Store ``entries`` iff the registry is still at ``rev``; False when someone was faster."""
+        ...
+
+
+# -- requests and results --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicLimits:
+    # Mentions clustered per window; beyond, a hash sample of this many (measured: bench_topics).
+    sample_cap: int = 10_000
+    max_period: timedelta = timedelta(days=366)
+    max_topics: int = 50
+    seed: int = 0
+    threshold: float = MATCH_THRESHOLD
+
+
+DEFAULT_TOPIC_LIMITS = TopicLimits()
+
+
+@dataclass(frozen=True)
+class TopicsRequest:
+    tenant_id: str
+    start: datetime
+    end: datetime
+    query_id: str | None = None
+    limit: int = 10
+
+
+@dataclass(frozen=True)
+class TopicsResult:
+    topics: tuple[TopicSummary, ...]
+    start: datetime
+    end: datetime
+    previous_start: datetime
+    # Embedded mentions in each window, and how many of them were clustered.
+    volume: int
+    previous_volume: int
+    sampled: int
+    previous_sampled: int
+
+    @property
+    def estimated(self) -> bool:
+        """Whether the counts are scaled up from a sample."""
+        return self.sampled < self.volume or self.previous_sampled < self.previous_volume
+
+
+@dataclass(frozen=True)
+class _Window:
+    posts: list[TopicPost]
+    total: int
+
+
+# -- the use case ----------------------------------------------------------------------------------
+
+
+class TopicsEngine:
+    """Emerging topics of one tenant's window, with stable ids."""
+
+    def __init__(self, reads: TopicReads, registry: TopicRegistryStore, *,
+                 limits: TopicLimits = DEFAULT_TOPIC_LIMITS) -> None:
+        self._reads = reads
+        self._registry = registry
+        self.limits = limits
+        # Clustering is CPU-bound: one at a time per process (see the module docstring).
+        self._cpu = asyncio.Semaphore(1)
+
+    async def topics(self, req: TopicsRequest) -> TopicsResult:
+        self._check(req)
+        length = req.end - req.start
+        prev_start = req.start - length
+        current, previous = await asyncio.gather(
+            self._read(req.tenant_id, req.start, req.end, req.query_id),
+            self._read(req.tenant_id, prev_start, req.start, req.query_id))
+        async with self._cpu:
+            cur, prev = await asyncio.to_thread(self._cluster_both, current, previous)
+        scope = req.query_id or ALL_SCOPE
+        pairs = match_windows(cur, prev)
+        ids = await self._ids(req.tenant_id, scope, cur, prev, pairs, req.end)
+        found = summarise(cur, prev, pairs, ids)
+        return TopicsResult(
+            topics=tuple(found[:req.limit]), start=req.start, end=req.end,
+            previous_start=prev_start, volume=current.total, previous_volume=previous.total,
+            sampled=len(cur.posts), previous_sampled=len(prev.posts))
+
+    def _check(self, req: TopicsRequest) -> None:
+        if req.start.tzinfo is None or req.end.tzinfo is None:
+            raise InvalidArgument("start_time and end_time must be time-zone aware",
+                                  field="start_time")
+        if req.end <= req.start:
+            raise InvalidArgument("end_time must be after start_time", field="end_time")
+        if req.end - req.start > self.limits.max_period:
+            raise InvalidArgument(f"the period is longer than {self.limits.max_period.days} days",
+                                  field="start_time")
+        if not 1 <= req.limit <= self.limits.max_topics:
+            raise InvalidArgument(f"limit must be 1-{self.limits.max_topics}", field="limit")
+
+    async def _read(self, tenant: str, start: datetime, end: datetime,
+                    query_id: str | None) -> _Window:
+        cap = self.limits.sample_cap
+        total = await self._reads.count(tenant, start, end, query_id)
+        if total <= cap:
+            posts = await self._reads.window(tenant, start, end, query_id, cap)
+            return _Window(sorted(posts, key=lambda p: p.id), len(posts))
+        chosen = sample_ids(await self._reads.ids(tenant, start, end, query_id), cap)
+        posts = await self._reads.by_ids(tenant, chosen)
+        return _Window(sorted(posts, key=lambda p: p.id), max(total, len(posts)))
+
+    def _cluster_both(self, current: _Window, previous: _Window) -> tuple[Clustered, Clustered]:
+        return self._cluster(current), self._cluster(previous)
+
+    def _cluster(self, w: _Window) -> Clustered:
+        x, rows = stack([p.embedding for p in w.posts])
+        posts = [w.posts[i] for i in rows]
+        total = w.total - (len(w.posts) - len(posts))
+        result = discover_topics([p.text for p in posts], x, seed=self.limits.seed,
+                                 k_candidates=k_candidates(len(posts)))
+        cents = centroids_of(result.topics, result.labels, x) if posts else \
+            np.zeros((0, x.shape[1]), dtype=np.float32)
+        return Clustered(posts, result.topics, result.labels, cents, total, x)
+
+    async def _ids(self, tenant: str, scope: str, cur: Clustered, prev: Clustered,
+                   pairs: dict[int, int], seen: datetime) -> list[str]:
+        ids: list[str] = []
+        for attempt in range(2):
+            entries, rev = await self._registry.load(tenant, scope)
+            ids, updated = identify(tenant, scope, cur, prev, pairs, entries, seen,
+                                    self.limits.threshold)
+            if not ids or await self._registry.save(tenant, scope, updated, rev):
+                return ids
+            logger.info("topic registry of %s/%s changed meanwhile (attempt %d)", tenant, scope,
+                        attempt + 1)
+        logger.warning("topic registry of %s/%s kept changing; answering unsaved ids", tenant, scope)
+        return ids
+
+
+__all__ = ["ALL_SCOPE", "DEFAULT_TOPIC_LIMITS", "TopicLimits", "TopicReads", "TopicRegistryStore",
+           "TopicsEngine", "TopicsRequest", "TopicsResult"]
