@@ -22,7 +22,7 @@ from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.queries import InsightsQueries
-from dengar_insights.service_layer.topics import TopicsEngine
+from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
 from dengar_insights.settings import InsightsSettings
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
 
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
                                 InsightEngine(MongoRollupReads(rollups), MongoMentionReads(db)),
-                                TopicsEngine(MongoTopicReads(db), topic_registry))
+                                TopicsEngine(MongoTopicReads(db), topic_registry,
+                                             limits=TopicLimits(sample_cap=cfg.topics_sample_cap)))
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)

@@ -22,6 +22,8 @@ class InsightsConfig(BaseModel):
     # Redelivery of an un-acked message, and so the recovery time of a crashed replica's batch.
     ack_wait_s: float = Field(60.0, ge=1, le=3600)
     max_timeseries_buckets: int = Field(1000, ge=1, le=100_000)
+    # Mentions clustered per window for topics; a bigger window is hash-sampled to this many.
+    topics_sample_cap: int = Field(10_000, ge=10, le=100_000)
 
 
 class InsightsSettings(CommonSettings):

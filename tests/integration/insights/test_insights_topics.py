@@ -126,6 +126,21 @@ async def test_ids_survive_a_restart_and_tenants_are_apart(planted: Env, infra, 
         assert all(len(e["centroid"]) == D for e in d["entries"])
 
 
+async def test_a_window_over_the_cap_is_sampled_by_id(planted: Env, infra, unique: str) -> None:
+    async with running(make_settings(infra, unique, durable="capped", topics_sample_cap=20)) as app:
+        channel = grpcutil.insecure_channel(f"127.0.0.1:{app.port}")
+        try:
+            stub = insights_pb2_grpc.InsightsServiceStub(channel)
+            resp = await stub.GetTopics(request(day=1))
+            again = await stub.GetTopics(request(day=1))
+        finally:
+            await channel.close()
+    assert (resp.volume, resp.sampled, resp.previous_volume, resp.previous_sampled) == (36, 20, 24, 20)
+    assert resp.estimated
+    assert sum(t.volume for t in resp.topics) == pytest.approx(36, abs=2)
+    assert [(t.id, t.volume) for t in again.topics] == [(t.id, t.volume) for t in resp.topics]
+
+
 @pytest.mark.parametrize(("req", "field"), [
     (insights_pb2.GetTopicsRequest(tenant_id="acme", end_time=ts(START)), "start_time"),
     (insights_pb2.GetTopicsRequest(tenant_id="acme", start_time=ts(START + DAY), end_time=ts(START)),

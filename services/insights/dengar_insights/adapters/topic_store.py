@@ -87,8 +87,8 @@ class MongoTopicReads:
         wanted = list(dict.fromkeys(ids))
         for i in range(0, len(wanted), _BY_ID_CHUNK):
             cursor = self._col.find({"_id": {"$in": wanted[i:i + _BY_ID_CHUNK]}}, projection=_FIELDS)
-            out.extend(post_from_doc(d) async for d in cursor
-                       if d.get("tenant_id") == tenant_id and d.get("embedding"))
+            out.extend([post_from_doc(d) async for d in cursor
+                        if d.get("tenant_id") == tenant_id and d.get("embedding")])
         return out
 
 
