@@ -51,6 +51,7 @@ from dengar_insights.domain.insight.emerging import (
     centroids_of,
     k_candidates,
     match,
+    sample_ids,
 )
 from dengar_insights.domain.insight.topics import discover_topics
 from dengar_insights.service_layer.topics import TopicsEngine, TopicsRequest, TopicsResult
@@ -68,19 +69,11 @@ class MemoryReads:
         return [p for p, q in self._posts if start <= p.created_at < end and p.embedding
                 and (query_id is None or query_id in q)]
 
-    async def count(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None) -> int:
-        return len(self._in(start, end, query_id))
-
     async def window(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None,
-                     limit: int) -> list[TopicPost]:
-        return self._in(start, end, query_id)[:limit]
-
-    async def ids(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None) -> list[str]:
-        return [p.id for p in self._in(start, end, query_id)]
-
-    async def by_ids(self, tenant_id: str, ids: Sequence[str]) -> list[TopicPost]:
-        wanted = set(ids)
-        return [p for p, _ in self._posts if p.id in wanted]
+                     cap: int) -> tuple[list[TopicPost], int]:
+        found = self._in(start, end, query_id)
+        keep = set(sample_ids([p.id for p in found], cap))
+        return [p for p in found if p.id in keep], len(found)
 
 
 class MemoryRegistry:

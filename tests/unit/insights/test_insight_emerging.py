@@ -75,30 +75,20 @@ def posts(theme: str, n: int, start: datetime, rng: np.random.Generator, *, pref
 
 
 class Reads:
-    """``TopicReads`` over a list; counts what it was asked."""
+    """``TopicReads`` over a list, sampling by the domain's rule as the Mongo adapter does."""
 
     def __init__(self, items: Sequence[tuple[TopicPost, tuple[str, ...]]]) -> None:
         self.items = list(items)
-        self.by_ids_calls = 0
 
     def _in(self, start: datetime, end: datetime, query_id: str | None) -> list[TopicPost]:
         return [p for p, q in self.items
                 if start <= p.created_at < end and p.embedding and (query_id is None or query_id in q)]
 
-    async def count(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None) -> int:
-        return len(self._in(start, end, query_id))
-
     async def window(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None,
-                     limit: int) -> list[TopicPost]:
-        return self._in(start, end, query_id)[:limit]
-
-    async def ids(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None) -> list[str]:
-        return [p.id for p in self._in(start, end, query_id)]
-
-    async def by_ids(self, tenant_id: str, ids: Sequence[str]) -> list[TopicPost]:
-        self.by_ids_calls += 1
-        wanted = set(ids)
-        return [p for p, _ in self.items if p.id in wanted]
+                     cap: int) -> tuple[list[TopicPost], int]:
+        found = self._in(start, end, query_id)
+        keep = set(sample_ids([p.id for p in found], cap))
+        return [p for p in found if p.id in keep], len(found)
 
 
 class Registry:
@@ -260,7 +250,9 @@ async def test_a_big_window_is_sampled_and_scaled() -> None:
     engine = TopicsEngine(reads, Registry(), limits=TopicLimits(sample_cap=200))
     r = await engine.topics(TopicsRequest("acme", T0, T0 + DAY))
     assert (r.volume, r.sampled, r.estimated) == (400, 200, True)
-    assert reads.by_ids_calls == 1
+    all_ids = [p.id for p, _ in items]
+    clustered = {r.id for t in r.topics for r in t.representatives}
+    assert clustered <= set(sample_ids(all_ids, 200))
     volumes = {theme_of(t.keywords): t.volume for t in r.topics}
     assert abs(volumes["banjir"] - 300) <= 40 and abs(volumes["promo"] - 100) <= 40
     assert sum(volumes.values()) == pytest.approx(400, abs=2)

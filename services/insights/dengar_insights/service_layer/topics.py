@@ -8,8 +8,8 @@ Per request:
 1. **Read** the window [start, end) and the previous window of the same length, only the mentions
    with an embedding and only the fields a topic needs (``TopicReads``). A window with more than
    ``TopicLimits.sample_cap`` (10,000) such mentions is sampled by a hash of the mention id
-   (``emerging.sample_ids``): the adapter lists the window's ids, the use case picks the sample and
-   reads those mentions by id. Volumes are then scaled and the answer says ``estimated``.
+   (``emerging.sample_ids``: the same window always gives the same sample); volumes are then
+   scaled and the answer says ``estimated``.
 2. **Cluster** both windows (``discover_topics``, seeded, so the same input gives the same topics)
    in a worker thread, one request at a time per process: it is CPU-bound for a second or two at
    the cap, and the event loop must keep serving the other RPCs meanwhile.
@@ -47,7 +47,6 @@ from dengar_insights.domain.insight.emerging import (
     identify,
     k_candidates,
     match_windows,
-    sample_ids,
     summarise,
 )
 from dengar_insights.domain.insight.topics import discover_topics
@@ -61,26 +60,13 @@ ALL_SCOPE = "_all"
 
 
 class TopicReads(Protocol):
-    """Reads of a window's embedded mentions; every one on an index that starts with tenant_id."""
-
-    async def count(self, tenant_id: str, start: datetime, end: datetime,
-                    query_id: str | None) -> int:
-        """Mentions created in [start, end) (of the query, if any) that have an embedding."""
-        ...
+    """Reads of a window's embedded mentions, on an index that starts with tenant_id."""
 
     async def window(self, tenant_id: str, start: datetime, end: datetime, query_id: str | None,
-                     limit: int) -> list[TopicPost]:
-        """At most ``limit`` of those mentions."""
-        ...
-
-    async def ids(self, tenant_id: str, start: datetime, end: datetime,
-                  query_id: str | None) -> list[str]:
-        """The ids of all of those mentions."""
-        ...
-
-    async def by_ids(self, tenant_id: str, ids: Sequence[str]) -> list[TopicPost]:
-        """The tenant's mentions with these ids (absent ones, or ones without an embedding, are
-        missing)."""
+                     cap: int) -> tuple[list[TopicPost], int]:
+        """The mentions created in [start, end) (of the query, if any) that have an embedding, and
+        how many there are: all of them when there are at most ``cap``, else the ``cap`` with the
+        smallest ``emerging.sample_key`` (``emerging.sample_ids``' rule), in any order."""
         ...
 
 
@@ -192,13 +178,9 @@ class TopicsEngine:
 
     async def _read(self, tenant: str, start: datetime, end: datetime,
                     query_id: str | None) -> _Window:
-        cap = self.limits.sample_cap
-        total = await self._reads.count(tenant, start, end, query_id)
-        if total <= cap:
-            posts = await self._reads.window(tenant, start, end, query_id, cap)
-            return _Window(sorted(posts, key=lambda p: p.id), len(posts))
-        chosen = sample_ids(await self._reads.ids(tenant, start, end, query_id), cap)
-        posts = await self._reads.by_ids(tenant, chosen)
+        posts, total = await self._reads.window(tenant, start, end, query_id,
+                                                self.limits.sample_cap)
+        # Sorted so that clustering sees the same input whatever order the store answered in.
         return _Window(sorted(posts, key=lambda p: p.id), max(total, len(posts)))
 
     def _cluster_both(self, current: _Window, previous: _Window) -> tuple[Clustered, Clustered]:
@@ -207,7 +189,8 @@ class TopicsEngine:
     def _cluster(self, w: _Window) -> Clustered:
         x, rows = stack([p.embedding for p in w.posts])
         posts = [w.posts[i] for i in rows]
-        total = w.total - (len(w.posts) - len(posts))
+        # Vectors of another size or all zeros are skipped; the estimate of the window drops alike.
+        total = round(w.total * len(posts) / len(w.posts)) if w.posts else 0
         result = discover_topics([p.text for p in posts], x, seed=self.limits.seed,
                                  k_candidates=k_candidates(len(posts)))
         cents = centroids_of(result.topics, result.labels, x) if posts else \
