@@ -25,9 +25,9 @@ Pipeline (numpy only, deterministic for a given ``seed``):
 Cost, measured on 10,000 real airline tweets embedded with multilingual-e5-small (384 dims) on the
 2-core dev machine while other jobs ran: 1.5-1.9 s with automatic k, 1.6 s with k=15, when numpy's
 BLAS runs single-threaded (``OPENBLAS_NUM_THREADS=1``).  With BLAS's default threads and a busy CPU
-the same call took 2.3-12 s: the BLAS threads spin against each other, so the service should pin BLAS
-to one thread in its entrypoint environment (this module cannot do it without importing extra
-packages or working at import time).
+the same call took 2.3-12 s: the BLAS threads spin against each other, so the insights entrypoint
+(``dengar_insights/__main__.py``) pins BLAS to one thread before numpy is imported (this module
+cannot do it without importing extra packages or working at import time).
 """
 
 from __future__ import annotations
