@@ -6,9 +6,11 @@ show the delivery outage (a negative spike of Kirimin driven by delivery words),
 (AntarYuk, driven by the price aspect or the fee's own words) and the copy-paste campaign (a
 coordinated-duplicates card), in English and Indonesian, each card's `filters` listing its evidence
 through `GET /v1/mentions`. The top authors (by volume, reach and engagement) and top posts are
-exactly those of the posts sent, and the campaign is listed by `/v1/insights/campaigns` too. A
-second tenant sees none of it, and the first tenant's query id is a 404 for it on every insight
-route; posts of its own by the same accounts count only for it.
+exactly those of the posts sent, and the campaign is listed by `/v1/insights/campaigns` too; the
+emerging topics of the week (from the vectors the NLP service computed) include the campaign as a
+topic of its brand, with ids that hold across calls. A second tenant sees none of it, and the
+first tenant's query id is a 404 for it on every insight route; posts of its own by the same
+accounts count only for it.
 """
 
 from __future__ import annotations
@@ -178,6 +180,25 @@ def test_brief_finds_the_planted_stories_isolated(
         assert r.status_code == 200, r.text
         assert r.json()["volume"]["current"] >= len(posts) * 0.9
 
+        # Emerging topics: the period's mentions by meaning (their vectors came from the NLP
+        # service); the copy-paste campaign is a topic of GoCepat; ids hold on a second call.
+        r = a.get("/v1/insights/topics", params={**period, "limit": 10})
+        assert r.status_code == 200, r.text
+        topics = r.json()
+        assert topics["volume"] >= len(posts) * 0.9 and topics["previous_volume"] == 0, topics["volume"]
+        assert 2 <= len(topics["topics"]) <= 10
+        assert all(t["status"] == "new" and t["keywords"] and t["representatives"]
+                   for t in topics["topics"]), topics["topics"]
+        some = topics["topics"][0]["representatives"][0]["id"]
+        assert a.get(f"/v1/mentions/{some}").status_code == 200
+        again = a.get("/v1/insights/topics", params={**period, "limit": 10}).json()
+        assert [t["id"] for t in again["topics"]] == [t["id"] for t in topics["topics"]]
+        r = a.get("/v1/insights/topics", params={**period, "query_id": gocepat})
+        assert r.status_code == 200, r.text
+        summary = [(t["volume"], t["keywords"][:5]) for t in r.json()["topics"]]
+        assert any(k.startswith("gcmakan") for t in r.json()["topics"] for k in t["keywords"][:5]), summary
+        assert a.get("/v1/insights/topics", params={**period, "limit": 0}).status_code == 422
+
         # Tenant B: none of A's data, and A's query id is a 404 like a missing one.
         r = b.get("/v1/insights/brief", params=period)
         assert r.status_code == 200 and r.json()["cards"] == [], r.text
@@ -185,7 +206,10 @@ def test_brief_finds_the_planted_stories_isolated(
         assert r.status_code == 200 and r.json()["spikes"] == [], r.text
         r = b.get("/v1/insights/compare", params=period)
         assert r.status_code == 200 and r.json()["volume"]["current"] == 0, r.text
-        for path, extra in (("spikes", {"interval": "hour"}), ("compare", {}), ("brief", {})):
+        r = b.get("/v1/insights/topics", params=period)
+        assert r.status_code == 200 and r.json()["topics"] == [] and r.json()["volume"] == 0, r.text
+        for path, extra in (("spikes", {"interval": "hour"}), ("compare", {}), ("brief", {}),
+                            ("topics", {})):
             r = b.get(f"/v1/insights/{path}", params={**period, **extra, "query_id": kirimin})
             assert r.status_code == 404, (path, r.text)
             missing = b.get(f"/v1/insights/{path}", params={**period, **extra, "query_id": "q_missing"})

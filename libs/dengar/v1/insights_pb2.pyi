@@ -821,3 +821,79 @@ class DeleteCategoryRequest(_message.Message):
 class DeleteCategoryResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class GetTopicsRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "query_id", "limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    query_id: str
+    limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., query_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class TopicRepresentative(_message.Message):
+    __slots__ = ("id", "snippet")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SNIPPET_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    snippet: str
+    def __init__(self, id: _Optional[str] = ..., snippet: _Optional[str] = ...) -> None: ...
+
+class EmergingTopic(_message.Message):
+    __slots__ = ("id", "keywords", "volume", "share", "negative", "neutral", "positive", "aspects", "representatives", "previous_volume", "change", "relative_change", "status", "cohesion")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    NEUTRAL_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    ASPECTS_FIELD_NUMBER: _ClassVar[int]
+    REPRESENTATIVES_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VOLUME_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    RELATIVE_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COHESION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    keywords: _containers.RepeatedScalarFieldContainer[str]
+    volume: int
+    share: float
+    negative: int
+    neutral: int
+    positive: int
+    aspects: _containers.RepeatedCompositeFieldContainer[CountItem]
+    representatives: _containers.RepeatedCompositeFieldContainer[TopicRepresentative]
+    previous_volume: int
+    change: int
+    relative_change: float
+    status: str
+    cohesion: float
+    def __init__(self, id: _Optional[str] = ..., keywords: _Optional[_Iterable[str]] = ..., volume: _Optional[int] = ..., share: _Optional[float] = ..., negative: _Optional[int] = ..., neutral: _Optional[int] = ..., positive: _Optional[int] = ..., aspects: _Optional[_Iterable[_Union[CountItem, _Mapping]]] = ..., representatives: _Optional[_Iterable[_Union[TopicRepresentative, _Mapping]]] = ..., previous_volume: _Optional[int] = ..., change: _Optional[int] = ..., relative_change: _Optional[float] = ..., status: _Optional[str] = ..., cohesion: _Optional[float] = ...) -> None: ...
+
+class GetTopicsResponse(_message.Message):
+    __slots__ = ("start_time", "end_time", "previous_start_time", "topics", "volume", "previous_volume", "sampled", "previous_sampled", "estimated")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TOPICS_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VOLUME_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    previous_start_time: _timestamp_pb2.Timestamp
+    topics: _containers.RepeatedCompositeFieldContainer[EmergingTopic]
+    volume: int
+    previous_volume: int
+    sampled: int
+    previous_sampled: int
+    estimated: bool
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., topics: _Optional[_Iterable[_Union[EmergingTopic, _Mapping]]] = ..., volume: _Optional[int] = ..., previous_volume: _Optional[int] = ..., sampled: _Optional[int] = ..., previous_sampled: _Optional[int] = ..., estimated: _Optional[bool] = ...) -> None: ...

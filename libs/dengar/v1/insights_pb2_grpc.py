@@ -99,6 +99,11 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.ListBackfillsRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.ListBackfillsResponse.FromString,
                 _registered_method=True)
+        self.GetTopics = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetTopics',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetTopicsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.GetTopicsResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -199,6 +204,15 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTopics(self, request, context):
+        """Emerging topics of a window: its mentions clustered by meaning, each topic with a keyword
+        label, volume, sentiment, aspects, representative mentions and growth against the previous
+        window of equal length; ids stay the same across consecutive windows.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -266,6 +280,11 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.ListBackfills,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.ListBackfillsRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.ListBackfillsResponse.SerializeToString,
+            ),
+            'GetTopics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTopics,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetTopicsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.GetTopicsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -619,6 +638,33 @@ class InsightsService:
             '/dengar.v1.InsightsService/ListBackfills',
             dengar_dot_v1_dot_insights__pb2.ListBackfillsRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.ListBackfillsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTopics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetTopics',
+            dengar_dot_v1_dot_insights__pb2.GetTopicsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.GetTopicsResponse.FromString,
             options,
             channel_credentials,
             insecure,

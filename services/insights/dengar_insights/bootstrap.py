@@ -19,6 +19,7 @@ from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollu
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.nlp import NlpEmbedder
 from dengar_insights.adapters.rollups import RollupRepository
+from dengar_insights.adapters.topic_store import MongoTopicReads, MongoTopicRegistry
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
@@ -30,6 +31,7 @@ from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
+from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
 from dengar_insights.service_layer.voices import Voices
 from dengar_insights.settings import InsightsSettings
 
@@ -95,6 +97,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
         categories, embedder, mentions, on_change=tagger.invalidate,
         background_sample=cfg.categories.background_sample,
         backfills=Backfills(backfills, runner.wake)))
+    topic_registry = MongoTopicRegistry(db)
+    await topic_registry.ensure_indexes()
 
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
@@ -103,7 +107,10 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     mention_reads = MongoMentionReads(db)
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
                                 InsightEngine(MongoRollupReads(rollups), mention_reads),
-                                Voices(MongoVoiceReads(db), mention_reads), backfills=backfills)
+                                Voices(MongoVoiceReads(db), mention_reads),
+                                TopicsEngine(MongoTopicReads(db), topic_registry,
+                                             limits=TopicLimits(sample_cap=cfg.topics_sample_cap)),
+                                backfills=backfills)
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)

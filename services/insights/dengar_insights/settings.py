@@ -47,6 +47,8 @@ class InsightsConfig(BaseModel):
     nlp_target: str = Field("127.0.0.1:50052", min_length=1)
     nlp_timeout_s: float = Field(30.0, gt=0, le=600)
     categories: CategoryConfig = CategoryConfig()
+    # Mentions clustered per window for topics; a bigger window is hash-sampled to this many.
+    topics_sample_cap: int = Field(10_000, ge=10, le=100_000)
 
 
 class InsightsSettings(CommonSettings):

@@ -130,3 +130,39 @@ class BriefOut(_Out):
     query_id: str | None = None
     lang: Literal["en", "id"]
     cards: list[CardOut]
+
+
+class TopicMentionOut(_Out):
+    id: str
+    snippet: str = Field(description="The mention's text, whitespace collapsed, at most 280 characters.")
+
+
+class TopicOut(_Out):
+    id: str = Field(description="Stable across consecutive windows of the same tenant and scope.")
+    keywords: list[str] = Field(description="Most distinctive words first (c-TF-IDF; English and "
+                                            "Indonesian stop words removed).")
+    volume: int = Field(description="Mentions of the topic in the window (estimated when sampled).")
+    share: float = Field(description="Of the window's clustered mentions.")
+    sentiment: dict[str, int] = Field(description="negative, neutral and positive counts.")
+    aspects: dict[str, int] = Field(description="The most frequent aspects among its mentions.")
+    representatives: list[TopicMentionOut] = Field(description="Its most typical mentions.")
+    previous_volume: int = Field(description="The continued topic's volume in the previous window "
+                                             "(0 when it is new).")
+    change: int
+    relative_change: float | None = Field(description="change / previous_volume; null when new.")
+    status: Literal["new", "growing", "stable", "fading"] = Field(
+        description="fading with volume 0: a previous topic with nothing like it now.")
+    cohesion: float = Field(description="Mean cosine similarity of its mentions to the centroid.")
+
+
+class TopicsOut(_Out):
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    previous_from: datetime
+    query_id: str | None = None
+    volume: int = Field(description="Mentions with an embedding in the window.")
+    previous_volume: int
+    sampled: int = Field(description="How many of them were clustered (a deterministic sample "
+                                     "beyond 10,000 per window).")
+    estimated: bool = Field(description="True when counts are scaled up from a sample.")
+    topics: list[TopicOut]

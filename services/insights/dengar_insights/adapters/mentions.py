@@ -16,6 +16,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from dengar_insights.adapters.periods import created_from
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.search import (
     ENGAGEMENT_DESC,
@@ -88,7 +89,7 @@ class MentionRepository:
     def _scan_filter(tenant_id: str, since: datetime | None, tagged: tuple[str, str] | None) -> Doc:
         flt: Doc = {"tenant_id": tenant_id}
         if since is not None:
-            flt["created_at"] = {"$gte": since}
+            flt["created_at"] = created_from(since)
         if tagged is not None:
             flt[tagged[0]] = tagged[1]
         return flt
@@ -115,7 +116,7 @@ class MentionRepository:
         if query.start is not None or query.end is not None:
             window: Doc = {}
             if query.start is not None:
-                window["$gte"] = query.start
+                window.update(created_from(query.start))
             if query.end is not None:
                 window["$lt"] = query.end
             clauses.append({"created_at": window})

@@ -1,4 +1,4 @@
-"""The store filter of a period's mentions, shared by the insight reads."""
+"""The store filter of a period's mentions, shared by every read of mentions by creation time."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ Doc = dict[str, Any]
 _TICK = timedelta(milliseconds=1)
 
 
+def created_from(start: datetime) -> Doc:
+    """The bound "created at ``start`` or later" on ``created_at`` (see ``period_filter``)."""
+    return {"$gt": start - _TICK}
+
+
 def period_filter(tenant_id: str, start: datetime, end: datetime, query_id: str | None) -> Doc:
     """The tenant's mentions created in [start, end) (of ``query_id`` when given).
 
@@ -21,10 +26,10 @@ def period_filter(tenant_id: str, start: datetime, end: datetime, query_id: str 
     selection on MongoDB. The filter keeps its plain shape: SecantusDB plans ``$and`` lists of
     the same bounds as collection scans.
     """
-    flt: Doc = {"tenant_id": tenant_id, "created_at": {"$gt": start - _TICK, "$lt": end}}
+    flt: Doc = {"tenant_id": tenant_id, "created_at": {**created_from(start), "$lt": end}}
     if query_id is not None:
         flt["query_ids"] = query_id
     return flt
 
 
-__all__ = ["period_filter"]
+__all__ = ["created_from", "period_filter"]

@@ -1,4 +1,4 @@
-"""GET /v1/insights/spikes, /v1/insights/compare and /v1/insights/brief.
+"""GET /v1/insights/spikes, /v1/insights/compare, /v1/insights/brief and /v1/insights/topics.
 
 The gateway checks what insights cannot: that a ``query_id`` is one of the caller's listening
 queries (the collector knows them; another tenant's id is a 404 exactly like a missing one), and it
@@ -34,6 +34,9 @@ from dengar_gateway.entrypoints.schemas_insights import (
     QueryDeltaOut,
     SpikeOut,
     SpikesOut,
+    TopicMentionOut,
+    TopicOut,
+    TopicsOut,
 )
 
 logger = logging.getLogger(__name__)
@@ -231,3 +234,41 @@ async def brief(deps: Deps, principal: ReadPrincipal, start: From, end: To,
                  for d in c.drivers],
         evidence_mention_ids=list(c.evidence_mention_ids), filters=dict(c.filters)) for c in resp.cards]
     return BriefOut(start=start, end=end, query_id=query_id, lang=lang, cards=cards)
+
+
+@router.get(
+    "/topics", response_model=TopicsOut, summary="Emerging topics",
+    description=(
+        "What the window's mentions are about: mentions clustered by meaning (their sentence "
+        "embeddings), each topic with keywords, volume, share, sentiment split, top aspects and "
+        "representative mentions, and its growth against the previous window of equal length "
+        "(`status` new, growing, stable or fading; a topic of the previous window with nothing "
+        "like it now is fading with volume 0). Topic ids stay the same across consecutive "
+        "windows of the same scope (tenant-wide or one `query_id`). Beyond 10,000 mentions a "
+        "window is clustered on a deterministic sample and counts are scaled (`estimated`). "
+        "Ranked by the larger of volume and previous volume. "
+        f"At most {MAX_PERIOD.days} days. Requires `read`."),
+    responses=problem_responses(401, 403, 404, 422, 429, 502, 503),
+)
+async def topics(deps: Deps, principal: ReadPrincipal, start: From, end: To,
+                 query_id: OneQuery = None,
+                 limit: Annotated[int, Query(ge=1, le=50, description="At most this many topics.")] = 10,
+                 ) -> TopicsOut:
+    check_period(start, end)
+    tenant = principal.tenant_id
+    await check_query_exists(deps, tenant, query_id)
+    resp = await deps.backends.call(deps.backends.insights.GetTopics, insights_pb2.GetTopicsRequest(
+        tenant_id=tenant, start_time=to_timestamp(start), end_time=to_timestamp(end),
+        query_id=query_id or "", limit=limit))
+    out = [TopicOut(
+        id=t.id, keywords=list(t.keywords), volume=t.volume, share=_r(t.share),
+        sentiment={"negative": t.negative, "neutral": t.neutral, "positive": t.positive},
+        aspects={a.key: a.count for a in t.aspects},
+        representatives=[TopicMentionOut(id=r.id, snippet=r.snippet) for r in t.representatives],
+        previous_volume=t.previous_volume, change=t.change,
+        relative_change=_r(t.relative_change) if t.HasField("relative_change") else None,
+        status=t.status, cohesion=_r(t.cohesion))  # type: ignore[arg-type]  # proto str into a Literal field, validated by pydantic
+        for t in resp.topics]
+    return TopicsOut(start=start, end=end, previous_from=from_timestamp(resp.previous_start_time),
+                     query_id=query_id, volume=resp.volume, previous_volume=resp.previous_volume,
+                     sampled=resp.sampled, estimated=resp.estimated, topics=out)

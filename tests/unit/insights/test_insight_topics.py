@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dengar_nlp.domain.stopwords import is_stopword
-from dengar_nlp.domain.topics import (
+from dengar_insights.domain.insight.stopwords import is_label_stopword as is_stopword
+from dengar_insights.domain.insight.topics import (
     OUTLIER,
     c_tf_idf,
     cosine_silhouette,

@@ -1,5 +1,11 @@
 """Topic discovery: spherical k-means on sentence embeddings + c-TF-IDF keywords.
 
+Why this lives in insights, not nlp: insights owns the mentions, the time windows and the stored
+int8 vectors (``dengar_common.embedding``), and clustering needs no model, only numpy. Running it
+where the vectors are means no 10,000 vectors cross gRPC per request, and the nlp service stays a
+per-post enricher. The use case (window reads, sampling, growth, stable ids) is
+``service_layer/topics.py``; matching clusters across windows is ``domain/insight/topic_ids.py``.
+
 Pipeline (numpy only, deterministic for a given ``seed``):
 
 1. **k** - unless given, chosen on a random sample of at most ``sample_size`` posts: spherical
@@ -19,9 +25,9 @@ Pipeline (numpy only, deterministic for a given ``seed``):
 Cost, measured on 10,000 real airline tweets embedded with multilingual-e5-small (384 dims) on the
 2-core dev machine while other jobs ran: 1.5-1.9 s with automatic k, 1.6 s with k=15, when numpy's
 BLAS runs single-threaded (``OPENBLAS_NUM_THREADS=1``).  With BLAS's default threads and a busy CPU
-the same call took 2.3-12 s: the BLAS threads spin against each other, so the service should pin BLAS
-to one thread in its entrypoint environment (this module cannot do it without importing extra
-packages or working at import time).
+the same call took 2.3-12 s: the BLAS threads spin against each other, so the insights entrypoint
+(``dengar_insights/__main__.py``) pins BLAS to one thread before numpy is imported (this module
+cannot do it without importing extra packages or working at import time).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dengar_nlp.domain.stopwords import ALL as STOPWORDS
+from dengar_insights.domain.insight.stopwords import LABEL_STOPWORDS as STOPWORDS
 
 logger = logging.getLogger(__name__)
 
