@@ -142,6 +142,37 @@ def print_insights(cards: list[dict[str, Any]]) -> None:
             _out("     drivers: " + ", ".join(labels[:4]))
 
 
+def _insight_get(api_url: str, key: str, route: str, start: datetime, end: datetime,
+                 **params: str | int) -> dict[str, Any]:
+    r = httpx.get(f"{api_url}/v1/insights/{route}",
+                  params={"from": start.isoformat(), "to": end.isoformat(), **params},
+                  headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    r.raise_for_status()
+    return dict(r.json())
+
+
+def print_topics(doc: dict[str, Any], limit: int = 5) -> None:
+    _out("Emerging topics (GET /v1/insights/topics):")
+    topics = sorted(doc.get("topics") or [], key=lambda t: -int(t.get("change", 0)))[:limit]
+    if not topics:
+        _out("  none found")
+    for t in topics:
+        rel = t.get("relative_change")
+        growth = "new" if t.get("status") == "new" else (
+            f"{t.get('status')}, {rel:+.0%}" if isinstance(rel, int | float) else str(t.get("status")))
+        neg = int((t.get("sentiment") or {}).get("negative", 0))
+        _out(f"  - {', '.join((t.get('keywords') or [])[:4])}: {t.get('volume')} mentions "
+             f"({growth}; {neg} negative)")
+
+
+def print_voices(doc: dict[str, Any], limit: int = 3) -> None:
+    _out("Top voices by reach (GET /v1/insights/authors?rank_by=reach):")
+    for a in (doc.get("authors") or [])[:limit]:
+        _out(f"  - @{str(a.get('handle') or a.get('id')).lstrip('@')} ({a.get('platform')}): "
+             f"{a.get('followers'):,} followers, {a.get('mentions')} mentions, "
+             f"net sentiment {float(a.get('net_sentiment', 0)):+.2f}")
+
+
 def feed_demo(api_url: str, key: str, n: int, seed: int) -> int:
     from dengar_cli.demo import generate_demo_posts
 
@@ -289,7 +320,12 @@ def main(argv: list[str] | None = None) -> int:
             # Last, so that the summary ends with what the week's stream says.
             _out("")
             try:
-                print_insights(insight_brief(platform.api_url, key, *demo_period()))
+                week = demo_period()
+                print_voices(_insight_get(platform.api_url, key, "authors", *week, rank_by="reach"))
+                _out("")
+                print_topics(_insight_get(platform.api_url, key, "topics", *week))
+                _out("")
+                print_insights(insight_brief(platform.api_url, key, *week))
             except httpx.HTTPError as exc:
                 _out(f"Insights: unavailable ({exc})")
         if ns.exit_after_demo:
