@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from dengar_insights.domain.backfill import BackfillJob
 from dengar_insights.domain.categories import Category
+from dengar_insights.domain.notification import Delivery, Notification
 from dengar_insights.domain.search import Cursor, SearchQuery
 
 Doc = dict[str, Any]
@@ -176,4 +177,21 @@ class Embedder(Protocol):
 class EmbeddingSample(Protocol):
     async def recent_embeddings(self, tenant_id: str, limit: int) -> list[bytes]:
         """The stored embeddings of up to ``limit`` of the tenant's most recent mentions."""
+        ...
+
+
+# -- notifications (alerts and digests decide what, deliveries how) -----------------------------------
+
+
+class Dispatcher(Protocol):
+    """Delivers notifications to a tenant's channels (service_layer/deliveries.py)."""
+
+    async def dispatch(self, notification: Notification, channel_ids: Sequence[str]) -> list[str]:
+        """Record one delivery per channel (idempotent per notification key and channel) and return
+        their ids; they are delivered in the background. Unknown channel ids raise InvalidArgument
+        naming ``channel_ids``."""
+        ...
+
+    async def deliveries(self, tenant_id: str, key: str) -> list[Delivery]:
+        """The deliveries of one notification, with every attempt."""
         ...
