@@ -16,6 +16,7 @@ from dengar_common.app import ServiceApp
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
+from dengar_insights.adapters.mention_events import NatsMentionEvents
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.nlp import NlpEmbedder
 from dengar_insights.adapters.rollups import RollupRepository
@@ -31,6 +32,7 @@ from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
+from dengar_insights.service_layer.stream import MentionStream
 from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
 from dengar_insights.service_layer.voices import Voices
 from dengar_insights.settings import InsightsSettings
@@ -104,13 +106,14 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     js = (await app.connect_nats(settings.nats_url)).jetstream()
     await bus.ensure_streams(js, subjects)
 
+    mention_events = NatsMentionEvents(js, subjects)
     mention_reads = MongoMentionReads(db)
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
                                 InsightEngine(MongoRollupReads(rollups), mention_reads),
                                 Voices(MongoVoiceReads(db), mention_reads),
                                 TopicsEngine(MongoTopicReads(db), topic_registry,
                                              limits=TopicLimits(sample_cap=cfg.topics_sample_cap)),
-                                backfills=backfills)
+                                backfills=backfills, stream=MentionStream(mention_events, mentions))
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
@@ -119,7 +122,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
 
-    handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill))
+    handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill),
+                                  events=mention_events)
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,
