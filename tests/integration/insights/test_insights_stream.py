@@ -21,10 +21,18 @@ class Stream:
     def __init__(self, env: Env, **kw: Any) -> None:
         kw.setdefault("tenant_id", "acme")
         self.call = env.stub.StreamMentions(insights_pb2.StreamMentionsRequest(**kw))
+        self.start = ""
+
+    async def opened(self) -> Stream:
+        """Read the first message: subscribed, continuing after ``start``."""
+        first = await asyncio.wait_for(self.call.read(), 15)
+        assert first is not grpc.aio.EOF and not first.HasField("mention")
+        self.start = first.position
+        return self
 
     async def next(self, timeout: float = 15.0) -> insights_pb2.StreamedMention:
         msg = await asyncio.wait_for(self.call.read(), timeout)
-        assert msg is not grpc.aio.EOF
+        assert msg is not grpc.aio.EOF and msg.HasField("mention")
         return msg
 
     async def take(self, n: int) -> list[insights_pb2.StreamedMention]:
@@ -35,27 +43,18 @@ class Stream:
 
 
 async def anchored(env: Env, tenant: str = "acme") -> str:
-    """A position after which everything the test sends comes: the stream of one anchor post."""
-    s = Stream(env, tenant_id=tenant)
-    try:
-        # The subscription may start after the first send; send until the anchor shows up.
-        for i in range(50):
-            await env.send(enriched(tenant, f"anchor{i}"))
-            try:
-                got = await s.next(timeout=0.5)
-                return got.position
-            except TimeoutError:
-                continue
-        raise AssertionError("the anchor never arrived")
-    finally:
-        s.close()
+    """A position after which everything the test sends comes: the current end of the stream."""
+    s = await Stream(env, tenant_id=tenant).opened()
+    s.close()
+    return s.start
 
 
 async def test_new_mentions_arrive_with_filters_and_positions(env: Env) -> None:
     start = await anchored(env)
-    negative = Stream(env, resume_after=start, sentiments=[NEG])
-    worded = Stream(env, resume_after=start, query="lambat")
-    everything = Stream(env, resume_after=start)
+    negative = await Stream(env, resume_after=start, sentiments=[NEG]).opened()
+    worded = await Stream(env, resume_after=start, query="lambat").opened()
+    everything = await Stream(env, resume_after=start).opened()
+    assert negative.start == worded.start == start
     try:
         await env.send(enriched("acme", "p1", text="Pengiriman lambat", sentiment=NEG))
         await env.send(enriched("acme", "p2", text="Harga oke", sentiment=POS))
@@ -64,6 +63,7 @@ async def test_new_mentions_arrive_with_filters_and_positions(env: Env) -> None:
         all3 = await everything.take(3)
         assert [m.mention.post.external_id for m in all3] == ["p1", "p2", "p3"]
         positions = [int(m.position) for m in all3]
+        assert all(m.mention.tenant_id == "acme" for m in all3)
         assert positions == sorted(positions) and positions[0] > int(start)
         assert [m.mention.post.external_id for m in await negative.take(2)] == ["p1", "p3"]
         first = await worded.next()
@@ -78,8 +78,7 @@ async def test_new_mentions_arrive_with_filters_and_positions(env: Env) -> None:
 
 
 async def test_resume_after_a_position_yields_exactly_the_missed_ones(env: Env) -> None:
-    start = await anchored(env)
-    live = Stream(env, resume_after=start)
+    live = await Stream(env).opened()
     try:
         await env.send(enriched("acme", "r0"))
         seen = await live.next()
@@ -90,7 +89,8 @@ async def test_resume_after_a_position_yields_exactly_the_missed_ones(env: Env) 
     for name in ("r1", "r2", "r3"):
         await env.send(enriched("acme", name))
     await env.settle()
-    resumed = Stream(env, resume_after=seen.position)
+    resumed = await Stream(env, resume_after=seen.position).opened()
+    assert resumed.start == seen.position
     try:
         got = await resumed.take(3)
         assert [m.mention.post.external_id for m in got] == ["r1", "r2", "r3"]
@@ -101,8 +101,7 @@ async def test_resume_after_a_position_yields_exactly_the_missed_ones(env: Env) 
 
 
 async def test_a_duplicate_ingest_or_event_is_not_repeated_but_a_change_is(env: Env) -> None:
-    start = await anchored(env)
-    s = Stream(env, resume_after=start)
+    s = await Stream(env).opened()
     try:
         post = enriched("acme", "d1", text="Pengiriman lambat")
         await env.send(post)
@@ -128,8 +127,7 @@ async def test_a_duplicate_ingest_or_event_is_not_repeated_but_a_change_is(env: 
 
 
 async def test_tenants_see_only_their_own_mentions(env: Env) -> None:
-    start = await anchored(env)
-    s = Stream(env, resume_after=start)
+    s = await Stream(env).opened()
     try:
         await env.send(enriched("globex", "g1"))
         await env.send(enriched("acme", "a1"))

@@ -36,22 +36,25 @@ class NatsMentionEvents:
         await bus.publish(self._js, self._subjects.mentions_stored(tenant_id), payload,
                           msg_id=f"{tenant_id}:{mention_id}:{content_hash}")
 
-    async def _start(self, after: int | None) -> ConsumerConfig:
-        if after is None:
-            return ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+    async def open(self, tenant_id: str, after: int | None
+                   ) -> tuple[int, AsyncIterator[MentionEvent]]:
         info = await self._js.stream_info(self._stream)
         first, last = info.state.first_seq, info.state.last_seq
-        if after + 1 < first:
+        if after is None:
+            after = last
+        elif after + 1 < first:
             logger.info("resume position %d is older than the retention (first %d)", after, first)
         # A position past the end (the stream was re-created) means "from now on".
-        start = max(first, min(after + 1, last + 1), 1)
-        return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
+        after = min(after, last)
+        start = max(first, after + 1, 1)
+        sub = await self._js.subscribe(
+            self._subjects.mentions_stored(tenant_id), stream=self._stream, ordered_consumer=True,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
+                                  inactive_threshold=INACTIVE_THRESHOLD_S),
+            idle_heartbeat=5.0)
+        return after, self._events(sub)
 
-    async def follow(self, tenant_id: str, after: int | None) -> AsyncIterator[MentionEvent]:
-        config = await self._start(after)
-        config.inactive_threshold = INACTIVE_THRESHOLD_S
-        sub = await self._js.subscribe(self._subjects.mentions_stored(tenant_id), stream=self._stream,
-                                       ordered_consumer=True, config=config, idle_heartbeat=5.0)
+    async def _events(self, sub: JetStreamContext.PushSubscription) -> AsyncIterator[MentionEvent]:
         try:
             while True:
                 try:

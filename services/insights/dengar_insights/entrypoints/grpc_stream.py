@@ -58,7 +58,10 @@ class StreamRpc:
                              ) -> AsyncIterator[insights_pb2.StreamedMention]:
         if self._stream is None:
             raise FailedPrecondition("this insights server has no mention stream")
-        mentions = await self._stream.follow(stream_request(request))
+        start, mentions = await self._stream.follow(stream_request(request))
+        # First the position the stream continues after: the caller knows it is subscribed and
+        # can resume from here even if no mention comes before it disconnects.
+        yield insights_pb2.StreamedMention(position=format_position(start))
         async for position, doc in mentions:
             yield insights_pb2.StreamedMention(position=format_position(position),
                                                mention=mention_to_proto(doc))

@@ -209,9 +209,11 @@ class MentionEvents(Protocol):
         within the de-duplication window is dropped by the server."""
         ...
 
-    def follow(self, tenant_id: str, after: int | None) -> AsyncIterator[MentionEvent]:
-        """The tenant's events after position ``after`` (from now on when None), never ending.
-        A position older than the retention starts at the oldest event kept."""
+    async def open(self, tenant_id: str, after: int | None
+                   ) -> tuple[int, AsyncIterator[MentionEvent]]:
+        """Subscribe to the tenant's events after position ``after`` (from now on when None).
+        Returns the position the events continue after and the never-ending events. A position
+        older than the retention starts at the oldest event kept; one past the end, at the end."""
         ...
 
 

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from dengar_insights.domain.search import SearchQuery
-from dengar_insights.domain.stream import SentRevisions, matches, parse_position
+from dengar_insights.domain.stream import MentionEvent, SentRevisions, matches, parse_position
 from dengar_insights.service_layer.ports import Doc, MentionEvents, StreamReads
 from dengar_insights.service_layer.queries import SearchRequest, search_query
 
@@ -43,21 +43,23 @@ class MentionStream:
         self._events = events
         self._mentions = mentions
 
-    async def follow(self, req: StreamRequest) -> AsyncIterator[tuple[int, Doc]]:
-        """(position, mention document) pairs for the tenant's new mentions passing the filters.
+    async def follow(self, req: StreamRequest) -> tuple[int, AsyncIterator[tuple[int, Doc]]]:
+        """The position the stream continues after, and (position, mention document) pairs for
+        the tenant's mentions stored after it that pass the filters.
 
-        The request is validated before the first event is awaited (InvalidArgument), so a bad
-        filter fails the call at once rather than when the first mention arrives.
+        The request is validated and the subscription made before this returns, so a bad filter
+        fails the call at once and nothing stored after the returned position is missed.
         """
         query = search_query(req.filters)
         after = parse_position(req.resume_after)
         tenant = req.filters.tenant_id
-        return self._follow(tenant, query, after)
+        start, events = await self._events.open(tenant, after)
+        return start, self._follow(tenant, query, events)
 
-    async def _follow(self, tenant: str, query: SearchQuery, after: int | None
+    async def _follow(self, tenant: str, query: SearchQuery, events: AsyncIterator[MentionEvent]
                       ) -> AsyncIterator[tuple[int, Doc]]:
         sent = SentRevisions()
-        async for event in self._events.follow(tenant, after):
+        async for event in events:
             doc = await self._mentions.get_for_stream(tenant, event.mention_id)
             if doc is None or doc.get("tenant_id") != tenant:
                 continue
