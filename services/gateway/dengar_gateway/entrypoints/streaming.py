@@ -50,6 +50,8 @@ class LiveStreams:
 class EventStreamResponse(StreamingResponse):
     """A StreamingResponse that releases its slot however the response ends, even unstarted."""
 
+    media_type = EVENT_STREAM
+
     def __init__(self, body: AsyncIterator[bytes], slot: StreamSlot, on_end: Callable[[], None]) -> None:
         super().__init__(body, media_type=EVENT_STREAM, headers={
             "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -63,7 +63,7 @@ def _bad_filter(exc: RemoteError) -> Exception:
 
 @router.get(
     "/mentions", summary="Stream new mentions (Server-Sent Events)", description=DESCRIPTION,
-    response_class=EventStreamResponse,
+    response_class=EventStreamResponse, status_code=200,
     responses={200: {"content": {EVENT_STREAM: {"schema": {"type": "string"}}},
                      "description": "An endless text/event-stream."},
                **problem_responses(401, 403, 422, 429, 502, 503)},
