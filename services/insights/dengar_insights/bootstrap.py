@@ -121,6 +121,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
 
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
+    # Registered after the gRPC server, so it runs before the server stops: live streams end first.
+    app.on_stop("live mention streams", mention_events.close)
 
     handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill),
                                   events=mention_events)

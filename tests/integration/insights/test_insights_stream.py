@@ -149,3 +149,24 @@ async def test_bad_requests_are_invalid_argument(env: Env, kw: dict[str, Any], f
         await s.next()
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert ("dengar-error-field", field) in tuple(err.value.trailing_metadata() or ())
+
+
+async def test_streams_end_promptly_when_the_service_stops(infra, unique, nats_client) -> None:
+    from insights_helpers import make_settings, running
+
+    from dengar.v1 import insights_pb2_grpc
+    from dengar_common import grpcutil
+
+    settings = make_settings(infra, unique)
+    settings = settings.model_copy(update={"shutdown_grace_s": 20.0})
+    stop = None
+    async with running(settings) as app:
+        channel = grpcutil.insecure_channel(f"127.0.0.1:{app.port}")
+        call = insights_pb2_grpc.InsightsServiceStub(channel).StreamMentions(
+            insights_pb2.StreamMentionsRequest(tenant_id="acme"))
+        assert not (await asyncio.wait_for(call.read(), 15)).HasField("mention")
+        stop = asyncio.get_running_loop().time()
+    # Not held up by the open stream for the 20 s grace period.
+    assert asyncio.get_running_loop().time() - stop < 8
+    assert await asyncio.wait_for(call.read(), 5) is grpc.aio.EOF
+    await channel.close()

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # How long an idle consumer survives a vanished client before the server deletes it.
 INACTIVE_THRESHOLD_S = 30.0
+# How often a waiting stream looks at the shutdown flag (a message wakes it at once).
+POLL_S = 1.0
 
 
 class NatsMentionEvents:
@@ -29,6 +31,12 @@ class NatsMentionEvents:
         self._js = js
         self._subjects = subjects
         self._stream = subjects.stream("mentions")
+        self._closed = False
+
+    async def close(self) -> None:
+        """Shutdown: every follower ends within ``POLL_S``, so the gRPC server need not wait out
+        its grace period for streams that never end (their clients resume elsewhere)."""
+        self._closed = True
 
     async def publish(self, tenant_id: str, mention_id: str, content_hash: str) -> None:
         payload = json.dumps({"id": mention_id, "content_hash": content_hash},
@@ -56,9 +64,9 @@ class NatsMentionEvents:
 
     async def _events(self, sub: JetStreamContext.PushSubscription) -> AsyncIterator[MentionEvent]:
         try:
-            while True:
+            while not self._closed:
                 try:
-                    msg = await sub.next_msg(timeout=60.0)
+                    msg = await sub.next_msg(timeout=POLL_S)
                 except (TimeoutError, NatsTimeoutError):
                     continue
                 meta = msg.metadata
