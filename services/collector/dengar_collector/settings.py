@@ -10,14 +10,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
-from dengar_collector.adapters.http_safety import EgressConfig
 from dengar_collector.adapters.nats_publisher import PublishConfig
-from dengar_collector.adapters.secrets import parse_keys
 from dengar_collector.service_layer.import_service import ImportConfig
 from dengar_collector.service_layer.query_outbox import OutboxConfig
 from dengar_collector.service_layer.query_tagger import QueryConfig
 from dengar_collector.service_layer.source_scheduler import SchedulerConfig
 from dengar_collector.service_layer.source_service import SourcePolicy
+from dengar_common.http_safety import EgressConfig
+from dengar_common.secrets import parse_keys
 from dengar_common.settings import CommonSettings
 
 
