@@ -13,12 +13,16 @@ from pymongo import AsyncMongoClient
 from dengar.v1 import insights_pb2, insights_pb2_grpc
 from dengar_common import bus
 from dengar_common.app import ServiceApp
+from dengar_common.http_safety import SafeHttpClient, SafeHttpConfig
+from dengar_common.secrets import SecretBox
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
+from dengar_insights.adapters.deliveries import MongoChannelStore, MongoDeliveryStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.nlp import NlpEmbedder
 from dengar_insights.adapters.rollups import RollupRepository
+from dengar_insights.adapters.senders import HttpWebhookSender, SmtpEmailSender, UrlCheck
 from dengar_insights.adapters.topic_store import MongoTopicReads, MongoTopicRegistry
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
@@ -27,6 +31,12 @@ from dengar_insights.entrypoints.grpc_categories import CategoryServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
 from dengar_insights.service_layer.backfill import BackfillRunner, Backfills, IncomingTags, loaders
 from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
+from dengar_insights.service_layer.deliveries import (
+    ChannelManager,
+    Deliveries,
+    DeliveryConfig,
+    DeliveryWorker,
+)
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Embedder
@@ -53,6 +63,9 @@ class Insights:
     backfill_runner: BackfillRunner
     query_events: QueryChangedHandler
     tagger: CategoryTagger
+    channels: ChannelManager
+    deliveries: Deliveries
+    delivery_worker: DeliveryWorker
 
     @property
     def processed(self) -> int:
@@ -100,6 +113,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     topic_registry = MongoTopicRegistry(db)
     await topic_registry.ensure_indexes()
 
+    channels, deliveries, delivery_worker = await _start_deliveries(app, settings, db)
+
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
     await bus.ensure_streams(js, subjects)
@@ -138,4 +153,32 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     ), query_events))
     logger.info("insights service started: gRPC on %s:%d, database %s, consuming %s",
                 settings.bind_host, port, cfg.db, subjects.enriched_all)
-    return Insights(settings, port, worker, handler, runner, query_events, tagger)
+    app.run_worker("delivery worker", delivery_worker)
+    return Insights(settings, port, worker, handler, runner, query_events, tagger, channels, deliveries,
+                    delivery_worker)
+
+
+async def _start_deliveries(app: ServiceApp, settings: InsightsSettings, db: Any,
+                            ) -> tuple[ChannelManager, Deliveries, DeliveryWorker]:
+    cfg = settings.insights
+    box = SecretBox.from_setting(cfg.secrets_keys.get_secret_value())
+    if not box.encrypts:
+        logger.warning("DENGAR_INSIGHTS__SECRETS_KEYS is not set: webhook signing secrets are stored "
+                       "unencrypted")
+    channel_store, delivery_store = MongoChannelStore(db, box), MongoDeliveryStore(db)
+    await channel_store.ensure_indexes()
+    await delivery_store.ensure_indexes()
+    policy = cfg.egress.policy()
+    # Redirects are not followed: a receiver that moved answers 3xx, which is logged as a failure.
+    http = SafeHttpClient(SafeHttpConfig(policy=policy, max_redirects=0, total_timeout_s=
+                                         cfg.deliveries.attempt_timeout_s + 1,
+                                         user_agent="Dengar-Webhooks/1"))
+    app.on_stop("the webhook HTTP client", http.aclose)
+    email = SmtpEmailSender(cfg.smtp)
+    d = cfg.deliveries
+    worker = DeliveryWorker(channel_store, delivery_store, HttpWebhookSender(http), email, DeliveryConfig(
+        max_attempts=d.max_attempts, attempt_timeout_s=d.attempt_timeout_s, backoff_base_s=d.backoff_base_s,
+        backoff_cap_s=d.backoff_cap_s, concurrency=d.concurrency, poll_s=d.poll_s))
+    channels = ChannelManager(channel_store, email_configured=email.configured, check_url=UrlCheck(policy),
+                              max_per_tenant=d.max_channels_per_tenant)
+    return channels, Deliveries(channel_store, delivery_store, wake=worker.wake), worker
