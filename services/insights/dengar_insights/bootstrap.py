@@ -18,6 +18,7 @@ from dengar_common.secrets import SecretBox
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.deliveries import MongoChannelStore, MongoDeliveryStore
+from dengar_insights.adapters.digests import MongoDigestStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.nlp import NlpEmbedder
@@ -37,6 +38,7 @@ from dengar_insights.service_layer.deliveries import (
     DeliveryConfig,
     DeliveryWorker,
 )
+from dengar_insights.service_layer.digests import DigestConfig, DigestManager, DigestScheduler
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Embedder
@@ -66,6 +68,8 @@ class Insights:
     channels: ChannelManager
     deliveries: Deliveries
     delivery_worker: DeliveryWorker
+    digests: DigestManager
+    digest_scheduler: DigestScheduler
 
     @property
     def processed(self) -> int:
@@ -120,8 +124,14 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     await bus.ensure_streams(js, subjects)
 
     mention_reads = MongoMentionReads(db)
+    engine = InsightEngine(MongoRollupReads(rollups), mention_reads)
+    digest_store = MongoDigestStore(db)
+    await digest_store.ensure_indexes()
+    digests = DigestManager(digest_store, channels.store, max_per_tenant=cfg.digests.max_per_tenant)
+    digest_scheduler = DigestScheduler(digest_store, channels.store, engine, deliveries, DigestConfig(
+        poll_s=cfg.digests.poll_s, lease_s=cfg.digests.lease_s, cards=cfg.digests.cards))
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
-                                InsightEngine(MongoRollupReads(rollups), mention_reads),
+                                engine,
                                 Voices(MongoVoiceReads(db), mention_reads),
                                 TopicsEngine(MongoTopicReads(db), topic_registry,
                                              limits=TopicLimits(sample_cap=cfg.topics_sample_cap)),
@@ -154,8 +164,9 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     logger.info("insights service started: gRPC on %s:%d, database %s, consuming %s",
                 settings.bind_host, port, cfg.db, subjects.enriched_all)
     app.run_worker("delivery worker", delivery_worker)
+    app.run_worker("digest scheduler", digest_scheduler)
     return Insights(settings, port, worker, handler, runner, query_events, tagger, channels, deliveries,
-                    delivery_worker)
+                    delivery_worker, digests, digest_scheduler)
 
 
 async def _start_deliveries(app: ServiceApp, settings: InsightsSettings, db: Any,

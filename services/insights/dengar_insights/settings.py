@@ -75,6 +75,18 @@ class DeliveriesConfig(BaseModel):
     max_channels_per_tenant: int = Field(50, ge=1, le=1000)
 
 
+class DigestsConfig(BaseModel):
+    """``DENGAR_INSIGHTS__DIGESTS__*``: how often replicas look for due digests."""
+
+    model_config = ConfigDict(frozen=True)
+
+    poll_s: float = Field(30.0, gt=0, le=3600)
+    # A replica that dies while building a digest frees it for another after this.
+    lease_s: float = Field(300.0, ge=10, le=3600)
+    cards: int = Field(5, ge=1, le=20)
+    max_per_tenant: int = Field(20, ge=1, le=500)
+
+
 class InsightsConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -102,6 +114,7 @@ class InsightsConfig(BaseModel):
     topics_sample_cap: int = Field(10_000, ge=10, le=100_000)
     deliveries: DeliveriesConfig = DeliveriesConfig()
     smtp: SmtpConfig = SmtpConfig()
+    digests: DigestsConfig = DigestsConfig()
     # Outbound webhooks reach public addresses only unless this allows more (tests, `make run`).
     egress: EgressConfig = EgressConfig()
     # Fernet keys sealing webhook signing secrets at rest (as DENGAR_COLLECTOR__SECRETS_KEYS).

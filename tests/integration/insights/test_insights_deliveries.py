@@ -23,8 +23,12 @@ from dengar_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dengar_common.http_safety import EgressConfig, SafeHttpClient, SafeHttpConfig
 from dengar_common.secrets import SecretBox, generate_key
 from dengar_insights.adapters.deliveries import MongoChannelStore, MongoDeliveryStore
+from dengar_insights.adapters.digests import MongoDigestStore
+from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
+from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.senders import HttpWebhookSender, SmtpEmailSender, UrlCheck
 from dengar_insights.domain.channels import ChannelSpec
+from dengar_insights.domain.digests import DigestSpec
 from dengar_insights.domain.notification import Notification
 from dengar_insights.service_layer.deliveries import (
     ChannelManager,
@@ -32,6 +36,8 @@ from dengar_insights.service_layer.deliveries import (
     DeliveryConfig,
     DeliveryWorker,
 )
+from dengar_insights.service_layer.digests import DigestConfig, DigestManager, DigestScheduler
+from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.settings import SmtpConfig
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -307,3 +313,38 @@ async def test_channel_validation_and_tenant_isolation(stack: Stack, receiver: R
     assert (await stack.channel_store.get("acme", mine.id)).secret == rotated.secret  # type: ignore[union-attr]
     raw = await stack.channel_store._col.find_one({"_id": mine.id})
     assert rotated.secret not in json.dumps(raw, default=str)
+
+
+async def test_a_digest_fires_once_per_period_across_two_replicas(
+        stack: Stack, receiver: Receiver, mongo_client: Any, unique: str) -> None:
+    db = mongo_client[unique]
+    store = MongoDigestStore(db)
+    await store.ensure_indexes()
+    channel = await stack.channels.create("acme", ChannelSpec(name="ops", kind="webhook",
+                                                              url=receiver.url("/ok")))
+    created = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
+    manager = DigestManager(store, stack.channel_store, clock=lambda: created)
+    digest = await manager.create("acme", DigestSpec(name="Pagi", frequency="daily", time="08:00",
+                                                     time_zone="Asia/Jakarta", language="id",
+                                                     channel_ids=(channel.id,)))
+    assert digest.next_run_at == datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    assert await manager.list("other") == []
+    engine = InsightEngine(MongoRollupReads(RollupRepository(db)), MongoMentionReads(db))
+    later = datetime(2026, 12, 1, 1, 5, tzinfo=UTC)
+    replicas = [DigestScheduler(store, stack.channel_store, engine, stack.deliveries, DigestConfig(),
+                                clock=lambda: later) for _ in range(2)]
+    sent = await asyncio.gather(*(r.run_due() for r in replicas), *(r.run_due() for r in replicas))
+    assert sum(sent) == 1
+    assert (await manager.get("acme", digest.id)).next_run_at == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    key = "digest:" + digest.id + ":2026-11-30T01:00:00Z"
+    [delivery] = await stack.deliveries.deliveries("acme", key)
+
+    async def delivered() -> bool:
+        return (await stack.deliveries.get("acme", delivery.id)).state == "delivered"
+
+    await run_until(stack.worker(), delivered)
+    [req] = receiver.requests
+    doc = json.loads(req.body)
+    assert doc["type"] == "digest" and doc["key"] == key
+    assert doc["title"] == {"id": "Ringkasan harian: Pagi"}
+    assert doc["data"]["start"] == "2026-11-30T01:00:00+00:00"

@@ -121,7 +121,7 @@ class AddressCheck(Protocol):
 # -- channels -----------------------------------------------------------------------------------------
 
 
-def _tenant(tenant_id: str) -> str:
+def check_tenant(tenant_id: str) -> str:
     if not is_valid_tenant_id(tenant_id):
         raise InvalidArgument("invalid tenant_id", field="tenant_id")
     return tenant_id
@@ -131,6 +131,7 @@ class ChannelManager:
     def __init__(self, channels: ChannelRepository, *, email_configured: bool, check_url: AddressCheck,
                  max_per_tenant: int = 50, clock: Callable[[], datetime] | None = None) -> None:
         self._channels = channels
+        self.store = channels
         self._email_configured = email_configured
         self._check_url = check_url
         self._max = max_per_tenant
@@ -148,7 +149,7 @@ class ChannelManager:
 
     async def create(self, tenant_id: str, spec: ChannelSpec) -> Channel:
         """The new channel with its secret (webhooks): the only time it is returned, with rotate."""
-        _tenant(tenant_id)
+        check_tenant(tenant_id)
         spec = self._validated(spec)
         if len(await self._channels.list(tenant_id)) >= self._max:
             raise FailedPrecondition(f"at most {self._max} channels per tenant", reason="channel-limit")
@@ -161,16 +162,16 @@ class ChannelManager:
         return channel
 
     async def get(self, tenant_id: str, channel_id: str) -> Channel:
-        channel = await self._channels.get(_tenant(tenant_id), channel_id)
+        channel = await self._channels.get(check_tenant(tenant_id), channel_id)
         if channel is None:
             raise NotFound("no such channel", field="id")
         return replace(channel, secret="")
 
     async def list(self, tenant_id: str) -> list[Channel]:
-        return [replace(c, secret="") for c in await self._channels.list(_tenant(tenant_id))]
+        return [replace(c, secret="") for c in await self._channels.list(check_tenant(tenant_id))]
 
     async def update(self, tenant_id: str, channel_id: str, spec: ChannelSpec) -> Channel:
-        current = await self._channels.get(_tenant(tenant_id), channel_id)
+        current = await self._channels.get(check_tenant(tenant_id), channel_id)
         if current is None:
             raise NotFound("no such channel", field="id")
         spec = self._validated(spec)
@@ -184,7 +185,7 @@ class ChannelManager:
         return replace(stored, secret="")
 
     async def rotate_secret(self, tenant_id: str, channel_id: str) -> Channel:
-        current = await self._channels.get(_tenant(tenant_id), channel_id)
+        current = await self._channels.get(check_tenant(tenant_id), channel_id)
         if current is None:
             raise NotFound("no such channel", field="id")
         if current.kind != WEBHOOK:
@@ -195,7 +196,7 @@ class ChannelManager:
         return replace(current, secret=secret)
 
     async def delete(self, tenant_id: str, channel_id: str) -> None:
-        if not await self._channels.delete(_tenant(tenant_id), channel_id):
+        if not await self._channels.delete(check_tenant(tenant_id), channel_id):
             raise NotFound("no such channel", field="id")
 
 
@@ -214,7 +215,7 @@ class Deliveries:
         self._now = clock or (lambda: datetime.now(UTC))
 
     async def dispatch(self, notification: Notification, channel_ids: Sequence[str]) -> list[str]:
-        tenant_id = _tenant(notification.tenant_id)
+        tenant_id = check_tenant(notification.tenant_id)
         ids = check_channel_ids(channel_ids)
         for channel_id in ids:
             if await self._channels.get(tenant_id, channel_id) is None:
@@ -224,7 +225,7 @@ class Deliveries:
         return recorded
 
     async def deliveries(self, tenant_id: str, key: str) -> list[Delivery]:
-        return await self._deliveries.list(_tenant(tenant_id), key=key)
+        return await self._deliveries.list(check_tenant(tenant_id), key=key)
 
     async def list(self, tenant_id: str, *, key: str | None = None, state: str | None = None,
                    limit: int = 100) -> list[Delivery]:
@@ -232,10 +233,10 @@ class Deliveries:
             raise InvalidArgument("state must be pending, delivered or dead", field="state")
         if not 1 <= limit <= 1000:
             raise InvalidArgument("limit must be 1-1000", field="limit")
-        return await self._deliveries.list(_tenant(tenant_id), key=key or None, state=state, limit=limit)
+        return await self._deliveries.list(check_tenant(tenant_id), key=key or None, state=state, limit=limit)
 
     async def get(self, tenant_id: str, delivery_id: str) -> Delivery:
-        found = await self._deliveries.get(_tenant(tenant_id), delivery_id)
+        found = await self._deliveries.get(check_tenant(tenant_id), delivery_id)
         if found is None:
             raise NotFound("no such delivery", field="id")
         return found
