@@ -29,6 +29,7 @@ from dengar_insights.adapters.voice_reads import MongoVoiceReads
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.entrypoints.grpc_categories import CategoryServicer
+from dengar_insights.entrypoints.grpc_channels import ChannelServicer, DigestServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
 from dengar_insights.service_layer.backfill import BackfillRunner, Backfills, IncomingTags, loaders
 from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
@@ -50,7 +51,9 @@ from dengar_insights.settings import InsightsSettings
 logger = logging.getLogger(__name__)
 
 SERVICE_NAMES = (insights_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,
-                 insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name)
+                 insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name,
+                 insights_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
+                 insights_pb2.DESCRIPTOR.services_by_name["DigestService"].full_name)
 STAGE = "insights"
 
 
@@ -140,6 +143,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
         insights_pb2_grpc.add_CategoryServiceServicer_to_server(category_servicer, server)
+        insights_pb2_grpc.add_ChannelServiceServicer_to_server(ChannelServicer(channels, deliveries), server)
+        insights_pb2_grpc.add_DigestServiceServicer_to_server(DigestServicer(digests), server)
 
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
