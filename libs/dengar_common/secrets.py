@@ -24,9 +24,10 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from pydantic import AfterValidator, BeforeValidator, SecretStr
 
 SCHEME_PLAIN = "plain"
 SCHEME_FERNET = "fernet"
@@ -68,6 +69,20 @@ def parse_keys(raw: str) -> list[str]:
     if len(set(parts)) != len(parts):
         raise ValueError("the same key is listed twice")
     return parts
+
+
+def _as_secret(value: Any) -> Any:
+    # Wrapped before it is checked, so that a validation error shows "**********", never the key.
+    return SecretStr(value) if isinstance(value, str) else value
+
+
+def _check_keys(value: SecretStr) -> SecretStr:
+    parse_keys(value.get_secret_value())
+    return value
+
+
+#: A settings field holding keys in the format of ``parse_keys`` (checked, never shown).
+SecretsKeys = Annotated[SecretStr, AfterValidator(_check_keys), BeforeValidator(_as_secret)]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from dengar_common.http_safety import EgressConfig
-from dengar_common.secrets import parse_keys
+from dengar_common.secrets import SecretsKeys
 from dengar_common.settings import CommonSettings
 from dengar_insights.service_layer.backfill import BackfillConfig
 
@@ -118,13 +118,7 @@ class InsightsConfig(BaseModel):
     # Outbound webhooks reach public addresses only unless this allows more (tests, `make run`).
     egress: EgressConfig = EgressConfig()
     # Fernet keys sealing webhook signing secrets at rest (as DENGAR_COLLECTOR__SECRETS_KEYS).
-    secrets_keys: SecretStr = SecretStr("")
-
-    @field_validator("secrets_keys")
-    @classmethod
-    def _check_keys(cls, value: SecretStr) -> SecretStr:
-        parse_keys(value.get_secret_value())  # ValueError names the key by position only
-        return value
+    secrets_keys: SecretsKeys = SecretStr("")
 
 
 class InsightsSettings(CommonSettings):

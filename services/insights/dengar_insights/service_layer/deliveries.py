@@ -343,6 +343,9 @@ class DeliveryWorker:
         try:
             attempt = await self._attempt(delivery, claimed.notification)
             failures = claimed.failures + (1 if attempt.error else 0)
+            logger.info("delivery %s of %s to channel %s: status %d in %d ms%s", delivery.id, delivery.key,
+                        delivery.channel_id, attempt.status, attempt.latency_ms,
+                        f" ({attempt.error})" if attempt.error else "")
             if not attempt.error:
                 state, next_at = "delivered", None
             elif failures >= self._cfg.max_attempts:
