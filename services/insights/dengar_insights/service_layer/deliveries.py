@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dengar_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dengar_common.ids import is_valid_tenant_id
@@ -38,6 +38,7 @@ from dengar_insights.domain.channels import (
     webhook_body,
 )
 from dengar_insights.domain.notification import Delivery, DeliveryAttempt, Notification
+from dengar_insights.service_layer.ports import Dispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -251,6 +252,11 @@ class Deliveries:
             raise FailedPrecondition("the delivery is no longer dead", field="id", reason="not-dead")
         self._wake()
         return again
+
+
+if TYPE_CHECKING:
+    # The alert rules code against the port; this keeps the implementation's signatures in step.
+    _DISPATCHER: type[Dispatcher] = Deliveries
 
 
 # -- sending ------------------------------------------------------------------------------------------
