@@ -194,7 +194,7 @@ async def _start_deliveries(app: ServiceApp, settings: InsightsSettings, db: Any
     d = cfg.deliveries
     worker = DeliveryWorker(channel_store, delivery_store, HttpWebhookSender(http), email, DeliveryConfig(
         max_attempts=d.max_attempts, attempt_timeout_s=d.attempt_timeout_s, backoff_base_s=d.backoff_base_s,
-        backoff_cap_s=d.backoff_cap_s, concurrency=d.concurrency, poll_s=d.poll_s,
+        backoff_cap_s=d.backoff_cap_s, concurrency=d.concurrency, poll_s=d.poll_s, per_channel=d.per_channel,
         # Well past an attempt's timeout, so that a slow send is never taken over mid-way.
         lease_s=max(60.0, 3 * d.attempt_timeout_s)))
     channels = ChannelManager(channel_store, email_configured=email.configured, check_url=UrlCheck(policy),

@@ -71,6 +71,9 @@ class DeliveriesConfig(BaseModel):
     backoff_base_s: float = Field(5.0, gt=0, le=3600)
     backoff_cap_s: float = Field(3600.0, gt=0, le=86_400)
     concurrency: int = Field(16, ge=1, le=512)
+    # Sends in flight to one channel (0: a quarter of concurrency): a flood to a hanging receiver
+    # leaves the other channels slots.
+    per_channel: int = Field(0, ge=0, le=512)
     poll_s: float = Field(1.0, gt=0, le=60)
     max_channels_per_tenant: int = Field(50, ge=1, le=1000)
 

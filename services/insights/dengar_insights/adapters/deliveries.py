@@ -161,11 +161,15 @@ class MongoDeliveryStore:
             ids[doc["channel_id"]] = doc["_id"]
         return [ids[c] for c in channel_ids if c in ids]
 
-    async def claim(self, owner: str, now: datetime, lease_until: datetime) -> Claimed | None:
+    async def claim(self, owner: str, now: datetime, lease_until: datetime,
+                    skip_channels: Sequence[str] = ()) -> Claimed | None:
+        query: Doc = {"state": "pending", "next_attempt_at": {"$lte": now},
+                      # Not "or ours": this worker may be sending it right now in another task.
+                      "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]}
+        if skip_channels:
+            query["channel_id"] = {"$nin": list(skip_channels)}
         doc = await self._col.find_one_and_update(
-            {"state": "pending", "next_attempt_at": {"$lte": now},
-             # Not "or ours": this worker may be sending it right now in another task.
-             "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
+            query,
             {"$set": {"lease_owner": owner, "lease_until": lease_until}},
             sort=[("next_attempt_at", ASCENDING)], return_document=ReturnDocument.AFTER)
         if doc is None:

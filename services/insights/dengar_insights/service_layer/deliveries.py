@@ -17,6 +17,7 @@ import logging
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -79,8 +80,10 @@ class DeliveryRepository(Protocol):
         the ids of all of them, in ``channel_ids`` order."""
         ...
 
-    async def claim(self, owner: str, now: datetime, lease_until: datetime) -> Claimed | None:
-        """Lease the pending delivery due the longest whose lease is free or expired."""
+    async def claim(self, owner: str, now: datetime, lease_until: datetime,
+                    skip_channels: Sequence[str] = ()) -> Claimed | None:
+        """Lease the pending delivery due the longest whose lease is free or expired, to any
+        channel but ``skip_channels``."""
         ...
 
     async def finish(self, delivery_id: str, owner: str, attempt: DeliveryAttempt, state: str,
@@ -272,6 +275,9 @@ class DeliveryConfig:
     # Longer than an attempt: a replica that dies mid-send frees the delivery after this.
     lease_s: float = 60.0
     poll_s: float = 1.0
+    # Sends in flight to one channel, so that a flood to a hanging receiver leaves slots free for
+    # the other channels (0: a quarter of ``concurrency``, at least 1).
+    per_channel: int = 0
 
 
 class DeliveryWorker:
@@ -291,6 +297,8 @@ class DeliveryWorker:
         self._wake_event = asyncio.Event()
         self._slots = asyncio.Semaphore(config.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
+        self._per_channel = config.per_channel or max(1, config.concurrency // 4)
         self.sent = 0
 
     def wake(self) -> None:
@@ -303,10 +311,10 @@ class DeliveryWorker:
     async def run(self) -> None:
         try:
             while not self._stopping:
-                claimed = await self._claim_some()
-                if claimed:
-                    continue
+                # Cleared before looking, so that a wake during the look is not lost.
                 self._wake_event.clear()
+                if await self._claim_some():
+                    continue
                 try:
                     await asyncio.wait_for(self._wake_event.wait(), timeout=self._cfg.poll_s)
                 except TimeoutError:
@@ -323,7 +331,8 @@ class DeliveryWorker:
             now = datetime.now(UTC)
             try:
                 lease_until = now + timedelta(seconds=self._cfg.lease_s)
-                found = await self._deliveries.claim(self._owner, now, lease_until)
+                busy = [c for c, n in self._in_flight.items() if n >= self._per_channel]
+                found = await self._deliveries.claim(self._owner, now, lease_until, busy)
             except Exception:
                 self._slots.release()
                 logger.warning("claiming deliveries failed", exc_info=True)
@@ -332,17 +341,11 @@ class DeliveryWorker:
                 self._slots.release()
                 return claimed_any
             claimed_any = True
+            self._in_flight[found.delivery.channel_id] += 1
             task = asyncio.create_task(self._deliver(found))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return claimed_any
-
-    async def drain(self) -> None:
-        """Send whatever is due now and wait for it (tests, one-shot runs)."""
-        await self._claim_some()
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-            await self._claim_some()
 
     async def _deliver(self, claimed: Claimed) -> None:
         delivery = claimed.delivery
@@ -369,6 +372,9 @@ class DeliveryWorker:
         except Exception:
             logger.exception("delivery %s failed unexpectedly", delivery.id)
         finally:
+            self._in_flight[delivery.channel_id] -= 1
+            if self._in_flight[delivery.channel_id] <= 0:
+                del self._in_flight[delivery.channel_id]
             self._slots.release()
 
     async def _attempt(self, delivery: Delivery, n: Notification) -> DeliveryAttempt:
