@@ -351,3 +351,24 @@ async def test_a_digest_fires_once_per_period_across_two_replicas(
     assert doc["type"] == "digest" and doc["key"] == key
     assert doc["title"] == {"id": "Ringkasan harian: Pagi"}
     assert doc["data"]["start"] == "2026-11-30T01:00:00+00:00"
+
+
+async def test_a_name_resolving_to_loopback_is_refused_at_send_time(stack: Stack, receiver: Receiver) -> None:
+    # The name passes the save-time check (only literal addresses are checked there); the default
+    # egress policy refuses it on the resolved address, before any byte is sent.
+    strict = ChannelManager(stack.channel_store, email_configured=False,
+                            check_url=UrlCheck(EgressConfig().policy()))
+    channel = await strict.create("acme", ChannelSpec(name="sneaky", kind="webhook",
+                                                      url=f"http://localhost:{receiver.port}/ok"))
+    [did] = await stack.deliveries.dispatch(note("alert:ssrf:firing"), [channel.id])
+    async with SafeHttpClient(SafeHttpConfig(max_redirects=0, total_timeout_s=5)) as public_only:
+        worker = DeliveryWorker(stack.channel_store, stack.delivery_store, HttpWebhookSender(public_only),
+                                stack.email, DeliveryConfig(max_attempts=1, attempt_timeout_s=2, poll_s=0.05))
+
+        async def dead() -> bool:
+            return (await stack.deliveries.get("acme", did)).state == "dead"
+
+        await run_until(worker, dead)
+    [attempt] = (await stack.deliveries.get("acme", did)).attempts
+    assert attempt.status == 0 and "loopback" in attempt.error
+    assert receiver.requests == []
