@@ -120,7 +120,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     topic_registry = MongoTopicRegistry(db)
     await topic_registry.ensure_indexes()
 
-    channels, deliveries, delivery_worker = await _start_deliveries(app, settings, db)
+    channel_store, channels, deliveries, delivery_worker = await _start_deliveries(app, settings, db)
 
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
@@ -130,8 +130,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     engine = InsightEngine(MongoRollupReads(rollups), mention_reads)
     digest_store = MongoDigestStore(db)
     await digest_store.ensure_indexes()
-    digests = DigestManager(digest_store, channels.store, max_per_tenant=cfg.digests.max_per_tenant)
-    digest_scheduler = DigestScheduler(digest_store, channels.store, engine, deliveries, DigestConfig(
+    digests = DigestManager(digest_store, channel_store, max_per_tenant=cfg.digests.max_per_tenant)
+    digest_scheduler = DigestScheduler(digest_store, channel_store, engine, deliveries, DigestConfig(
         poll_s=cfg.digests.poll_s, lease_s=cfg.digests.lease_s, cards=cfg.digests.cards))
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
                                 engine,
@@ -175,7 +175,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
 
 
 async def _start_deliveries(app: ServiceApp, settings: InsightsSettings, db: Any,
-                            ) -> tuple[ChannelManager, Deliveries, DeliveryWorker]:
+                            ) -> tuple[MongoChannelStore, ChannelManager, Deliveries, DeliveryWorker]:
     cfg = settings.insights
     box = SecretBox.from_setting(cfg.secrets_keys.get_secret_value())
     if not box.encrypts:
@@ -199,4 +199,4 @@ async def _start_deliveries(app: ServiceApp, settings: InsightsSettings, db: Any
         lease_s=max(60.0, 3 * d.attempt_timeout_s)))
     channels = ChannelManager(channel_store, email_configured=email.configured, check_url=UrlCheck(policy),
                               max_per_tenant=d.max_channels_per_tenant)
-    return channels, Deliveries(channel_store, delivery_store, wake=worker.wake), worker
+    return channel_store, channels, Deliveries(channel_store, delivery_store, wake=worker.wake), worker

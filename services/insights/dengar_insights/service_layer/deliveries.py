@@ -135,7 +135,6 @@ class ChannelManager:
     def __init__(self, channels: ChannelRepository, *, email_configured: bool, check_url: AddressCheck,
                  max_per_tenant: int = 50, clock: Callable[[], datetime] | None = None) -> None:
         self._channels = channels
-        self.store = channels
         self._email_configured = email_configured
         self._check_url = check_url
         self._max = max_per_tenant
