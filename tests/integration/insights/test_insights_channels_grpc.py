@@ -36,7 +36,7 @@ def digest_spec(**kw: Any) -> pb.DigestSpec:
 
 
 def field_of(err: grpc.aio.AioRpcError) -> str | None:
-    return dict(err.trailing_metadata() or ()).get(FIELD_KEY)  # type: ignore[arg-type]
+    return dict(err.trailing_metadata() or ()).get(FIELD_KEY)
 
 
 async def test_channels_and_digests_over_grpc(infra: LocalInfra, unique: str,

@@ -247,9 +247,9 @@ async def test_a_hanging_receiver_times_out_and_never_blocks_the_others(
     assert rcpt == ["humas@contoh.co.id"]
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["Subject"] == "[PERINGATAN] Lonjakan negatif pada Refund"
-    plain = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    plain = message.get_body(("plain",)).get_content()
     assert "Sebutan negatif naik tiga kali lipat." in plain and "Dikirim oleh Dengar." in plain
-    assert "<h2>Lonjakan negatif pada Refund</h2>" in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<h2>Lonjakan negatif pada Refund</h2>" in message.get_body(("html",)).get_content()
 
 
 async def test_dead_after_n_failures_and_redeliver(stack: Stack, receiver: Receiver) -> None:
@@ -313,7 +313,7 @@ async def test_channel_validation_and_tenant_isolation(stack: Stack, receiver: R
     assert info.value.field == "channel_ids"
     rotated = await stack.channels.rotate_secret("acme", mine.id)
     assert rotated.secret and rotated.secret != mine.secret
-    assert (await stack.channel_store.get("acme", mine.id)).secret == rotated.secret  # type: ignore[union-attr]
+    assert (await stack.channel_store.get("acme", mine.id)).secret == rotated.secret
     raw = await stack.channel_store._col.find_one({"_id": mine.id})
     assert rotated.secret not in json.dumps(raw, default=str)
 

@@ -50,7 +50,7 @@ def test_weekly_runs_on_its_weekday_and_a_week_across_dst_is_seven_local_days() 
 ])
 def test_invalid_digests_name_the_field(changes: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidArgument) as info:
-        validate_digest(DigestSpec(**{**DAILY.__dict__, **changes}))  # type: ignore[arg-type]
+        validate_digest(DigestSpec(**{**DAILY.__dict__, **changes}))
     assert info.value.field == field
 
 
