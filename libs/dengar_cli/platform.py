@@ -117,8 +117,9 @@ class Platform:
         return res.stdout
 
     def secrets_key(self) -> str:
-        """The collector's key for source credentials at rest, made once in the home folder (0600)
-        so that local runs encrypt too and a restart still reads what the last run stored."""
+        """The key for secrets at rest (collector credentials, insights webhook secrets), made once in
+        the home folder (0600) so that local runs encrypt too and a restart still reads what the last
+        run stored."""
         path = self.home / "secrets.key"
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -150,6 +151,11 @@ class Platform:
                 env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
         else:
             env.setdefault(service_env(name, "grpc_port"), "0")
+        if name == "insights":
+            # Outbound webhook secrets are sealed like the collector's; a local platform's webhook
+            # receivers usually run on this machine, which the egress policy refuses by default.
+            env.setdefault("DENGAR_INSIGHTS__SECRETS_KEYS", self.secrets_key())
+            env.setdefault("DENGAR_INSIGHTS__EGRESS__ALLOW_PRIVATE", "true")
         if name == "insights" and "nlp" in self.procs:
             # Insights embeds the example posts of categories through NLP.
             env["DENGAR_INSIGHTS__NLP_TARGET"] = f"127.0.0.1:{self.procs['nlp'].port}"

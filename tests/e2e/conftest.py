@@ -23,6 +23,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         if os.environ.get("DENGAR_E2E_NLP_MODELS_DIR") else {}
     # The listening test's feed is served on loopback, which the egress policy refuses by default.
     env["DENGAR_COLLECTOR__EGRESS__ALLOW_PRIVATE"] = "true"
+    env["DENGAR_INSIGHTS__EGRESS__ALLOW_PRIVATE"] = "true"
     p = Platform(home=home, subject_root="e2e", db_prefix="e2e", env=env)
     try:
         p.start()

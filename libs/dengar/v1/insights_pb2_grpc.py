@@ -993,3 +993,679 @@ class CategoryService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class ChannelServiceStub:
+    """-- delivery channels, deliveries and digests (issue 11) -------------------------------------------
+
+    Where a tenant's alerts and digests go, and the log of every delivery attempt.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateChannel = channel.unary_unary(
+                '/dengar.v1.ChannelService/CreateChannel',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.CreateChannelRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Channel.FromString,
+                _registered_method=True)
+        self.GetChannel = channel.unary_unary(
+                '/dengar.v1.ChannelService/GetChannel',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetChannelRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Channel.FromString,
+                _registered_method=True)
+        self.ListChannels = channel.unary_unary(
+                '/dengar.v1.ChannelService/ListChannels',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ListChannelsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ListChannelsResponse.FromString,
+                _registered_method=True)
+        self.UpdateChannel = channel.unary_unary(
+                '/dengar.v1.ChannelService/UpdateChannel',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.UpdateChannelRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Channel.FromString,
+                _registered_method=True)
+        self.DeleteChannel = channel.unary_unary(
+                '/dengar.v1.ChannelService/DeleteChannel',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.DeleteChannelRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.DeleteChannelResponse.FromString,
+                _registered_method=True)
+        self.RotateChannelSecret = channel.unary_unary(
+                '/dengar.v1.ChannelService/RotateChannelSecret',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.RotateChannelSecretRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Channel.FromString,
+                _registered_method=True)
+        self.ListDeliveries = channel.unary_unary(
+                '/dengar.v1.ChannelService/ListDeliveries',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ListDeliveriesRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.GetDelivery = channel.unary_unary(
+                '/dengar.v1.ChannelService/GetDelivery',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetDeliveryRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ChannelDelivery.FromString,
+                _registered_method=True)
+        self.Redeliver = channel.unary_unary(
+                '/dengar.v1.ChannelService/Redeliver',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.RedeliverRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ChannelDelivery.FromString,
+                _registered_method=True)
+
+
+class ChannelServiceServicer:
+    """-- delivery channels, deliveries and digests (issue 11) -------------------------------------------
+
+    Where a tenant's alerts and digests go, and the log of every delivery attempt.
+    """
+
+    def CreateChannel(self, request, context):
+        """A webhook's signing secret is returned here and by RotateChannelSecret only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChannel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListChannels(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateChannel(self, request, context):
+        """Replaces the definition (the kind cannot change; the secret stays).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteChannel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateChannelSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveries(self, request, context):
+        """Deliveries, newest first, with every attempt; by notification key and/or state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDelivery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Redeliver(self, request, context):
+        """Makes a dead delivery pending again (FAILED_PRECONDITION for any other state).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ChannelServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateChannel,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.CreateChannelRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Channel.SerializeToString,
+            ),
+            'GetChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChannel,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetChannelRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Channel.SerializeToString,
+            ),
+            'ListChannels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChannels,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ListChannelsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ListChannelsResponse.SerializeToString,
+            ),
+            'UpdateChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateChannel,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.UpdateChannelRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Channel.SerializeToString,
+            ),
+            'DeleteChannel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteChannel,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.DeleteChannelRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.DeleteChannelResponse.SerializeToString,
+            ),
+            'RotateChannelSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateChannelSecret,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.RotateChannelSecretRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Channel.SerializeToString,
+            ),
+            'ListDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveries,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ListDeliveriesRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'GetDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDelivery,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetDeliveryRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ChannelDelivery.SerializeToString,
+            ),
+            'Redeliver': grpc.unary_unary_rpc_method_handler(
+                    servicer.Redeliver,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.RedeliverRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ChannelDelivery.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.ChannelService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.ChannelService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ChannelService:
+    """-- delivery channels, deliveries and digests (issue 11) -------------------------------------------
+
+    Where a tenant's alerts and digests go, and the log of every delivery attempt.
+    """
+
+    @staticmethod
+    def CreateChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/CreateChannel',
+            dengar_dot_v1_dot_insights__pb2.CreateChannelRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Channel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/GetChannel',
+            dengar_dot_v1_dot_insights__pb2.GetChannelRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Channel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChannels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/ListChannels',
+            dengar_dot_v1_dot_insights__pb2.ListChannelsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ListChannelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/UpdateChannel',
+            dengar_dot_v1_dot_insights__pb2.UpdateChannelRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Channel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/DeleteChannel',
+            dengar_dot_v1_dot_insights__pb2.DeleteChannelRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.DeleteChannelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateChannelSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/RotateChannelSecret',
+            dengar_dot_v1_dot_insights__pb2.RotateChannelSecretRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Channel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/ListDeliveries',
+            dengar_dot_v1_dot_insights__pb2.ListDeliveriesRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/GetDelivery',
+            dengar_dot_v1_dot_insights__pb2.GetDeliveryRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ChannelDelivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Redeliver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.ChannelService/Redeliver',
+            dengar_dot_v1_dot_insights__pb2.RedeliverRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ChannelDelivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class DigestServiceStub:
+    """Scheduled insight briefs delivered to channels.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateDigest = channel.unary_unary(
+                '/dengar.v1.DigestService/CreateDigest',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.CreateDigestRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Digest.FromString,
+                _registered_method=True)
+        self.GetDigest = channel.unary_unary(
+                '/dengar.v1.DigestService/GetDigest',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetDigestRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Digest.FromString,
+                _registered_method=True)
+        self.ListDigests = channel.unary_unary(
+                '/dengar.v1.DigestService/ListDigests',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ListDigestsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ListDigestsResponse.FromString,
+                _registered_method=True)
+        self.UpdateDigest = channel.unary_unary(
+                '/dengar.v1.DigestService/UpdateDigest',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.UpdateDigestRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Digest.FromString,
+                _registered_method=True)
+        self.DeleteDigest = channel.unary_unary(
+                '/dengar.v1.DigestService/DeleteDigest',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.DeleteDigestRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.DeleteDigestResponse.FromString,
+                _registered_method=True)
+
+
+class DigestServiceServicer:
+    """Scheduled insight briefs delivered to channels.
+    """
+
+    def CreateDigest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDigest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDigests(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateDigest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteDigest(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_DigestServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateDigest': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateDigest,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.CreateDigestRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Digest.SerializeToString,
+            ),
+            'GetDigest': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDigest,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetDigestRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Digest.SerializeToString,
+            ),
+            'ListDigests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDigests,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ListDigestsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ListDigestsResponse.SerializeToString,
+            ),
+            'UpdateDigest': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDigest,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.UpdateDigestRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Digest.SerializeToString,
+            ),
+            'DeleteDigest': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDigest,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.DeleteDigestRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.DeleteDigestResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.DigestService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.DigestService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class DigestService:
+    """Scheduled insight briefs delivered to channels.
+    """
+
+    @staticmethod
+    def CreateDigest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.DigestService/CreateDigest',
+            dengar_dot_v1_dot_insights__pb2.CreateDigestRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Digest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDigest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.DigestService/GetDigest',
+            dengar_dot_v1_dot_insights__pb2.GetDigestRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Digest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDigests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.DigestService/ListDigests',
+            dengar_dot_v1_dot_insights__pb2.ListDigestsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ListDigestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDigest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.DigestService/UpdateDigest',
+            dengar_dot_v1_dot_insights__pb2.UpdateDigestRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Digest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteDigest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.DigestService/DeleteDigest',
+            dengar_dot_v1_dot_insights__pb2.DeleteDigestRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.DeleteDigestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -11,13 +11,11 @@ import logging
 from dataclasses import dataclass
 
 from dengar_collector.adapters.connector_factory import ConnectorFactory
-from dengar_collector.adapters.http_safety import SafeHttpClient, SafeHttpConfig
 from dengar_collector.adapters.import_spool import ImportSpool
 from dengar_collector.adapters.import_store import MongoImportStore
 from dengar_collector.adapters.nats_publisher import JetStreamPostPublisher
 from dengar_collector.adapters.query_events import JetStreamQueryChangePublisher
 from dengar_collector.adapters.query_store import MongoQueryStore
-from dengar_collector.adapters.secrets import SecretBox
 from dengar_collector.adapters.source_store import SourceRepository
 from dengar_collector.entrypoints import grpc_api, grpc_imports, grpc_queries, grpc_sources
 from dengar_collector.service_layer.import_service import ImportManager
@@ -30,6 +28,8 @@ from dengar_collector.service_layer.source_service import SourceManager
 from dengar_collector.settings import CollectorSettings
 from dengar_common.app import ServiceApp
 from dengar_common.bus import Subjects, ensure_streams
+from dengar_common.http_safety import SafeHttpClient, SafeHttpConfig
+from dengar_common.secrets import SecretBox
 
 logger = logging.getLogger(__name__)
 

@@ -6,32 +6,17 @@ directly: ``DENGAR_COLLECTOR__SCHEDULER__MAX_CONCURRENT`` is ``SchedulerConfig.m
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
-
-from dengar_collector.adapters.http_safety import EgressConfig
 from dengar_collector.adapters.nats_publisher import PublishConfig
-from dengar_collector.adapters.secrets import parse_keys
 from dengar_collector.service_layer.import_service import ImportConfig
 from dengar_collector.service_layer.query_outbox import OutboxConfig
 from dengar_collector.service_layer.query_tagger import QueryConfig
 from dengar_collector.service_layer.source_scheduler import SchedulerConfig
 from dengar_collector.service_layer.source_service import SourcePolicy
+from dengar_common.http_safety import EgressConfig
+from dengar_common.secrets import SecretsKeys
 from dengar_common.settings import CommonSettings
-
-
-def _as_secret(value: Any) -> Any:
-    # Wrapped before it is checked, so that a validation error shows "**********", never the key.
-    return SecretStr(value) if isinstance(value, str) else value
-
-
-def _check_keys(value: SecretStr) -> SecretStr:
-    parse_keys(value.get_secret_value())
-    return value
-
-
-SecretsKeys = Annotated[SecretStr, AfterValidator(_check_keys), BeforeValidator(_as_secret)]
 
 
 class CollectorConfig(BaseModel):

@@ -38,6 +38,7 @@ from dengar_gateway.entrypoints.routers import (
     stream,
 )
 from dengar_gateway.entrypoints.routers import categories as categories_router
+from dengar_gateway.entrypoints.routers import channels as channels_router
 from dengar_gateway.entrypoints.routers import imports as imports_router
 from dengar_gateway.entrypoints.routers import queries as queries_router
 from dengar_gateway.entrypoints.routers import sources as sources_router
@@ -94,6 +95,9 @@ TAGS: list[dict[str, Any]] = [
     {"name": "categories", "description": "The tenant's categories (custom aspects) that every new "
                                           "mention is assigned to (manage with `admin`, read with "
                                           "`read`)."},
+    {"name": "alerts", "description": "Delivery channels (signed webhooks, Slack, email), the log of "
+                                      "delivery attempts, and scheduled digests (manage with `admin`, "
+                                      "read with `read`)."},
 ]
 
 # Request bodies that routers read themselves (see deps.read_json) and declare via openapi_extra.
@@ -101,6 +105,7 @@ _BODY_MODELS: list[type[BaseModel]] = [*posts.OPENAPI_MODELS, *analyze.OPENAPI_M
                                        *keys.OPENAPI_MODELS, *queries_router.OPENAPI_MODELS]
 _BODY_MODELS += sources_router.OPENAPI_MODELS
 _BODY_MODELS += categories_router.OPENAPI_MODELS
+_BODY_MODELS += channels_router.OPENAPI_MODELS
 
 
 def _openapi_schema(app: FastAPI) -> dict[str, Any]:
@@ -150,6 +155,8 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     app.include_router(insight_voices.router)
     app.include_router(categories_router.router)
     app.include_router(stream.router)
+    # Before any /v1/alerts/{id} route: its fixed paths must win over a path parameter.
+    app.include_router(channels_router.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
     # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema

@@ -13,21 +13,34 @@ from pymongo import AsyncMongoClient
 from dengar.v1 import insights_pb2, insights_pb2_grpc
 from dengar_common import bus
 from dengar_common.app import ServiceApp
+from dengar_common.http_safety import SafeHttpClient, SafeHttpConfig
+from dengar_common.secrets import SecretBox
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
+from dengar_insights.adapters.deliveries import MongoChannelStore, MongoDeliveryStore
+from dengar_insights.adapters.digests import MongoDigestStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
 from dengar_insights.adapters.mention_events import NatsMentionEvents
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.nlp import NlpEmbedder
 from dengar_insights.adapters.rollups import RollupRepository
+from dengar_insights.adapters.senders import HttpWebhookSender, SmtpEmailSender, UrlCheck
 from dengar_insights.adapters.topic_store import MongoTopicReads, MongoTopicRegistry
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.entrypoints.grpc_categories import CategoryServicer
+from dengar_insights.entrypoints.grpc_channels import ChannelServicer, DigestServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
 from dengar_insights.service_layer.backfill import BackfillRunner, Backfills, IncomingTags, loaders
 from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
+from dengar_insights.service_layer.deliveries import (
+    ChannelManager,
+    Deliveries,
+    DeliveryConfig,
+    DeliveryWorker,
+)
+from dengar_insights.service_layer.digests import DigestConfig, DigestManager, DigestScheduler
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Embedder
@@ -40,7 +53,9 @@ from dengar_insights.settings import InsightsSettings
 logger = logging.getLogger(__name__)
 
 SERVICE_NAMES = (insights_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,
-                 insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name)
+                 insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name,
+                 insights_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
+                 insights_pb2.DESCRIPTOR.services_by_name["DigestService"].full_name)
 STAGE = "insights"
 
 
@@ -55,6 +70,11 @@ class Insights:
     backfill_runner: BackfillRunner
     query_events: QueryChangedHandler
     tagger: CategoryTagger
+    channels: ChannelManager
+    deliveries: Deliveries
+    delivery_worker: DeliveryWorker
+    digests: DigestManager
+    digest_scheduler: DigestScheduler
 
     @property
     def processed(self) -> int:
@@ -102,14 +122,22 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     topic_registry = MongoTopicRegistry(db)
     await topic_registry.ensure_indexes()
 
+    channel_store, channels, deliveries, delivery_worker = await _start_deliveries(app, settings, db)
+
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
     await bus.ensure_streams(js, subjects)
 
     mention_events = NatsMentionEvents(js, subjects)
     mention_reads = MongoMentionReads(db)
+    engine = InsightEngine(MongoRollupReads(rollups), mention_reads)
+    digest_store = MongoDigestStore(db)
+    await digest_store.ensure_indexes()
+    digests = DigestManager(digest_store, channel_store, max_per_tenant=cfg.digests.max_per_tenant)
+    digest_scheduler = DigestScheduler(digest_store, channel_store, engine, deliveries, DigestConfig(
+        poll_s=cfg.digests.poll_s, lease_s=cfg.digests.lease_s, cards=cfg.digests.cards))
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
-                                InsightEngine(MongoRollupReads(rollups), mention_reads),
+                                engine,
                                 Voices(MongoVoiceReads(db), mention_reads),
                                 TopicsEngine(MongoTopicReads(db), topic_registry,
                                              limits=TopicLimits(sample_cap=cfg.topics_sample_cap)),
@@ -118,6 +146,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
         insights_pb2_grpc.add_CategoryServiceServicer_to_server(category_servicer, server)
+        insights_pb2_grpc.add_ChannelServiceServicer_to_server(ChannelServicer(channels, deliveries), server)
+        insights_pb2_grpc.add_DigestServiceServicer_to_server(DigestServicer(digests), server)
 
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
@@ -144,4 +174,35 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     ), query_events))
     logger.info("insights service started: gRPC on %s:%d, database %s, consuming %s",
                 settings.bind_host, port, cfg.db, subjects.enriched_all)
-    return Insights(settings, port, worker, handler, runner, query_events, tagger)
+    app.run_worker("delivery worker", delivery_worker)
+    app.run_worker("digest scheduler", digest_scheduler)
+    return Insights(settings, port, worker, handler, runner, query_events, tagger, channels, deliveries,
+                    delivery_worker, digests, digest_scheduler)
+
+
+async def _start_deliveries(app: ServiceApp, settings: InsightsSettings, db: Any,
+                            ) -> tuple[MongoChannelStore, ChannelManager, Deliveries, DeliveryWorker]:
+    cfg = settings.insights
+    box = SecretBox.from_setting(cfg.secrets_keys.get_secret_value())
+    if not box.encrypts:
+        logger.warning("DENGAR_INSIGHTS__SECRETS_KEYS is not set: webhook signing secrets are stored "
+                       "unencrypted")
+    channel_store, delivery_store = MongoChannelStore(db, box), MongoDeliveryStore(db)
+    await channel_store.ensure_indexes()
+    await delivery_store.ensure_indexes()
+    policy = cfg.egress.policy()
+    # Redirects are not followed: a receiver that moved answers 3xx, which is logged as a failure.
+    http = SafeHttpClient(SafeHttpConfig(policy=policy, max_redirects=0, total_timeout_s=
+                                         cfg.deliveries.attempt_timeout_s + 1,
+                                         user_agent="Dengar-Webhooks/1"))
+    app.on_stop("the webhook HTTP client", http.aclose)
+    email = SmtpEmailSender(cfg.smtp)
+    d = cfg.deliveries
+    worker = DeliveryWorker(channel_store, delivery_store, HttpWebhookSender(http), email, DeliveryConfig(
+        max_attempts=d.max_attempts, attempt_timeout_s=d.attempt_timeout_s, backoff_base_s=d.backoff_base_s,
+        backoff_cap_s=d.backoff_cap_s, concurrency=d.concurrency, poll_s=d.poll_s, per_channel=d.per_channel,
+        # Well past an attempt's timeout, so that a slow send is never taken over mid-way.
+        lease_s=max(60.0, 3 * d.attempt_timeout_s)))
+    channels = ChannelManager(channel_store, email_configured=email.configured, check_url=UrlCheck(policy),
+                              max_per_tenant=d.max_channels_per_tenant)
+    return channel_store, channels, Deliveries(channel_store, delivery_store, wake=worker.wake), worker

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from dengar_common.http_safety import EgressConfig
+from dengar_common.secrets import SecretsKeys
 from dengar_common.settings import CommonSettings
 from dengar_insights.service_layer.backfill import BackfillConfig
 
@@ -22,6 +26,68 @@ class CategoryConfig(BaseModel):
     max_age_s: float = Field(300.0, gt=0)
     # Recent mentions scored as the background when a threshold is calibrated.
     background_sample: int = Field(500, ge=0, le=10_000)
+
+
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+class SmtpConfig(BaseModel):
+    """``DENGAR_INSIGHTS__SMTP__*``: the server email channels send through (none: no email channels)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    # none (plain, e.g. a local relay), starttls (upgrade on the submission port) or ssl (implicit TLS, 465).
+    security: str = Field("starttls", pattern=r"^(none|starttls|ssl)$")
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    from_address: str = ""
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        if value and (len(value) > 253 or any(c.isspace() or c in "/:@" for c in value)):
+            raise ValueError("host must be a host name or address, without scheme or port")
+        return value
+
+    @model_validator(mode="after")
+    def _check_from(self) -> SmtpConfig:
+        if self.host and not _ADDRESS.match(self.from_address):
+            raise ValueError("from_address must be an email address when host is set")
+        if self.user and not self.host:
+            raise ValueError("user is set but host is not")
+        return self
+
+
+class DeliveriesConfig(BaseModel):
+    """``DENGAR_INSIGHTS__DELIVERIES__*``: retries, time-outs and concurrency of channel deliveries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Failed attempts after which a delivery is dead (POST .../redeliver revives it).
+    max_attempts: int = Field(8, ge=1, le=50)
+    attempt_timeout_s: float = Field(10.0, gt=0, le=300)
+    backoff_base_s: float = Field(5.0, gt=0, le=3600)
+    backoff_cap_s: float = Field(3600.0, gt=0, le=86_400)
+    concurrency: int = Field(16, ge=1, le=512)
+    # Sends in flight to one channel (0: a quarter of concurrency): a flood to a hanging receiver
+    # leaves the other channels slots.
+    per_channel: int = Field(0, ge=0, le=512)
+    poll_s: float = Field(1.0, gt=0, le=60)
+    max_channels_per_tenant: int = Field(50, ge=1, le=1000)
+
+
+class DigestsConfig(BaseModel):
+    """``DENGAR_INSIGHTS__DIGESTS__*``: how often replicas look for due digests."""
+
+    model_config = ConfigDict(frozen=True)
+
+    poll_s: float = Field(30.0, gt=0, le=3600)
+    # A replica that dies while building a digest frees it for another after this.
+    lease_s: float = Field(300.0, ge=10, le=3600)
+    cards: int = Field(5, ge=1, le=20)
+    max_per_tenant: int = Field(20, ge=1, le=500)
 
 
 class InsightsConfig(BaseModel):
@@ -49,6 +115,13 @@ class InsightsConfig(BaseModel):
     categories: CategoryConfig = CategoryConfig()
     # Mentions clustered per window for topics; a bigger window is hash-sampled to this many.
     topics_sample_cap: int = Field(10_000, ge=10, le=100_000)
+    deliveries: DeliveriesConfig = DeliveriesConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    digests: DigestsConfig = DigestsConfig()
+    # Outbound webhooks reach public addresses only unless this allows more (tests, `make run`).
+    egress: EgressConfig = EgressConfig()
+    # Fernet keys sealing webhook signing secrets at rest (as DENGAR_COLLECTOR__SECRETS_KEYS).
+    secrets_keys: SecretsKeys = SecretStr("")
 
 
 class InsightsSettings(CommonSettings):

@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from dengar_cli.platform import Platform
-from dengar_collector.adapters.secrets import SecretBox, parse_keys
+from dengar_common.secrets import SecretBox, parse_keys
 
 
 def test_the_key_is_made_once_readable_only_by_the_owner(tmp_path: Path) -> None:

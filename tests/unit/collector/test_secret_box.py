@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from dengar_collector.adapters.secrets import (
+from dengar_collector.adapters.source_store import from_doc, to_doc
+from dengar_collector.settings import CollectorSettings
+from dengar_common.secrets import (
     UNREADABLE_MESSAGE,
     SecretBox,
     SecretDecryptError,
     generate_key,
     parse_keys,
 )
-from dengar_collector.adapters.source_store import from_doc, to_doc
-from dengar_collector.settings import CollectorSettings
 from dengar_common.settings import ConfigError, load_settings
 
 OLD, NEW, OTHER = generate_key(), generate_key(), generate_key()

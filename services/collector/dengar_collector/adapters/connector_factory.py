@@ -13,7 +13,7 @@ from dengar_collector.adapters.connectors import (
     create_connector,
 )
 from dengar_collector.adapters.connectors.base import Clock
-from dengar_collector.adapters.http_safety import SafeHttpClient
+from dengar_common.http_safety import SafeHttpClient
 
 
 class ConnectorFactory:

@@ -5,7 +5,7 @@ the definition it holds the scheduler's state: the connector cursor, run statist
 (``lease_owner`` + ``lease_until``) that a scheduler takes with one atomic ``find_one_and_update``, so
 two collector replicas never run the same source at once.
 
-Credentials and the webhook secret are sealed by a ``SecretBox`` (adapters/secrets.py) into
+Credentials and the webhook secret are sealed by a ``SecretBox`` (dengar_common.secrets) into
 ``credentials_sealed`` / ``webhook_secret_sealed``: encrypted when keys are configured, otherwise a
 plaintext envelope. Documents from before (plain ``credentials`` / ``webhook_secret`` fields) and
 envelopes that are not what the box writes now (plaintext, or an older key) are still read, and are
@@ -32,9 +32,9 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from dengar_collector.adapters.secrets import SecretBox, SecretDecryptError
 from dengar_collector.domain.sources import SourceRecord
 from dengar_collector.service_layer.ports import SourceIdTaken
+from dengar_common.secrets import SecretBox, SecretDecryptError
 
 logger = logging.getLogger(__name__)
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from dengar_common.errors import InvalidArgument, Unauthenticated
+from dengar_common.signing import SECRET_PREFIX, SIGNATURE_PREFIX, new_secret, sign
 
-SIGNATURE_PREFIX = "sha256="
-SECRET_PREFIX = "whsec_"
+# The scheme itself lives in dengar_common.signing (insights signs outbound webhooks with it).
+__all__ = ["SECRET_PREFIX", "SIGNATURE_PREFIX", "new_secret", "sign"]
+
 # Unix seconds of any date this side of the year 2286: ten digits, eleven at most.
 _MAX_TIMESTAMP_DIGITS = 11
 _NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl",
@@ -46,17 +47,6 @@ class SignatureError(Unauthenticated):
 
 class BodyError(InvalidArgument):
     """The body is not a post batch in any accepted format."""
-
-
-def new_secret() -> str:
-    """A fresh webhook secret: 32 random bytes, URL-safe."""
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The ``X-Dengar-Signature`` value for a request (what senders compute)."""
-    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("utf-8") + b"." + body, hashlib.sha256)
-    return SIGNATURE_PREFIX + mac.hexdigest()
 
 
 def verify(secret: str, timestamp: str, signature: str, body: bytes, *, now: float,

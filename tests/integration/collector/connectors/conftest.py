@@ -9,7 +9,7 @@ import pytest
 from connector_fakes import FakeClock, local_config
 from connector_server import FixtureServer
 
-from dengar_collector.adapters.http_safety import SafeHttpClient
+from dengar_common.http_safety import SafeHttpClient
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from connector_server import FixtureServer, Reply, Seen, fixture_bytes, fixture_json
 
 from dengar_collector.adapters.connectors import Connector, RateLimitPolicy, create_connector
-from dengar_collector.adapters.http_safety import EgressPolicy, SafeHttpClient, SafeHttpConfig
+from dengar_common.http_safety import EgressPolicy, SafeHttpClient, SafeHttpConfig
 
 # 2026-11-20T12:00:00Z: the fixtures were "recorded" that morning.
 T0 = 1_795_176_000.0

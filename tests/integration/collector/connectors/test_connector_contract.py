@@ -13,7 +13,7 @@ from connector_server import FixtureServer, Reply
 
 from dengar_collector.adapters.connectors import FetchResult
 from dengar_collector.adapters.connectors.base import AuthError
-from dengar_collector.adapters.http_safety import SafeHttpClient
+from dengar_common.http_safety import SafeHttpClient
 
 PLATFORMS = sorted(HARNESSES)
 

@@ -29,7 +29,7 @@ from dengar_collector.adapters.connectors.base import (
     ResponseFormatError,
     TransientError,
 )
-from dengar_collector.adapters.http_safety import SafeHttpClient
+from dengar_common.http_safety import SafeHttpClient
 
 # ------------------------------------------------------------------------------------------ Reddit
 

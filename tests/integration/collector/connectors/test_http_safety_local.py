@@ -17,7 +17,7 @@ import pytest
 from connector_fakes import local_config
 from connector_server import FixtureServer, Reply
 
-from dengar_collector.adapters.http_safety import (
+from dengar_common.http_safety import (
     BlockedDestinationError,
     EgressPolicy,
     ResponseTooLargeError,

@@ -16,9 +16,9 @@ from google.protobuf import struct_pb2
 from source_helpers import TENANT, mastodon_config, wait_for
 
 from dengar.v1 import collector_pb2, collector_pb2_grpc
-from dengar_collector.adapters.secrets import UNREADABLE_MESSAGE, SecretBox, generate_key
 from dengar_collector.domain.webhook import sign
 from dengar_common.grpcutil import insecure_channel
+from dengar_common.secrets import UNREADABLE_MESSAGE, SecretBox, generate_key
 
 OLD, NEW, WRONG = generate_key(), generate_key(), generate_key()
 

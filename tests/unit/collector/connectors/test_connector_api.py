@@ -22,7 +22,7 @@ from dengar_collector.adapters.connectors.api import (
 from dengar_collector.adapters.connectors.base import SecretStr
 from dengar_collector.adapters.connectors.reddit import RedditCredentials
 from dengar_collector.adapters.connectors.x import XCredentials
-from dengar_collector.adapters.http_safety import SafeHttpClient
+from dengar_common.http_safety import SafeHttpClient
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dengar_collector.adapters.http_safety import (
+from dengar_common.http_safety import (
     REASON_CGNAT,
     REASON_LINK_LOCAL,
     REASON_LOOPBACK,

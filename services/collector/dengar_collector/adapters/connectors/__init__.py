@@ -1,7 +1,7 @@
 """Platform connectors: pull posts from public APIs and feeds into ``CollectedPost`` batches.
 
 The scheduler (or a management API) builds connectors from stored source definitions with
-:func:`create_connector`, shares one :class:`~dengar_collector.adapters.http_safety.SafeHttpClient`
+:func:`create_connector`, shares one :class:`~dengar_common.http_safety.SafeHttpClient`
 between all of them, calls ``fetch(cursor, limit=...)``, publishes ``post.to_proto(...)`` through the
 ingest domain, and stores ``next_cursor`` only after publishing succeeded.
 """
@@ -31,7 +31,7 @@ from dengar_collector.adapters.connectors.reddit import RedditConnector
 from dengar_collector.adapters.connectors.rss import RssConnector
 from dengar_collector.adapters.connectors.x import XConnector
 from dengar_collector.adapters.connectors.youtube import YouTubeConnector
-from dengar_collector.adapters.http_safety import SafeHttpClient
+from dengar_common.http_safety import SafeHttpClient
 
 __all__ = [
     "CONNECTOR_TYPES", "ApiClient", "CollectedPost", "Connector", "ConnectorConfigError", "ConnectorError",

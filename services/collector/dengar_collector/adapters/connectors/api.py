@@ -45,7 +45,7 @@ from dengar_collector.adapters.connectors.base import (
     TransientError,
     default_rng,
 )
-from dengar_collector.adapters.http_safety import EgressError, HttpResponse, SafeHttpClient, redact_url
+from dengar_common.http_safety import EgressError, HttpResponse, SafeHttpClient, redact_url
 
 logger = logging.getLogger(__name__)
 

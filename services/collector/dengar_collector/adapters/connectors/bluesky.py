@@ -36,7 +36,7 @@ from dengar_collector.adapters.connectors.base import (
 )
 from dengar_collector.adapters.connectors.sweep import Entry, SweepCursor, select
 from dengar_collector.adapters.connectors.text import count, parse_datetime, require_str
-from dengar_collector.adapters.http_safety import HttpResponse
+from dengar_common.http_safety import HttpResponse
 
 logger = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from dengar_collector.adapters.connectors.text import (
     parse_datetime,
     parse_xml,
 )
-from dengar_collector.adapters.http_safety import redact_url
+from dengar_common.http_safety import redact_url
 
 logger = logging.getLogger(__name__)
 

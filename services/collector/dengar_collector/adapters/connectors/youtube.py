@@ -45,7 +45,7 @@ from dengar_collector.adapters.connectors.text import (
     plain_text,
     require_str,
 )
-from dengar_collector.adapters.http_safety import HttpResponse
+from dengar_common.http_safety import HttpResponse
 
 logger = logging.getLogger(__name__)
 

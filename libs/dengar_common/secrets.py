@@ -1,6 +1,8 @@
-"""Encryption at rest of source credentials and webhook secrets (Fernet, with key rotation).
+"""Encryption at rest of credentials and webhook secrets (Fernet, with key rotation).
 
-``DENGAR_COLLECTOR__SECRETS_KEYS`` is a comma-separated list of urlsafe-base64 32-byte keys: the first
+Shared by the collector (source credentials) and insights (outbound channel secrets).
+``DENGAR_COLLECTOR__SECRETS_KEYS`` / ``DENGAR_INSIGHTS__SECRETS_KEYS`` is a comma-separated list of
+urlsafe-base64 32-byte keys: the first
 encrypts, every one decrypts, so an operator rotates by putting a new key first and dropping the old
 one once every document has been written again. Without keys values are stored as given.
 
@@ -22,9 +24,10 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from pydantic import AfterValidator, BeforeValidator, SecretStr
 
 SCHEME_PLAIN = "plain"
 SCHEME_FERNET = "fernet"
@@ -66,6 +69,20 @@ def parse_keys(raw: str) -> list[str]:
     if len(set(parts)) != len(parts):
         raise ValueError("the same key is listed twice")
     return parts
+
+
+def _as_secret(value: Any) -> Any:
+    # Wrapped before it is checked, so that a validation error shows "**********", never the key.
+    return SecretStr(value) if isinstance(value, str) else value
+
+
+def _check_keys(value: SecretStr) -> SecretStr:
+    parse_keys(value.get_secret_value())
+    return value
+
+
+#: A settings field holding keys in the format of ``parse_keys`` (checked, never shown).
+SecretsKeys = Annotated[SecretStr, AfterValidator(_check_keys), BeforeValidator(_as_secret)]
 
 
 @dataclass(frozen=True)
@@ -131,10 +148,10 @@ class SecretBox:
     def open(self, sealed: Mapping[str, Any], *, context: str) -> Opened:
         scheme = sealed.get("scheme")
         if scheme == SCHEME_PLAIN:
-            values = sealed.get("values")
-            if not _is_str_map(values):
+            plain = sealed.get("values")
+            if not isinstance(plain, dict) or not _is_str_map(plain):
                 raise SecretDecryptError("malformed plaintext envelope")
-            return Opened(dict(values), current=not self.encrypts)
+            return Opened(dict(plain), current=not self.encrypts)
         if scheme == SCHEME_FERNET and isinstance(sealed.get("token"), str):
             values, index = self._decrypt(sealed["token"], context)
             return Opened(values, current=index == 0)

@@ -2,7 +2,7 @@
 
 Connectors fetch URLs that tenants configure (feed URLs, instance base URLs) and follow redirects that
 remote servers choose, so every request is a potential server-side request forgery. This module is the
-one way the collector talks HTTP to the outside:
+one way the collector talks HTTP to the outside (insights uses it for outbound webhooks):
 
 - every hostname is resolved with ``loop.getaddrinfo`` at connect time and *every* address it resolves
   to is checked against an :class:`EgressPolicy` (loopback, RFC 1918/ULA, link-local, CGNAT, multicast,
@@ -169,9 +169,9 @@ def classify_address(ip: IPAddress) -> str | None:
             if ip in net:
                 return reason
         for inner in _embedded_ipv4(ip):
-            reason = classify_address(inner)
-            if reason is not None:
-                return reason
+            inner_reason = classify_address(inner)
+            if inner_reason is not None:
+                return inner_reason
     else:
         for net4, reason in _V4_RULES:
             if ip in net4:
