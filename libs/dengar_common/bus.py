@@ -59,6 +59,14 @@ class Subjects:
     def queries_changed_all(self) -> str:
         return f"{self.root}.queries.changed.*"
 
+    def alerts(self, tenant_id: str) -> str:
+        """Alerts firing and resolving (JSON), published by insights for internal consumers."""
+        return f"{self.root}.alerts.{tenant_id}"
+
+    @property
+    def alerts_all(self) -> str:
+        return f"{self.root}.alerts.*"
+
     @property
     def dlq_all(self) -> str:
         return f"{self.root}.dlq.>"
@@ -87,6 +95,9 @@ async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
         # Query changes are few and each one matters until consumed: kept without an age limit.
         StreamConfig(name=subjects.stream("queries"), subjects=[subjects.queries_changed_all],
                      storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
+        StreamConfig(name=subjects.stream("alerts"), subjects=[subjects.alerts_all],
+                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S,
+                     max_age=30 * 24 * 3600.0),
         StreamConfig(name=subjects.stream("dlq"), subjects=[subjects.dlq_all],
                      storage=StorageType.FILE, max_age=14 * 24 * 3600.0),
     ]
