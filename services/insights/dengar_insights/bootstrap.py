@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from pymongo import AsyncMongoClient
 from dengar.v1 import insights_pb2, insights_pb2_grpc
 from dengar_common import bus
 from dengar_common.app import ServiceApp
+from dengar_insights.adapters.alert_bus import NatsAlertPublisher, NullDispatcher
+from dengar_insights.adapters.alerts import MongoAlertRuleStore, MongoAlertStore
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
@@ -21,15 +24,18 @@ from dengar_insights.adapters.nlp import NlpEmbedder
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.topic_store import MongoTopicReads, MongoTopicRegistry
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
+from dengar_insights.entrypoints.alert_scheduler import AlertScheduler
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.entrypoints.grpc_categories import CategoryServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
+from dengar_insights.service_layer.alert_conditions import EngineConditions
+from dengar_insights.service_layer.alerts import AlertEngine, AlertHistory, AlertRules, ChannelDirectory
 from dengar_insights.service_layer.backfill import BackfillRunner, Backfills, IncomingTags, loaders
 from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
-from dengar_insights.service_layer.ports import Embedder
+from dengar_insights.service_layer.ports import Dispatcher, Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
 from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
 from dengar_insights.service_layer.voices import Voices
@@ -53,6 +59,9 @@ class Insights:
     backfill_runner: BackfillRunner
     query_events: QueryChangedHandler
     tagger: CategoryTagger
+    alerts: AlertEngine | None = None
+    alert_rules: AlertRules | None = None
+    alert_history: AlertHistory | None = None
 
     @property
     def processed(self) -> int:
@@ -71,7 +80,7 @@ class Insights:
 
 async def start(app: ServiceApp, settings: InsightsSettings, *,
                 mongo_client: AsyncMongoClient[dict[str, Any]] | None = None,
-                embedder: Embedder | None = None) -> Insights:
+                embedder: Embedder | None = None, dispatcher: Dispatcher | None = None) -> Insights:
     """Start the service inside ``app`` (which stops it, in reverse order)."""
     cfg = settings.insights
     db = app.mongo(settings.mongo_uri, client=mongo_client)[cfg.db]
@@ -105,12 +114,28 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     await bus.ensure_streams(js, subjects)
 
     mention_reads = MongoMentionReads(db)
+    engine = InsightEngine(MongoRollupReads(rollups), mention_reads)
+    voices = Voices(MongoVoiceReads(db), mention_reads)
+    topics = TopicsEngine(MongoTopicReads(db), topic_registry,
+                          limits=TopicLimits(sample_cap=cfg.topics_sample_cap))
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
-                                InsightEngine(MongoRollupReads(rollups), mention_reads),
-                                Voices(MongoVoiceReads(db), mention_reads),
-                                TopicsEngine(MongoTopicReads(db), topic_registry,
-                                             limits=TopicLimits(sample_cap=cfg.topics_sample_cap)),
-                                backfills=backfills)
+                                engine, voices, topics, backfills=backfills)
+
+    # Alerts. Until a delivery Dispatcher is passed in, the NullDispatcher knows no channels.
+    if dispatcher is None:
+        dispatcher = NullDispatcher()
+    alert_rule_store = MongoAlertRuleStore(db, max_per_tenant=cfg.alerts.max_rules_per_tenant)
+    alert_store = MongoAlertStore(db)
+    await alert_rule_store.ensure_indexes()
+    await alert_store.ensure_indexes()
+    alerts = AlertEngine(alert_rule_store, alert_store,
+                         EngineConditions(engine, MongoRollupReads(rollups), topics, voices),
+                         dispatcher, NatsAlertPublisher(js, subjects), owner=uuid.uuid4().hex,
+                         ttl_s=cfg.alerts.cache_ttl_s, lease_s=max(2 * cfg.alerts.evaluate_interval_s, 30.0))
+    alert_rules = AlertRules(alert_rule_store,
+                             channels=dispatcher if isinstance(dispatcher, ChannelDirectory) else None,
+                             on_change=alerts.invalidate)
+    alert_history = AlertHistory(alert_store, dispatcher)
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
@@ -119,7 +144,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
 
-    handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill))
+    handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill),
+                                  alerts=alerts)
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,
@@ -136,6 +162,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
         filter_subject=subjects.queries_changed_all, batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s,
         max_deliver=cfg.max_deliver, ack_wait_s=cfg.ack_wait_s, stage="insights-queries",
     ), query_events))
+    app.run_worker("alert evaluator", AlertScheduler(alerts, cfg.alerts.evaluate_interval_s))
     logger.info("insights service started: gRPC on %s:%d, database %s, consuming %s",
                 settings.bind_host, port, cfg.db, subjects.enriched_all)
-    return Insights(settings, port, worker, handler, runner, query_events, tagger)
+    return Insights(settings, port, worker, handler, runner, query_events, tagger, alerts, alert_rules,
+                    alert_history)

@@ -24,6 +24,18 @@ class CategoryConfig(BaseModel):
     background_sample: int = Field(500, ge=0, le=10_000)
 
 
+class AlertConfig(BaseModel):
+    """``DENGAR_INSIGHTS__ALERTS__*``: alert rules and their evaluation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_rules_per_tenant: int = Field(50, ge=1, le=1000)
+    # The scheduled conditions (spike, negative share, topic, campaign) are checked this often.
+    evaluate_interval_s: float = Field(60.0, gt=0, le=3600)
+    # How long a replica matches new mentions with its cached rules before checking their version.
+    cache_ttl_s: float = Field(5.0, ge=0)
+
+
 class InsightsConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -49,6 +61,7 @@ class InsightsConfig(BaseModel):
     categories: CategoryConfig = CategoryConfig()
     # Mentions clustered per window for topics; a bigger window is hash-sampled to this many.
     topics_sample_cap: int = Field(10_000, ge=10, le=100_000)
+    alerts: AlertConfig = AlertConfig()
 
 
 class InsightsSettings(CommonSettings):

@@ -1,0 +1,102 @@
+"""Alerts on the real store and NATS: a crisis-word post fires once (also when redelivered) and is
+published on <root>.alerts.<tenant>; two replicas evaluating the same rule at once fire once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from insights_helpers import Env, enriched
+
+from dengar_common.bus import Subjects
+from dengar_insights.adapters.alert_bus import NatsAlertPublisher, NullDispatcher
+from dengar_insights.adapters.alerts import MongoAlertRuleStore, MongoAlertStore
+from dengar_insights.domain import alerts as al
+from dengar_insights.service_layer.alerts import AlertEngine, AlertRules
+
+
+async def _alert_messages(js: Any, subjects: Subjects, tenant: str) -> list[dict[str, Any]]:
+    sub = await js.pull_subscribe(subjects.alerts(tenant), stream=subjects.stream("alerts"))
+    out: list[dict[str, Any]] = []
+    try:
+        while True:
+            msgs = await sub.fetch(10, timeout=1.0)
+            for m in msgs:
+                out.append(json.loads(m.data))
+                await m.ack()
+    except Exception:  # nats TimeoutError: nothing more
+        pass
+    finally:
+        await sub.unsubscribe()
+    return out
+
+
+async def test_crisis_word_post_fires_once_and_is_published(env: Env) -> None:
+    assert env.app.alert_rules is not None and env.app.alerts is not None
+    rule = await env.app.alert_rules.create(al.AlertRule(
+        id="", tenant_id="acme", name="crisis words", condition=al.MENTION_MATCH,
+        expression="boikot OR penipuan", severity="critical"))
+    post = enriched("acme", "p1", text="Ayo boikot toko ini", created_at=datetime.now(UTC))
+    await env.send(post)
+    await env.send(enriched("acme", "p2", text="Pengiriman cepat", created_at=datetime.now(UTC)))
+    await env.settle()
+    await env.send(post)  # redelivered: a new message id, the same post
+    await env.settle()
+    history = env.app.alert_history
+    assert history is not None
+    page = await history.list("acme")
+    assert len(page.alerts) == 1
+    alert = page.alerts[0]
+    assert (alert.rule_id, alert.state, alert.severity) == (rule.id, al.FIRING, "critical")
+    assert alert.evidence_ids == (post.post.id,)
+    events = await _alert_messages(env.js, env.subjects, "acme")
+    assert [(e["type"], e["id"]) for e in events] == [("alert.firing", alert.id)]
+    # Tenant isolation: another tenant sees neither the rule nor the alert.
+    assert (await history.list("other")).alerts == []
+    assert await env.app.alert_rules.list("other") == []
+
+
+class _Always:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def findings(self, rule: al.AlertRule, now: datetime) -> list[al.Finding]:
+        self.calls += 1
+        await asyncio.sleep(0.01)  # let the other replica interleave
+        return [al.Finding("share", "negative share 70% of 50 mentions", ("m1",))]
+
+
+async def test_two_replicas_evaluating_at_once_fire_once(mongo_client: Any, nats_client: Any,
+                                                         unique: str) -> None:
+    db = mongo_client[f"{unique}_alerts"]
+    rules, store = MongoAlertRuleStore(db, max_per_tenant=5), MongoAlertStore(db)
+    await rules.ensure_indexes()
+    await store.ensure_indexes()
+    await AlertRules(rules).create(al.AlertRule(
+        id="", tenant_id="acme", name="negative share", condition=al.NEGATIVE_SHARE, threshold=0.5,
+        min_volume=10))
+    js = nats_client.jetstream()
+    subjects = Subjects(unique)
+    from dengar_common.bus import ensure_streams
+    await ensure_streams(js, subjects)
+    conditions = _Always()
+    engines: Sequence[AlertEngine] = [
+        AlertEngine(rules, store, conditions, NullDispatcher(), NatsAlertPublisher(js, subjects),
+                    owner=f"replica-{i}") for i in range(2)]
+    fired = await asyncio.gather(*(e.evaluate() for e in engines))
+    assert sum(fired) == 1
+    # The lease kept the second replica from even evaluating the rule.
+    assert conditions.calls == 1
+    # Without the lease the store's incident key still lets one of many concurrent fires through.
+    [rule] = await rules.list("acme")
+    now = datetime.now(UTC)
+    finding = al.Finding("share:other", "x")
+    opened = await asyncio.gather(*(store.fire(rule, finding, now, now) for _ in range(5)))
+    assert sum(a is not None for a in opened) == 1
+    page = await store.list("acme", state=None, rule_id=None, start=None, end=None, after=None, limit=10)
+    assert len(page.alerts) == 2
+    events = await _alert_messages(js, subjects, "acme")
+    assert len(events) == 1 and events[0]["condition"] == al.NEGATIVE_SHARE
