@@ -26,6 +26,7 @@ from dengar_insights.adapters.topic_store import MongoTopicReads, MongoTopicRegi
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
 from dengar_insights.entrypoints.alert_scheduler import AlertScheduler
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
+from dengar_insights.entrypoints.grpc_alerts import AlertServicer
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.entrypoints.grpc_categories import CategoryServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
@@ -44,7 +45,8 @@ from dengar_insights.settings import InsightsSettings
 logger = logging.getLogger(__name__)
 
 SERVICE_NAMES = (insights_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,
-                 insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name)
+                 insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name,
+                 insights_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name)
 STAGE = "insights"
 
 
@@ -136,10 +138,12 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
                              channels=dispatcher if isinstance(dispatcher, ChannelDirectory) else None,
                              on_change=alerts.invalidate)
     alert_history = AlertHistory(alert_store, dispatcher)
+    alert_servicer = AlertServicer(alert_rules, alert_history)
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
         insights_pb2_grpc.add_CategoryServiceServicer_to_server(category_servicer, server)
+        insights_pb2_grpc.add_AlertServiceServicer_to_server(alert_servicer, server)
 
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)

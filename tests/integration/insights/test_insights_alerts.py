@@ -100,3 +100,49 @@ async def test_two_replicas_evaluating_at_once_fire_once(mongo_client: Any, nats
     assert len(page.alerts) == 2
     events = await _alert_messages(js, subjects, "acme")
     assert len(events) == 1 and events[0]["condition"] == al.NEGATIVE_SHARE
+
+
+async def test_alert_service_over_grpc(env: Env) -> None:
+    import grpc
+
+    from dengar.v1 import insights_pb2, insights_pb2_grpc
+    from dengar_common import grpcutil
+
+    channel = grpcutil.insecure_channel(f"127.0.0.1:{env.app.port}")
+    stub = insights_pb2_grpc.AlertServiceStub(channel)
+    try:
+        spec = insights_pb2.AlertRuleSpec(
+            name="crisis", condition="mention_match", expression="boikot", severity="critical",
+            quiet_hours=insights_pb2.AlertQuietHours(start="22:00", end="07:00", time_zone="Asia/Jakarta"))
+        rule = await stub.CreateAlertRule(insights_pb2.CreateAlertRuleRequest(tenant_id="acme", spec=spec))
+        assert rule.id and rule.spec.enabled and rule.spec.cooldown_s == 3600
+        assert rule.spec.quiet_hours.time_zone == "Asia/Jakarta"
+        bad = insights_pb2.AlertRuleSpec(name="x", condition="mention_match", expression="boikot AND (")
+        try:
+            await stub.CreateAlertRule(insights_pb2.CreateAlertRuleRequest(tenant_id="acme", spec=bad))
+            raise AssertionError("accepted an invalid expression")
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+        updated = await stub.UpdateAlertRule(insights_pb2.UpdateAlertRuleRequest(
+            tenant_id="acme", id=rule.id, spec=insights_pb2.AlertRuleSpec(severity="info"),
+            fields=["severity", "quiet_hours"]))
+        assert updated.spec.severity == "info" and not updated.spec.HasField("quiet_hours")
+        for call in (stub.GetAlertRule(insights_pb2.GetAlertRuleRequest(tenant_id="other", id=rule.id)),
+                     stub.DeleteAlertRule(insights_pb2.DeleteAlertRuleRequest(tenant_id="other", id=rule.id)),
+                     stub.GetAlert(insights_pb2.GetAlertRequest(tenant_id="acme", id="al_nope"))):
+            try:
+                await call
+                raise AssertionError("expected NOT_FOUND")
+            except grpc.aio.AioRpcError as exc:
+                assert exc.code() == grpc.StatusCode.NOT_FOUND
+        await env.send(enriched("acme", "g1", text="boikot!", created_at=datetime.now(UTC)))
+        await env.settle()
+        listed = await stub.ListAlerts(insights_pb2.ListAlertsRequest(tenant_id="acme", state="firing"))
+        [alert] = listed.alerts
+        got = await stub.GetAlert(insights_pb2.GetAlertRequest(tenant_id="acme", id=alert.id))
+        assert got.rule_id == rule.id and list(got.evidence_ids) and got.filters["q"] == "boikot"
+        assert not (await stub.ListAlerts(insights_pb2.ListAlertsRequest(tenant_id="other"))).alerts
+        await stub.DeleteAlertRule(insights_pb2.DeleteAlertRuleRequest(tenant_id="acme", id=rule.id))
+        assert not (await stub.ListAlertRules(insights_pb2.ListAlertRulesRequest(tenant_id="acme"))).rules
+    finally:
+        await channel.close()

@@ -159,7 +159,8 @@ class ChannelDirectory(Protocol):
 
 @dataclass(frozen=True)
 class RuleChanges:
-    """Fields to change; None leaves a field as it is."""
+    """Fields to change (AlertRule field names); None leaves a field as it is, except for
+    ``quiet_hours`` (None: no quiet hours)."""
 
     values: Mapping[str, Any]
 
@@ -219,7 +220,8 @@ class AlertRules:
         if unknown:
             raise InvalidArgument(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
         current = await self.get(tenant_id, rule_id)
-        values = {k: v for k, v in changes.values.items() if v is not None}
+        # None leaves a field as it is, except quiet_hours, where it clears them.
+        values = {k: v for k, v in changes.values.items() if v is not None or k == "quiet_hours"}
         if "channel_ids" in values:
             values["channel_ids"] = tuple(values["channel_ids"])
         updated = check_rule(replace(current, **values, updated_at=self._clock()))
