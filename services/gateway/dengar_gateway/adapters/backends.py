@@ -48,11 +48,13 @@ class Backends:
         self.nlp = nlp_pb2_grpc.NlpServiceStub(nlp)
         self.insights = insights_pb2_grpc.InsightsServiceStub(insights)
         self.categories = insights_pb2_grpc.CategoryServiceStub(insights)
+        self.alerts = insights_pb2_grpc.AlertServiceStub(insights)
         # Which backend a method belongs to, for errors and logs: a stub keeps one callable per
         # method as an instance attribute.
         self._backend_of: dict[int, str] = {}
         for backend, stubs in (("collector", (self.ingest, self.imports, self.sources, self.queries)),
-                               ("nlp", (self.nlp,)), ("insights", (self.insights, self.categories))):
+                               ("nlp", (self.nlp,)),
+                               ("insights", (self.insights, self.categories, self.alerts))):
             for stub in stubs:
                 self._backend_of.update({id(method): backend for method in vars(stub).values()})
 
