@@ -136,7 +136,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
                          ttl_s=cfg.alerts.cache_ttl_s, lease_s=max(2 * cfg.alerts.evaluate_interval_s, 30.0))
     alert_rules = AlertRules(alert_rule_store,
                              channels=dispatcher if isinstance(dispatcher, ChannelDirectory) else None,
-                             on_change=alerts.invalidate)
+                             on_change=alerts.invalidate, store=alert_store)
     alert_history = AlertHistory(alert_store, dispatcher)
     alert_servicer = AlertServicer(alert_rules, alert_history)
 

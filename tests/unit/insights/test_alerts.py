@@ -437,3 +437,15 @@ async def test_history_has_deliveries_and_is_per_tenant() -> None:
         await history.get("other", a.id)
     with pytest.raises(InvalidArgument):
         await history.list("acme", state="open")
+
+
+async def test_deleting_or_disabling_a_rule_resolves_its_incidents() -> None:
+    rules = FakeRules([rule(id="ar_1"), rule(id="ar_2", expression="banjir")])
+    store = FakeStore()
+    eng = engine(rules, store)
+    manager = AlertRules(rules, store=store, on_change=eng.invalidate, clock=Clock())
+    assert await eng.on_mentions("acme", [mention("m1", "boikot banjir")]) == 2
+    await manager.update("acme", "ar_1", RuleChanges({"enabled": False}))
+    await manager.delete("acme", "ar_2")
+    assert {a.state for a in store.alerts.values()} == {al.RESOLVED}
+    assert len(await store.due(T0, 10)) == 2  # both resolutions are still told

@@ -175,8 +175,9 @@ class AlertRules:
 
     def __init__(self, repo: AlertRuleRepository, *, channels: ChannelDirectory | None = None,
                  on_change: Callable[[str], None] = lambda tenant: None,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow, store: AlertStore | None = None) -> None:
         self._repo = repo
+        self._store = store
         self._channels = channels
         self._on_change = on_change
         self._clock = clock
@@ -231,7 +232,17 @@ class AlertRules:
                 raise AlertRuleNotFound(rule_id)
         finally:
             self._on_change(tenant_id)
+        if not updated.enabled:
+            await self._retire(tenant_id, rule_id)
         return updated
+
+    async def _retire(self, tenant_id: str, rule_id: str) -> None:
+        """Resolve the firing incidents of a rule that no longer runs (nothing else would)."""
+        if self._store is None:
+            return
+        now = self._clock()
+        for alert in await self._store.firing(tenant_id, rule_id):
+            await self._store.resolve(alert, now, now)
 
     async def delete(self, tenant_id: str, rule_id: str) -> None:
         _check_tenant(tenant_id)
@@ -240,6 +251,7 @@ class AlertRules:
                 raise AlertRuleNotFound(rule_id)
         finally:
             self._on_change(tenant_id)
+        await self._retire(tenant_id, rule_id)
 
 
 # -- history ---------------------------------------------------------------------------------------
@@ -392,6 +404,9 @@ class AlertEngine:
             return 0
         alert = await self._store.fire(rule, finding, now, notify_at(rule, now))
         if alert is None:
+            # Another replica fired it meanwhile (or the cooldown holds): its incident gets these too.
+            for open_alert in await self._store.firing(rule.tenant_id, rule.id):
+                await self._store.add_evidence(rule.tenant_id, open_alert.id, ids, now)
             return 0
         logger.info("tenant %s: alert %s fired (rule %s)", rule.tenant_id, alert.id, rule.id)
         return 1
