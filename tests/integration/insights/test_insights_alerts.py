@@ -146,3 +146,28 @@ async def test_alert_service_over_grpc(env: Env) -> None:
         assert not (await stub.ListAlertRules(insights_pb2.ListAlertRulesRequest(tenant_id="acme"))).rules
     finally:
         await channel.close()
+
+
+async def test_negative_share_rule_fires_from_the_rollups_and_resolves(env: Env) -> None:
+    from dengar.v1 import common_pb2
+
+    assert env.app.alert_rules is not None and env.app.alerts is not None
+    now = datetime.now(UTC)
+    rule = await env.app.alert_rules.create(al.AlertRule(
+        id="", tenant_id="acme", name="negative surge", condition=al.NEGATIVE_SHARE, threshold=0.5,
+        min_volume=4, window_minutes=120))
+    for i in range(3):
+        await env.send(enriched("acme", f"n{i}", text="parah", sentiment=common_pb2.SENTIMENT_NEGATIVE,
+                                created_at=now))
+    await env.send(enriched("acme", "p0", text="mantap", created_at=now))
+    await env.settle()
+    assert await env.app.alerts.evaluate_rule(rule, datetime.now(UTC)) == 1
+    history = env.app.alert_history
+    assert history is not None
+    firing = (await history.list("acme", state="firing")).alerts
+    assert firing[0].filters["sentiment"] == "negative" and "75%" in firing[0].summary
+    for i in range(4):
+        await env.send(enriched("acme", f"q{i}", text="mantap", created_at=now))
+    await env.settle()
+    assert await env.app.alerts.evaluate_rule(rule, datetime.now(UTC)) == 1  # resolved: 3/8
+    assert [a.id for a in (await history.list("acme", state="resolved")).alerts] == [firing[0].id]

@@ -449,3 +449,29 @@ async def test_deleting_or_disabling_a_rule_resolves_its_incidents() -> None:
     await manager.delete("acme", "ar_2")
     assert {a.state for a in store.alerts.values()} == {al.RESOLVED}
     assert len(await store.due(T0, 10)) == 2  # both resolutions are still told
+
+
+# -- scheduled conditions from the real engines on planted data ---------------------------------------
+
+
+async def test_spike_and_campaign_conditions_come_from_the_engines() -> None:
+    from test_insight_engine import SPIKE_AT, planted_store
+    from test_insight_engine import T0 as DAY0
+
+    from dengar_insights.service_layer.alert_conditions import EngineConditions
+    from dengar_insights.service_layer.insight_engine import InsightEngine
+    from dengar_insights.service_layer.voices import Voices
+
+    store = planted_store(coordinated=True)
+    conditions = EngineConditions(InsightEngine(store, store), store, None, Voices(store, store))  # type: ignore[arg-type]
+    spike_rule = rule(condition=al.SPIKE, expression="", metric="negative", window_minutes=120)
+    [found] = await conditions.findings(spike_rule, SPIKE_AT + timedelta(minutes=90))
+    assert found.scope == f"spike:negative:{SPIKE_AT.isoformat().replace('+00:00', 'Z')}"
+    assert found.evidence_ids and found.filters["sentiment"] == "negative"
+    assert found.filters["from"].startswith(SPIKE_AT.date().isoformat())
+    # Once the spike is older than the window the condition has cleared.
+    assert await conditions.findings(spike_rule, SPIKE_AT + timedelta(hours=5)) == []
+    campaign_rule = rule(condition=al.CAMPAIGN, expression="", window_minutes=24 * 60)
+    campaigns = await conditions.findings(campaign_rule, DAY0 + timedelta(days=8, hours=6))
+    assert [f.scope.split(":")[0] for f in campaigns] == ["campaign"]
+    assert len(campaigns[0].evidence_ids) >= 3 and campaigns[0].filters
