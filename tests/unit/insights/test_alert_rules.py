@@ -466,7 +466,9 @@ async def test_spike_and_campaign_conditions_come_from_the_engines() -> None:
     from dengar_insights.service_layer.voices import Voices
 
     store = planted_store(coordinated=True)
-    conditions = EngineConditions(InsightEngine(store, store), store, None, Voices(store, store))  # type: ignore[arg-type]
+    # The engine test's Store serves every read the voices need for campaigns (mention samples).
+    voices = Voices(store, store)  # type: ignore[arg-type]  # a partial VoiceReads double
+    conditions = EngineConditions(InsightEngine(store, store), store, None, voices)
     spike_rule = rule(condition=al.SPIKE, expression="", metric="negative", window_minutes=120)
     [found] = await conditions.findings(spike_rule, SPIKE_AT + timedelta(minutes=90))
     assert found.scope == f"spike:negative:{SPIKE_AT.isoformat().replace('+00:00', 'Z')}"
