@@ -73,6 +73,14 @@ class Subjects:
     def mentions_stored_all(self) -> str:
         return f"{self.root}.mentions.stored.*"
 
+    def alerts(self, tenant_id: str) -> str:
+        """Alerts firing and resolving (JSON), published by insights for internal consumers."""
+        return f"{self.root}.alerts.{tenant_id}"
+
+    @property
+    def alerts_all(self) -> str:
+        return f"{self.root}.alerts.*"
+
     @property
     def dlq_all(self) -> str:
         return f"{self.root}.dlq.>"
@@ -104,6 +112,9 @@ async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
         StreamConfig(name=subjects.stream("mentions"), subjects=[subjects.mentions_stored_all],
                      storage=StorageType.FILE, max_age=MENTION_EVENTS_MAX_AGE_S,
                      duplicate_window=MENTION_EVENTS_DUPLICATE_WINDOW_S),
+        StreamConfig(name=subjects.stream("alerts"), subjects=[subjects.alerts_all],
+                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S,
+                     max_age=30 * 24 * 3600.0),
         StreamConfig(name=subjects.stream("dlq"), subjects=[subjects.dlq_all],
                      storage=StorageType.FILE, max_age=14 * 24 * 3600.0),
     ]

@@ -1669,3 +1669,362 @@ class DigestService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class AlertServiceStub:
+    """---------------------------------------------------------------------------------------- alerts
+
+    A tenant's alert rules and the history of their incidents (one alert per incident, firing until
+    the condition clears). Conditions: "spike" (metric "volume" or "negative", of query_id or the
+    whole tenant), "negative_share" (above threshold in the last window_minutes with at least
+    min_volume mentions), "emerging_topic" (a topic of status "new"), "campaign" (a coordinated
+    campaign), "mention_match" (a new mention matches expression, in the listening-query language).
+    Errors: INVALID_ARGUMENT naming the field; NOT_FOUND; RESOURCE_EXHAUSTED beyond the tenant's
+    limit of rules.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateAlertRule = channel.unary_unary(
+                '/dengar.v1.AlertService/CreateAlertRule',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.CreateAlertRuleRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.AlertRule.FromString,
+                _registered_method=True)
+        self.GetAlertRule = channel.unary_unary(
+                '/dengar.v1.AlertService/GetAlertRule',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetAlertRuleRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.AlertRule.FromString,
+                _registered_method=True)
+        self.ListAlertRules = channel.unary_unary(
+                '/dengar.v1.AlertService/ListAlertRules',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ListAlertRulesRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ListAlertRulesResponse.FromString,
+                _registered_method=True)
+        self.UpdateAlertRule = channel.unary_unary(
+                '/dengar.v1.AlertService/UpdateAlertRule',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.UpdateAlertRuleRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.AlertRule.FromString,
+                _registered_method=True)
+        self.DeleteAlertRule = channel.unary_unary(
+                '/dengar.v1.AlertService/DeleteAlertRule',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.DeleteAlertRuleRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.DeleteAlertRuleResponse.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/dengar.v1.AlertService/ListAlerts',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
+        self.GetAlert = channel.unary_unary(
+                '/dengar.v1.AlertService/GetAlert',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetAlertRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Alert.FromString,
+                _registered_method=True)
+
+
+class AlertServiceServicer:
+    """---------------------------------------------------------------------------------------- alerts
+
+    A tenant's alert rules and the history of their incidents (one alert per incident, firing until
+    the condition clears). Conditions: "spike" (metric "volume" or "negative", of query_id or the
+    whole tenant), "negative_share" (above threshold in the last window_minutes with at least
+    min_volume mentions), "emerging_topic" (a topic of status "new"), "campaign" (a coordinated
+    campaign), "mention_match" (a new mention matches expression, in the listening-query language).
+    Errors: INVALID_ARGUMENT naming the field; NOT_FOUND; RESOURCE_EXHAUSTED beyond the tenant's
+    limit of rules.
+    """
+
+    def CreateAlertRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAlertRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlertRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAlertRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAlertRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """Newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAlert(self, request, context):
+        """With the delivery attempts of its notifications.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AlertServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateAlertRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAlertRule,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.CreateAlertRuleRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.AlertRule.SerializeToString,
+            ),
+            'GetAlertRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlertRule,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetAlertRuleRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.AlertRule.SerializeToString,
+            ),
+            'ListAlertRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlertRules,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ListAlertRulesRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ListAlertRulesResponse.SerializeToString,
+            ),
+            'UpdateAlertRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAlertRule,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.UpdateAlertRuleRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.AlertRule.SerializeToString,
+            ),
+            'DeleteAlertRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAlertRule,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.DeleteAlertRuleRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.DeleteAlertRuleResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ListAlertsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ListAlertsResponse.SerializeToString,
+            ),
+            'GetAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlert,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetAlertRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Alert.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.AlertService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.AlertService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class AlertService:
+    """---------------------------------------------------------------------------------------- alerts
+
+    A tenant's alert rules and the history of their incidents (one alert per incident, firing until
+    the condition clears). Conditions: "spike" (metric "volume" or "negative", of query_id or the
+    whole tenant), "negative_share" (above threshold in the last window_minutes with at least
+    min_volume mentions), "emerging_topic" (a topic of status "new"), "campaign" (a coordinated
+    campaign), "mention_match" (a new mention matches expression, in the listening-query language).
+    Errors: INVALID_ARGUMENT naming the field; NOT_FOUND; RESOURCE_EXHAUSTED beyond the tenant's
+    limit of rules.
+    """
+
+    @staticmethod
+    def CreateAlertRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.AlertService/CreateAlertRule',
+            dengar_dot_v1_dot_insights__pb2.CreateAlertRuleRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.AlertRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlertRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.AlertService/GetAlertRule',
+            dengar_dot_v1_dot_insights__pb2.GetAlertRuleRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.AlertRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlertRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.AlertService/ListAlertRules',
+            dengar_dot_v1_dot_insights__pb2.ListAlertRulesRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ListAlertRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAlertRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.AlertService/UpdateAlertRule',
+            dengar_dot_v1_dot_insights__pb2.UpdateAlertRuleRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.AlertRule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAlertRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.AlertService/DeleteAlertRule',
+            dengar_dot_v1_dot_insights__pb2.DeleteAlertRuleRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.DeleteAlertRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.AlertService/ListAlerts',
+            dengar_dot_v1_dot_insights__pb2.ListAlertsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ListAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.AlertService/GetAlert',
+            dengar_dot_v1_dot_insights__pb2.GetAlertRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -25,6 +25,7 @@ from dengar_gateway.domain.ratelimit import TokenBucketLimiter
 from dengar_gateway.entrypoints.deps import GatewayDeps
 from dengar_gateway.entrypoints.middleware import BodyLimitMiddleware, TracingMiddleware
 from dengar_gateway.entrypoints.problems import PROBLEM_JSON, install_problem_handlers
+from dengar_gateway.entrypoints.routers import alerts as alerts_router
 from dengar_gateway.entrypoints.routers import (
     analytics,
     analyze,
@@ -95,9 +96,10 @@ TAGS: list[dict[str, Any]] = [
     {"name": "categories", "description": "The tenant's categories (custom aspects) that every new "
                                           "mention is assigned to (manage with `admin`, read with "
                                           "`read`)."},
-    {"name": "alerts", "description": "Delivery channels (signed webhooks, Slack, email), the log of "
-                                      "delivery attempts, and scheduled digests (manage with `admin`, "
-                                      "read with `read`)."},
+    {"name": "alerts", "description": "Alert rules evaluated on new mentions and on a schedule, the "
+                                      "alert history, delivery channels (signed webhooks, Slack, email), "
+                                      "the log of delivery attempts, and scheduled digests (manage with "
+                                      "`admin`, read with `read`)."},
 ]
 
 # Request bodies that routers read themselves (see deps.read_json) and declare via openapi_extra.
@@ -106,6 +108,7 @@ _BODY_MODELS: list[type[BaseModel]] = [*posts.OPENAPI_MODELS, *analyze.OPENAPI_M
 _BODY_MODELS += sources_router.OPENAPI_MODELS
 _BODY_MODELS += categories_router.OPENAPI_MODELS
 _BODY_MODELS += channels_router.OPENAPI_MODELS
+_BODY_MODELS += alerts_router.OPENAPI_MODELS
 
 
 def _openapi_schema(app: FastAPI) -> dict[str, Any]:
@@ -157,6 +160,7 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     app.include_router(stream.router)
     # Before any /v1/alerts/{id} route: its fixed paths must win over a path parameter.
     app.include_router(channels_router.router)
+    app.include_router(alerts_router.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
     # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema

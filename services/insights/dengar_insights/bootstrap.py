@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,8 @@ from dengar_common import bus
 from dengar_common.app import ServiceApp
 from dengar_common.http_safety import SafeHttpClient, SafeHttpConfig
 from dengar_common.secrets import SecretBox
+from dengar_insights.adapters.alert_bus import NatsAlertPublisher
+from dengar_insights.adapters.alerts import MongoAlertRuleStore, MongoAlertStore
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.deliveries import MongoChannelStore, MongoDeliveryStore
@@ -27,11 +30,15 @@ from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.senders import HttpWebhookSender, SmtpEmailSender, UrlCheck
 from dengar_insights.adapters.topic_store import MongoTopicReads, MongoTopicRegistry
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
+from dengar_insights.entrypoints.alert_scheduler import AlertScheduler
 from dengar_insights.entrypoints.consumer import EnrichedPostHandler
+from dengar_insights.entrypoints.grpc_alerts import AlertServicer
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.entrypoints.grpc_categories import CategoryServicer
 from dengar_insights.entrypoints.grpc_channels import ChannelServicer, DigestServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
+from dengar_insights.service_layer.alert_conditions import EngineConditions
+from dengar_insights.service_layer.alerts import AlertEngine, AlertHistory, AlertRules, ChannelDirectory
 from dengar_insights.service_layer.backfill import BackfillRunner, Backfills, IncomingTags, loaders
 from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
 from dengar_insights.service_layer.deliveries import (
@@ -43,7 +50,7 @@ from dengar_insights.service_layer.deliveries import (
 from dengar_insights.service_layer.digests import DigestConfig, DigestManager, DigestScheduler
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
-from dengar_insights.service_layer.ports import Embedder
+from dengar_insights.service_layer.ports import Dispatcher, Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
 from dengar_insights.service_layer.stream import MentionStream
 from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
@@ -55,7 +62,8 @@ logger = logging.getLogger(__name__)
 SERVICE_NAMES = (insights_pb2.DESCRIPTOR.services_by_name["InsightsService"].full_name,
                  insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name,
                  insights_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
-                 insights_pb2.DESCRIPTOR.services_by_name["DigestService"].full_name)
+                 insights_pb2.DESCRIPTOR.services_by_name["DigestService"].full_name,
+                 insights_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name)
 STAGE = "insights"
 
 
@@ -75,6 +83,9 @@ class Insights:
     delivery_worker: DeliveryWorker
     digests: DigestManager
     digest_scheduler: DigestScheduler
+    alerts: AlertEngine | None = None
+    alert_rules: AlertRules | None = None
+    alert_history: AlertHistory | None = None
 
     @property
     def processed(self) -> int:
@@ -93,7 +104,7 @@ class Insights:
 
 async def start(app: ServiceApp, settings: InsightsSettings, *,
                 mongo_client: AsyncMongoClient[dict[str, Any]] | None = None,
-                embedder: Embedder | None = None) -> Insights:
+                embedder: Embedder | None = None, dispatcher: Dispatcher | None = None) -> Insights:
     """Start the service inside ``app`` (which stops it, in reverse order)."""
     cfg = settings.insights
     db = app.mongo(settings.mongo_uri, client=mongo_client)[cfg.db]
@@ -136,18 +147,36 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     digests = DigestManager(digest_store, channel_store, max_per_tenant=cfg.digests.max_per_tenant)
     digest_scheduler = DigestScheduler(digest_store, channel_store, engine, deliveries, DigestConfig(
         poll_s=cfg.digests.poll_s, lease_s=cfg.digests.lease_s, cards=cfg.digests.cards))
+    voices = Voices(MongoVoiceReads(db), mention_reads)
+    topics = TopicsEngine(MongoTopicReads(db), topic_registry,
+                          limits=TopicLimits(sample_cap=cfg.topics_sample_cap))
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
-                                engine,
-                                Voices(MongoVoiceReads(db), mention_reads),
-                                TopicsEngine(MongoTopicReads(db), topic_registry,
-                                             limits=TopicLimits(sample_cap=cfg.topics_sample_cap)),
+                                engine, voices, topics,
                                 backfills=backfills, stream=MentionStream(mention_events, mentions))
+
+    # Alerts go to the tenant's channels through the deliveries (tests may pass another dispatcher).
+    if dispatcher is None:
+        dispatcher = deliveries
+    alert_rule_store = MongoAlertRuleStore(db, max_per_tenant=cfg.alerts.max_rules_per_tenant)
+    alert_store = MongoAlertStore(db)
+    await alert_rule_store.ensure_indexes()
+    await alert_store.ensure_indexes()
+    alerts = AlertEngine(alert_rule_store, alert_store,
+                         EngineConditions(engine, MongoRollupReads(rollups), topics, voices),
+                         dispatcher, NatsAlertPublisher(js, subjects), owner=uuid.uuid4().hex,
+                         ttl_s=cfg.alerts.cache_ttl_s, lease_s=max(2 * cfg.alerts.evaluate_interval_s, 30.0))
+    alert_rules = AlertRules(alert_rule_store,
+                             channels=dispatcher if isinstance(dispatcher, ChannelDirectory) else None,
+                             on_change=alerts.invalidate, store=alert_store)
+    alert_history = AlertHistory(alert_store, dispatcher)
+    alert_servicer = AlertServicer(alert_rules, alert_history)
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
         insights_pb2_grpc.add_CategoryServiceServicer_to_server(category_servicer, server)
         insights_pb2_grpc.add_ChannelServiceServicer_to_server(ChannelServicer(channels, deliveries), server)
         insights_pb2_grpc.add_DigestServiceServicer_to_server(DigestServicer(digests), server)
+        insights_pb2_grpc.add_AlertServiceServicer_to_server(alert_servicer, server)
 
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
@@ -155,7 +184,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     app.on_stop("live mention streams", mention_events.close)
 
     handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill),
-                                  events=mention_events)
+                                  events=mention_events, alerts=alerts)
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,
@@ -172,12 +201,13 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
         filter_subject=subjects.queries_changed_all, batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s,
         max_deliver=cfg.max_deliver, ack_wait_s=cfg.ack_wait_s, stage="insights-queries",
     ), query_events))
+    app.run_worker("alert evaluator", AlertScheduler(alerts, cfg.alerts.evaluate_interval_s))
     logger.info("insights service started: gRPC on %s:%d, database %s, consuming %s",
                 settings.bind_host, port, cfg.db, subjects.enriched_all)
     app.run_worker("delivery worker", delivery_worker)
     app.run_worker("digest scheduler", digest_scheduler)
     return Insights(settings, port, worker, handler, runner, query_events, tagger, channels, deliveries,
-                    delivery_worker, digests, digest_scheduler)
+                    delivery_worker, digests, digest_scheduler, alerts, alert_rules, alert_history)
 
 
 async def _start_deliveries(app: ServiceApp, settings: InsightsSettings, db: Any,

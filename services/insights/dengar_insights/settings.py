@@ -88,6 +88,16 @@ class DigestsConfig(BaseModel):
     lease_s: float = Field(300.0, ge=10, le=3600)
     cards: int = Field(5, ge=1, le=20)
     max_per_tenant: int = Field(20, ge=1, le=500)
+class AlertConfig(BaseModel):
+    """``DENGAR_INSIGHTS__ALERTS__*``: alert rules and their evaluation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_rules_per_tenant: int = Field(50, ge=1, le=1000)
+    # The scheduled conditions (spike, negative share, topic, campaign) are checked this often.
+    evaluate_interval_s: float = Field(60.0, gt=0, le=3600)
+    # How long a replica matches new mentions with its cached rules before checking their version.
+    cache_ttl_s: float = Field(5.0, ge=0)
 
 
 class InsightsConfig(BaseModel):
@@ -122,6 +132,7 @@ class InsightsConfig(BaseModel):
     egress: EgressConfig = EgressConfig()
     # Fernet keys sealing webhook signing secrets at rest (as DENGAR_COLLECTOR__SECRETS_KEYS).
     secrets_keys: SecretsKeys = SecretStr("")
+    alerts: AlertConfig = AlertConfig()
 
 
 class InsightsSettings(CommonSettings):

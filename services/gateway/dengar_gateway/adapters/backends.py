@@ -50,12 +50,14 @@ class Backends:
         self.categories = insights_pb2_grpc.CategoryServiceStub(insights)
         self.channels = insights_pb2_grpc.ChannelServiceStub(insights)
         self.digests = insights_pb2_grpc.DigestServiceStub(insights)
+        self.alerts = insights_pb2_grpc.AlertServiceStub(insights)
         # Which backend a method belongs to, for errors and logs: a stub keeps one callable per
         # method as an instance attribute.
         self._backend_of: dict[int, str] = {}
         for backend, stubs in (("collector", (self.ingest, self.imports, self.sources, self.queries)),
                                ("nlp", (self.nlp,)),
-                               ("insights", (self.insights, self.categories, self.channels, self.digests))):
+                               ("insights", (self.insights, self.categories, self.channels, self.digests,
+                                             self.alerts))):
             for stub in stubs:
                 self._backend_of.update({id(method): backend for method in vars(stub).values()})
 

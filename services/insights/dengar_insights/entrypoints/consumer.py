@@ -15,6 +15,7 @@ from dengar_common.telemetry import current_trace_id, span_from_headers
 from dengar_insights.domain.categories import EMPTY_SET, CategorySet
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
 from dengar_insights.entrypoints.protos import enriched_from_proto, parse_enriched
+from dengar_insights.service_layer.alerts import AlertEngine
 from dengar_insights.service_layer.backfill import IncomingTags
 from dengar_insights.service_layer.categories import CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
@@ -42,8 +43,10 @@ class EnrichedPostHandler:
     """
 
     def __init__(self, ingestor: MentionIngestor, tagger: CategoryTagger | None = None,
-                 tags: IncomingTags | None = None, events: MentionEvents | None = None) -> None:
+                 tags: IncomingTags | None = None, events: MentionEvents | None = None,
+                 alerts: AlertEngine | None = None) -> None:
         self._ingestor = ingestor
+        self._alerts = alerts
         self._tagger = tagger
         self._tags = tags
         self._events = events
@@ -100,6 +103,14 @@ class EnrichedPostHandler:
             results = await self._ingestor.ingest_batch(items)
         if self._events is not None:
             await self._announce(msgs, indexes, items, results, outcomes)
+        new: dict[str, list[dict[str, object]]] = {}
+        for (m, _), res in zip(items, results, strict=True):
+            # Only a first insert is new: a redelivered or updated post never re-alerts.
+            if res is Result.INSERTED:
+                new.setdefault(m.tenant_id, []).append({"_id": m.id, **m.fields})
+        if self._alerts is not None:
+            for tenant, docs in new.items():
+                await self._alerts.on_mentions(tenant, docs)
         for i, res in zip(indexes, results, strict=True):
             if isinstance(res, BaseException):
                 logger.warning("storing the message on %s failed: %s", msgs[i].subject, res)

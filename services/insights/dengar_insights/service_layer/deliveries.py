@@ -220,15 +220,25 @@ class Deliveries:
     async def dispatch(self, notification: Notification, channel_ids: Sequence[str]) -> list[str]:
         tenant_id = check_tenant(notification.tenant_id)
         ids = check_channel_ids(channel_ids)
-        for channel_id in ids:
-            if await self._channels.get(tenant_id, channel_id) is None:
-                raise InvalidArgument(f"unknown channel {channel_id[:40]!r}", field="channel_ids")
+        unknown = await self.unknown_channels(tenant_id, ids)
+        if unknown and len(unknown) == len(ids):
+            raise InvalidArgument(f"unknown channel {unknown[0][:40]!r}", field="channel_ids")
+        if unknown:
+            # A channel deleted after a rule named it must not keep the others from hearing.
+            logger.warning("tenant %s: notification %s skips unknown channels %s", tenant_id,
+                           notification.key, unknown)
+            ids = [c for c in ids if c not in unknown]
         recorded = await self._deliveries.record(notification, ids, self._now())
         self._wake()
         return recorded
 
     async def deliveries(self, tenant_id: str, key: str) -> list[Delivery]:
         return await self._deliveries.list(check_tenant(tenant_id), key=key)
+
+    async def unknown_channels(self, tenant_id: str, channel_ids: Sequence[str]) -> list[str]:
+        """The ids among ``channel_ids`` that are not channels of the tenant (alert rules check
+        theirs when saved)."""
+        return [c for c in channel_ids if await self._channels.get(tenant_id, c) is None]
 
     async def list(self, tenant_id: str, *, key: str | None = None, state: str | None = None,
                    limit: int = 100) -> list[Delivery]:

@@ -189,8 +189,8 @@ class Dispatcher(Protocol):
 
     async def dispatch(self, notification: Notification, channel_ids: Sequence[str]) -> list[str]:
         """Record one delivery per channel (idempotent per notification key and channel) and return
-        their ids; they are delivered in the background. Unknown channel ids raise InvalidArgument
-        naming ``channel_ids``."""
+        their ids; they are delivered in the background. Ids that are not (or no longer) channels
+        of the tenant are skipped; when none is known, InvalidArgument naming ``channel_ids``."""
         ...
 
     async def deliveries(self, tenant_id: str, key: str) -> list[Delivery]:
