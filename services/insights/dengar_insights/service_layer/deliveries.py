@@ -227,7 +227,7 @@ class Deliveries:
             # A channel deleted after a rule named it must not keep the others from hearing.
             logger.warning("tenant %s: notification %s skips unknown channels %s", tenant_id,
                            notification.key, unknown)
-            ids = [c for c in ids if c not in unknown]
+            ids = tuple(c for c in ids if c not in unknown)
         recorded = await self._deliveries.record(notification, ids, self._now())
         self._wake()
         return recorded
