@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 from dengar.v1 import insights_pb2, insights_pb2_grpc
 from dengar_common import bus
 from dengar_common.app import ServiceApp
+from dengar_insights.adapters.audit import MongoAuditLog
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
@@ -27,6 +28,7 @@ from dengar_insights.entrypoints.grpc_categories import CategoryServicer
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
 from dengar_insights.service_layer.backfill import BackfillRunner, Backfills, IncomingTags, loaders
 from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
+from dengar_insights.service_layer.inbox import Inbox
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Embedder
@@ -105,12 +107,15 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     await bus.ensure_streams(js, subjects)
 
     mention_reads = MongoMentionReads(db)
+    audit_log = MongoAuditLog(db)
+    await audit_log.ensure_indexes()
+    inbox = Inbox(mentions, audit_log)
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
                                 InsightEngine(MongoRollupReads(rollups), mention_reads),
                                 Voices(MongoVoiceReads(db), mention_reads),
                                 TopicsEngine(MongoTopicReads(db), topic_registry,
                                              limits=TopicLimits(sample_cap=cfg.topics_sample_cap)),
-                                backfills=backfills)
+                                backfills=backfills, inbox=inbox)
 
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
