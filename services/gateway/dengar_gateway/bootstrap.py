@@ -30,6 +30,7 @@ from dengar_gateway.entrypoints.routers import (
     analyze,
     dashboard,
     health,
+    inbox,
     insight_voices,
     insights,
     keys,
@@ -137,7 +138,8 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.limits.max_body_bytes,
                        path_limits={"/v1/imports": imports_router.max_request_bytes(config.limits)})
     app.add_middleware(TracingMiddleware)
-    for module in (posts, mentions, analytics, analyze, keys, health, dashboard):
+    # The inbox's and the export's fixed paths come before /v1/mentions/{mention_id}.
+    for module in (posts, inbox, mentions, analytics, analyze, keys, health, dashboard):
         app.include_router(module.router)
     app.include_router(queries_router.router)
     app.include_router(sources_router.router)
