@@ -29,6 +29,7 @@ from dengar_gateway.entrypoints.routers import (
     analytics,
     analyze,
     dashboard,
+    exports,
     health,
     inbox,
     insight_voices,
@@ -139,7 +140,7 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
                        path_limits={"/v1/imports": imports_router.max_request_bytes(config.limits)})
     app.add_middleware(TracingMiddleware)
     # The inbox's and the export's fixed paths come before /v1/mentions/{mention_id}.
-    for module in (posts, inbox, mentions, analytics, analyze, keys, health, dashboard):
+    for module in (posts, inbox, exports, mentions, analytics, analyze, keys, health, dashboard):
         app.include_router(module.router)
     app.include_router(queries_router.router)
     app.include_router(sources_router.router)

@@ -1,8 +1,11 @@
-"""The monitoring inbox routes against the real insights servicer and store (no double): versions
+"""The monitoring inbox and export routes against the real insights servicer and store (no double): versions
 and 409s, notes, bulk, counts, filters, audit, bad input and tenant isolation."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -171,3 +174,37 @@ async def test_tenant_isolation(inbox, problem) -> None:
     wf = (await inbox.client.get(f"/v1/mentions/{mid}", headers=a)).json()["workflow"]
     assert (wf["state"], wf["version"]) == ("resolved", 1)
     assert len((await inbox.client.get(f"/v1/mentions/{mid}/audit", headers=a)).json()["data"]) == 2
+
+
+async def test_export_streams_every_row_in_order(gateway_for, real_insights, insights_db, problem) -> None:
+    gw = await gateway_for(insights_target=f"127.0.0.1:{real_insights}")
+    ingestor = MentionIngestor(MentionRepository(insights_db), RollupRepository(insights_db))
+    # More than two pages of 200.
+    items = [(prepare_enriched(post("acme", f"e{i}", f"row {i}, \"ok\" ✓", T0 + timedelta(seconds=i))), "")
+             for i in range(450)]
+    assert not [r for r in await ingestor.ingest_batch(items) if isinstance(r, BaseException)]
+    ids = [m.id for m, _ in items]
+    await seed(insights_db, "globex", 3)
+    a = (await gw.new_key("acme")).headers
+    b = (await gw.new_key("globex", Scope.READ)).headers
+    resp = await gw.client.get("/v1/mentions/export?format=csv&sort=time", headers=a)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"), newline="")))
+    assert [r["id"] for r in rows] == ids
+    assert rows[7]["text"] == 'row 7, "ok" ✓'
+
+    await gw.client.post("/v1/mentions/workflow:bulk", headers=a,
+                         json={"ids": ids[:5], "change": {"state": "resolved"}})
+    resp = await gw.client.get("/v1/mentions/export?format=ndjson&state=resolved", headers=a)
+    lines = [json.loads(line) for line in resp.text.splitlines()]
+    assert [d["id"] for d in lines] == ids[:5][::-1]
+    assert {d["workflow"]["state"] for d in lines} == {"resolved"}
+
+    # Another tenant exports only its own mentions.
+    resp = await gw.client.get("/v1/mentions/export?format=ndjson", headers=b)
+    assert len(resp.text.splitlines()) == 3 and "acme" not in resp.text
+    for query, field in [("format=xlsx", "format"), ("sort=engagement", "sort"), ("state=nope", "state")]:
+        doc = problem(await gw.client.get(f"/v1/mentions/export?{query}", headers=a), 422)
+        assert [e["field"] for e in doc["errors"]] == [field]
+    problem(await gw.client.get("/v1/mentions/export"), 401)
