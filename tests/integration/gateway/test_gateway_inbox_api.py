@@ -3,6 +3,7 @@ and 409s, notes, bulk, counts, filters, audit, bad input and tenant isolation.""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -16,6 +17,7 @@ from dengar.v1 import common_pb2, insights_pb2_grpc
 from dengar_common.grpcutil import make_server, set_serving
 from dengar_common.ids import mention_id
 from dengar_gateway.domain.keys import Scope
+from dengar_gateway.entrypoints import cli_export
 from dengar_insights.adapters.audit import MongoAuditLog
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.rollups import RollupRepository
@@ -208,3 +210,33 @@ async def test_export_streams_every_row_in_order(gateway_for, real_insights, ins
         doc = problem(await gw.client.get(f"/v1/mentions/export?{query}", headers=a), 422)
         assert [e["field"] for e in doc["errors"]] == [field]
     problem(await gw.client.get("/v1/mentions/export"), 401)
+
+
+async def test_dengar_export_cli_writes_the_file(gateway_for, real_insights, insights_db, tmp_path,
+                                                 capsys, monkeypatch) -> None:
+    monkeypatch.delenv("DENGAR_API_KEY", raising=False)
+    port_file = tmp_path / "port"
+    gw = await gateway_for(insights_target=f"127.0.0.1:{real_insights}", port_file=str(port_file))
+    ids = await seed(insights_db, "acme", 3)
+    key = await gw.new_key("acme", Scope.READ)
+    url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+    out = tmp_path / "m.ndjson"
+    code = await asyncio.to_thread(cli_export.main, ["-o", str(out), "--api-url", url, "--api-key",
+                                                     key.secret, "--sort", "time", "--state", "open"])
+    assert code == 0, capsys.readouterr().err
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ids
+    assert "exported 3 mentions" in capsys.readouterr().err
+    csv_out = tmp_path / "m.csv"
+    assert await asyncio.to_thread(cli_export.main, ["-o", str(csv_out), "--api-url", url, "--api-key",
+                                                     key.secret, "--tag", "none"]) == 0
+    header_only = list(csv.reader(io.StringIO(csv_out.read_text("utf-8-sig"))))
+    assert len(header_only) == 1 and header_only[0][0] == "id"
+    # Bad filters and bad keys fail with the API's problem, leaving no file behind.
+    bad = tmp_path / "bad.csv"
+    assert await asyncio.to_thread(cli_export.main, ["-o", str(bad), "--api-url", url, "--api-key",
+                                                     key.secret, "--state", "done"]) == 1
+    assert "HTTP 422" in capsys.readouterr().err and not bad.exists()
+    assert await asyncio.to_thread(cli_export.main, ["-o", str(bad), "--api-url", url, "--api-key",
+                                                     "dgr_nope"]) == 1
+    assert await asyncio.to_thread(cli_export.main, ["-o", str(bad), "--api-url", url]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv", "m.ndjson", "port"]
