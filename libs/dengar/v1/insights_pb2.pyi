@@ -1039,3 +1039,9 @@ class ListMentionAuditResponse(_message.Message):
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[MentionAuditEntry]
     def __init__(self, entries: _Optional[_Iterable[_Union[MentionAuditEntry, _Mapping]]] = ...) -> None: ...
+
+class ExportMentionsResponse(_message.Message):
+    __slots__ = ("mentions",)
+    MENTIONS_FIELD_NUMBER: _ClassVar[int]
+    mentions: _containers.RepeatedCompositeFieldContainer[Mention]
+    def __init__(self, mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ...) -> None: ...

@@ -124,6 +124,11 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.FromString,
                 _registered_method=True)
+        self.ExportMentions = channel.unary_stream(
+                '/dengar.v1.InsightsService/ExportMentions',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.SearchMentionsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ExportMentionsResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -262,6 +267,14 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportMentions(self, request, context):
+        """Every mention matching the filters of a search (page_size and page_token ignored), in its sort
+        order, in batches read from one store cursor: an export in constant memory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -354,6 +367,11 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.ListMentionAudit,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.SerializeToString,
+            ),
+            'ExportMentions': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportMentions,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.SearchMentionsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ExportMentionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -842,6 +860,33 @@ class InsightsService:
             '/dengar.v1.InsightsService/ListMentionAudit',
             dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMentions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dengar.v1.InsightsService/ExportMentions',
+            dengar_dot_v1_dot_insights__pb2.SearchMentionsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ExportMentionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,7 +5,7 @@ A store outage surfaces from any of these as ``dengar_common.errors.Unavailable`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -50,6 +50,10 @@ class MentionRepository(Protocol):
     async def search(self, tenant_id: str, query: SearchQuery, after: Cursor | None,
                      limit: int) -> list[Doc]:
         """Up to ``limit`` mentions matching ``query`` in its sort order, strictly after ``after``."""
+        ...
+
+    def iter_search(self, tenant_id: str, query: SearchQuery, batch: int) -> AsyncIterator[list[Doc]]:
+        """Every mention matching ``query`` in its sort order, in lists of up to ``batch``."""
         ...
 
     async def insert_new(self, tenant_id: str, doc: Mapping[str, Any]) -> bool:
