@@ -119,3 +119,16 @@ async def test_ingest_of_a_recollected_post_keeps_the_workflow(env) -> None:
     await inbox.update(TENANT, ids[0], WorkflowChange(state="resolved"), actor="a", expected_version=1)
     assert await mentions.get_state(TENANT, ids[0]) == state
     await assert_rollups_match_mentions(db, TENANT)
+
+
+async def test_export_reads_every_match_in_order_in_batches(env) -> None:
+    _, mentions, _, inbox, ids, other_id = env
+    await inbox.bulk_update(TENANT, ids[1:3], WorkflowChange(state="resolved"), actor="a")
+    batches = [b async for b in mentions.iter_search(TENANT, SearchQuery(sort=TIME_ASC), 2)]
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert [d["_id"] for b in batches for d in b] == ids
+    assert all("pending" not in d and "terms" not in d for b in batches for d in b)
+    resolved = [d["_id"] async for b in mentions.iter_search(TENANT, SearchQuery(states=("resolved",)), 10)
+                for d in b]
+    assert resolved == ids[2:0:-1]
+    assert [d["_id"] async for b in mentions.iter_search(OTHER, SearchQuery(), 10) for d in b] == [other_id]
