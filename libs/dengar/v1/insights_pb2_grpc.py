@@ -247,7 +247,8 @@ class InsightsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def BulkUpdateMentionWorkflow(self, request, context):
-        """The same change on up to 500 mentions (last writer wins); unknown ids are listed, not errors.
+        """The same change on up to 500 mentions, by id or by a search's filters (last writer wins);
+        unknown ids are listed, not errors; a filter matching more than 500 is INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

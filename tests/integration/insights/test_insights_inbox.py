@@ -16,6 +16,7 @@ from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.domain.search import TIME_ASC, SearchQuery
 from dengar_insights.domain.workflow import WorkflowChange
 from dengar_insights.entrypoints.protos import prepare_enriched as prepare
+from dengar_insights.service_layer import inbox as inbox_module
 from dengar_insights.service_layer.inbox import Inbox, VersionConflict
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
 
@@ -132,3 +133,13 @@ async def test_export_reads_every_match_in_order_in_batches(env) -> None:
                 for d in b]
     assert resolved == ids[2:0:-1]
     assert [d["_id"] async for b in mentions.iter_search(OTHER, SearchQuery(), 10) for d in b] == [other_id]
+
+
+async def test_bulk_by_filter_is_bounded(env, monkeypatch) -> None:
+    _, _, _, inbox, ids, _ = env
+    monkeypatch.setattr(inbox_module, "MAX_BULK", 3)
+    await inbox.bulk_update(TENANT, ids[:2], WorkflowChange(tags=("vip",)), actor="a")
+    assert sorted(await inbox.matching_ids(TENANT, SearchQuery(tags=("vip",)))) == sorted(ids[:2])
+    with pytest.raises(InvalidArgument) as exc:
+        await inbox.matching_ids(TENANT, SearchQuery(states=("open",)))
+    assert exc.value.field == "filter"

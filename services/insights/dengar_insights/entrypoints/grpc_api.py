@@ -90,7 +90,7 @@ class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, Inbo
     def __init__(self, use_cases: InsightsQueries, engine: InsightEngine, voices: Voices,
                  topics: TopicsEngine, *, backfills: BackfillRepository | None = None,
                  inbox: Inbox | None = None) -> None:
-        InboxRpc.__init__(self, inbox)
+        InboxRpc.__init__(self, inbox, search_request)
         InsightEngineRpc.__init__(self, engine)
         VoicesRpc.__init__(self, voices)
         TopicsRpc.__init__(self, topics)

@@ -50,7 +50,7 @@ async def export_mentions(
     fmt: Annotated[Literal["csv", "ndjson"], Query(alias="format", description="csv or ndjson")] = "csv",
     sort: Annotated[Literal["-time", "time"], Query()] = "-time",
 ) -> StreamingResponse:
-    request.sort = _SORTS[sort]
+    request.tenant_id, request.sort = principal.tenant_id, _SORTS[sort]
     batches = deps.backends.stream(deps.backends.insights.ExportMentions, request)
     first = await anext(batches, None)
     render = csv_row if fmt == "csv" else ndjson_row
