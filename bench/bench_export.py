@@ -1,6 +1,6 @@
 """Export benchmark: does GET /v1/mentions/export stream in constant memory?
 
-    .venv/bin/python bench/bench_export.py --rows 10000,100000 --out bench/results
+    .venv/bin/python bench/bench_export.py --rows 10000,50000 --out bench/results
 
 For each size, a child process loads that many mentions (one tenant) into a real SecantusDB
 (``secantusd``, started here), so that this process never holds them. This process runs the real
@@ -165,7 +165,7 @@ def main() -> None:
     from dengar_common.localinfra import start_secantus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="10000,100000", help="comma-separated sizes")
+    parser.add_argument("--rows", default="10000,50000", help="comma-separated sizes")
     parser.add_argument("--out", type=Path, default=None, help="directory for export.json/.md")
     ns = parser.parse_args()
     sizes = [int(x) for x in ns.rows.split(",")]

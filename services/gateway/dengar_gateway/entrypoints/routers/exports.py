@@ -51,7 +51,8 @@ async def export_mentions(
     sort: Annotated[Literal["-time", "time"], Query()] = "-time",
 ) -> StreamingResponse:
     request.tenant_id, request.sort = principal.tenant_id, _SORTS[sort]
-    batches = deps.backends.stream(deps.backends.insights.ExportMentions, request)
+    batches = deps.backends.stream(deps.backends.insights.ExportMentions, request,
+                                   idle_timeout_s=deps.config.export_idle_timeout_s)
     first = await anext(batches, None)
     render = csv_row if fmt == "csv" else ndjson_row
 
