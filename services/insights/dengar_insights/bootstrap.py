@@ -18,6 +18,7 @@ from dengar_common.http_safety import SafeHttpClient, SafeHttpConfig
 from dengar_common.secrets import SecretBox
 from dengar_insights.adapters.alert_bus import NatsAlertPublisher
 from dengar_insights.adapters.alerts import MongoAlertRuleStore, MongoAlertStore
+from dengar_insights.adapters.audit import MongoAuditLog
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.deliveries import MongoChannelStore, MongoDeliveryStore
@@ -48,6 +49,7 @@ from dengar_insights.service_layer.deliveries import (
     DeliveryWorker,
 )
 from dengar_insights.service_layer.digests import DigestConfig, DigestManager, DigestScheduler
+from dengar_insights.service_layer.inbox import Inbox
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Dispatcher, Embedder
@@ -147,12 +149,16 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     digests = DigestManager(digest_store, channel_store, max_per_tenant=cfg.digests.max_per_tenant)
     digest_scheduler = DigestScheduler(digest_store, channel_store, engine, deliveries, DigestConfig(
         poll_s=cfg.digests.poll_s, lease_s=cfg.digests.lease_s, cards=cfg.digests.cards))
+    audit_log = MongoAuditLog(db)
+    await audit_log.ensure_indexes()
+    inbox = Inbox(mentions, audit_log)
     voices = Voices(MongoVoiceReads(db), mention_reads)
     topics = TopicsEngine(MongoTopicReads(db), topic_registry,
                           limits=TopicLimits(sample_cap=cfg.topics_sample_cap))
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
                                 engine, voices, topics,
-                                backfills=backfills, stream=MentionStream(mention_events, mentions))
+                                backfills=backfills, stream=MentionStream(mention_events, mentions),
+                                inbox=inbox)
 
     # Alerts go to the tenant's channels through the deliveries (tests may pass another dispatcher).
     if dispatcher is None:

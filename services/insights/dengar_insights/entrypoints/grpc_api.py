@@ -6,6 +6,7 @@ validates ``tenant_id`` before any method runs).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +18,14 @@ from dengar_common.errors import InvalidArgument
 from dengar_insights.domain.rollups import DAY, HOUR
 from dengar_insights.domain.search import ENGAGEMENT_DESC, TIME_ASC, TIME_DESC
 from dengar_insights.entrypoints.grpc_backfill import BackfillRpc
+from dengar_insights.entrypoints.grpc_inbox import InboxRpc
 from dengar_insights.entrypoints.grpc_insight_engine import InsightEngineRpc
 from dengar_insights.entrypoints.grpc_stream import StreamRpc
 from dengar_insights.entrypoints.grpc_topics import TopicsRpc
 from dengar_insights.entrypoints.grpc_voices import VoicesRpc
 from dengar_insights.entrypoints.protos import mention_to_proto, optional_time, timestamp
 from dengar_insights.service_layer import queries
+from dengar_insights.service_layer.inbox import Inbox
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import BackfillRepository
 from dengar_insights.service_layer.queries import InsightsQueries, SeriesPoint
@@ -75,7 +78,8 @@ def search_request(request: insights_pb2.SearchMentionsRequest) -> queries.Searc
         platforms=_named(request.platforms, PLATFORM_NAMES, "platforms", "platform"),
         languages=list(request.languages), aspects=list(request.aspects), query=request.query,
         sort=_SORTS[request.sort], query_ids=list(request.query_ids), page_size=request.page_size,
-        page_token=request.page_token, category_ids=list(request.category_ids))
+        page_token=request.page_token, category_ids=list(request.category_ids),
+        states=list(request.workflow_states), assignees=list(request.assignees), tags=list(request.tags))
 
 
 def _fill(out: insights_pb2.TimeSeriesPoint, p: SeriesPoint) -> None:
@@ -83,12 +87,13 @@ def _fill(out: insights_pb2.TimeSeriesPoint, p: SeriesPoint) -> None:
     out.volume, out.negative, out.neutral, out.positive = p.volume, p.negative, p.neutral, p.positive
 
 
-class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, StreamRpc,
+class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, StreamRpc, InboxRpc,
                        insights_pb2_grpc.InsightsServiceServicer):
     def __init__(self, use_cases: InsightsQueries, engine: InsightEngine, voices: Voices,
                  topics: TopicsEngine, *, backfills: BackfillRepository | None = None,
-                 stream: MentionStream | None = None) -> None:
+                 stream: MentionStream | None = None, inbox: Inbox | None = None) -> None:
         StreamRpc.__init__(self, stream)
+        InboxRpc.__init__(self, inbox, search_request)
         InsightEngineRpc.__init__(self, engine)
         VoicesRpc.__init__(self, voices)
         TopicsRpc.__init__(self, topics)
@@ -100,6 +105,14 @@ class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, Stre
         page = await self._queries.search(search_request(request))
         return insights_pb2.SearchMentionsResponse(mentions=[mention_to_proto(d) for d in page.mentions],
                                                    next_page_token=page.next_page_token)
+
+    async def ExportMentions(self, request: insights_pb2.SearchMentionsRequest,
+                             context: aio.ServicerContext[Any, Any]
+                             ) -> AsyncIterator[insights_pb2.ExportMentionsResponse]:
+        # Each batch waits for the client to take the previous one (gRPC flow control), so a slow
+        # reader holds one batch here, not the export.
+        async for batch in self._queries.export(search_request(request)):
+            yield insights_pb2.ExportMentionsResponse(mentions=[mention_to_proto(d) for d in batch])
 
     async def GetMention(self, request: insights_pb2.GetMentionRequest,
                          context: aio.ServicerContext[Any, Any]) -> insights_pb2.Mention:

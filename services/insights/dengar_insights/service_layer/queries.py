@@ -15,13 +15,14 @@ validated here and refused with ``InvalidArgument`` naming the request field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from dengar_common.errors import InvalidArgument, NotFound
 from dengar_common.post_contract import SENTIMENT_LABELS
+from dengar_insights.domain import workflow
 from dengar_insights.domain.categories import check_category_id
 from dengar_insights.domain.mention import normalise_language
 from dengar_insights.domain.rollups import (
@@ -59,6 +60,8 @@ MAX_FILTER_CATEGORIES = 50
 AUTO_HOURLY_MAX_BUCKETS = 48
 
 VOLUME = "volume"
+# Mentions per message of an export stream.
+EXPORT_BATCH = 200
 SENTIMENT = "sentiment"
 
 
@@ -81,6 +84,10 @@ class SearchRequest:
     page_size: int = 0
     page_token: str = ""
     category_ids: Sequence[str] = ()
+    # The monitoring inbox's filters.
+    states: Sequence[str] = ()
+    assignees: Sequence[str] = ()
+    tags: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -237,6 +244,9 @@ def search_query(req: SearchRequest) -> SearchQuery:
         terms=tuple(terms), sort=req.sort,
         query_ids=tuple(sorted(set(checked_query_ids(req.query_ids, required=False)))),
         category_ids=checked_category_ids(req.category_ids),
+        states=workflow.check_filter(req.states, "workflow_states", workflow.check_state),
+        assignees=workflow.check_filter(req.assignees, "assignees", workflow.check_assignee),
+        tags=workflow.check_filter(req.tags, "tags", workflow.check_tag),
     )
 
 
@@ -270,6 +280,12 @@ class InsightsQueries:
         docs = await self._mentions.search(req.tenant_id, query, after, size + 1)
         token = encode_cursor(cursor_after(query, docs[size - 1])) if len(docs) > size else ""
         return MentionPage(docs[:size], token)
+
+    def export(self, req: SearchRequest, batch: int = EXPORT_BATCH) -> AsyncIterator[list[Doc]]:
+        """Every mention matching ``req`` (its page size and token ignored), in batches, from one
+        store cursor; InvalidArgument before the first batch for bad filters."""
+        query = search_query(req)
+        return self._mentions.iter_search(req.tenant_id, query, max(1, min(batch, 1000)))
 
     async def get_mention(self, tenant_id: str, mention_id: str) -> Doc:
         if not mention_id:
