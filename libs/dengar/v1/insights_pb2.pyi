@@ -65,7 +65,7 @@ AUTHOR_RANK_REACH: AuthorRank
 AUTHOR_RANK_ENGAGEMENT: AuthorRank
 
 class Mention(_message.Message):
-    __slots__ = ("id", "tenant_id", "post", "enrichment", "updated_at", "trace_id", "category_ids")
+    __slots__ = ("id", "tenant_id", "post", "enrichment", "updated_at", "trace_id", "category_ids", "workflow")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     POST_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,7 @@ class Mention(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_IDS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     post: _common_pb2.Post
@@ -80,10 +81,11 @@ class Mention(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     trace_id: str
     category_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., post: _Optional[_Union[_common_pb2.Post, _Mapping]] = ..., enrichment: _Optional[_Union[_common_pb2.Enrichment, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trace_id: _Optional[str] = ..., category_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    workflow: MentionWorkflow
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., post: _Optional[_Union[_common_pb2.Post, _Mapping]] = ..., enrichment: _Optional[_Union[_common_pb2.Enrichment, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trace_id: _Optional[str] = ..., category_ids: _Optional[_Iterable[str]] = ..., workflow: _Optional[_Union[MentionWorkflow, _Mapping]] = ...) -> None: ...
 
 class SearchMentionsRequest(_message.Message):
-    __slots__ = ("tenant_id", "start_time", "end_time", "sentiments", "platforms", "languages", "aspects", "query", "page_size", "page_token", "sort", "query_ids", "category_ids")
+    __slots__ = ("tenant_id", "start_time", "end_time", "sentiments", "platforms", "languages", "aspects", "query", "page_size", "page_token", "sort", "query_ids", "category_ids", "workflow_states", "assignees", "tags")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +99,9 @@ class SearchMentionsRequest(_message.Message):
     SORT_FIELD_NUMBER: _ClassVar[int]
     QUERY_IDS_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_IDS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_STATES_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEES_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
@@ -110,7 +115,10 @@ class SearchMentionsRequest(_message.Message):
     sort: SortOrder
     query_ids: _containers.RepeatedScalarFieldContainer[str]
     category_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentiments: _Optional[_Iterable[_Union[_common_pb2.Sentiment, str]]] = ..., platforms: _Optional[_Iterable[_Union[_common_pb2.Platform, str]]] = ..., languages: _Optional[_Iterable[str]] = ..., aspects: _Optional[_Iterable[str]] = ..., query: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[_Union[SortOrder, str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., category_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    workflow_states: _containers.RepeatedScalarFieldContainer[str]
+    assignees: _containers.RepeatedScalarFieldContainer[str]
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentiments: _Optional[_Iterable[_Union[_common_pb2.Sentiment, str]]] = ..., platforms: _Optional[_Iterable[_Union[_common_pb2.Platform, str]]] = ..., languages: _Optional[_Iterable[str]] = ..., aspects: _Optional[_Iterable[str]] = ..., query: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sort: _Optional[_Union[SortOrder, str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., category_ids: _Optional[_Iterable[str]] = ..., workflow_states: _Optional[_Iterable[str]] = ..., assignees: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchMentionsResponse(_message.Message):
     __slots__ = ("mentions", "next_page_token")
@@ -1102,3 +1110,137 @@ class GetAlertRequest(_message.Message):
     tenant_id: str
     id: str
     def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class MentionNote(_message.Message):
+    __slots__ = ("author", "text", "created_at")
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    author: str
+    text: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, author: _Optional[str] = ..., text: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MentionWorkflow(_message.Message):
+    __slots__ = ("state", "assignee", "tags", "notes", "version", "updated_at", "updated_by")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    assignee: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    notes: _containers.RepeatedCompositeFieldContainer[MentionNote]
+    version: int
+    updated_at: _timestamp_pb2.Timestamp
+    updated_by: str
+    def __init__(self, state: _Optional[str] = ..., assignee: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., notes: _Optional[_Iterable[_Union[MentionNote, _Mapping]]] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+
+class TagList(_message.Message):
+    __slots__ = ("tags",)
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WorkflowChange(_message.Message):
+    __slots__ = ("state", "assignee", "tags", "add_tags", "remove_tags", "note")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    ADD_TAGS_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_TAGS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    assignee: str
+    tags: TagList
+    add_tags: _containers.RepeatedScalarFieldContainer[str]
+    remove_tags: _containers.RepeatedScalarFieldContainer[str]
+    note: str
+    def __init__(self, state: _Optional[str] = ..., assignee: _Optional[str] = ..., tags: _Optional[_Union[TagList, _Mapping]] = ..., add_tags: _Optional[_Iterable[str]] = ..., remove_tags: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ...) -> None: ...
+
+class UpdateMentionWorkflowRequest(_message.Message):
+    __slots__ = ("tenant_id", "id", "change", "actor", "expected_version")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    id: str
+    change: WorkflowChange
+    actor: str
+    expected_version: int
+    def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ..., change: _Optional[_Union[WorkflowChange, _Mapping]] = ..., actor: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class BulkUpdateMentionWorkflowRequest(_message.Message):
+    __slots__ = ("tenant_id", "ids", "change", "actor")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    change: WorkflowChange
+    actor: str
+    def __init__(self, tenant_id: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., change: _Optional[_Union[WorkflowChange, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class BulkUpdateMentionWorkflowResponse(_message.Message):
+    __slots__ = ("updated_ids", "missing_ids")
+    UPDATED_IDS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_IDS_FIELD_NUMBER: _ClassVar[int]
+    updated_ids: _containers.RepeatedScalarFieldContainer[str]
+    missing_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, updated_ids: _Optional[_Iterable[str]] = ..., missing_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetInboxCountsRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class GetInboxCountsResponse(_message.Message):
+    __slots__ = ("open", "in_progress", "resolved", "ignored")
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_FIELD_NUMBER: _ClassVar[int]
+    open: int
+    in_progress: int
+    resolved: int
+    ignored: int
+    def __init__(self, open: _Optional[int] = ..., in_progress: _Optional[int] = ..., resolved: _Optional[int] = ..., ignored: _Optional[int] = ...) -> None: ...
+
+class ListMentionAuditRequest(_message.Message):
+    __slots__ = ("tenant_id", "id", "limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    id: str
+    limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class MentionAuditEntry(_message.Message):
+    __slots__ = ("actor", "at", "field", "old_json", "new_json", "version")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    OLD_JSON_FIELD_NUMBER: _ClassVar[int]
+    NEW_JSON_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    actor: str
+    at: _timestamp_pb2.Timestamp
+    field: str
+    old_json: str
+    new_json: str
+    version: int
+    def __init__(self, actor: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., field: _Optional[str] = ..., old_json: _Optional[str] = ..., new_json: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ListMentionAuditResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[MentionAuditEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[MentionAuditEntry, _Mapping]]] = ...) -> None: ...

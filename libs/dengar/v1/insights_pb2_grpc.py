@@ -104,6 +104,26 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.GetTopicsRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.GetTopicsResponse.FromString,
                 _registered_method=True)
+        self.UpdateMentionWorkflow = channel.unary_unary(
+                '/dengar.v1.InsightsService/UpdateMentionWorkflow',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.UpdateMentionWorkflowRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.MentionWorkflow.FromString,
+                _registered_method=True)
+        self.BulkUpdateMentionWorkflow = channel.unary_unary(
+                '/dengar.v1.InsightsService/BulkUpdateMentionWorkflow',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.BulkUpdateMentionWorkflowRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.BulkUpdateMentionWorkflowResponse.FromString,
+                _registered_method=True)
+        self.GetInboxCounts = channel.unary_unary(
+                '/dengar.v1.InsightsService/GetInboxCounts',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetInboxCountsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.GetInboxCountsResponse.FromString,
+                _registered_method=True)
+        self.ListMentionAudit = channel.unary_unary(
+                '/dengar.v1.InsightsService/ListMentionAudit',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -213,6 +233,35 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateMentionWorkflow(self, request, context):
+        """The monitoring inbox. Change one mention's workflow (state, assignee, tags, a note); with
+        expected_version, FAILED_PRECONDITION (reason version-conflict) when it moved meanwhile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BulkUpdateMentionWorkflow(self, request, context):
+        """The same change on up to 500 mentions (last writer wins); unknown ids are listed, not errors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInboxCounts(self, request, context):
+        """Mentions per workflow state (mentions never touched count as open).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMentionAudit(self, request, context):
+        """Who changed what in one mention's workflow, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -285,6 +334,26 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.GetTopics,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.GetTopicsRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.GetTopicsResponse.SerializeToString,
+            ),
+            'UpdateMentionWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMentionWorkflow,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.UpdateMentionWorkflowRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.MentionWorkflow.SerializeToString,
+            ),
+            'BulkUpdateMentionWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.BulkUpdateMentionWorkflow,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.BulkUpdateMentionWorkflowRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.BulkUpdateMentionWorkflowResponse.SerializeToString,
+            ),
+            'GetInboxCounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInboxCounts,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetInboxCountsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.GetInboxCountsResponse.SerializeToString,
+            ),
+            'ListMentionAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMentionAudit,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -665,6 +734,114 @@ class InsightsService:
             '/dengar.v1.InsightsService/GetTopics',
             dengar_dot_v1_dot_insights__pb2.GetTopicsRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.GetTopicsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMentionWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/UpdateMentionWorkflow',
+            dengar_dot_v1_dot_insights__pb2.UpdateMentionWorkflowRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.MentionWorkflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BulkUpdateMentionWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/BulkUpdateMentionWorkflow',
+            dengar_dot_v1_dot_insights__pb2.BulkUpdateMentionWorkflowRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.BulkUpdateMentionWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInboxCounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/GetInboxCounts',
+            dengar_dot_v1_dot_insights__pb2.GetInboxCountsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.GetInboxCountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMentionAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsService/ListMentionAudit',
+            dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -30,7 +30,9 @@ from dengar_gateway.entrypoints.routers import (
     analytics,
     analyze,
     dashboard,
+    exports,
     health,
+    inbox,
     insight_voices,
     insights,
     keys,
@@ -141,7 +143,8 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.limits.max_body_bytes,
                        path_limits={"/v1/imports": imports_router.max_request_bytes(config.limits)})
     app.add_middleware(TracingMiddleware)
-    for module in (posts, mentions, analytics, analyze, keys, health, dashboard):
+    # The inbox's and the export's fixed paths come before /v1/mentions/{mention_id}.
+    for module in (posts, inbox, exports, mentions, analytics, analyze, keys, health, dashboard):
         app.include_router(module.router)
     app.include_router(queries_router.router)
     app.include_router(sources_router.router)

@@ -16,6 +16,7 @@ from dengar_common import bus
 from dengar_common.app import ServiceApp
 from dengar_insights.adapters.alert_bus import NatsAlertPublisher, NullDispatcher
 from dengar_insights.adapters.alerts import MongoAlertRuleStore, MongoAlertStore
+from dengar_insights.adapters.audit import MongoAuditLog
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
@@ -34,6 +35,7 @@ from dengar_insights.service_layer.alert_conditions import EngineConditions
 from dengar_insights.service_layer.alerts import AlertEngine, AlertHistory, AlertRules, ChannelDirectory
 from dengar_insights.service_layer.backfill import BackfillRunner, Backfills, IncomingTags, loaders
 from dengar_insights.service_layer.categories import CategoryManager, CategoryTagger
+from dengar_insights.service_layer.inbox import Inbox
 from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Dispatcher, Embedder
@@ -116,12 +118,15 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     await bus.ensure_streams(js, subjects)
 
     mention_reads = MongoMentionReads(db)
+    audit_log = MongoAuditLog(db)
+    await audit_log.ensure_indexes()
+    inbox = Inbox(mentions, audit_log)
     engine = InsightEngine(MongoRollupReads(rollups), mention_reads)
     voices = Voices(MongoVoiceReads(db), mention_reads)
     topics = TopicsEngine(MongoTopicReads(db), topic_registry,
                           limits=TopicLimits(sample_cap=cfg.topics_sample_cap))
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
-                                engine, voices, topics, backfills=backfills)
+                                engine, voices, topics, backfills=backfills, inbox=inbox)
 
     # Alerts. Until a delivery Dispatcher is passed in, the NullDispatcher knows no channels.
     if dispatcher is None:

@@ -72,6 +72,12 @@ class Principal:
     tenant_id: str
     key_id: str
     scopes: frozenset[Scope] = field(default_factory=frozenset)
+    # The key's name: who the audit trail says acted.
+    key_name: str = ""
+
+    @property
+    def actor(self) -> str:
+        return self.key_name or self.key_id
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from dengar_gateway.entrypoints.schemas import (
     IngestResult,
     LanguageCount,
     MentionOut,
+    NoteOut,
     PlatformCount,
     SentimentOut,
     SentimentSplit,
@@ -34,6 +35,7 @@ from dengar_gateway.entrypoints.schemas import (
     SummaryOut,
     TimeSeriesOut,
     TimeSeriesPointOut,
+    WorkflowOut,
 )
 
 # Scores are float32 on the wire; more digits than this are noise (0.800000011920929).
@@ -139,7 +141,16 @@ def mention_out(mention: insights_pb2.Mention) -> MentionOut:
         urls=list(enrichment.urls), domains=list(enrichment.domains),
         cashtags=list(enrichment.cashtags), emojis=list(enrichment.emojis),
         trace_id=mention.trace_id,
+        workflow=workflow_out(mention.workflow) if mention.HasField("workflow") else None,
     )
+
+
+def workflow_out(wf: insights_pb2.MentionWorkflow) -> WorkflowOut:
+    return WorkflowOut(state=wf.state or "open", assignee=wf.assignee, tags=list(wf.tags),
+                       notes=[NoteOut(author=n.author, text=n.text, created_at=_opt_time(n, "created_at"))
+                              for n in wf.notes],
+                       version=wf.version, updated_at=_opt_time(wf, "updated_at"),
+                       updated_by=wf.updated_by)
 
 
 def _points(points: Iterable[insights_pb2.TimeSeriesPoint], *,

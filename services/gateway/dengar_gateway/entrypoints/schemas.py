@@ -94,6 +94,25 @@ class AnalysisOut(_Out):
         description="Only present when `include_embedding` was true.")
 
 
+class NoteOut(_Out):
+    author: str = Field(description="Name of the API key that wrote the note.")
+    text: str
+    created_at: datetime | None
+
+
+class WorkflowOut(_Out):
+    """A mention's place in the monitoring inbox."""
+
+    state: str = Field(description="open, in_progress, resolved or ignored.")
+    assignee: str = Field(description="Free-form user id; empty when unassigned.")
+    tags: list[str]
+    notes: list[NoteOut] = Field(description="Append-only, oldest first.")
+    version: int = Field(description="Bumped by every change; send it back as `If-Match` or "
+                                     "`version` to change the workflow only if nobody else did.")
+    updated_at: datetime | None
+    updated_by: str = Field(description="Name of the API key of the last change.")
+
+
 class MentionOut(_Out):
     """A collected post with its enrichment (enrichment fields are null or empty until the NLP
     stage has processed the post)."""
@@ -130,6 +149,7 @@ class MentionOut(_Out):
     cashtags: list[str]
     emojis: list[str]
     trace_id: str = Field(default="", description="Trace id of the pipeline run that last wrote the mention.")
+    workflow: WorkflowOut | None = Field(default=None, description="The monitoring inbox's workflow.")
 
 
 class MentionPage(_Out):

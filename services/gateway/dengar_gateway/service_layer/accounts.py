@@ -62,7 +62,7 @@ class Accounts:
         if record is None or record.revoked or not verify_key(token.strip(), record.hash):
             raise Unauthenticated("invalid or revoked API key")
         self._rate_limit.take(key_id, "API key")
-        return Principal(tenant_id=record.tenant_id, key_id=key_id,
+        return Principal(tenant_id=record.tenant_id, key_id=key_id, key_name=record.name,
                          scopes=frozenset(known_scopes(record.scopes)))
 
     async def create_tenant(self, name: str, tenant_id: str | None = None

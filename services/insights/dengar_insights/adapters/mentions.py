@@ -25,6 +25,7 @@ from dengar_insights.domain.search import (
     SearchQuery,
     time_from_key,
 )
+from dengar_insights.domain.workflow import OPEN, STATES
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,29 @@ INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
                               ("created_at", DESCENDING)]),
     ("tenant_category_created", [("tenant_id", ASCENDING), ("category_ids", ASCENDING),
                                  ("created_at", DESCENDING)]),
+    # The monitoring inbox's filters and counts (see domain/workflow.py).
+    ("tenant_wfstate_created", [("tenant_id", ASCENDING), ("workflow.state", ASCENDING),
+                                ("created_at", DESCENDING)]),
+    ("tenant_wfassignee_created", [("tenant_id", ASCENDING), ("workflow.assignee", ASCENDING),
+                                   ("created_at", DESCENDING)]),
+    ("tenant_wftags_created", [("tenant_id", ASCENDING), ("workflow.tags", ASCENDING),
+                               ("created_at", DESCENDING)]),
 ]
+
+
+def workflow_clauses(query: SearchQuery) -> list[Doc]:
+    """Filters on the workflow sub-document; a mention without one is open and unassigned."""
+    clauses: list[Doc] = []
+    if query.states:
+        states: Doc = {"workflow.state": {"$in": list(query.states)}}
+        if OPEN in query.states:
+            states = {"$or": [states, {"workflow.state": {"$exists": False}}]}
+        clauses.append(states)
+    if query.assignees:
+        clauses.append({"workflow.assignee": {"$in": list(query.assignees)}})
+    if query.tags:
+        clauses.append({"workflow.tags": {"$in": list(query.tags)}})
+    return clauses
 
 
 @store_errors
@@ -128,6 +151,7 @@ class MentionRepository:
                 clauses.append({field: {"$in": list(values)}})
         if query.terms:
             clauses.append({"terms": {"$all": list(query.terms)}})
+        clauses.extend(workflow_clauses(query))
 
         if query.sort == ENGAGEMENT_DESC:
             key_field, direction, key_value = "engagement_score", DESCENDING, after.key if after else None
@@ -214,3 +238,35 @@ class MentionRepository:
                                  projection={"embedding": 1, "_id": 0})
                   .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit))
         return [bytes(d["embedding"]) async for d in cursor if d.get("embedding")]
+
+    # -- the monitoring inbox (domain/workflow.py); never touches the ingest bookkeeping ----------
+
+    async def get_workflow(self, tenant_id: str, mention_id: str) -> Doc | None:
+        """``{"workflow": ...}`` of one mention (the key absent when it has none); None when absent."""
+        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id},
+                                        projection={"workflow": 1})
+
+    async def get_workflows(self, tenant_id: str, mention_ids: Sequence[str]) -> dict[str, Doc]:
+        ids = list(dict.fromkeys(mention_ids))
+        cursor = self._col.find({"tenant_id": tenant_id, "_id": {"$in": ids}}, projection={"workflow": 1})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def set_workflow(self, tenant_id: str, mention_id: str, expected_version: int,
+                           workflow: Mapping[str, Any]) -> bool:
+        """Replace the workflow iff it is still at ``expected_version`` (0: it has none yet)."""
+        guard: Doc = ({"workflow.version": expected_version} if expected_version
+                      else {"$or": [{"workflow": {"$exists": False}}, {"workflow.version": 0}]})
+        res = await self._col.update_one({"_id": mention_id, "tenant_id": tenant_id, **guard},
+                                         {"$set": {"workflow": dict(workflow)}})
+        return res.matched_count == 1
+
+    async def workflow_counts(self, tenant_id: str) -> dict[str, int]:
+        """Mentions per workflow state; those without a workflow count as open."""
+        counts = {state: 0 for state in STATES}
+        for state in STATES:
+            flt: Doc = {"tenant_id": tenant_id, "workflow.state": state}
+            if state == OPEN:
+                flt = {"tenant_id": tenant_id, "$or": [{"workflow.state": OPEN},
+                                                       {"workflow.state": {"$exists": False}}]}
+            counts[state] = await self._col.count_documents(flt)
+        return counts

@@ -70,6 +70,10 @@ class SearchQuery:
     query_ids: tuple[str, ...] = ()
     # Mentions in any of these categories.
     category_ids: tuple[str, ...] = ()
+    # The monitoring inbox (domain/workflow.py): any of these states, assignees, tags.
+    states: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -90,6 +94,8 @@ class SearchQuery:
             parts.append(sorted(self.query_ids))
         if self.category_ids:
             parts.append({"categories": sorted(self.category_ids)})
+        if self.states or self.assignees or self.tags:
+            parts.append({"workflow": [sorted(self.states), sorted(self.assignees), sorted(self.tags)]})
         canonical = json.dumps(parts, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

@@ -17,11 +17,13 @@ from dengar_common.errors import InvalidArgument
 from dengar_insights.domain.rollups import DAY, HOUR
 from dengar_insights.domain.search import ENGAGEMENT_DESC, TIME_ASC, TIME_DESC
 from dengar_insights.entrypoints.grpc_backfill import BackfillRpc
+from dengar_insights.entrypoints.grpc_inbox import InboxRpc
 from dengar_insights.entrypoints.grpc_insight_engine import InsightEngineRpc
 from dengar_insights.entrypoints.grpc_topics import TopicsRpc
 from dengar_insights.entrypoints.grpc_voices import VoicesRpc
 from dengar_insights.entrypoints.protos import mention_to_proto, optional_time, timestamp
 from dengar_insights.service_layer import queries
+from dengar_insights.service_layer.inbox import Inbox
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import BackfillRepository
 from dengar_insights.service_layer.queries import InsightsQueries, SeriesPoint
@@ -73,7 +75,8 @@ def search_request(request: insights_pb2.SearchMentionsRequest) -> queries.Searc
         platforms=_named(request.platforms, PLATFORM_NAMES, "platforms", "platform"),
         languages=list(request.languages), aspects=list(request.aspects), query=request.query,
         sort=_SORTS[request.sort], query_ids=list(request.query_ids), page_size=request.page_size,
-        page_token=request.page_token, category_ids=list(request.category_ids))
+        page_token=request.page_token, category_ids=list(request.category_ids),
+        states=list(request.workflow_states), assignees=list(request.assignees), tags=list(request.tags))
 
 
 def _fill(out: insights_pb2.TimeSeriesPoint, p: SeriesPoint) -> None:
@@ -81,10 +84,12 @@ def _fill(out: insights_pb2.TimeSeriesPoint, p: SeriesPoint) -> None:
     out.volume, out.negative, out.neutral, out.positive = p.volume, p.negative, p.neutral, p.positive
 
 
-class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc,
+class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, InboxRpc,
                        insights_pb2_grpc.InsightsServiceServicer):
     def __init__(self, use_cases: InsightsQueries, engine: InsightEngine, voices: Voices,
-                 topics: TopicsEngine, *, backfills: BackfillRepository | None = None) -> None:
+                 topics: TopicsEngine, *, backfills: BackfillRepository | None = None,
+                 inbox: Inbox | None = None) -> None:
+        InboxRpc.__init__(self, inbox)
         InsightEngineRpc.__init__(self, engine)
         VoicesRpc.__init__(self, voices)
         TopicsRpc.__init__(self, topics)

@@ -13,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dengar.v1 import common_pb2, insights_pb2
 from dengar_common.enums import SENTIMENTS, platform_from_name, platform_name, sentiment_name
 from dengar_insights.domain import post as dom
+from dengar_insights.domain import workflow
 from dengar_insights.domain.categories import EMPTY_SET, CategorySet
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
 
@@ -150,4 +151,18 @@ def mention_to_proto(doc: Mapping[str, Any]) -> insights_pb2.Mention:
     return insights_pb2.Mention(id=doc["_id"], tenant_id=doc["tenant_id"], post=post,
                                 enrichment=enrichment, updated_at=timestamp(doc.get("updated_at")),
                                 trace_id=doc.get("trace_id") or "",
-                                category_ids=doc.get("category_ids") or [])
+                                category_ids=doc.get("category_ids") or [],
+                                workflow=workflow_to_proto(doc.get("workflow")))
+
+
+def workflow_to_proto(stored: Mapping[str, Any] | None) -> insights_pb2.MentionWorkflow:
+    """A stored workflow sub-document (or none: open, version 0) as the API's MentionWorkflow."""
+    wf = workflow.current(stored)
+    out = insights_pb2.MentionWorkflow(state=wf["state"], assignee=wf["assignee"], tags=wf["tags"],
+                                       version=wf["version"], updated_by=wf["updated_by"])
+    if wf["updated_at"] is not None:
+        out.updated_at.CopyFrom(timestamp(wf["updated_at"]))
+    for n in wf["notes"]:
+        out.notes.add(author=n.get("author", ""), text=n.get("text", ""),
+                      created_at=timestamp(n.get("created_at")))
+    return out

@@ -22,6 +22,7 @@ from typing import Any
 
 from dengar_common.errors import InvalidArgument, NotFound
 from dengar_common.post_contract import SENTIMENT_LABELS
+from dengar_insights.domain import workflow
 from dengar_insights.domain.categories import check_category_id
 from dengar_insights.domain.mention import normalise_language
 from dengar_insights.domain.rollups import (
@@ -81,6 +82,10 @@ class SearchRequest:
     page_size: int = 0
     page_token: str = ""
     category_ids: Sequence[str] = ()
+    # The monitoring inbox's filters.
+    states: Sequence[str] = ()
+    assignees: Sequence[str] = ()
+    tags: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,9 @@ def search_query(req: SearchRequest) -> SearchQuery:
         terms=tuple(terms), sort=req.sort,
         query_ids=tuple(sorted(set(checked_query_ids(req.query_ids, required=False)))),
         category_ids=checked_category_ids(req.category_ids),
+        states=workflow.check_filter(req.states, "workflow_states", workflow.check_state),
+        assignees=workflow.check_filter(req.assignees, "assignees", workflow.check_assignee),
+        tags=workflow.check_filter(req.tags, "tags", workflow.check_tag),
     )
 
 

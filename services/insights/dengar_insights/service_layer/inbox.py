@@ -1,0 +1,123 @@
+"""The monitoring inbox's use cases: change one or many mentions' workflows, counts, audit trail.
+
+A change is a compare-and-set on the workflow's own version (see domain/workflow.py), so it never
+disturbs the ingest protocol. ``update`` with an expected version answers FAILED_PRECONDITION
+(reason ``version-conflict``) when someone else changed the workflow first; without one it retries
+on the current version. Every effective change appends its audit entries after the write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from dengar_common.errors import FailedPrecondition, InvalidArgument, NotFound
+from dengar_insights.domain import workflow
+from dengar_insights.domain.workflow import WorkflowChange
+
+logger = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+MAX_BULK = 500
+MAX_AUDIT = 500
+_ATTEMPTS = 5
+
+
+class WorkflowStore(Protocol):
+    async def get_workflow(self, tenant_id: str, mention_id: str) -> Doc | None: ...
+
+    async def set_workflow(self, tenant_id: str, mention_id: str, expected_version: int,
+                           workflow: Mapping[str, Any]) -> bool: ...
+
+    async def workflow_counts(self, tenant_id: str) -> dict[str, int]: ...
+
+
+class AuditLog(Protocol):
+    async def append(self, tenant_id: str, entries: Sequence[Mapping[str, Any]]) -> None: ...
+
+    async def list(self, tenant_id: str, mention_id: str, limit: int) -> list[Doc]: ...
+
+
+class VersionConflict(FailedPrecondition):
+    def __init__(self, mention_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"mention {mention_id} is at workflow version {actual}, not {expected}",
+                         field="version", reason="version-conflict")
+
+
+def _utcnow() -> datetime:
+    # BSON dates hold milliseconds: what is returned is what a later read gives back.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class Inbox:
+    def __init__(self, store: WorkflowStore, audit: AuditLog,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self._store = store
+        self._audit = audit
+        self._clock = clock
+
+    async def update(self, tenant_id: str, mention_id: str, change: WorkflowChange, *, actor: str,
+                     expected_version: int | None = None) -> dict[str, Any]:
+        """The mention's workflow after ``change``; NotFound, VersionConflict or InvalidArgument."""
+        if not mention_id:
+            raise InvalidArgument("id is required", field="id")
+        if not actor:
+            raise InvalidArgument("actor is required", field="actor")
+        if expected_version is not None and expected_version < 0:
+            raise InvalidArgument("version must not be negative", field="version")
+        change = workflow.check_change(change)
+        for _ in range(_ATTEMPTS):
+            doc = await self._store.get_workflow(tenant_id, mention_id)
+            if doc is None:
+                raise NotFound(f"mention {mention_id} not found")
+            stored = workflow.current(doc.get("workflow"))
+            if expected_version is not None and stored["version"] != expected_version:
+                raise VersionConflict(mention_id, expected_version, stored["version"])
+            at = self._clock()
+            outcome = workflow.apply(doc.get("workflow"), change, actor=actor, at=at)
+            if not outcome.changed:
+                return stored
+            if await self._store.set_workflow(tenant_id, mention_id, stored["version"], outcome.workflow):
+                await self._audit.append(tenant_id, [
+                    {"tenant_id": tenant_id, "mention_id": mention_id, "actor": actor, "at": at,
+                     "field": e.field, "old": e.old, "new": e.new,
+                     "version": outcome.workflow["version"]} for e in outcome.entries])
+                return outcome.workflow
+            if expected_version is not None:
+                latest = await self._store.get_workflow(tenant_id, mention_id)
+                actual = workflow.current((latest or {}).get("workflow"))["version"]
+                raise VersionConflict(mention_id, expected_version, actual)
+        raise FailedPrecondition(f"the workflow of mention {mention_id} kept changing; try again",
+                                 field="version", reason="version-conflict")
+
+    async def bulk_update(self, tenant_id: str, mention_ids: Sequence[str], change: WorkflowChange, *,
+                          actor: str) -> tuple[list[str], list[str]]:
+        """Apply ``change`` to each mention (last writer wins); (updated or unchanged ids, missing ids)."""
+        ids = list(dict.fromkeys(i.strip() for i in mention_ids if i.strip()))
+        if not ids:
+            raise InvalidArgument("give at least one mention id", field="ids")
+        if len(ids) > MAX_BULK:
+            raise InvalidArgument(f"at most {MAX_BULK} mentions per bulk update", field="ids")
+        change = workflow.check_change(change)
+        done, missing = [], []
+        for mid in ids:
+            try:
+                await self.update(tenant_id, mid, change, actor=actor)
+            except NotFound:
+                missing.append(mid)
+            else:
+                done.append(mid)
+        return done, missing
+
+    async def counts(self, tenant_id: str) -> dict[str, int]:
+        return await self._store.workflow_counts(tenant_id)
+
+    async def audit(self, tenant_id: str, mention_id: str, limit: int = MAX_AUDIT) -> list[Doc]:
+        if not mention_id:
+            raise InvalidArgument("id is required", field="id")
+        if await self._store.get_workflow(tenant_id, mention_id) is None:
+            raise NotFound(f"mention {mention_id} not found")
+        return await self._audit.list(tenant_id, mention_id, max(1, min(limit, MAX_AUDIT)))

@@ -1,0 +1,121 @@
+"""The monitoring inbox against the real store: versions, bulk, counts, filters, and ingest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from insights_helpers import T0, enriched
+from test_insights_ingest import assert_rollups_match_mentions
+
+from dengar.v1 import common_pb2
+from dengar_common.errors import InvalidArgument, NotFound
+from dengar_insights.adapters.audit import MongoAuditLog
+from dengar_insights.adapters.mentions import MentionRepository
+from dengar_insights.adapters.rollups import RollupRepository
+from dengar_insights.domain.search import TIME_ASC, SearchQuery
+from dengar_insights.domain.workflow import WorkflowChange
+from dengar_insights.entrypoints.protos import prepare_enriched as prepare
+from dengar_insights.service_layer.inbox import Inbox, VersionConflict
+from dengar_insights.service_layer.ingest import MentionIngestor, Result
+
+TENANT, OTHER = "acme", "globex"
+
+
+@pytest.fixture
+async def env(mongo_client, unique):
+    db = mongo_client[f"{unique}_insights"]
+    mentions, rollups, audit = MentionRepository(db), RollupRepository(db), MongoAuditLog(db)
+    await mentions.ensure_indexes()
+    await rollups.ensure_indexes()
+    await audit.ensure_indexes()
+    ingestor = MentionIngestor(mentions, rollups)
+    ids = []
+    for i in range(5):
+        m = prepare(enriched(TENANT, f"p{i}", created_at=T0 + timedelta(minutes=i)))
+        assert await ingestor.ingest(m) == Result.INSERTED
+        ids.append(m.id)
+    other = prepare(enriched(OTHER, "p0"))
+    await ingestor.ingest(other)
+    return db, mentions, ingestor, Inbox(mentions, audit), ids, other.id
+
+
+async def test_versioned_update_conflicts_and_audits(env) -> None:
+    _, _, _, inbox, ids, _ = env
+    wf = await inbox.update(TENANT, ids[0], WorkflowChange(state="in_progress", assignee="dina"),
+                            actor="support-bot", expected_version=0)
+    assert (wf["state"], wf["assignee"], wf["version"]) == ("in_progress", "dina", 1)
+    with pytest.raises(VersionConflict) as exc:
+        await inbox.update(TENANT, ids[0], WorkflowChange(state="resolved"), actor="x",
+                           expected_version=0)
+    assert exc.value.reason == "version-conflict" and exc.value.field == "version"
+    wf = await inbox.update(TENANT, ids[0], WorkflowChange(add_tags=("Refund",), note="called back"),
+                            actor="dina-key", expected_version=1)
+    assert wf["tags"] == ["refund"] and wf["version"] == 2
+    assert [n["text"] for n in wf["notes"]] == ["called back"]
+    trail = await inbox.audit(TENANT, ids[0])
+    assert [(e["actor"], e["field"], e["old"], e["new"], e["version"]) for e in trail] == [
+        ("support-bot", "state", "open", "in_progress", 1),
+        ("support-bot", "assignee", "", "dina", 1),
+        ("dina-key", "tags", [], ["refund"], 2),
+        ("dina-key", "note", None, "called back", 2)]
+    # A change that changes nothing keeps the version and writes no audit entry.
+    same = await inbox.update(TENANT, ids[0], WorkflowChange(state="in_progress"), actor="y")
+    assert same["version"] == 2 and len(await inbox.audit(TENANT, ids[0])) == 4
+
+
+async def test_tenant_isolation(env) -> None:
+    _, _, _, inbox, ids, other_id = env
+    with pytest.raises(NotFound):
+        await inbox.update(OTHER, ids[0], WorkflowChange(state="resolved"), actor="b")
+    with pytest.raises(NotFound):
+        await inbox.audit(OTHER, ids[0])
+    done, missing = await inbox.bulk_update(TENANT, [ids[1], other_id], WorkflowChange(state="ignored"),
+                                            actor="a")
+    assert (done, missing) == ([ids[1]], [other_id])
+    assert (await inbox.counts(OTHER))["open"] == 1
+
+
+async def test_bulk_counts_and_filters(env) -> None:
+    _, mentions, _, inbox, ids, _ = env
+    done, missing = await inbox.bulk_update(TENANT, ids[:3], WorkflowChange(state="resolved",
+                                                                            tags=("vip",)), actor="a")
+    assert done == ids[:3] and not missing
+    await inbox.update(TENANT, ids[3], WorkflowChange(assignee="rudi"), actor="a")
+    assert await inbox.counts(TENANT) == {"open": 2, "in_progress": 0, "resolved": 3, "ignored": 0}
+
+    async def found(**kw) -> list[str]:
+        docs = await mentions.search(TENANT, SearchQuery(sort=TIME_ASC, **kw), None, 50)
+        return [d["_id"] for d in docs]
+
+    assert await found(states=("resolved",)) == ids[:3]
+    # Never-touched mentions are open, like ones explicitly assigned but still open.
+    assert await found(states=("open",)) == ids[3:]
+    assert await found(assignees=("rudi",)) == [ids[3]]
+    assert await found(tags=("vip",), states=("resolved", "ignored")) == ids[:3]
+    assert await found(tags=("none",)) == []
+    with pytest.raises(InvalidArgument) as exc:
+        await inbox.bulk_update(TENANT, ids, WorkflowChange(state="done"), actor="a")
+    assert exc.value.field == "state"
+
+
+async def test_ingest_of_a_recollected_post_keeps_the_workflow(env) -> None:
+    db, mentions, ingestor, inbox, ids, _ = env
+    await inbox.update(TENANT, ids[0], WorkflowChange(state="in_progress", tags=("refund",),
+                                                      note="on it"), actor="a")
+    rev_before = (await mentions.get_state(TENANT, ids[0]))["rev"]
+    # Re-collected later with another sentiment: the rollups move, the workflow stays.
+    again = prepare(enriched(TENANT, "p0", sentiment=common_pb2.SENTIMENT_NEGATIVE, text="Telat",
+                             collected_at=T0 + timedelta(days=1)))
+    assert await ingestor.ingest(again) == Result.UPDATED
+    doc = await mentions.get(TENANT, ids[0])
+    assert doc["text"] == "Telat"
+    assert doc["workflow"]["state"] == "in_progress" and doc["workflow"]["tags"] == ["refund"]
+    assert doc["workflow"]["version"] == 1
+    assert (await mentions.get_state(TENANT, ids[0]))["rev"] > rev_before
+    await assert_rollups_match_mentions(db, TENANT)
+    # And a workflow change after the ingest does not disturb the ingest bookkeeping.
+    state = await mentions.get_state(TENANT, ids[0])
+    await inbox.update(TENANT, ids[0], WorkflowChange(state="resolved"), actor="a", expected_version=1)
+    assert await mentions.get_state(TENANT, ids[0]) == state
+    await assert_rollups_match_mentions(db, TENANT)
