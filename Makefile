@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA ?= ../shared/data
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit test-integration test-e2e lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics clean
+.PHONY: install run test test-unit test-integration test-e2e lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,7 +48,7 @@ protos: install
 models: install
 	$(BIN)/python services/nlp/scripts/build_models.py --data $(DATA)
 
-bench: bench-nlp bench-collector bench-insights bench-topics
+bench: bench-nlp bench-collector bench-insights bench-topics bench-stream
 
 bench-nlp: install
 	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results
@@ -58,6 +58,9 @@ bench-collector: install
 
 bench-insights: install
 	$(BIN)/python bench/bench_insights.py --out bench/results
+
+bench-stream: install
+	$(BIN)/python bench/bench_stream.py --out bench/results
 
 # Embeds the airline tweets once (a few minutes) into TOPICS_CACHE, outside the repository.
 TOPICS_CACHE ?= /tmp/dengar-topics-cache

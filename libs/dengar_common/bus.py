@@ -26,6 +26,12 @@ from nats.js.errors import NotFoundError
 logger = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW_S = 600.0
+# Mention events ("a mention was stored or changed") feed live streams, whose resume positions
+# are these events' stream sequences: kept two hours so a resume within the last hour always
+# finds its position, and de-duplicated over a whole hour so a redelivered post published again
+# within that time is dropped by the server.
+MENTION_EVENTS_MAX_AGE_S = 2 * 3600.0
+MENTION_EVENTS_DUPLICATE_WINDOW_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,14 @@ class Subjects:
     def alerts_all(self) -> str:
         return f"{self.root}.alerts.*"
 
+    def mentions_stored(self, tenant_id: str) -> str:
+        """A mention was stored or changed (JSON ``{"id", "content_hash"}``), published by insights."""
+        return f"{self.root}.mentions.stored.{tenant_id}"
+
+    @property
+    def mentions_stored_all(self) -> str:
+        return f"{self.root}.mentions.stored.*"
+
     @property
     def dlq_all(self) -> str:
         return f"{self.root}.dlq.>"
@@ -98,6 +112,9 @@ async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
         StreamConfig(name=subjects.stream("alerts"), subjects=[subjects.alerts_all],
                      storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S,
                      max_age=30 * 24 * 3600.0),
+        StreamConfig(name=subjects.stream("mentions"), subjects=[subjects.mentions_stored_all],
+                     storage=StorageType.FILE, max_age=MENTION_EVENTS_MAX_AGE_S,
+                     duplicate_window=MENTION_EVENTS_DUPLICATE_WINDOW_S),
         StreamConfig(name=subjects.stream("dlq"), subjects=[subjects.dlq_all],
                      storage=StorageType.FILE, max_age=14 * 24 * 3600.0),
     ]

@@ -1244,3 +1244,37 @@ class ListMentionAuditResponse(_message.Message):
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[MentionAuditEntry]
     def __init__(self, entries: _Optional[_Iterable[_Union[MentionAuditEntry, _Mapping]]] = ...) -> None: ...
+
+class StreamMentionsRequest(_message.Message):
+    __slots__ = ("tenant_id", "start_time", "end_time", "sentiments", "platforms", "languages", "aspects", "query", "query_ids", "category_ids", "resume_after")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    SENTIMENTS_FIELD_NUMBER: _ClassVar[int]
+    PLATFORMS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    ASPECTS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    QUERY_IDS_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_IDS_FIELD_NUMBER: _ClassVar[int]
+    RESUME_AFTER_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    sentiments: _containers.RepeatedScalarFieldContainer[_common_pb2.Sentiment]
+    platforms: _containers.RepeatedScalarFieldContainer[_common_pb2.Platform]
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    aspects: _containers.RepeatedScalarFieldContainer[str]
+    query: str
+    query_ids: _containers.RepeatedScalarFieldContainer[str]
+    category_ids: _containers.RepeatedScalarFieldContainer[str]
+    resume_after: str
+    def __init__(self, tenant_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentiments: _Optional[_Iterable[_Union[_common_pb2.Sentiment, str]]] = ..., platforms: _Optional[_Iterable[_Union[_common_pb2.Platform, str]]] = ..., languages: _Optional[_Iterable[str]] = ..., aspects: _Optional[_Iterable[str]] = ..., query: _Optional[str] = ..., query_ids: _Optional[_Iterable[str]] = ..., category_ids: _Optional[_Iterable[str]] = ..., resume_after: _Optional[str] = ...) -> None: ...
+
+class StreamedMention(_message.Message):
+    __slots__ = ("position", "mention")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    MENTION_FIELD_NUMBER: _ClassVar[int]
+    position: str
+    mention: Mention
+    def __init__(self, position: _Optional[str] = ..., mention: _Optional[_Union[Mention, _Mapping]] = ...) -> None: ...

@@ -124,6 +124,11 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.FromString,
                 _registered_method=True)
+        self.StreamMentions = channel.unary_stream(
+                '/dengar.v1.InsightsService/StreamMentions',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.StreamMentionsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.StreamedMention.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -262,6 +267,18 @@ class InsightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamMentions(self, request, context):
+        """The tenant's mentions as they are stored or changed, live, filtered like SearchMentions
+        (sentiments, platforms, languages, aspects, query, query_ids, category_ids; start/end on the
+        post's creation time). Each carries a position; `resume_after` continues right after one,
+        without gaps or repeats, for at least the last hour of positions. The first message has no
+        mention: it is sent once subscribed, with the position the stream continues after. Never
+        ends by itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InsightsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -354,6 +371,11 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.ListMentionAudit,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.SerializeToString,
+            ),
+            'StreamMentions': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamMentions,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.StreamMentionsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.StreamedMention.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -842,6 +864,33 @@ class InsightsService:
             '/dengar.v1.InsightsService/ListMentionAudit',
             dengar_dot_v1_dot_insights__pb2.ListMentionAuditRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.ListMentionAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamMentions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dengar.v1.InsightsService/StreamMentions',
+            dengar_dot_v1_dot_insights__pb2.StreamMentionsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.StreamedMention.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,12 +38,14 @@ from dengar_gateway.entrypoints.routers import (
     keys,
     mentions,
     posts,
+    stream,
 )
 from dengar_gateway.entrypoints.routers import categories as categories_router
 from dengar_gateway.entrypoints.routers import imports as imports_router
 from dengar_gateway.entrypoints.routers import queries as queries_router
 from dengar_gateway.entrypoints.routers import sources as sources_router
 from dengar_gateway.entrypoints.routers import webhooks as webhooks_router
+from dengar_gateway.entrypoints.streaming import LiveStreams
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
 from dengar_gateway.service_layer.idempotency import Idempotency
 from dengar_gateway.settings import GatewayConfig, GatewaySettings
@@ -91,6 +93,7 @@ TAGS: list[dict[str, Any]] = [
     {"name": "webhooks", "description": "Signed pushes to webhook sources; no API key (see *Signed "
                                         "webhooks*)."},
     {"name": "health", "description": "Probes for orchestrators; no authentication."},
+    {"name": "stream", "description": "Live mentions as Server-Sent Events (scope `read`)."},
     {"name": "categories", "description": "The tenant's categories (custom aspects) that every new "
                                           "mention is assigned to (manage with `admin`, read with "
                                           "`read`)."},
@@ -154,6 +157,7 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     app.include_router(insight_voices.router)
     app.include_router(categories_router.router)
     app.include_router(alerts_router.router)
+    app.include_router(stream.router)
     app.mount("/static", StaticFiles(packages=[("dengar_gateway", "static")]), name="static")
     # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
@@ -165,7 +169,8 @@ def build_deps(config: GatewayConfig, store: GatewayStore, backends: Backends) -
     rate_limit = RateLimit(TokenBucketLimiter(config.rate_limit.per_s, config.rate_limit.burst))
     return GatewayDeps(config=config, store=store, backends=backends,
                        accounts=Accounts(store.tenants, store.keys, rate_limit),
-                       idempotency=Idempotency(store.idempotency), rate_limit=rate_limit)
+                       idempotency=Idempotency(store.idempotency), rate_limit=rate_limit,
+                       streams=LiveStreams(config.stream.max_per_tenant))
 
 
 def open_store(app: ServiceApp, settings: GatewaySettings) -> GatewayStore:
@@ -219,6 +224,9 @@ async def serve_http(app: ServiceApp, api: FastAPI, settings: GatewaySettings) -
     async def stop() -> None:
         # /readyz turns the load balancer away while uvicorn drains.
         api.state.deps.draining = True
+        # Live streams never finish by themselves: end them now, so the drain is not held up
+        # until the grace period runs out (their clients reconnect elsewhere, with Last-Event-ID).
+        api.state.deps.streams.close()
         server.should_exit = True
         await asyncio.wait_for(asyncio.shield(serving), timeout=settings.shutdown_grace_s + 5)
 

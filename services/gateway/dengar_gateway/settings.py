@@ -40,6 +40,19 @@ class LimitsConfig(BaseModel):
     import_timeout_s: float = Field(3600.0, gt=0)
 
 
+class StreamConfig(BaseModel):
+    """Live streams (GET /v1/stream/mentions, Server-Sent Events)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # A comment line this often keeps proxies and clients from timing out an idle stream.
+    heartbeat_s: float = Field(15.0, gt=0)
+    # Concurrent streams per tenant, counted in this gateway process (per replica).
+    max_per_tenant: int = Field(5, ge=1)
+    # Retry-After of the 429 over that limit, and the reconnection delay suggested to clients.
+    retry_after_s: int = Field(5, ge=1)
+
+
 class GatewayConfig(BaseModel):
     """The public REST API and dashboard."""
 
@@ -60,6 +73,7 @@ class GatewayConfig(BaseModel):
     rate_limit: RateLimitConfig = RateLimitConfig()
     limits: LimitsConfig = LimitsConfig()
     idempotency: IdempotencyConfig = IdempotencyConfig()
+    stream: StreamConfig = StreamConfig()
 
 
 class GatewaySettings(CommonSettings):

@@ -20,6 +20,7 @@ from dengar_insights.adapters.audit import MongoAuditLog
 from dengar_insights.adapters.backfills import BackfillRepository
 from dengar_insights.adapters.categories import MongoCategoryStore
 from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollupReads
+from dengar_insights.adapters.mention_events import NatsMentionEvents
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.nlp import NlpEmbedder
 from dengar_insights.adapters.rollups import RollupRepository
@@ -40,6 +41,7 @@ from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Dispatcher, Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
+from dengar_insights.service_layer.stream import MentionStream
 from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
 from dengar_insights.service_layer.voices import Voices
 from dengar_insights.settings import InsightsSettings
@@ -117,6 +119,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     js = (await app.connect_nats(settings.nats_url)).jetstream()
     await bus.ensure_streams(js, subjects)
 
+    mention_events = NatsMentionEvents(js, subjects)
     mention_reads = MongoMentionReads(db)
     audit_log = MongoAuditLog(db)
     await audit_log.ensure_indexes()
@@ -126,7 +129,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     topics = TopicsEngine(MongoTopicReads(db), topic_registry,
                           limits=TopicLimits(sample_cap=cfg.topics_sample_cap))
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
-                                engine, voices, topics, backfills=backfills, inbox=inbox)
+                                engine, voices, topics, backfills=backfills, inbox=inbox,
+                                stream=MentionStream(mention_events, mentions))
 
     # Alerts. Until a delivery Dispatcher is passed in, the NullDispatcher knows no channels.
     if dispatcher is None:
@@ -152,9 +156,11 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
 
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
+    # Registered after the gRPC server, so it runs before the server stops: live streams end first.
+    app.on_stop("live mention streams", mention_events.close)
 
     handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill),
-                                  alerts=alerts)
+                                  alerts=alerts, events=mention_events)
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,

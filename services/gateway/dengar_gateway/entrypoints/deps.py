@@ -6,7 +6,7 @@ import email.message
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -19,6 +19,7 @@ from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
 from dengar_gateway.domain.keys import Principal, Scope
 from dengar_gateway.entrypoints.problems import ApiProblem, unauthorized
+from dengar_gateway.entrypoints.streaming import LiveStreams
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
 from dengar_gateway.service_layer.idempotency import Idempotency
 from dengar_gateway.settings import GatewayConfig
@@ -40,6 +41,8 @@ class GatewayDeps:
     rate_limit: RateLimit
     # Set when shutdown starts, so /readyz turns the load balancer away first.
     draining: bool = False
+    # Live streams (SSE) of this process: their per-tenant limit and the signal that ends them.
+    streams: LiveStreams = field(default_factory=lambda: LiveStreams(5))
 
 
 def get_deps(request: Request) -> GatewayDeps:

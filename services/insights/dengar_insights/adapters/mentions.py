@@ -105,6 +105,11 @@ class MentionRepository:
                                 projection=list(STATE_FIELDS))
         return {doc["_id"]: doc async for doc in cursor}
 
+    async def get_for_stream(self, tenant_id: str, mention_id: str) -> Doc | None:
+        """The mention with ``terms`` (for the stream's filter) and ``content_hash`` (its revision)."""
+        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id},
+                                        projection={"pending": 0, "contribution": 0, "embedding": 0})
+
     async def get_document(self, tenant_id: str, mention_id: str) -> Doc | None:
         return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id}, projection={"terms": 0})
 

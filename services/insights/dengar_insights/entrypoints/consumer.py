@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from dengar_insights.service_layer.alerts import AlertEngine
 from dengar_insights.service_layer.backfill import IncomingTags
 from dengar_insights.service_layer.categories import CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
+from dengar_insights.service_layer.ports import MentionEvents
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +35,21 @@ class EnrichedPostHandler:
     cannot be loaded has its messages retried (an error outcome) rather than stored untagged.
     With ``tags``, tags given before a query or category change that reached the store after its
     backfill had passed are fixed.
+
+    With ``events``, every mention inserted or changed is announced on the mention-event stream
+    (live streams) before its message is acked; a failed publish fails the message, whose
+    redelivery finds a duplicate and publishes again (the server drops the repeat). A duplicate
+    on a first delivery is a post seen before under another message id: not announced again.
     """
 
     def __init__(self, ingestor: MentionIngestor, tagger: CategoryTagger | None = None,
-                 tags: IncomingTags | None = None, alerts: AlertEngine | None = None) -> None:
+                 tags: IncomingTags | None = None, alerts: AlertEngine | None = None,
+                 events: MentionEvents | None = None) -> None:
         self._ingestor = ingestor
         self._alerts = alerts
         self._tagger = tagger
         self._tags = tags
+        self._events = events
         self.results: Counter[str] = Counter()
 
     async def _category_sets(self, msgs: Sequence[Msg]) -> dict[str, CategorySet | Exception]:
@@ -100,6 +109,8 @@ class EnrichedPostHandler:
         if self._alerts is not None:
             for tenant, docs in new.items():
                 await self._alerts.on_mentions(tenant, docs)
+        if self._events is not None:
+            await self._announce(msgs, indexes, items, results, outcomes)
         for i, res in zip(indexes, results, strict=True):
             if isinstance(res, BaseException):
                 logger.warning("storing the message on %s failed: %s", msgs[i].subject, res)
@@ -109,3 +120,29 @@ class EnrichedPostHandler:
                 if res is Result.STALE:
                     logger.info("ignored an older copy of a post on %s", msgs[i].subject)
         return outcomes
+
+    async def _announce(self, msgs: Sequence[Msg], indexes: Sequence[int],
+                        items: Sequence[tuple[PreparedMention, str]],
+                        results: Sequence[Result | BaseException], outcomes: list[Outcome]) -> None:
+        assert self._events is not None
+        todo: list[tuple[int, PreparedMention]] = []
+        for i, (m, _), res in zip(indexes, items, results, strict=True):
+            if isinstance(res, BaseException) or res is Result.STALE:
+                continue
+            if res is Result.DUPLICATE and _deliveries(msgs[i]) <= 1:
+                continue
+            todo.append((i, m))
+        published = await asyncio.gather(
+            *(self._events.publish(m.tenant_id, m.id, m.content_hash) for _, m in todo),
+            return_exceptions=True)
+        for (i, m), res in zip(todo, published, strict=True):
+            if isinstance(res, BaseException):
+                logger.warning("announcing mention %s failed; its message is retried: %s", m.id, res)
+                outcomes[i] = res
+
+
+def _deliveries(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered or 1)
+    except Exception:  # not a JetStream message (tests hand plain ones)
+        return 1

@@ -19,6 +19,7 @@ from dengar_insights.domain.search import ENGAGEMENT_DESC, TIME_ASC, TIME_DESC
 from dengar_insights.entrypoints.grpc_backfill import BackfillRpc
 from dengar_insights.entrypoints.grpc_inbox import InboxRpc
 from dengar_insights.entrypoints.grpc_insight_engine import InsightEngineRpc
+from dengar_insights.entrypoints.grpc_stream import StreamRpc
 from dengar_insights.entrypoints.grpc_topics import TopicsRpc
 from dengar_insights.entrypoints.grpc_voices import VoicesRpc
 from dengar_insights.entrypoints.protos import mention_to_proto, optional_time, timestamp
@@ -27,6 +28,7 @@ from dengar_insights.service_layer.inbox import Inbox
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import BackfillRepository
 from dengar_insights.service_layer.queries import InsightsQueries, SeriesPoint
+from dengar_insights.service_layer.stream import MentionStream
 from dengar_insights.service_layer.topics import TopicsEngine
 from dengar_insights.service_layer.voices import Voices
 
@@ -84,12 +86,13 @@ def _fill(out: insights_pb2.TimeSeriesPoint, p: SeriesPoint) -> None:
     out.volume, out.negative, out.neutral, out.positive = p.volume, p.negative, p.neutral, p.positive
 
 
-class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, InboxRpc,
+class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, InboxRpc, StreamRpc,
                        insights_pb2_grpc.InsightsServiceServicer):
     def __init__(self, use_cases: InsightsQueries, engine: InsightEngine, voices: Voices,
                  topics: TopicsEngine, *, backfills: BackfillRepository | None = None,
-                 inbox: Inbox | None = None) -> None:
+                 inbox: Inbox | None = None, stream: MentionStream | None = None) -> None:
         InboxRpc.__init__(self, inbox)
+        StreamRpc.__init__(self, stream)
         InsightEngineRpc.__init__(self, engine)
         VoicesRpc.__init__(self, voices)
         TopicsRpc.__init__(self, topics)

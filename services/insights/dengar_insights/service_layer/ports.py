@@ -5,7 +5,7 @@ A store outage surfaces from any of these as ``dengar_common.errors.Unavailable`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -13,6 +13,7 @@ from dengar_insights.domain.backfill import BackfillJob
 from dengar_insights.domain.categories import Category
 from dengar_insights.domain.notification import Delivery, Notification
 from dengar_insights.domain.search import Cursor, SearchQuery
+from dengar_insights.domain.stream import MentionEvent
 
 Doc = dict[str, Any]
 
@@ -194,4 +195,29 @@ class Dispatcher(Protocol):
 
     async def deliveries(self, tenant_id: str, key: str) -> list[Delivery]:
         """The deliveries of one notification, with every attempt."""
+        ...
+
+
+# -- the live mention stream (service_layer/stream.py) ---------------------------------------------
+
+
+class MentionEvents(Protocol):
+    """The "mention stored" events on the bus, one ordered sequence shared by every replica."""
+
+    async def publish(self, tenant_id: str, mention_id: str, content_hash: str) -> None:
+        """Publish that this revision of the mention is stored; a repeat of the same revision
+        within the de-duplication window is dropped by the server."""
+        ...
+
+    async def open(self, tenant_id: str, after: int | None
+                   ) -> tuple[int, AsyncIterator[MentionEvent]]:
+        """Subscribe to the tenant's events after position ``after`` (from now on when None).
+        Returns the position the events continue after and the never-ending events. A position
+        older than the retention starts at the oldest event kept; one past the end, at the end."""
+        ...
+
+
+class StreamReads(Protocol):
+    async def get_for_stream(self, tenant_id: str, mention_id: str) -> Doc | None:
+        """The stored mention with what the filters need (``terms``) and its ``content_hash``."""
         ...
