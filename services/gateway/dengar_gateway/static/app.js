@@ -189,9 +189,9 @@
       try {
         const problem = await resp.json();
         detail = problem.detail || problem.title || detail;
-        if (problem.errors && problem.errors.length) {
-          detail += " (" + problem.errors.map((e) => (e.field || "") + ": " + e.message).join("; ") + ")";
-        }
+        // Name the fields at fault, unless the detail already says it all.
+        const extra = (problem.errors || []).filter((e) => e.message && !detail.includes(e.message));
+        if (extra.length) detail += " (" + extra.map((e) => (e.field || "") + ": " + e.message).join("; ") + ")";
       } catch (e) { /* not a problem document */ }
       const err = new Error(resp.status + ": " + detail);
       err.status = resp.status;
