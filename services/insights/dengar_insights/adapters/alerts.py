@@ -106,8 +106,8 @@ class MongoAlertRuleStore:
         self._max = max_per_tenant
 
     async def ensure_indexes(self) -> None:
+        # (The evaluator's ``enabled`` looks across tenants and scans: a few small rules per tenant.)
         await self._col.create_index([("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="tenant")
-        await self._col.create_index([("enabled", ASCENDING), ("condition", ASCENDING)], name="enabled")
 
     async def insert(self, rule: AlertRule) -> None:
         await self._reserve(rule.tenant_id)
@@ -179,10 +179,9 @@ class MongoAlertStore:
                                          ("_id", DESCENDING)], name="tenant_fired")
         await self._alerts.create_index([("tenant_id", ASCENDING), ("rule_id", ASCENDING),
                                          ("state", ASCENDING)], name="tenant_rule_state")
-        await self._alerts.create_index([("fired_notified", ASCENDING), ("notify_fired_at", ASCENDING)],
-                                        name="due_fired")
-        await self._alerts.create_index([("resolved_notified", ASCENDING),
-                                         ("notify_resolved_at", ASCENDING)], name="due_resolved")
+        # Every index starts with the tenant (docs/service-conventions.md). ``due`` looks across
+        # tenants and scans, like the backfill runners' claim: incidents are rare, one per
+        # condition episode, not one per mention.
 
     async def fire(self, rule: AlertRule, finding: Finding, now: datetime,
                    notify: datetime) -> Alert | None:

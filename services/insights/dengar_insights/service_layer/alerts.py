@@ -149,7 +149,8 @@ class Conditions(Protocol):
 
 @runtime_checkable
 class ChannelDirectory(Protocol):
-    """What a Dispatcher may offer to check a rule's channel ids when the rule is saved."""
+    """What a Dispatcher may offer to check a rule's channel ids when the rule is saved (the
+    Dispatcher port itself only refuses unknown ids when dispatching)."""
 
     async def unknown_channels(self, tenant_id: str, channel_ids: Sequence[str]) -> list[str]: ...
 
@@ -183,10 +184,9 @@ class AlertRules:
         self._clock = clock
 
     async def _check_channels(self, rule: AlertRule) -> None:
-        if not rule.channel_ids:
+        if not rule.channel_ids or self._channels is None:
+            # Without a directory the ids are checked when dispatching (an unknown one is logged).
             return
-        if self._channels is None:
-            raise InvalidArgument("no delivery channels are configured", field="channel_ids")
         unknown = await self._channels.unknown_channels(rule.tenant_id, rule.channel_ids)
         if unknown:
             raise InvalidArgument(f"unknown channel ids: {', '.join(unknown)}", field="channel_ids")

@@ -418,10 +418,13 @@ async def test_crud_validates_channels_and_keeps_tenants_apart() -> None:
     assert [r.id for r in await manager.list("acme")] != [created.id]
 
 
-async def test_rule_without_channel_directory_refuses_channel_ids() -> None:
+async def test_the_null_dispatcher_knows_no_channels() -> None:
+    from dengar_insights.adapters.alert_bus import NullDispatcher
+
     with pytest.raises(InvalidArgument) as e:
-        await AlertRules(FakeRules()).create(rule(channel_ids=("c1",)))
+        await AlertRules(FakeRules(), channels=NullDispatcher()).create(rule(channel_ids=("c1",)))
     assert e.value.field == "channel_ids"
+    assert (await AlertRules(FakeRules(), channels=NullDispatcher()).create(rule())).channel_ids == ()
 
 
 async def test_history_has_deliveries_and_is_per_tenant() -> None:
