@@ -1176,16 +1176,18 @@ class UpdateMentionWorkflowRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ..., change: _Optional[_Union[WorkflowChange, _Mapping]] = ..., actor: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
 
 class BulkUpdateMentionWorkflowRequest(_message.Message):
-    __slots__ = ("tenant_id", "ids", "change", "actor")
+    __slots__ = ("tenant_id", "ids", "change", "actor", "filter")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     IDS_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     ids: _containers.RepeatedScalarFieldContainer[str]
     change: WorkflowChange
     actor: str
-    def __init__(self, tenant_id: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., change: _Optional[_Union[WorkflowChange, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
+    filter: SearchMentionsRequest
+    def __init__(self, tenant_id: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., change: _Optional[_Union[WorkflowChange, _Mapping]] = ..., actor: _Optional[str] = ..., filter: _Optional[_Union[SearchMentionsRequest, _Mapping]] = ...) -> None: ...
 
 class BulkUpdateMentionWorkflowResponse(_message.Message):
     __slots__ = ("updated_ids", "missing_ids")
@@ -1278,3 +1280,9 @@ class StreamedMention(_message.Message):
     position: str
     mention: Mention
     def __init__(self, position: _Optional[str] = ..., mention: _Optional[_Union[Mention, _Mapping]] = ...) -> None: ...
+
+class ExportMentionsResponse(_message.Message):
+    __slots__ = ("mentions",)
+    MENTIONS_FIELD_NUMBER: _ClassVar[int]
+    mentions: _containers.RepeatedCompositeFieldContainer[Mention]
+    def __init__(self, mentions: _Optional[_Iterable[_Union[Mention, _Mapping]]] = ...) -> None: ...

@@ -129,6 +129,11 @@ class InsightsServiceStub:
                 request_serializer=dengar_dot_v1_dot_insights__pb2.StreamMentionsRequest.SerializeToString,
                 response_deserializer=dengar_dot_v1_dot_insights__pb2.StreamedMention.FromString,
                 _registered_method=True)
+        self.ExportMentions = channel.unary_stream(
+                '/dengar.v1.InsightsService/ExportMentions',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.SearchMentionsRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.ExportMentionsResponse.FromString,
+                _registered_method=True)
 
 
 class InsightsServiceServicer:
@@ -247,7 +252,8 @@ class InsightsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def BulkUpdateMentionWorkflow(self, request, context):
-        """The same change on up to 500 mentions (last writer wins); unknown ids are listed, not errors.
+        """The same change on up to 500 mentions, by id or by a search's filters (last writer wins);
+        unknown ids are listed, not errors; a filter matching more than 500 is INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -274,6 +280,14 @@ class InsightsServiceServicer:
         without gaps or repeats, for at least the last hour of positions. The first message has no
         mention: it is sent once subscribed, with the position the stream continues after. Never
         ends by itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportMentions(self, request, context):
+        """Every mention matching the filters of a search (page_size and page_token ignored), in its sort
+        order, in batches read from one store cursor: an export in constant memory.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -376,6 +390,11 @@ def add_InsightsServiceServicer_to_server(servicer, server):
                     servicer.StreamMentions,
                     request_deserializer=dengar_dot_v1_dot_insights__pb2.StreamMentionsRequest.FromString,
                     response_serializer=dengar_dot_v1_dot_insights__pb2.StreamedMention.SerializeToString,
+            ),
+            'ExportMentions': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportMentions,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.SearchMentionsRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.ExportMentionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -891,6 +910,33 @@ class InsightsService:
             '/dengar.v1.InsightsService/StreamMentions',
             dengar_dot_v1_dot_insights__pb2.StreamMentionsRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.StreamedMention.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMentions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dengar.v1.InsightsService/ExportMentions',
+            dengar_dot_v1_dot_insights__pb2.SearchMentionsRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.ExportMentionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

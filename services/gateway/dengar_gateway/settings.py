@@ -68,6 +68,9 @@ class GatewayConfig(BaseModel):
     insights_target: str = "127.0.0.1:50053"
     # Deadline of each backend call; analysis of 100 long texts is the slowest one.
     grpc_timeout_s: float = Field(30.0, gt=0)
+    # How long an export may wait for the next batch of rows. The first one can take long: a store
+    # without an index-ordered read (SecantusDB) sorts every match before it sends any.
+    export_idle_timeout_s: float = Field(600.0, gt=0)
     readiness_timeout_s: float = Field(2.0, gt=0)
 
     rate_limit: RateLimitConfig = RateLimitConfig()

@@ -132,6 +132,16 @@ async def test_bulk_and_counts(inbox) -> None:
     assert counts == {"open": 1, "in_progress": 0, "resolved": 0, "ignored": 3, "total": 4}
     found = (await inbox.client.get("/v1/mentions?tag=spam&sort=time", headers=h)).json()["data"]
     assert [m["id"] for m in found] == inbox.ids[:3]
+    # By filter: the query string of GET /v1/mentions instead of ids.
+    resp = await inbox.client.post("/v1/mentions/workflow:bulk?state=ignored&tag=spam", headers=h,
+                                   json={"change": {"state": "resolved", "assignee": "rudi"}})
+    assert resp.status_code == 200, resp.text
+    assert sorted(resp.json()["updated"]) == sorted(inbox.ids[:3])
+    counts = (await inbox.client.get("/v1/inbox/counts", headers=h)).json()
+    assert (counts["resolved"], counts["ignored"], counts["open"]) == (3, 0, 1)
+    resp = await inbox.client.post("/v1/mentions/workflow:bulk?tag=nothing", headers=h,
+                                   json={"change": {"state": "resolved"}})
+    assert resp.json() == {"updated": [], "missing": []}
 
 
 async def test_bad_input_names_the_field(inbox, problem) -> None:

@@ -16,6 +16,7 @@ from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.domain.search import TIME_ASC, SearchQuery
 from dengar_insights.domain.workflow import WorkflowChange
 from dengar_insights.entrypoints.protos import prepare_enriched as prepare
+from dengar_insights.service_layer import inbox as inbox_module
 from dengar_insights.service_layer.inbox import Inbox, VersionConflict
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
 
@@ -119,3 +120,26 @@ async def test_ingest_of_a_recollected_post_keeps_the_workflow(env) -> None:
     await inbox.update(TENANT, ids[0], WorkflowChange(state="resolved"), actor="a", expected_version=1)
     assert await mentions.get_state(TENANT, ids[0]) == state
     await assert_rollups_match_mentions(db, TENANT)
+
+
+async def test_export_reads_every_match_in_order_in_batches(env) -> None:
+    _, mentions, _, inbox, ids, other_id = env
+    await inbox.bulk_update(TENANT, ids[1:3], WorkflowChange(state="resolved"), actor="a")
+    batches = [b async for b in mentions.iter_search(TENANT, SearchQuery(sort=TIME_ASC), 2)]
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert [d["_id"] for b in batches for d in b] == ids
+    assert all("pending" not in d and "terms" not in d for b in batches for d in b)
+    resolved = [d["_id"] async for b in mentions.iter_search(TENANT, SearchQuery(states=("resolved",)), 10)
+                for d in b]
+    assert resolved == ids[2:0:-1]
+    assert [d["_id"] async for b in mentions.iter_search(OTHER, SearchQuery(), 10) for d in b] == [other_id]
+
+
+async def test_bulk_by_filter_is_bounded(env, monkeypatch) -> None:
+    _, _, _, inbox, ids, _ = env
+    monkeypatch.setattr(inbox_module, "MAX_BULK", 3)
+    await inbox.bulk_update(TENANT, ids[:2], WorkflowChange(tags=("vip",)), actor="a")
+    assert sorted(await inbox.matching_ids(TENANT, SearchQuery(tags=("vip",)))) == sorted(ids[:2])
+    with pytest.raises(InvalidArgument) as exc:
+        await inbox.matching_ids(TENANT, SearchQuery(states=("open",)))
+    assert exc.value.field == "filter"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -83,6 +83,32 @@ class Backends:
             logger.log(logging.DEBUG if code in _QUIET else logging.WARNING,
                        "%s call failed: %s %s", backend, code.name, exc.details())
             raise RemoteError.from_rpc_error(backend, exc) from None
+
+    async def stream(self, method: Callable[..., Any], request: Any, *,
+                     idle_timeout_s: float | None = None) -> AsyncIterator[Any]:
+        """The messages of a server-streaming ``method(request)``. There is no deadline on the
+        whole stream (an export may run for long), but each message must come within
+        ``idle_timeout_s`` (default: the call deadline); a failure raises ``RemoteError``. Closing
+        the iterator early cancels the call."""
+        backend = self._backend_of.get(id(method), "backend")
+        call = method(request)
+        idle = idle_timeout_s or self._timeout
+        try:
+            while True:
+                try:
+                    msg = await asyncio.wait_for(call.read(), idle)
+                except TimeoutError:
+                    logger.warning("%s stream sent nothing for %.0f s; cancelled", backend, idle)
+                    raise RemoteError(backend, grpc.StatusCode.DEADLINE_EXCEEDED,
+                                      "the stream stalled") from None
+                if msg is aio.EOF:
+                    return
+                yield msg
+        except aio.AioRpcError as exc:
+            logger.warning("%s stream failed: %s %s", backend, exc.code().name, exc.details())
+            raise RemoteError.from_rpc_error(backend, exc) from None
+        finally:
+            call.cancel()
 
     async def health(self, timeout_s: float) -> dict[str, str]:
         """grpc.health.v1 status of each backend: "SERVING", another status name, or the error."""

@@ -43,12 +43,13 @@ class NoteIn(BaseModel):
 
 
 class BulkWorkflowIn(BaseModel):
-    """The same change on up to 500 mentions (last writer wins, no versions)."""
+    """The same change on up to 500 mentions (last writer wins, no versions): those of `ids`, or
+    without `ids` those matching the query string's filters (as on `GET /v1/mentions`)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"ids": ["65f0c1d2e3a4b5c6d7e8f901"], "change": {"state": "resolved"}}]})
 
-    ids: list[MentionId] = Field(min_length=1, max_length=MAX_BULK)
+    ids: list[MentionId] | None = Field(None, min_length=1, max_length=MAX_BULK)
     change: WorkflowChangeIn
 
 

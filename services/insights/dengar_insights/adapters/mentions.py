@@ -8,14 +8,15 @@ index that starts with ``tenant_id``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
+from dengar_common.errors import Unavailable
 from dengar_insights.adapters.periods import created_from
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.search import (
@@ -137,9 +138,10 @@ class MentionRepository:
     async def count(self, tenant_id: str, *, since: datetime | None, tagged: tuple[str, str] | None) -> int:
         return await self._col.count_documents(self._scan_filter(tenant_id, since, tagged))
 
-    async def search(self, tenant_id: str, query: SearchQuery, after: Cursor | None,
-                     limit: int) -> list[Doc]:
-        """Up to ``limit`` mentions matching ``query`` in its sort order, strictly after ``after``."""
+    @staticmethod
+    def _search_plan(tenant_id: str, query: SearchQuery, after: Cursor | None
+                     ) -> tuple[Doc, list[tuple[str, int]]]:
+        """The filter and sort of ``query``, strictly after ``after``."""
         clauses: list[Doc] = [{"tenant_id": tenant_id}]
         if query.start is not None or query.end is not None:
             window: Doc = {}
@@ -168,11 +170,36 @@ class MentionRepository:
             clauses.append({"$or": [{key_field: {cmp: key_value}},
                                     {key_field: key_value, "_id": {cmp: after.id}}]})
         flt = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        return flt, [(key_field, direction), ("_id", direction)]
+
+    async def search(self, tenant_id: str, query: SearchQuery, after: Cursor | None,
+                     limit: int) -> list[Doc]:
+        """Up to ``limit`` mentions matching ``query`` in its sort order, strictly after ``after``."""
+        flt, sort = self._search_plan(tenant_id, query, after)
         # When a filter's index wins over the sort's (a common word in a big tenant), the server
         # sorts the matches; letting that spill to disk beats failing at the in-memory limit.
-        cursor = (self._col.find(flt, projection=HIDDEN, allow_disk_use=True)
-                  .sort([(key_field, direction), ("_id", direction)]).limit(limit))
+        cursor = self._col.find(flt, projection=HIDDEN, allow_disk_use=True).sort(sort).limit(limit)
         return await cursor.to_list()
+
+    async def iter_search(self, tenant_id: str, query: SearchQuery, batch: int) -> AsyncIterator[list[Doc]]:
+        """Every mention matching ``query`` in its sort order, in lists of up to ``batch``, from one
+        store cursor (an export: one query, not one per page; memory is one batch)."""
+        flt, sort = self._search_plan(tenant_id, query, None)
+        cursor = self._col.find(flt, projection=HIDDEN, allow_disk_use=True, batch_size=batch).sort(sort)
+        out: list[Doc] = []
+        try:
+            async for doc in cursor:
+                out.append(doc)
+                if len(out) >= batch:
+                    yield out
+                    out = []
+            if out:
+                yield out
+        except PyMongoError as exc:
+            logger.warning("MentionRepository.iter_search failed on the store: %s", exc)
+            raise Unavailable("store unavailable, retry later") from exc
+        finally:
+            await cursor.close()
 
     # -- the ingest protocol's writes (see service_layer/ingest.py) ----------------------------------
 

@@ -6,6 +6,7 @@ validates ``tenant_id`` before any method runs).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -91,7 +92,7 @@ class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, Inbo
     def __init__(self, use_cases: InsightsQueries, engine: InsightEngine, voices: Voices,
                  topics: TopicsEngine, *, backfills: BackfillRepository | None = None,
                  inbox: Inbox | None = None, stream: MentionStream | None = None) -> None:
-        InboxRpc.__init__(self, inbox)
+        InboxRpc.__init__(self, inbox, search_request)
         StreamRpc.__init__(self, stream)
         InsightEngineRpc.__init__(self, engine)
         VoicesRpc.__init__(self, voices)
@@ -104,6 +105,14 @@ class InsightsServicer(BackfillRpc, InsightEngineRpc, VoicesRpc, TopicsRpc, Inbo
         page = await self._queries.search(search_request(request))
         return insights_pb2.SearchMentionsResponse(mentions=[mention_to_proto(d) for d in page.mentions],
                                                    next_page_token=page.next_page_token)
+
+    async def ExportMentions(self, request: insights_pb2.SearchMentionsRequest,
+                             context: aio.ServicerContext[Any, Any]
+                             ) -> AsyncIterator[insights_pb2.ExportMentionsResponse]:
+        # Each batch waits for the client to take the previous one (gRPC flow control), so a slow
+        # reader holds one batch here, not the export.
+        async for batch in self._queries.export(search_request(request)):
+            yield insights_pb2.ExportMentionsResponse(mentions=[mention_to_proto(d) for d in batch])
 
     async def GetMention(self, request: insights_pb2.GetMentionRequest,
                          context: aio.ServicerContext[Any, Any]) -> insights_pb2.Mention:

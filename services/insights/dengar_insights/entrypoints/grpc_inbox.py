@@ -7,6 +7,7 @@ interceptor, bad input raises ``InvalidArgument`` naming the field.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from grpc import aio
@@ -16,6 +17,7 @@ from dengar_common.errors import Unavailable
 from dengar_insights.domain.workflow import IGNORED, IN_PROGRESS, OPEN, RESOLVED, WorkflowChange
 from dengar_insights.entrypoints.protos import timestamp, workflow_to_proto
 from dengar_insights.service_layer.inbox import Inbox
+from dengar_insights.service_layer.queries import SearchRequest, search_query
 
 
 def change_of(msg: insights_pb2.WorkflowChange) -> WorkflowChange:
@@ -31,8 +33,11 @@ def _json(value: Any) -> str:
 
 
 class InboxRpc:
-    def __init__(self, inbox: Inbox | None) -> None:
+    def __init__(self, inbox: Inbox | None,
+                 parse_filter: Callable[[insights_pb2.SearchMentionsRequest], SearchRequest]) -> None:
         self._inbox = inbox
+        # The search request parser of the InsightsService (bulk changes by filter take its filters).
+        self._parse_filter = parse_filter
 
     def _use(self) -> Inbox:
         if self._inbox is None:
@@ -49,8 +54,18 @@ class InboxRpc:
     async def BulkUpdateMentionWorkflow(self, request: insights_pb2.BulkUpdateMentionWorkflowRequest,
                                         context: aio.ServicerContext[Any, Any]
                                         ) -> insights_pb2.BulkUpdateMentionWorkflowResponse:
-        done, missing = await self._use().bulk_update(request.tenant_id, list(request.ids),
-                                                      change_of(request.change), actor=request.actor)
+        inbox = self._use()
+        ids = list(request.ids)
+        if not ids and request.HasField("filter"):
+            scoped = insights_pb2.SearchMentionsRequest()
+            scoped.CopyFrom(request.filter)
+            scoped.tenant_id = request.tenant_id
+            scoped.ClearField("page_token")
+            ids = await inbox.matching_ids(request.tenant_id, search_query(self._parse_filter(scoped)))
+            if not ids:
+                return insights_pb2.BulkUpdateMentionWorkflowResponse()
+        done, missing = await inbox.bulk_update(request.tenant_id, ids, change_of(request.change),
+                                                actor=request.actor)
         return insights_pb2.BulkUpdateMentionWorkflowResponse(updated_ids=done, missing_ids=missing)
 
     async def GetInboxCounts(self, request: insights_pb2.GetInboxCountsRequest,

@@ -9,12 +9,13 @@ on the current version. Every effective change appends its audit entries after t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from dengar_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dengar_insights.domain import workflow
+from dengar_insights.domain.search import SearchQuery
 from dengar_insights.domain.workflow import WorkflowChange
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ class WorkflowStore(Protocol):
                            workflow: Mapping[str, Any]) -> bool: ...
 
     async def workflow_counts(self, tenant_id: str) -> dict[str, int]: ...
+
+    def iter_search(self, tenant_id: str, query: SearchQuery, batch: int) -> AsyncIterator[list[Doc]]: ...
 
 
 class AuditLog(Protocol):
@@ -111,6 +114,16 @@ class Inbox:
             else:
                 done.append(mid)
         return done, missing
+
+    async def matching_ids(self, tenant_id: str, query: SearchQuery) -> list[str]:
+        """The ids of the mentions matching ``query``; InvalidArgument when more than MAX_BULK do."""
+        ids: list[str] = []
+        async for batch in self._store.iter_search(tenant_id, query, MAX_BULK + 1):
+            ids.extend(d["_id"] for d in batch)
+            if len(ids) > MAX_BULK:
+                raise InvalidArgument(f"the filter matches more than {MAX_BULK} mentions; narrow it",
+                                      field="filter")
+        return ids
 
     async def counts(self, tenant_id: str) -> dict[str, int]:
         return await self._store.workflow_counts(tenant_id)

@@ -53,6 +53,10 @@ class MentionRepository(Protocol):
         """Up to ``limit`` mentions matching ``query`` in its sort order, strictly after ``after``."""
         ...
 
+    def iter_search(self, tenant_id: str, query: SearchQuery, batch: int) -> AsyncIterator[list[Doc]]:
+        """Every mention matching ``query`` in its sort order, in lists of up to ``batch``."""
+        ...
+
     async def insert_new(self, tenant_id: str, doc: Mapping[str, Any]) -> bool:
         """Insert a first version; False when the mention already exists."""
         ...

@@ -15,7 +15,7 @@ validated here and refused with ``InvalidArgument`` naming the request field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -60,6 +60,8 @@ MAX_FILTER_CATEGORIES = 50
 AUTO_HOURLY_MAX_BUCKETS = 48
 
 VOLUME = "volume"
+# Mentions per message of an export stream.
+EXPORT_BATCH = 200
 SENTIMENT = "sentiment"
 
 
@@ -278,6 +280,12 @@ class InsightsQueries:
         docs = await self._mentions.search(req.tenant_id, query, after, size + 1)
         token = encode_cursor(cursor_after(query, docs[size - 1])) if len(docs) > size else ""
         return MentionPage(docs[:size], token)
+
+    def export(self, req: SearchRequest, batch: int = EXPORT_BATCH) -> AsyncIterator[list[Doc]]:
+        """Every mention matching ``req`` (its page size and token ignored), in batches, from one
+        store cursor; InvalidArgument before the first batch for bad filters."""
+        query = search_query(req)
+        return self._mentions.iter_search(req.tenant_id, query, max(1, min(batch, 1000)))
 
     async def get_mention(self, tenant_id: str, mention_id: str) -> Doc:
         if not mention_id:

@@ -1,12 +1,13 @@
 """GET /v1/mentions/export: every mention matching the filters of /v1/mentions, as CSV or NDJSON.
 
-The response is streamed page by page: the gateway pages insights' SearchMentions (keyset pages of
-200, each one index range read) and writes each page before asking for the next, so memory stays
-one page whatever the number of rows, and a slow client only slows the paging down (no server-side
-cursor is held open between pages, so nothing times out on the store). The first page is read
-before the response starts, so bad filters and a down backend still answer problem+json; a backend
-failure later can only cut the stream short (the chunked body then ends without its last chunk,
-which clients report as an incomplete transfer).
+The rows come from insights' server-streaming ExportMentions: one store cursor read in batches of
+200, each batch written out before the next is asked for (gRPC flow control carries the client's
+pace back to the cursor), so memory stays one batch whatever the number of rows. Paging
+SearchMentions from here would do the same in memory but costs one store query per page, and on
+a store without index-ordered range reads (SecantusDB) each query scans the tenant: quadratic (see
+bench/bench_export.py). The first batch is read before the response starts, so bad filters and a
+down backend still answer problem+json; a failure later can only cut the stream short (the chunked
+body then ends without its last chunk, which clients report as an incomplete transfer).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/mentions", tags=["mentions"])
 
-PAGE_SIZE = 200
 _MEDIA = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 _SORTS = {"-time": insights_pb2.SORT_ORDER_TIME_DESC, "time": insights_pb2.SORT_ORDER_TIME_ASC}
 
@@ -50,24 +50,26 @@ async def export_mentions(
     fmt: Annotated[Literal["csv", "ndjson"], Query(alias="format", description="csv or ndjson")] = "csv",
     sort: Annotated[Literal["-time", "time"], Query()] = "-time",
 ) -> StreamingResponse:
-    request.page_size, request.sort = PAGE_SIZE, _SORTS[sort]
-    search = deps.backends.insights.SearchMentions
-    first = await deps.backends.call(search, request)
+    request.tenant_id, request.sort = principal.tenant_id, _SORTS[sort]
+    batches = deps.backends.stream(deps.backends.insights.ExportMentions, request,
+                                   idle_timeout_s=deps.config.export_idle_timeout_s)
+    first = await anext(batches, None)
     render = csv_row if fmt == "csv" else ndjson_row
 
     async def body() -> AsyncIterator[bytes]:
-        page, rows = first, 0
-        if fmt == "csv":
-            yield csv_header()
-        while True:
-            chunk = b"".join(render(mention_out(m)) for m in own_mentions(page.mentions, principal.tenant_id))
-            rows += len(page.mentions)
-            if chunk:
-                yield chunk
-            if not page.next_page_token:
-                break
-            request.page_token = page.next_page_token
-            page = await deps.backends.call(search, request)
+        batch, rows = first, 0
+        try:
+            if fmt == "csv":
+                yield csv_header()
+            while batch is not None:
+                chunk = b"".join(render(mention_out(m))
+                                 for m in own_mentions(batch.mentions, principal.tenant_id))
+                rows += len(batch.mentions)
+                if chunk:
+                    yield chunk
+                batch = await anext(batches, None)
+        finally:
+            await batches.aclose()
         logger.info("export of %d mentions of %s (%s) by key %s", rows, principal.tenant_id, fmt,
                     principal.key_id)
 

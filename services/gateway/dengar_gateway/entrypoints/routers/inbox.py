@@ -20,6 +20,7 @@ from dengar.v1 import insights_pb2
 from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, ReadPrincipal, json_body
 from dengar_gateway.entrypoints.mapping import from_timestamp, workflow_out
 from dengar_gateway.entrypoints.problems import Answer, RemoteAnswers, answering, problem_responses
+from dengar_gateway.entrypoints.routers.mentions import MentionFilters
 from dengar_gateway.entrypoints.schemas import WorkflowOut
 from dengar_gateway.entrypoints.schemas_inbox import (
     AuditEntryOut,
@@ -127,17 +128,22 @@ async def add_note(
 
 @router.post(
     "/v1/mentions/workflow:bulk", response_model=BulkWorkflowOut, summary="Change many workflows",
-    description="The same change on up to 500 mentions by id (no versions: last writer wins). "
-                "Unknown ids are listed in `missing`. Requires `admin`.",
+    description="The same change on up to 500 mentions (no versions: last writer wins): those of "
+                "`ids`, or, without `ids`, those matching the filters in the query string (the "
+                "parameters of `GET /v1/mentions`, e.g. `?state=open&tag=spam`; 422 when more than "
+                "500 match). Unknown ids are listed in `missing`. Requires `admin`.",
     responses=problem_responses(401, 403, 415, 422, 429, 502, 503),
 )
 async def bulk_workflow(
     deps: Deps, principal: AdminPrincipal,
-    body: Annotated[BulkWorkflowIn, Depends(json_body(BulkWorkflowIn))],
+    body: Annotated[BulkWorkflowIn, Depends(json_body(BulkWorkflowIn))], filters: MentionFilters,
 ) -> BulkWorkflowOut:
     request = insights_pb2.BulkUpdateMentionWorkflowRequest(
-        tenant_id=principal.tenant_id, ids=body.ids, change=change_proto(body.change),
+        tenant_id=principal.tenant_id, ids=body.ids or [], change=change_proto(body.change),
         actor=principal.actor)
+    if body.ids is None:
+        filters.tenant_id = principal.tenant_id
+        request.filter.CopyFrom(filters)
     with answering(_ANSWERS):
         resp = await deps.backends.call(deps.backends.insights.BulkUpdateMentionWorkflow, request)
     logger.info("bulk workflow change of %d mentions of %s by key %s", len(resp.updated_ids),

@@ -59,7 +59,6 @@ def _workflow_values(name: str, values: list[str] | None, max_chars: int) -> lis
 
 
 async def mention_filters(
-    principal: ReadPrincipal,
     start: Annotated[QueryTime | None, Query(alias="from", description="Created at or after (RFC 3339).")]
     = None,
     end: Annotated[QueryTime | None, Query(alias="to", description="Created before (RFC 3339).")] = None,
@@ -75,14 +74,14 @@ async def mention_filters(
     assignee: Annotated[list[str] | None, Query(description="Inbox assignees (user ids)")] = None,
     tag: Annotated[list[str] | None, Query(description="Inbox tags")] = None,
 ) -> insights_pb2.SearchMentionsRequest:
-    """The filters shared by the search, the export and anything else listing mentions."""
+    """The filters shared by the search, the export and the bulk inbox change (the route sets the
+    caller's tenant: this dependency checks no scope)."""
     check_range(start, end)
     states = [v.lower() for v in split_list(state)]
     for value in states:
         if value not in _STATES:
             raise query_error("state", f"must be one of {', '.join(_STATES)}", value)
     request = insights_pb2.SearchMentionsRequest(
-        tenant_id=principal.tenant_id,
         sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]  # ints for the proto enum
         platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
         languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
@@ -134,6 +133,7 @@ async def search_mentions(
     cursor: Annotated[str | None, Query(max_length=2048, description="`next_cursor` of the previous page")]
     = None,
 ) -> MentionPage:
+    request.tenant_id = principal.tenant_id
     request.page_size, request.page_token, request.sort = limit, cursor or "", _SORTS[sort]
     response = await deps.backends.call(deps.backends.insights.SearchMentions, request)
     data = [mention_out(m) for m in own_mentions(response.mentions, principal.tenant_id)]
