@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from dengar_cli.demo import demo_queries, generate_demo_posts
 from dengar_cli.platform import Platform
@@ -82,10 +83,8 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
         b = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
@@ -96,8 +95,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def page(browser, platform: Platform, tenant: tuple[str, httpx.Client]) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")  # type: ignore[attr-defined]
+def page(browser: Browser, platform: Platform, tenant: tuple[str, httpx.Client]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -108,25 +107,25 @@ def page(browser, platform: Platform, tenant: tuple[str, httpx.Client]) -> Itera
     assert not errors, errors
 
 
-def _settle(page) -> None:
+def _settle(page: Page) -> None:
     """Waits until no API request of the page is in flight (it marks them on body[data-busy])."""
     page.wait_for_function("() => !document.body.dataset.busy")
 
 
-def _login(page, key: str) -> None:
+def _login(page: Page, key: str) -> None:
     page.fill("#api-key", key)
     page.click("#use-key")
     page.wait_for_selector("#brief li.insight")
     _settle(page)
 
 
-def _open(page, view: str) -> None:
+def _open(page: Page, view: str) -> None:
     page.click(f"#tab-{view}")
     page.wait_for_selector(f"#view-{view}:not([hidden])")
     _settle(page)
 
 
-def test_log_in_and_read_the_brief(page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
+def test_log_in_and_read_the_brief(page: Page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
     key, c = tenant
     assert page.locator("#status").inner_text().startswith("Paste an API key")
     assert page.locator("#tabs").is_hidden()
@@ -176,7 +175,7 @@ def test_log_in_and_read_the_brief(page, tenant: tuple[str, httpx.Client], shots
     _settle(page)
 
 
-def test_open_a_spike(page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
+def test_open_a_spike(page: Page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
     key, _ = tenant
     if page.locator("#tabs").is_hidden():
         _login(page, key)
@@ -196,7 +195,7 @@ def test_open_a_spike(page, tenant: tuple[str, httpx.Client], shots: Path) -> No
     assert "from" in page.locator("#applied").inner_text()
 
 
-def test_inbox_resolve_and_bulk_assign(page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
+def test_inbox_resolve_and_bulk_assign(page: Page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
     key, c = tenant
     if page.locator("#tabs").is_hidden():
         _login(page, key)
@@ -243,7 +242,7 @@ def test_inbox_resolve_and_bulk_assign(page, tenant: tuple[str, httpx.Client], s
     page.screenshot(path=str(shots / "inbox.png"), full_page=False)
 
 
-def test_live_stream(page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
+def test_live_stream(page: Page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
     key, c = tenant
     if page.locator("#tabs").is_hidden():
         _login(page, key)
@@ -262,7 +261,7 @@ def test_live_stream(page, tenant: tuple[str, httpx.Client], shots: Path) -> Non
     assert page.locator("#live-list").is_hidden()
 
 
-def test_create_and_delete_an_alert_rule(page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
+def test_create_and_delete_an_alert_rule(page: Page, tenant: tuple[str, httpx.Client], shots: Path) -> None:
     key, c = tenant
     if page.locator("#tabs").is_hidden():
         _login(page, key)
