@@ -66,7 +66,10 @@
       enabled: "enabled", disabled: "disabled", firing: "firing", resolved: "resolved",
       firedAt: "fired {0}", resolvedAt: "resolved {0}", cooldownMin: "cooldown {0} min",
       disabledSuffix: " (disabled)", role_brand: "Brands", role_competitor: "Competitors",
-      role_topic: "Topics", netShort: "net {0}",
+      role_topic: "Topics", netShort: "net {0}", showAllMentions: "Show these mentions",
+      card_spike: "Spike", card_sentiment_shift: "Sentiment shift", card_rising_aspect: "Rising aspect",
+      card_share_of_voice_change: "Share of voice change", card_coordinated_duplicates: "Coordinated posting",
+      roleOne_brand: "brand", roleOne_competitor: "competitor", roleOne_topic: "topic",
     },
     id: {
       apiKey: "Kunci API", useKey: "Pakai kunci", forgetKey: "Lupakan", range: "Rentang", range1: "24 jam",
@@ -116,7 +119,10 @@
       enabled: "aktif", disabled: "nonaktif", firing: "menyala", resolved: "selesai",
       firedAt: "menyala {0}", resolvedAt: "selesai {0}", cooldownMin: "jeda {0} menit",
       disabledSuffix: " (nonaktif)", role_brand: "Merek", role_competitor: "Pesaing",
-      role_topic: "Topik", netShort: "net {0}",
+      role_topic: "Topik", netShort: "net {0}", showAllMentions: "Tampilkan sebutan ini",
+      card_spike: "Lonjakan", card_sentiment_shift: "Pergeseran sentimen", card_rising_aspect: "Aspek yang naik",
+      card_share_of_voice_change: "Perubahan pangsa suara", card_coordinated_duplicates: "Unggahan terkoordinasi",
+      roleOne_brand: "merek", roleOne_competitor: "pesaing", roleOne_topic: "topik",
     },
   };
 
@@ -374,7 +380,7 @@
   }
 
   function filterLink(filters, count) {
-    const a = el("a", "filter-link", t("showMentions", count === undefined ? "…" : fmtNum(count)));
+    const a = el("a", "filter-link", count === undefined ? t("showAllMentions") : t("showMentions", fmtNum(count)));
     a.href = "#inbox";
     a.addEventListener("click", (ev) => { ev.preventDefault(); applyFilters(filters); });
     return a;
@@ -391,7 +397,7 @@
     for (const c of brief.cards) {
       const li = el("li", "insight " + c.type);
       const head = el("div", "insight-head");
-      head.append(el("span", "type", c.type.replace(/_/g, " ")), el("h3", "", c.title));
+      head.append(el("span", "type", t("card_" + c.type)), el("h3", "", c.title));
       li.append(head, el("p", "narrative", c.narrative));
       if (c.drivers.length) {
         const drivers = el("ul", "drivers");
@@ -531,7 +537,7 @@
       li.tabIndex = 0;
       li.classList.toggle("selected", item.query_id === selectedQuery());
       const name = el("span", "name", item.name || item.query_id);
-      if (item.role) name.append(el("span", "role", item.role));
+      if (item.role) name.append(el("span", "role", t("roleOne_" + item.role)));
       const track = el("div", "track");
       const bar = el("div", "bar");
       bar.style.width = (100 * item.share / max) + "%";
