@@ -758,7 +758,12 @@
     if (!applied) return;
     box.append(el("span", "muted", t("filtersApplied")));
     for (const [k, v] of Object.entries(applied)) {
-      const text = (k === "from" || k === "to") ? fmtTime(v) : v;
+      // Query ids read as the queries' names where the selector knows them.
+      const names = (ids) => String(ids).split(",").map((id) => {
+        const opt = [...$("query").options].find((o) => o.value === id);
+        return opt ? opt.textContent : id;
+      }).join(", ");
+      const text = (k === "from" || k === "to") ? fmtTime(v) : k === "query_id" ? names(v) : v;
       box.append(el("span", "chip", k + ": " + text));
     }
     const clear = el("button", "link", t("clearFilters"));
