@@ -466,7 +466,9 @@ async def test_spike_and_campaign_conditions_come_from_the_engines() -> None:
     from dengar_insights.service_layer.voices import Voices
 
     store = planted_store(coordinated=True)
-    conditions = EngineConditions(InsightEngine(store, store), store, None, Voices(store, store))  # type: ignore[arg-type]
+    # The engine test's Store serves every read the voices need for campaigns (mention samples).
+    voices = Voices(store, store)  # type: ignore[arg-type]  # a partial VoiceReads double
+    conditions = EngineConditions(InsightEngine(store, store), store, None, voices)
     spike_rule = rule(condition=al.SPIKE, expression="", metric="negative", window_minutes=120)
     [found] = await conditions.findings(spike_rule, SPIKE_AT + timedelta(minutes=90))
     assert found.scope == f"spike:negative:{SPIKE_AT.isoformat().replace('+00:00', 'Z')}"
@@ -478,3 +480,27 @@ async def test_spike_and_campaign_conditions_come_from_the_engines() -> None:
     campaigns = await conditions.findings(campaign_rule, DAY0 + timedelta(days=8, hours=6))
     assert [f.scope.split(":")[0] for f in campaigns] == ["campaign"]
     assert len(campaigns[0].evidence_ids) >= 3 and campaigns[0].filters
+
+
+async def test_only_new_topics_fire_an_emerging_topic_rule() -> None:
+    from types import SimpleNamespace
+
+    from dengar_insights.service_layer.alert_conditions import EngineConditions
+
+    def topic(tid: str, status: str, volume: int) -> Any:
+        return SimpleNamespace(id=tid, status=status, volume=volume, keywords=("banjir", "jakarta"),
+                               representatives=(SimpleNamespace(id=f"{tid}-m1", snippet=""),))
+
+    class Topics:
+        async def topics(self, req: Any) -> Any:
+            self.req = req
+            return SimpleNamespace(topics=(topic("t1", "new", 30), topic("t2", "growing", 90),
+                                           topic("t3", "new", 2)))
+
+    topics = Topics()
+    conditions = EngineConditions(None, None, topics, None)  # type: ignore[arg-type]  # only topics are read
+    r = rule(condition=al.EMERGING_TOPIC, expression="", min_volume=5, query_id="q1", window_minutes=1440)
+    [found] = await conditions.findings(r, T0)
+    assert found.scope == "topic:t1" and found.evidence_ids == ("t1-m1",)
+    assert found.filters["q"] == "banjir OR jakarta" and found.filters["query_id"] == "q1"
+    assert (topics.req.start, topics.req.end, topics.req.query_id) == (T0 - timedelta(days=1), T0, "q1")

@@ -23,6 +23,10 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _scoped(filters: dict[str, str], query_id: str | None) -> dict[str, str]:
+    return {**filters, "query_id": query_id} if query_id else filters
+
+
 class EngineConditions:
     """Implements ``alerts.Conditions``; every read is bounded by the rule's window."""
 
@@ -45,10 +49,12 @@ class EngineConditions:
             return [found] if found else []
         if rule.condition == EMERGING_TOPIC and self._topics is not None:
             res = await self._topics.topics(TopicsRequest(rule.tenant_id, start, now, query_id))
+            # GET /v1/mentions has no topic filter: its top keywords select (roughly) its mentions.
             return [Finding(scope=f"topic:{t.id}",
                             summary=f"new topic: {', '.join(t.keywords[:5])} ({t.volume} mentions)",
                             evidence_ids=tuple(r.id for r in t.representatives),
-                            filters={"from": _iso(start), "to": _iso(now), "topic_id": t.id})
+                            filters=_scoped({"from": _iso(start), "to": _iso(now),
+                                             "q": " OR ".join(t.keywords[:3])}, query_id))
                     for t in res.topics if t.status == "new" and t.volume >= rule.min_volume]
         if rule.condition == CAMPAIGN and self._voices is not None:
             res2 = await self._voices.campaigns(VoicesRequest(rule.tenant_id, start, now, query_id))
