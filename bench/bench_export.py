@@ -10,7 +10,7 @@ CSV and throws the bytes away. While it runs, a thread samples this process's RS
 ``tracemalloc`` records the peak of the Python heap. Reported per size: rows, seconds, rows/s, RSS
 at the start, peak RSS growth during the export, and the traced heap peak above its start.
 
-If memory grew with the rows, the 100k export's growth would be about ten times the 10k one's.
+If memory grew with the rows, the 50k export's growth would be about five times the 10k one's.
 Writes ``<out>/export.json`` and ``<out>/export.md``.
 """
 
