@@ -40,7 +40,9 @@ async def test_dashboard_is_served_from_package_data(gateway) -> None:
         "http-equiv", "")
     js = await gateway.client.get("/static/app.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
-    assert "/v1/analytics/timeseries" in js.text and "localStorage" in js.text
+    assert "/v1/analytics/timeseries" in js.text and "/v1/insights/brief" in js.text
+    # The API key lives for the tab only: sessionStorage, never localStorage.
+    assert "sessionStorage" in js.text and "localStorage" not in js.text
     assert (await gateway.client.get("/static/app.css")).status_code == 200
     assert (await gateway.client.get("/static/missing.js")).headers["content-type"] \
         == "application/problem+json"
