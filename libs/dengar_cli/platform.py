@@ -18,11 +18,13 @@ from pathlib import Path
 
 import httpx
 
-from dengar_common.localinfra import LocalInfra, free_port
+from dengar_common.localinfra import LocalInfra, ManagedProcess, free_port
 
 logger = logging.getLogger(__name__)
 
 SERVICES = ("collector", "nlp", "insights", "gateway")
+# The servers LocalInfra runs, by their process names.
+INFRA = ("nats-server", "secantusd")
 
 
 def service_env(name: str, setting: str) -> str:
@@ -161,9 +163,9 @@ class Platform:
             env["DENGAR_INSIGHTS__NLP_TARGET"] = f"127.0.0.1:{self.procs['nlp'].port}"
         env.update(extra or {})
         log_path = logs / f"{name}.log"
-        log = open(log_path, "ab")
-        proc = subprocess.Popen([sys.executable, "-m", f"dengar_{name}"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", f"dengar_{name}"], env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         sp = ServiceProcess(name, proc, port_file, log_path)
         self.procs[name] = sp
         return sp
@@ -187,10 +189,47 @@ class Platform:
         if old.proc.poll() is None:
             old.terminate()
             old.wait()
-        # Same port as before: clients (the gateway) keep their address, as behind a k8s Service.
-        extra = {service_env(name, "grpc_port"): str(old.port)} if name != "gateway" else None
-        sp = self.start_service(name, extra)
+        sp = self.respawn(name)
+        assert isinstance(sp, ServiceProcess)
         sp.wait_port()
+        return sp
+
+    def process_names(self) -> list[str]:
+        """Every process of this platform: the infra it started, then the services."""
+        infra = [n for n in INFRA if self._infra_process(n) is not None]
+        return [*infra, *self.procs]
+
+    def _infra_process(self, name: str) -> ManagedProcess | None:
+        if self.infra is None:
+            return None
+        return {"nats-server": self.infra.nats, "secantusd": self.infra.mongo}.get(name)
+
+    def popen(self, name: str) -> subprocess.Popen[bytes]:
+        infra = self._infra_process(name)
+        return infra.proc if infra is not None else self.procs[name].proc
+
+    def exit_code(self, name: str) -> int | None:
+        return self.popen(name).poll()
+
+    def log_path(self, name: str) -> Path:
+        infra = self._infra_process(name)
+        return infra.log_path if infra is not None else self.procs[name].log_path
+
+    def respawn(self, name: str) -> ServiceProcess | ManagedProcess:
+        """Start ``name`` again on the port it had, without waiting for it to be ready: clients keep
+        their address, as behind a Kubernetes Service. (The infra servers are waited for.)"""
+        if name in INFRA:
+            assert self.infra is not None
+            return self.infra.respawn(name)
+        old = self.procs[name]
+        old.kill()
+        if name == "gateway":
+            extra = {"DENGAR_GATEWAY__HTTP_PORT": str(old.port)} if old.port else None
+        else:
+            extra = {service_env(name, "grpc_port"): str(old.port)} if old.port else None
+        sp = self.start_service(name, extra)
+        # Known before the new process writes it: a respawn before that keeps the same port.
+        sp.port = old.port
         return sp
 
     def wait_ready(self, timeout: float = 120.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import logging
 import os
@@ -17,7 +18,8 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from dengar_cli.platform import Platform, tail
+from dengar_cli.platform import Platform
+from dengar_cli.supervise import CrashLoopError, Supervisor
 from dengar_common.localinfra import free_port
 from dengar_common.localstate import LocalPlatform, clear_state, read_state, resolve_home, write_state
 
@@ -293,8 +295,18 @@ def main(argv: list[str] | None = None) -> int:
     # the platform as Ctrl-C does.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _out(f"Starting Dengar (data in {home}) ...")
+
+    def give_up(exc: CrashLoopError) -> None:
+        # From the supervisor's thread: end whatever the main thread is doing (the demo, the wait).
+        _out(str(exc))
+        stop.set()
+        _thread.interrupt_main()
+
+    supervisor = Supervisor(platform, on_give_up=give_up)
     try:
         platform.start()
+        # From here on a crashed process is restarted with back-off instead of ending the platform.
+        supervisor.start()
         assert platform.infra is not None
         write_state(home, LocalPlatform(
             pid=os.getpid(), mongo_uri=platform.infra.mongo_uri, nats_url=platform.infra.nats_url,
@@ -331,18 +343,15 @@ def main(argv: list[str] | None = None) -> int:
         if ns.exit_after_demo:
             return 0
         _out("Press Ctrl-C to stop.")
-        while not stop.is_set():
-            for sp in platform.procs.values():
-                if sp.proc.poll() is not None:
-                    _out(f"{sp.name} exited unexpectedly:\n{tail(sp.log_path)}")
-                    return 1
-            stop.wait(1.0)
-        return 0
+        while not stop.wait(1.0):
+            pass
+        return 1 if supervisor.failure else 0
     except KeyboardInterrupt:
-        return 0
+        return 1 if supervisor.failure else 0
     finally:
         # First, so that commands run during the shutdown already say "not running".
         clear_state(home, os.getpid())
         _out("Stopping ...")
+        supervisor.stop()
         platform.stop()
         _out("Stopped.")

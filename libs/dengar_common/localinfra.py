@@ -124,6 +124,19 @@ class LocalInfra:
         self.mongo = start_secantus(self.root / "mongo", port=mongo_port, log_dir=self.root)
         return self
 
+    def respawn(self, name: str) -> ManagedProcess:
+        """Start ``name`` (``nats-server`` or ``secantusd``) again on its port with its data, after it
+        exited (or stop it first): what a restart of the server looks like to its clients."""
+        old = self.nats if name == "nats-server" else self.mongo if name == "secantusd" else None
+        if old is None:
+            raise KeyError(name)
+        old.stop()
+        if name == "nats-server":
+            self.nats = start_nats(self.root / "nats", port=old.port, log_dir=self.root)
+            return self.nats
+        self.mongo = start_secantus(self.root / "mongo", port=old.port, log_dir=self.root)
+        return self.mongo
+
     def stop(self) -> None:
         for p in [*reversed(self.extra), self.mongo, self.nats]:
             if p is not None:
