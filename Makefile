@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA ?= ../shared/data
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit test-integration test-e2e lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream clean
+.PHONY: install run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,6 +41,11 @@ test-integration: install
 
 test-e2e: install
 	$(BIN)/python -m pytest -q tests/e2e
+
+# The chaos test (tests/e2e/test_chaos.py) with more rounds of faults than `make test`'s one.
+CHAOS_ROUNDS ?= 5
+chaos: install
+	DENGAR_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_chaos.py
 
 protos: install
 	$(BIN)/python scripts/gen_protos.py
