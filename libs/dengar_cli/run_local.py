@@ -297,9 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     _out(f"Starting Dengar (data in {home}) ...")
 
     def give_up(exc: CrashLoopError) -> None:
-        # From the supervisor's thread: end whatever the main thread is doing (the demo, the wait).
+        # From the supervisor's thread: end whatever the main thread is doing (the demo, the wait) as
+        # Ctrl-C would. (Not through ``stop``: the interrupt would then land in the shutdown.)
         _out(str(exc))
-        stop.set()
         _thread.interrupt_main()
 
     supervisor = Supervisor(platform, on_give_up=give_up)

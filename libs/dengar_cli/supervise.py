@@ -123,9 +123,9 @@ class Supervisor:
                     raise CrashLoopError(name, (
                         f"{name} exited {len(w.loop.crashes)} times within {self.policy.window_s:.0f}s "
                         f"(last exit code {code}); giving up. Last lines of {log}:\n{tail(log)}"))
-                logger.warning("%s exited with code %s; restarting it in %.0fs (crash %d of %d allowed "
-                               "within %.0fs)", name, code, delay, len(w.loop.crashes),
-                               self.policy.max_crashes - 1, self.policy.window_s)
+                logger.warning("%s exited with code %s; restarting it in %.0fs (%d crash(es) in the last "
+                               "%.0fs; %d stop the platform)", name, code, delay, len(w.loop.crashes),
+                               self.policy.window_s, self.policy.max_crashes)
                 w.due = now + delay
 
     def _respawn(self, name: str, w: _Watch, now: float) -> None:
@@ -152,10 +152,11 @@ class Supervisor:
             try:
                 self.poll()
             except CrashLoopError as exc:
-                logger.error("%s", exc)
                 self.failure = exc
                 if self._on_give_up is not None:
                     self._on_give_up(exc)
+                else:
+                    logger.error("%s", exc)
                 return
             except Exception:
                 logger.exception("supervisor round failed")
