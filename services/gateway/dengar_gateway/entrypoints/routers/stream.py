@@ -20,12 +20,12 @@ from dengar_gateway.entrypoints.params import (
     QueryTime,
     category_ids,
     check_range,
+    parse_values,
     query_error,
     query_ids,
     split_list,
 )
 from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses, remote_problem
-from dengar_gateway.entrypoints.routers.mentions import _parse_all
 from dengar_gateway.entrypoints.streaming import EVENT_STREAM, EventStreamResponse, mention_events
 
 logger = logging.getLogger(__name__)
@@ -94,8 +94,8 @@ async def stream_mentions(
         raise query_error(name, str(exc), resume) from None
     request = insights_pb2.StreamMentionsRequest(
         tenant_id=principal.tenant_id,
-        sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]  # ints for the proto enum
-        platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
+        sentiments=parse_values("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]  # ints for the proto enum
+        platforms=parse_values("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
         languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
         query=(q or "").strip(), query_ids=query_ids(query_id), category_ids=category_ids(category_id),
         resume_after=position or "")
