@@ -185,16 +185,16 @@ def export_once(uri: str, tmp: Path, mongo_pid: int, size: int) -> dict[str, Any
         secret = _wait_file(key_file, gateway)
         url = f"http://127.0.0.1:{_wait_file(gw_port, gateway)}"
         time.sleep(1)  # let the start-up settle before the baseline
-        pids = {"gateway": gateway.pid, "insights": insights.pid, "secantusd": mongo_pid,
+        pids = {"gateway": gateway.pid or 0, "insights": insights.pid or 0, "secantusd": mongo_pid,
                 "client": os.getpid()}
-        base = {name: rss_bytes(pid) for name, pid in pids.items()}  # type: ignore[arg-type]
+        base = {name: rss_bytes(pid) for name, pid in pids.items()}
         peak = dict(base)
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.is_set():
                 for name, pid in pids.items():
-                    peak[name] = max(peak[name], rss_bytes(pid))  # type: ignore[arg-type]
+                    peak[name] = max(peak[name], rss_bytes(pid))
                 time.sleep(0.05)
 
         sampler = threading.Thread(target=sample, daemon=True)
