@@ -69,6 +69,8 @@ def machine_info() -> dict[str, Any]:
 
 def load(uri: str, start: int, end: int) -> None:
     """In a child process: stored mentions ``start``..``end`` as ingest leaves them, in bulk."""
+    from pymongo.errors import BulkWriteError
+
     from dengar.v1 import common_pb2
     from dengar_common.ids import mention_id
     from dengar_common.mongo import make_client
@@ -94,7 +96,12 @@ def load(uri: str, start: int, end: int) -> None:
                 docs.append({"_id": m.id, **m.fields, "trace_id": "", "content_hash": m.content_hash,
                              "first_seen_at": now, "updated_at": now, "rev": 2,
                              "contribution": m.contribution.to_doc(), "rollups_at": now})
-            await col.insert_many(docs, ordered=False)
+            try:
+                await col.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                # Resuming a stopped load: the rows of its last batch that made it are there.
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", ())):
+                    raise
         await client.close()
 
     asyncio.run(run())
@@ -257,16 +264,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="10000,100000", help="comma-separated sizes, increasing")
     parser.add_argument("--out", type=Path, default=None, help="directory for export.json/.md")
+    parser.add_argument("--storage", type=Path, default=None,
+                        help="SecantusDB storage of an earlier (stopped) run to continue from")
+    parser.add_argument("--append", action="store_true", help="add to the sizes in <out>/export.json")
     ns = parser.parse_args()
     sizes = sorted(int(x) for x in ns.rows.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="bench-export-"))
-    mongo = start_secantus(tmp / "mongo", log_dir=tmp)
+    mongo = start_secantus(ns.storage or tmp / "mongo", log_dir=tmp)
     uri = f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true"
     report: dict[str, Any] = {"export": [], "machine": machine_info(),
                               "loadavg_start": round(os.getloadavg()[0], 1)}
+    if ns.append and ns.out and (ns.out / "export.json").exists():
+        report = json.loads((ns.out / "export.json").read_text())
     loaded = 0
+    if ns.storage:
+        from pymongo import MongoClient
+        with MongoClient(uri) as sync:
+            loaded = sync[DB]["mentions"].estimated_document_count()
+        print(f"continuing with {loaded} stored rows", flush=True)
     try:
-        for n in sizes:
+        for n in (s for s in sizes if s >= loaded):
             started = time.perf_counter()
             child = multiprocessing.get_context("spawn").Process(target=load, args=(uri, loaded, n))
             child.start()
