@@ -271,7 +271,10 @@ def main() -> None:
     sizes = sorted(int(x) for x in ns.rows.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="bench-export-"))
     mongo = start_secantus(ns.storage or tmp / "mongo", log_dir=tmp)
-    uri = f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true"
+    # SecantusDB answers nothing else while it sorts a large result (before the first batch): on a
+    # busy machine its monitor check would time out, which clears the pool and cancels the export.
+    uri = (f"mongodb://127.0.0.1:{mongo.port}/?directConnection=true"
+           "&connectTimeoutMS=600000&heartbeatFrequencyMS=60000")
     report: dict[str, Any] = {"export": [], "machine": machine_info(),
                               "loadavg_start": round(os.getloadavg()[0], 1)}
     if ns.append and ns.out and (ns.out / "export.json").exists():
