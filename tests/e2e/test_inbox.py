@@ -46,6 +46,7 @@ def test_inbox_updates_are_visible_to_the_same_tenant_only(
         first, _ = _mentions(a, 2)
         [theirs] = _mentions(b, 1)
         assert first["workflow"]["state"] == "open" and first["workflow"]["version"] == 0
+        b_before = (b.get("/v1/mentions", params={"limit": 200}).json(), b.get("/v1/inbox/counts").json())
 
         url = f"/v1/mentions/{first['id']}/workflow"
         r = a.patch(url, headers={"If-Match": '"0"'}, json={"state": "in_progress", "assignee": "dina",
@@ -55,12 +56,17 @@ def test_inbox_updates_are_visible_to_the_same_tenant_only(
         assert a.patch(url, json={"state": "resolved", "version": 1}).status_code == 200
 
         # The other tenant can neither see nor change it, and its own inbox is untouched.
+        assert b.get(f"/v1/mentions/{first['id']}").status_code == 404
+        r = b.post("/v1/mentions/workflow:bulk", json={"ids": [first["id"]], "change": {"state": "ignored"}})
+        assert (r.status_code, r.json()["updated"], r.json()["missing"]) == (200, [], [first["id"]]), r.text
         assert b.patch(url, json={"state": "ignored"}).status_code == 404
         assert b.get(f"/v1/mentions/{first['id']}/audit").status_code == 404
         assert b.get("/v1/mentions", params={"state": "resolved"}).json()["data"] == []
         assert b.get("/v1/inbox/counts").json() == {"open": 1, "in_progress": 0, "resolved": 0,
                                                     "ignored": 0, "total": 1}
         assert b.get(f"/v1/mentions/{theirs['id']}").json()["workflow"]["state"] == "open"
+        assert (b.get("/v1/mentions", params={"limit": 200}).json(), b.get("/v1/inbox/counts").json()
+                ) == b_before
 
         assert a.get("/v1/inbox/counts").json()["resolved"] == 1
         resolved = a.get("/v1/mentions", params={"state": "resolved", "tag": "refund"}).json()["data"]

@@ -283,11 +283,11 @@ class InsightsServiceServicer:
 
     def StreamMentions(self, request, context):
         """The tenant's mentions as they are stored or changed, live, filtered like SearchMentions
-        (sentiments, platforms, languages, aspects, query, query_ids, category_ids; start/end on the
-        post's creation time). Each carries a position; `resume_after` continues right after one,
-        without gaps or repeats, for at least the last hour of positions. The first message has no
-        mention: it is sent once subscribed, with the position the stream continues after. Never
-        ends by itself.
+        (sentiments, platforms, languages, aspects, query, query_ids, category_ids, the inbox's
+        workflow_states, assignees, tags; start/end on the post's creation time). Each carries a
+        position; `resume_after` continues right after one, without gaps or repeats, for at least the
+        last hour of positions. The first message has no mention: it is sent once subscribed, with the
+        position the stream continues after. Never ends by itself.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

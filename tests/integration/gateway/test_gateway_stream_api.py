@@ -19,7 +19,7 @@ from conftest import Gateway, Key, assert_problem
 from gateway_fakes import make_mention
 from grpc import aio
 
-from dengar.v1 import insights_pb2, insights_pb2_grpc
+from dengar.v1 import common_pb2, insights_pb2, insights_pb2_grpc
 from dengar_common.app import ServiceApp
 from dengar_common.errors import InvalidArgument
 from dengar_common.grpcerrors import trailing_metadata
@@ -185,6 +185,27 @@ async def test_mentions_arrive_as_events_with_positions_and_only_the_tenants_own
     assert sorted(r.tenant_id for r in live.insights.requests) == ["acme", "globex"]
 
 
+async def test_the_filters_of_the_mention_search_reach_insights(live_for) -> None:
+    live = await live_for()
+    key = await live.gateway.new_key("acme")
+    params = {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "sentiment": "negative",
+              "platform": ["x", "reddit"], "lang": "ID", "aspect": "delivery", "query_id": "q_1",
+              "category_id": "c_0123456789abcdef", "q": " telat ", "state": "OPEN,in_progress",
+              "assignee": "dina", "tag": "Refund"}
+    async with live.sse(key, params) as s:
+        assert (await s.event())["event"] == "open"
+    [req] = live.insights.requests
+    assert (req.start_time.ToJsonString(), req.end_time.ToJsonString()) == (
+        "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
+    assert list(req.sentiments) == [common_pb2.SENTIMENT_NEGATIVE]
+    assert list(req.platforms) == [common_pb2.PLATFORM_X, common_pb2.PLATFORM_REDDIT]
+    assert (list(req.languages), list(req.aspects), req.query) == (["id"], ["delivery"], "telat")
+    assert (list(req.query_ids), list(req.category_ids)) == (["q_1"], ["c_0123456789abcdef"])
+    assert (list(req.workflow_states), list(req.assignees), list(req.tags)) == (
+        ["open", "in_progress"], ["dina"], ["refund"])
+    assert (req.tenant_id, req.resume_after) == ("acme", "")
+
+
 async def test_heartbeats_keep_an_idle_stream_alive(live_for) -> None:
     live = await live_for(heartbeat_s=0.2)
     key = await live.gateway.new_key("acme")
@@ -251,6 +272,8 @@ async def test_concurrent_streams_over_the_limit_get_429_per_tenant(live_for) ->
     ({"last_event_id": "abc"}, {}, "last_event_id"),
     ({}, {"Last-Event-ID": "-3"}, "Last-Event-ID"),
     ({"q": "!!!"}, {}, "q"),
+    ({"state": "done"}, {}, "state"),
+    ({"tag": "t" * 41}, {}, "tag"),
     ({"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, {}, "to"),
 ])
 async def test_bad_filters_are_422_naming_the_parameter(live_for, params, headers, field) -> None:

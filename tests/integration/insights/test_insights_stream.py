@@ -126,6 +126,39 @@ async def test_a_duplicate_ingest_or_event_is_not_repeated_but_a_change_is(env: 
         s.close()
 
 
+async def test_the_inbox_filters_apply_to_the_workflow_when_the_event_is_sent(env: Env) -> None:
+    start = await anchored(env)
+    await env.send(enriched("acme", "w1", text="Refund belum masuk"))
+    await env.send(enriched("acme", "w2", text="Refund juga belum"))
+    [w1, _] = await (s := await Stream(env, resume_after=start).opened()).take(2)
+    s.close()
+    await env.stub.UpdateMentionWorkflow(insights_pb2.UpdateMentionWorkflowRequest(
+        tenant_id="acme", id=w1.mention.id, actor="test", change=insights_pb2.WorkflowChange(
+            state="in_progress", assignee="dina", add_tags=["refund"])))
+    resolved = await Stream(env, resume_after=start, workflow_states=["resolved"]).opened()
+    working = await Stream(env, resume_after=start, workflow_states=["in_progress"],
+                           assignees=["dina"], tags=["refund"]).opened()
+    untouched = await Stream(env, resume_after=start, workflow_states=["open"]).opened()
+    try:
+        # The events already in the stream are read with the workflow as it is now.
+        assert [m.mention.post.external_id for m in await working.take(1)] == ["w1"]
+        assert [m.mention.post.external_id for m in await untouched.take(1)] == ["w2"]
+        await env.send(enriched("acme", "w3", text="Refund cepat"))
+        assert (await untouched.next()).mention.post.external_id == "w3"
+        await env.send(enriched("acme", "w1", text="Refund belum masuk juga"))  # a new revision
+        changed = await working.next()
+        assert (changed.mention.post.external_id, changed.mention.workflow.assignee) == ("w1", "dina")
+        # Nothing reached the resolved filter: its first mention is the next resolved one.
+        await env.stub.UpdateMentionWorkflow(insights_pb2.UpdateMentionWorkflowRequest(
+            tenant_id="acme", id=changed.mention.id, actor="test",
+            change=insights_pb2.WorkflowChange(state="resolved")))
+        await env.send(enriched("acme", "w1", text="Refund sudah masuk"))
+        assert (await resolved.next()).mention.post.text == "Refund sudah masuk"
+    finally:
+        for stream in (resolved, working, untouched):
+            stream.close()
+
+
 async def test_tenants_see_only_their_own_mentions(env: Env) -> None:
     s = await Stream(env).opened()
     try:
@@ -142,6 +175,8 @@ async def test_tenants_see_only_their_own_mentions(env: Env) -> None:
     ({"resume_after": "-1"}, "resume_after"),
     ({"query": "!!!"}, "query"),
     ({"sentiments": [99]}, "sentiments"),
+    ({"workflow_states": ["done"]}, "workflow_states"),
+    ({"tags": ["t" * 41]}, "tags"),
 ])
 async def test_bad_requests_are_invalid_argument(env: Env, kw: dict[str, Any], field: str) -> None:
     s = Stream(env, **kw)

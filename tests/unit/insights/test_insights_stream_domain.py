@@ -62,6 +62,28 @@ def test_a_mention_without_the_filtered_field_does_not_match() -> None:
     assert not matches(SearchQuery(start=T), bare)
 
 
+WORKED = {**DOC, "workflow": {"state": "resolved", "assignee": "dina", "tags": ["refund", "vip"],
+                               "version": 2}}
+
+
+@pytest.mark.parametrize(("query", "doc", "want"), [
+    (SearchQuery(states=("resolved",)), WORKED, True),
+    (SearchQuery(states=("open", "in_progress")), WORKED, False),
+    (SearchQuery(assignees=("dina", "budi")), WORKED, True),
+    (SearchQuery(assignees=("budi",)), WORKED, False),
+    (SearchQuery(tags=("vip",)), WORKED, True),
+    (SearchQuery(tags=("late",)), WORKED, False),
+    (SearchQuery(states=("resolved",), assignees=("dina",), tags=("late",)), WORKED, False),
+    # A mention never touched is open, unassigned and untagged.
+    (SearchQuery(states=("open",)), DOC, True),
+    (SearchQuery(states=("resolved",)), DOC, False),
+    (SearchQuery(assignees=("dina",)), DOC, False),
+    (SearchQuery(tags=("refund",)), DOC, False),
+])
+def test_matches_applies_the_inbox_filters(query: SearchQuery, doc: dict[str, object], want: bool) -> None:
+    assert matches(query, doc) is want
+
+
 def test_sent_revisions_remember_pairs_up_to_capacity() -> None:
     sent = SentRevisions(capacity=2)
     assert sent.first_time("m1", "h1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -28,6 +29,18 @@ def split_list(values: list[str] | None) -> list[str]:
             part = part.strip()
             if part and part not in out:
                 out.append(part)
+    return out
+
+
+def parse_values(name: str, values: list[str], parse: Callable[[str], int]) -> list[int]:
+    """Each of a parameter's values through ``parse`` (an enum parser such as
+    ``sentiment_from_name``); its ValueError becomes a 422 naming the parameter and the value."""
+    out = []
+    for value in values:
+        try:
+            out.append(parse(value))
+        except ValueError as exc:
+            raise query_error(name, str(exc), value) from None
     return out
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dengar_common.errors import InvalidArgument
+from dengar_insights.domain import workflow
 from dengar_insights.domain.search import SearchQuery
 
 # Positions are JetStream sequences (uint64): at most 20 digits.
@@ -74,6 +75,11 @@ def matches(query: SearchQuery, doc: Mapping[str, Any]) -> bool:
         (doc.get("query_ids"), query.query_ids),
         (doc.get("category_ids"), query.category_ids),
     )
+    if query.states or query.assignees or query.tags:
+        # The inbox workflow as it is when the event is read (a mention never touched is open).
+        wf = workflow.current(doc.get("workflow"))
+        checks += ((wf["state"], query.states), (wf["assignee"] or None, query.assignees),
+                   (wf["tags"], query.tags))
     for values, wanted in checks:
         if wanted and not _any(values, wanted):
             return False

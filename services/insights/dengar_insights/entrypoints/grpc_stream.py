@@ -43,7 +43,8 @@ def stream_request(request: insights_pb2.StreamMentionsRequest) -> StreamRequest
         sentiments=_named(request.sentiments, SENTIMENT_NAMES, "sentiments"),
         platforms=_named(request.platforms, PLATFORM_NAMES, "platforms"),
         languages=list(request.languages), aspects=list(request.aspects), query=request.query,
-        query_ids=list(request.query_ids), category_ids=list(request.category_ids)),
+        query_ids=list(request.query_ids), category_ids=list(request.category_ids),
+        states=list(request.workflow_states), assignees=list(request.assignees), tags=list(request.tags)),
         resume_after=request.resume_after)
 
 

@@ -16,6 +16,7 @@ from dengar_gateway.entrypoints.params import (
     QueryTime,
     category_ids,
     check_range,
+    parse_values,
     query_error,
     query_ids,
     split_list,
@@ -32,16 +33,6 @@ _SORTS = {
     "time": insights_pb2.SORT_ORDER_TIME_ASC,
     "engagement": insights_pb2.SORT_ORDER_ENGAGEMENT_DESC,
 }
-
-
-def _parse_all(name: str, values: list[str], parse: object) -> list[int]:
-    out = []
-    for value in values:
-        try:
-            out.append(parse(value))  # type: ignore[operator]  # parse is one of the enum parsers
-        except ValueError as exc:
-            raise query_error(name, str(exc), value) from None
-    return out
 
 
 _STATES = ("open", "in_progress", "resolved", "ignored")
@@ -74,16 +65,16 @@ async def mention_filters(
     assignee: Annotated[list[str] | None, Query(description="Inbox assignees (user ids)")] = None,
     tag: Annotated[list[str] | None, Query(description="Inbox tags")] = None,
 ) -> insights_pb2.SearchMentionsRequest:
-    """The filters shared by the search, the export and the bulk inbox change (the route sets the
-    caller's tenant: this dependency checks no scope)."""
+    """The filters shared by the search, the export, the live stream and the bulk inbox change
+    (the route sets the caller's tenant: this dependency checks no scope)."""
     check_range(start, end)
     states = [v.lower() for v in split_list(state)]
     for value in states:
         if value not in _STATES:
             raise query_error("state", f"must be one of {', '.join(_STATES)}", value)
     request = insights_pb2.SearchMentionsRequest(
-        sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]  # ints for the proto enum
-        platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
+        sentiments=parse_values("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]  # ints for the proto enum
+        platforms=parse_values("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
         languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
         query=(q or "").strip(), query_ids=query_ids(query_id), category_ids=category_ids(category_id),
         workflow_states=states, assignees=_workflow_values("assignee", assignee, 128),

@@ -11,21 +11,13 @@ from fastapi import APIRouter, Header, Query
 from grpc import aio
 
 from dengar.v1 import insights_pb2
-from dengar_common.enums import platform_from_name, sentiment_from_name
 from dengar_common.grpcerrors import RemoteError
 from dengar_gateway.domain.streams import parse_event_id
 from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
-from dengar_gateway.entrypoints.mapping import mention_out, to_timestamp
-from dengar_gateway.entrypoints.params import (
-    QueryTime,
-    category_ids,
-    check_range,
-    query_error,
-    query_ids,
-    split_list,
-)
+from dengar_gateway.entrypoints.mapping import mention_out
+from dengar_gateway.entrypoints.params import query_error
 from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses, remote_problem
-from dengar_gateway.entrypoints.routers.mentions import _parse_all
+from dengar_gateway.entrypoints.routers.mentions import MentionFilters
 from dengar_gateway.entrypoints.streaming import EVENT_STREAM, EventStreamResponse, mention_events
 
 logger = logging.getLogger(__name__)
@@ -35,12 +27,15 @@ router = APIRouter(prefix="/v1/stream", tags=["stream"])
 # Insights' request fields -> this route's parameters, for its INVALID_ARGUMENT answers.
 _PARAMS = {"query": "q", "query_ids": "query_id", "category_ids": "category_id", "languages": "lang",
            "aspects": "aspect", "sentiments": "sentiment", "platforms": "platform",
-           "resume_after": "last_event_id", "start_time": "from", "end_time": "to"}
+           "resume_after": "last_event_id", "start_time": "from", "end_time": "to",
+           "workflow_states": "state", "assignees": "assignee", "tags": "tag"}
 
 DESCRIPTION = """\
 The tenant's mentions as they are stored (or changed: a re-collected or re-enriched post comes
 again with its new content), as [Server-Sent Events](https://html.spec.whatwg.org/multipage/server-sent-events.html).
-The filters are those of `GET /v1/mentions` (`from`/`to` apply to the post's creation time).
+The filters are those of `GET /v1/mentions` (`from`/`to` apply to the post's creation time;
+`state`, `assignee` and `tag` to the mention's inbox workflow when its event is sent: a workflow
+change alone sends no event).
 
 Events: first `open` (data `{"position": ...}`), sent once subscribed; then one `mention` per
 mention, its data the same JSON object as an item of `GET /v1/mentions`. Every event carries an
@@ -52,6 +47,22 @@ of at least the last hour. A comment line (`: heartbeat`) comes every few second
 Each tenant may hold a limited number of streams at once (`DENGAR_GATEWAY__STREAM__MAX_PER_TENANT`);
 beyond it the answer is a 429 with `Retry-After`. The count is per gateway replica. Requires `read`.
 """
+
+
+def stream_request(filters: insights_pb2.SearchMentionsRequest, *, tenant_id: str,
+                   resume_after: str) -> insights_pb2.StreamMentionsRequest:
+    """The StreamMentions request for the filters of /v1/mentions (``mention_filters``)."""
+    request = insights_pb2.StreamMentionsRequest(
+        tenant_id=tenant_id, sentiments=filters.sentiments, platforms=filters.platforms,
+        languages=filters.languages, aspects=filters.aspects, query=filters.query,
+        query_ids=filters.query_ids, category_ids=filters.category_ids,
+        workflow_states=filters.workflow_states, assignees=filters.assignees, tags=filters.tags,
+        resume_after=resume_after)
+    if filters.HasField("start_time"):
+        request.start_time.CopyFrom(filters.start_time)
+    if filters.HasField("end_time"):
+        request.end_time.CopyFrom(filters.end_time)
+    return request
 
 
 def _bad_filter(exc: RemoteError) -> Exception:
@@ -69,40 +80,19 @@ def _bad_filter(exc: RemoteError) -> Exception:
                **problem_responses(401, 403, 422, 429, 502, 503)},
 )
 async def stream_mentions(
-    deps: Deps, principal: ReadPrincipal,
-    start: Annotated[QueryTime | None, Query(alias="from", description="Created at or after (RFC 3339).")]
-    = None,
-    end: Annotated[QueryTime | None, Query(alias="to", description="Created before (RFC 3339).")] = None,
-    sentiment: Annotated[list[str] | None, Query(description="negative, neutral, positive")] = None,
-    platform: Annotated[list[str] | None, Query(description="Platform names, e.g. x, reddit")] = None,
-    lang: Annotated[list[str] | None, Query(description="ISO 639-1 codes, e.g. en, id")] = None,
-    aspect: Annotated[list[str] | None, Query(description="Aspect ids, e.g. delivery, price")] = None,
-    query_id: Annotated[list[str] | None, Query(description="Listening query ids (at most 50)")] = None,
-    category_id: Annotated[list[str] | None, Query(description="Category ids (at most 50)")] = None,
-    q: Annotated[str | None, Query(max_length=500, description="Full-text query")] = None,
+    deps: Deps, principal: ReadPrincipal, filters: MentionFilters,
     last_event_id: Annotated[str | None, Query(max_length=64, description=(
         "Resume after this event id (the `Last-Event-ID` header wins when both are sent)."))] = None,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64,
                                                        include_in_schema=False)] = None,
 ) -> EventStreamResponse:
-    check_range(start, end)
     resume = last_event_id_header if last_event_id_header and last_event_id_header.strip() else last_event_id
     name = "Last-Event-ID" if resume is last_event_id_header else "last_event_id"
     try:
         position = parse_event_id(resume)
     except ValueError as exc:
         raise query_error(name, str(exc), resume) from None
-    request = insights_pb2.StreamMentionsRequest(
-        tenant_id=principal.tenant_id,
-        sentiments=_parse_all("sentiment", split_list(sentiment), sentiment_from_name),  # type: ignore[arg-type]  # ints for the proto enum
-        platforms=_parse_all("platform", split_list(platform), platform_from_name),  # type: ignore[arg-type]  # ints for the proto enum
-        languages=[v.lower() for v in split_list(lang)], aspects=split_list(aspect),
-        query=(q or "").strip(), query_ids=query_ids(query_id), category_ids=category_ids(category_id),
-        resume_after=position or "")
-    if start is not None:
-        request.start_time.CopyFrom(to_timestamp(start))
-    if end is not None:
-        request.end_time.CopyFrom(to_timestamp(end))
+    request = stream_request(filters, tenant_id=principal.tenant_id, resume_after=position or "")
 
     cfg, streams = deps.config.stream, deps.streams
     if streams.closing:
