@@ -138,3 +138,19 @@ def test_an_incident_stored_before_indonesian_summaries_falls_back_to_english() 
     legacy = _alert(_rule(al.NEGATIVE_SHARE, threshold=0.5), al.Finding("share", "negative share 70%"),
                     al.FIRING)
     assert notification_of(legacy, al.FIRING).text["id"] == "negative share 70%"
+
+
+@pytest.mark.parametrize("frequency", ["daily", "weekly"])
+def test_digest_texts_in_indonesian_keep_no_english_template_word(frequency: str) -> None:
+    from dengar_insights.domain.digests import DigestSpec, digest_text
+
+    def spec(lang: str) -> DigestSpec:
+        return DigestSpec(name="Toko", frequency=frequency, time="08:00", time_zone="Asia/Jakarta",
+                          language=lang, channel_ids=("c1",), weekday="mon" if frequency == "weekly" else "")
+
+    words = {"daily", "weekly", "brief", "period", "nothing", "stood", "out", "in", "this"}
+    for cards in ([], [("Lonjakan", "Sebutan naik")]):
+        id_ = digest_text(spec("id"), NOW - timedelta(days=1), NOW, cards)
+        en = digest_text(spec("en"), NOW - timedelta(days=1), NOW, cards)
+        assert id_[0] != en[0] and id_[1] != en[1]
+        assert not {w.lower() for w in _WORD.findall(" ".join(id_))} & words, id_
