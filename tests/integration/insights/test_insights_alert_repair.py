@@ -87,10 +87,10 @@ async def test_a_crash_between_marking_and_storing_is_repaired_once(mongo_client
                                                                     unique: str) -> None:
     db, rules, dispatcher, deliveries, rule = await _setup(mongo_client, unique)
     crashing = MongoAlertStore(db)
-    crashing._alerts = _CrashOn(crashing._alerts, "insert_one")  # type: ignore[assignment]
+    crashing._alerts = _CrashOn(crashing._alerts, "insert_one")
     # Replica A marks the incident key, then dies before the alert is stored.
     await _engine(rules, crashing, dispatcher, "replica-a").evaluate()
-    assert crashing._alerts.crashed  # type: ignore[attr-defined]
+    assert crashing._alerts.crashed
     store = MongoAlertStore(db)
     assert await _all_alerts(store) == []
     key = await db["alert_keys"].find_one({"_id": al.incident_key("acme", rule.id, "share")})
@@ -125,7 +125,7 @@ async def test_a_key_left_firing_by_a_crash_inside_resolve_is_released(mongo_cli
     opened = await store.fire(rule, al.Finding("share", "x"), now, now)
     assert opened is not None
     crashing = MongoAlertStore(db)
-    crashing._keys = _CrashOn(crashing._keys, "update_one")  # type: ignore[assignment]
+    crashing._keys = _CrashOn(crashing._keys, "update_one")
     try:
         await crashing.resolve(opened, now, now)
     except Crash:
@@ -142,14 +142,14 @@ async def test_a_crash_after_dispatch_before_marking_sent_delivers_once(mongo_cl
                                                                          unique: str) -> None:
     db, rules, dispatcher, deliveries, _ = await _setup(mongo_client, unique)
     crashing = MongoAlertStore(db)
-    crashing._alerts = _CrashOn(crashing._alerts, "update_one")  # type: ignore[assignment]
+    crashing._alerts = _CrashOn(crashing._alerts, "update_one")
     publisher = _Publisher()
     try:
         # fire inserts (insert_one); the notification is handed over, then marking it sent dies.
         await _engine(rules, crashing, dispatcher, "replica-a", publisher=publisher).evaluate()
     except Crash:
         pass
-    assert crashing._alerts.crashed  # type: ignore[attr-defined]
+    assert crashing._alerts.crashed
     assert len(await deliveries.list("acme")) == 1
     store = MongoAlertStore(db)
     [alert] = await _all_alerts(store)

@@ -81,14 +81,14 @@ class _CapturingStore:
 
 async def _findings() -> list[tuple[al.AlertRule, al.Finding]]:
     """One finding of every condition, each made where the product makes it."""
-    conditions = EngineConditions(_Engine(), _Rollups(), _Topics(), _Voices())  # type: ignore[arg-type]
+    conditions = EngineConditions(_Engine(), _Rollups(), _Topics(), _Voices())
     rules = [_rule(al.SPIKE, metric="negative", query_id="q_bank"), _rule(al.SPIKE, metric="volume"),
              _rule(al.NEGATIVE_SHARE, threshold=0.5, min_volume=10),
              _rule(al.EMERGING_TOPIC), _rule(al.CAMPAIGN)]
     out = [(r, f) for r in rules for f in await conditions.findings(r, NOW)]
     match_rule = _rule(al.MENTION_MATCH, expression="boikot")
     store = _CapturingStore()
-    engine = AlertEngine(_Rules(match_rule), store, conditions, None, None,  # type: ignore[arg-type]
+    engine = AlertEngine(_Rules(match_rule), store, conditions, None, None,
                          owner="r1", clock=lambda: NOW)
     await engine.on_mentions("acme", [{"_id": "m9", "text": "ayo boikot", "platform": "x",
                                         "author": {"handle": "a"}}])
