@@ -143,3 +143,57 @@ async def test_bulk_by_filter_is_bounded(env, monkeypatch) -> None:
     with pytest.raises(InvalidArgument) as exc:
         await inbox.matching_ids(TENANT, SearchQuery(states=("open",)))
     assert exc.value.field == "filter"
+
+
+class Crash(BaseException):
+    """The process dying here: not an error the code could catch and carry on from."""
+
+
+class _CrashOn:
+    def __init__(self, real: object, method: str) -> None:
+        self._real, self._method = real, method
+
+    def __getattr__(self, name: str):
+        if name == self._method:
+            async def crash(*args, **kwargs):
+                raise Crash(name)
+            return crash
+        return getattr(self._real, name)
+
+
+async def test_audit_entries_are_written_with_the_change_and_survive_a_crash(env) -> None:
+    db, mentions, _, _, ids, _ = env
+    audit = MongoAuditLog(db)
+    # Dies right after the workflow write, before anything reached the audit log.
+    crashing = Inbox(mentions, _CrashOn(audit, "append"))
+    with pytest.raises(Crash):
+        await crashing.update(TENANT, ids[0], WorkflowChange(state="resolved", assignee="dina"),
+                              actor="support-bot", expected_version=0)
+    doc = await mentions.get_workflow(TENANT, ids[0])
+    assert doc["workflow"]["version"] == 1 and len(doc["audit_outbox"]) == 2
+    assert await db["mention_audit"].count_documents({}) == 0
+    # The mention's reads do not show the queue.
+    assert "audit_outbox" not in await mentions.get(TENANT, ids[0])
+    inbox = Inbox(mentions, audit)
+    trail = await inbox.audit(TENANT, ids[0])
+    assert [(e["actor"], e["field"], e["new"], e["version"]) for e in trail] == [
+        ("support-bot", "state", "resolved", 1), ("support-bot", "assignee", "dina", 1)]
+    assert not (await mentions.get_workflow(TENANT, ids[0])).get("audit_outbox")
+    # Dies after the audit log got them but before the queue was cleared: moved again, stored once.
+    crashing = Inbox(_CrashOn(mentions, "clear_audit_outbox"), audit)
+    with pytest.raises(Crash):
+        await crashing.update(TENANT, ids[0], WorkflowChange(note="called back"), actor="dina-key",
+                              expected_version=1)
+    wf = await inbox.update(TENANT, ids[0], WorkflowChange(add_tags=("refund",)), actor="dina-key",
+                            expected_version=2)
+    assert wf["version"] == 3
+    trail = await inbox.audit(TENANT, ids[0])
+    assert [(e["field"], e["version"]) for e in trail] == [
+        ("state", 1), ("assignee", 1), ("note", 2), ("tags", 3)]
+    assert await db["mention_audit"].count_documents({"tenant_id": TENANT}) == 4
+    assert not (await mentions.get_workflow(TENANT, ids[0])).get("audit_outbox")
+    # A change that lost its compare-and-set queues nothing: no entry for a change not stored.
+    assert not await mentions.set_workflow(TENANT, ids[0], 1, {"state": "open", "version": 2},
+                                           [{"_id": "x", "tenant_id": TENANT}])
+    assert not (await mentions.get_workflow(TENANT, ids[0])).get("audit_outbox")
+    assert len(await inbox.audit(TENANT, ids[0])) == 4

@@ -107,7 +107,8 @@ def test_insights_deployment_env_sets_its_settings(monkeypatch: pytest.MonkeyPat
     from dengar_insights.settings import InsightsSettings
 
     [container] = _find("Deployment", "insights")["spec"]["template"]["spec"]["containers"]
-    for entry in container["env"]:
+    # The entries read from a Secret are secrets (hidden by repr): test_insights_channel_settings.
+    for entry in (e for e in container["env"] if "valueFrom" not in e):
         monkeypatch.setenv(entry["name"], "12345")
         settings = InsightsSettings()
         monkeypatch.delenv(entry["name"])
@@ -131,3 +132,62 @@ def test_collector_reads_its_secrets_keys_from_the_secret() -> None:
     # DENGAR_COLLECTOR__SECRETS_KEYS is CollectorSettings.collector.secrets_keys.
     assert CollectorSettings.model_fields["collector"].annotation is CollectorConfig
     assert "secrets_keys" in CollectorConfig.model_fields
+
+
+def _insights_env() -> tuple[dict, dict[str, dict]]:
+    """The insights container and the env sources it names: {kind/name: data}."""
+    [container] = _find("Deployment", "insights")["spec"]["template"]["spec"]["containers"]
+    return container, {f"{kind}/{name}": data for kind, name, data in (
+        ("ConfigMap", ref["configMapRef"]["name"],
+         _find("ConfigMap", ref["configMapRef"]["name"])["data"]) if "configMapRef" in ref else
+        ("Secret", ref["secretRef"]["name"], _find("Secret", ref["secretRef"]["name"])["stringData"])
+        for ref in container["envFrom"])}
+
+
+def test_insights_channel_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Insights gets what its channels need: the key sealing webhook secrets, and the SMTP host, port,
+    user, password and from address; each variable lands in its setting."""
+    from dengar_common.secrets import SecretBox, generate_key
+    from dengar_insights.settings import InsightsSettings
+
+    container, sources = _insights_env()
+    secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    # Secrets come from insights' own Secret, never the collector's, and the keys exist in it.
+    secret = _find("Secret", "dengar-insights-secrets")
+    for name in ("DENGAR_INSIGHTS__SECRETS_KEYS", "DENGAR_INSIGHTS__SMTP__PASSWORD",
+                 "DENGAR_INSIGHTS__SMTP__USER"):
+        ref = secret_refs[name]
+        assert ref["name"] == "dengar-insights-secrets" and ref["key"] in secret["stringData"], name
+    assert secret["metadata"]["namespace"] == "dengar"
+    # The SMTP settings that are not secret come from a ConfigMap insights mounts.
+    smtp = {k: v for data in sources.values() for k, v in data.items() if "__SMTP__" in k}
+    assert {"DENGAR_INSIGHTS__SMTP__HOST", "DENGAR_INSIGHTS__SMTP__PORT",
+            "DENGAR_INSIGHTS__SMTP__FROM_ADDRESS"} <= set(smtp)
+    # The manifests as shipped start: the placeholders are valid settings.
+    for data in sources.values():
+        for k, v in data.items():
+            monkeypatch.setenv(k, v)
+    for name, ref in secret_refs.items():
+        monkeypatch.setenv(name, secret["stringData"][ref["key"]])
+    InsightsSettings()
+    # Filled in, every variable reaches its setting (a misspelt name would be ignored silently).
+    key = generate_key()
+    filled = {"DENGAR_INSIGHTS__SMTP__HOST": "smtp.example.com", "DENGAR_INSIGHTS__SMTP__PORT": "2525",
+              "DENGAR_INSIGHTS__SMTP__FROM_ADDRESS": "alerts@example.com",
+              "DENGAR_INSIGHTS__SMTP__USER": "mailer", "DENGAR_INSIGHTS__SMTP__PASSWORD": "pw-123",
+              "DENGAR_INSIGHTS__SECRETS_KEYS": key}
+    for k, v in filled.items():
+        monkeypatch.setenv(k, v)
+    cfg = InsightsSettings().insights
+    assert (cfg.smtp.host, cfg.smtp.port, cfg.smtp.from_address, cfg.smtp.user) == (
+        "smtp.example.com", 2525, "alerts@example.com", "mailer")
+    assert cfg.smtp.password.get_secret_value() == "pw-123"
+    assert SecretBox.from_setting(cfg.secrets_keys.get_secret_value()).encrypts
+    # Neither insights' Secret nor its SMTP ConfigMap reaches another service.
+    for name in ("collector", "gateway", "nlp"):
+        [other] = _find("Deployment", name)["spec"]["template"]["spec"]["containers"]
+        names = {r.get(k, {}).get("name") for r in other.get("envFrom", []) for k in ("secretRef",
+                                                                                       "configMapRef")}
+        names |= {e["valueFrom"][k]["name"] for e in other.get("env", []) if "valueFrom" in e
+                  for k in ("secretKeyRef", "configMapKeyRef") if k in e["valueFrom"]}
+        assert not names & {"dengar-insights-secrets", "dengar-insights-smtp"}, name

@@ -7,7 +7,10 @@ Collections:
 * ``alert_keys``: one document per incident key (tenant:rule:scope) with ``firing``, ``seq`` and
   ``last_fired_at``. Firing is one conditional upsert on it (not firing and cooled down): of two
   replicas only one matches or inserts it, the other gets nothing or a duplicate key;
-* ``alerts``: the incidents, ``_id`` derived from (key, seq), so a retried insert is recognised;
+* ``alerts``: the incidents, ``_id`` derived from (key, seq), so a retried insert is recognised.
+  The alert document is written into the key document (``pending``) by the same update that marks
+  the key firing, then inserted, then ``pending`` is cleared: a crash in between leaves an intent
+  that ``repair`` completes, never a marked incident without its alert;
 * ``alert_leases``: the per-rule lease of the scheduled evaluator.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,7 +85,18 @@ def _alert(doc: Doc) -> Alert:
         notify_fired_at=_aware(doc.get("notify_fired_at")),
         fired_notified=bool(doc.get("fired_notified")),
         notify_resolved_at=_aware(doc.get("notify_resolved_at")),
-        resolved_notified=bool(doc.get("resolved_notified")))
+        resolved_notified=bool(doc.get("resolved_notified")), summary_id=doc.get("summary_id") or "")
+
+
+def _alert_body(a: Alert) -> Doc:
+    """The stored document of a newly fired incident, less its ``_id``."""
+    return {"tenant_id": a.tenant_id, "rule_id": a.rule_id, "rule_name": a.rule_name,
+            "condition": a.condition, "key": a.key, "scope": a.scope, "severity": a.severity,
+            "state": FIRING, "summary": a.summary, "summary_id": a.summary_id, "fired_at": a.fired_at,
+            "resolved_at": None, "evidence_ids": list(a.evidence_ids), "last_evidence_at": a.fired_at,
+            "filters": dict(a.filters), "channel_ids": list(a.channel_ids),
+            "notify_fired_at": a.notify_fired_at, "fired_notified": False,
+            "notify_resolved_at": None, "resolved_notified": False}
 
 
 def _cursor(a: Alert) -> str:
@@ -187,12 +202,22 @@ class MongoAlertStore:
                    notify: datetime) -> Alert | None:
         key = incident_key(rule.tenant_id, rule.id, finding.scope)
         cutoff = now - rule.cooldown
+        alert = Alert(
+            id="", tenant_id=rule.tenant_id, rule_id=rule.id, rule_name=rule.name,
+            condition=rule.condition, key=key, scope=finding.scope, severity=rule.severity,
+            state=FIRING, summary=finding.summary, fired_at=now,
+            evidence_ids=tuple(finding.evidence_ids[:MAX_EVIDENCE]), filters=dict(finding.filters),
+            channel_ids=rule.channel_ids, notify_fired_at=notify, summary_id=finding.summary_id)
+        body = _alert_body(alert)
         try:
             # Matches only a key that is not firing and cooled down; otherwise the upsert collides
             # with the existing _id. Either way exactly one concurrent caller gets a document.
+            # The alert rides along as ``pending`` in the same write: a crash before the insert
+            # below leaves the intent next to the mark, and ``repair`` inserts it.
             state = await self._keys.find_one_and_update(
                 {"_id": key, "firing": False, "last_fired_at": {"$lte": cutoff}},
-                {"$set": {"firing": True, "last_fired_at": now, "tenant_id": rule.tenant_id},
+                {"$set": {"firing": True, "last_fired_at": now, "tenant_id": rule.tenant_id,
+                          "pending": body},
                  "$inc": {"seq": 1}},
                 upsert=True, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:
@@ -200,25 +225,48 @@ class MongoAlertStore:
         if state is None:
             return None
         seq = int(state["seq"])
-        alert = Alert(
-            id=alert_id(key, seq), tenant_id=rule.tenant_id, rule_id=rule.id, rule_name=rule.name,
-            condition=rule.condition, key=key, scope=finding.scope, severity=rule.severity,
-            state=FIRING, summary=finding.summary, fired_at=now,
-            evidence_ids=tuple(finding.evidence_ids[:MAX_EVIDENCE]), filters=dict(finding.filters),
-            channel_ids=rule.channel_ids, notify_fired_at=notify)
-        doc = {"_id": alert.id, "tenant_id": alert.tenant_id, "rule_id": alert.rule_id,
-               "rule_name": alert.rule_name, "condition": alert.condition, "key": key,
-               "scope": alert.scope, "severity": alert.severity, "state": FIRING,
-               "summary": alert.summary, "fired_at": now, "resolved_at": None,
-               "evidence_ids": list(alert.evidence_ids), "last_evidence_at": now,
-               "filters": dict(alert.filters), "channel_ids": list(alert.channel_ids),
-               "notify_fired_at": notify, "fired_notified": False,
-               "notify_resolved_at": None, "resolved_notified": False}
+        alert = replace(alert, id=alert_id(key, seq))
         try:
-            await self._alerts.insert_one(doc)
+            await self._alerts.insert_one({"_id": alert.id, **body})
         except DuplicateKeyError:
+            # ``repair`` completed this intent first; the incident is stored and notified once.
             return None
+        await self._keys.update_one({"_id": key, "seq": seq}, {"$unset": {"pending": ""}})
         return alert
+
+    async def repair(self, now: datetime, older_than: datetime) -> int:
+        """Complete what a crashed ``fire`` or ``resolve`` left half done; the incidents stored.
+
+        * a key marked firing with its alert still ``pending`` (marked before ``older_than``, so
+          that a live ``fire`` is not overtaken): insert the alert (its id is fixed by the key's
+          ``seq``, so a racing insert is a duplicate and harmless) and clear the intent;
+        * a key still marked firing whose incident is resolved (a crash inside ``resolve``) or
+          absent (lost before intents existed): unmark it, so the rule can fire again.
+        """
+        stored = 0
+        async for k in self._keys.find({"pending": {"$exists": True},
+                                        "last_fired_at": {"$lte": older_than}}):
+            seq = int(k["seq"])
+            aid = alert_id(k["_id"], seq)
+            try:
+                await self._alerts.insert_one({"_id": aid, **k["pending"]})
+            except DuplicateKeyError:
+                pass
+            else:
+                stored += 1
+                logger.warning("alert %s of %s was marked but not stored (a crash?): stored now",
+                               aid, k.get("tenant_id"))
+            await self._keys.update_one({"_id": k["_id"], "seq": seq}, {"$unset": {"pending": ""}})
+        async for k in self._keys.find({"firing": True, "pending": {"$exists": False},
+                                        "last_fired_at": {"$lte": older_than}}):
+            seq = int(k["seq"])
+            doc = await self._alerts.find_one({"_id": alert_id(k["_id"], seq)}, {"state": 1})
+            if doc is None or doc.get("state") == RESOLVED:
+                await self._keys.update_one({"_id": k["_id"], "seq": seq, "firing": True},
+                                            {"$set": {"firing": False}})
+                logger.warning("incident key %s was left firing without a firing alert: released",
+                               k["_id"])
+        return stored
 
     async def add_evidence(self, tenant_id: str, alert_id: str, mention_ids: Sequence[str],
                            at: datetime) -> None:

@@ -35,7 +35,12 @@ Doc = dict[str, Any]
 # Bookkeeping the ingest protocol needs; everything else is the mention itself.
 STATE_FIELDS = ("rev", "pending", "contribution", "content_hash", "collected_at")
 # Never sent to readers: bookkeeping, or large and only useful for matching and clustering.
-HIDDEN = {"terms": 0, "pending": 0, "contribution": 0, "content_hash": 0, "embedding": 0}
+# ``audit_outbox``: workflow audit entries written with their change, not yet in ``mention_audit``.
+# Audit entries of workflow changes not yet moved to the audit log, per mention: a bound far above
+# what a healthy inbox leaves there (each change moves its own right after the write).
+MAX_AUDIT_OUTBOX = 500
+HIDDEN = {"terms": 0, "pending": 0, "contribution": 0, "content_hash": 0, "embedding": 0,
+          "audit_outbox": 0}
 
 INDEXES: list[tuple[str, list[tuple[str, int]]]] = [
     ("tenant_created", [("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
@@ -109,10 +114,12 @@ class MentionRepository:
     async def get_for_stream(self, tenant_id: str, mention_id: str) -> Doc | None:
         """The mention with ``terms`` (for the stream's filter) and ``content_hash`` (its revision)."""
         return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id},
-                                        projection={"pending": 0, "contribution": 0, "embedding": 0})
+                                        projection={"pending": 0, "contribution": 0, "embedding": 0,
+                                                    "audit_outbox": 0})
 
     async def get_document(self, tenant_id: str, mention_id: str) -> Doc | None:
-        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id}, projection={"terms": 0})
+        return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id},
+                                        projection={"terms": 0, "audit_outbox": 0})
 
     @staticmethod
     def _scan_filter(tenant_id: str, since: datetime | None, tagged: tuple[str, str] | None) -> Doc:
@@ -274,9 +281,10 @@ class MentionRepository:
     # -- the monitoring inbox (domain/workflow.py); never touches the ingest bookkeeping ----------
 
     async def get_workflow(self, tenant_id: str, mention_id: str) -> Doc | None:
-        """``{"workflow": ...}`` of one mention (the key absent when it has none); None when absent."""
+        """``{"workflow": ..., "audit_outbox": [...]}`` of one mention (a key absent when it has
+        none); None when absent."""
         return await self._col.find_one({"_id": mention_id, "tenant_id": tenant_id},
-                                        projection={"workflow": 1})
+                                        projection={"workflow": 1, "audit_outbox": 1})
 
     async def get_workflows(self, tenant_id: str, mention_ids: Sequence[str]) -> dict[str, Doc]:
         ids = list(dict.fromkeys(mention_ids))
@@ -284,13 +292,23 @@ class MentionRepository:
         return {doc["_id"]: doc async for doc in cursor}
 
     async def set_workflow(self, tenant_id: str, mention_id: str, expected_version: int,
-                           workflow: Mapping[str, Any]) -> bool:
-        """Replace the workflow iff it is still at ``expected_version`` (0: it has none yet)."""
+                           workflow: Mapping[str, Any], audit: Sequence[Mapping[str, Any]] = ()) -> bool:
+        """Replace the workflow iff it is still at ``expected_version`` (0: it has none yet), and in
+        the same single-document write append ``audit`` to the mention's ``audit_outbox`` (bounded
+        to the newest MAX_AUDIT_OUTBOX), from where the inbox moves them to the audit log."""
         guard: Doc = ({"workflow.version": expected_version} if expected_version
                       else {"$or": [{"workflow": {"$exists": False}}, {"workflow.version": 0}]})
-        res = await self._col.update_one({"_id": mention_id, "tenant_id": tenant_id, **guard},
-                                         {"$set": {"workflow": dict(workflow)}})
+        update: Doc = {"$set": {"workflow": dict(workflow)}}
+        if audit:
+            update["$push"] = {"audit_outbox": {"$each": [dict(e) for e in audit],
+                                                "$slice": -MAX_AUDIT_OUTBOX}}
+        res = await self._col.update_one({"_id": mention_id, "tenant_id": tenant_id, **guard}, update)
         return res.matched_count == 1
+
+    async def clear_audit_outbox(self, tenant_id: str, mention_id: str, entry_ids: Sequence[str]) -> None:
+        """Drop these entries from the mention's outbox (they are in the audit log now)."""
+        await self._col.update_one({"_id": mention_id, "tenant_id": tenant_id},
+                                   {"$pull": {"audit_outbox": {"_id": {"$in": list(entry_ids)}}}})
 
     async def workflow_counts(self, tenant_id: str) -> dict[str, int]:
         """Mentions per workflow state; those without a workflow count as open."""

@@ -213,6 +213,49 @@ class Finding:
     # GET /v1/mentions query parameters that list the evidence.
     filters: Mapping[str, str] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+    # The summary in Indonesian ("" for a finding made before there was one: the English one shows).
+    summary_id: str = ""
+
+
+# -- texts ----------------------------------------------------------------------------------------
+# Each condition's summary in English and Indonesian: (en, id). Numbers and user text (keywords,
+# expressions, query ids) are the same in both.
+
+
+def spike_texts(metric: str, observed: float, ratio: float, expected: float,
+                query_id: str = "") -> tuple[str, str]:
+    en = f"{metric} spike: {observed:.0f} mentions, {ratio:.1f}x the expected {expected:.0f}"
+    what = "volume negatif" if metric == "negative" else "volume"
+    scope = f" untuk kueri {query_id}" if query_id else ""
+    id_ = (f"Lonjakan {what}{scope}: {observed:.0f} sebutan, {ratio:.1f} kali dari perkiraan "
+           f"{expected:.0f}")
+    return en, id_
+
+
+def share_texts(share: float, volume: int, threshold: float) -> tuple[str, str]:
+    en = f"negative share {share:.0%} of {volume} mentions (threshold {threshold:.0%})"
+    id_ = f"Sentimen negatif {share:.0%} dari {volume} sebutan (ambang batas {threshold:.0%})"
+    return en, id_
+
+
+def topic_texts(keywords: Sequence[str], volume: int) -> tuple[str, str]:
+    words = ", ".join(keywords[:5])
+    return f"new topic: {words} ({volume} mentions)", f"Topik baru muncul: {words} ({volume} sebutan)"
+
+
+def campaign_texts(posts: int, authors: int) -> tuple[str, str]:
+    return (f"coordinated campaign: {posts} posts by {authors} authors",
+            f"Kampanye terkoordinasi: {posts} unggahan oleh {authors} akun")
+
+
+def match_texts(count: int, expression: str) -> tuple[str, str]:
+    return (f"{count} new mention(s) match {expression!r}",
+            f"{count} sebutan baru cocok dengan {expression!r}")
+
+
+def title_texts(rule_name: str, firing: bool) -> tuple[str, str]:
+    return (f"{'Alert' if firing else 'Resolved'}: {rule_name}",
+            f"{'Peringatan' if firing else 'Sudah teratasi'}: {rule_name}")
 
 
 def incident_key(tenant_id: str, rule_id: str, scope: str) -> str:
@@ -248,6 +291,7 @@ class Alert:
     fired_notified: bool = False
     notify_resolved_at: datetime | None = None
     resolved_notified: bool = False
+    summary_id: str = ""
 
     def notification_key(self, state: str) -> str:
         return f"alert:{self.id}:{state}"
@@ -285,8 +329,8 @@ def negative_share_finding(rule: AlertRule, volume: int, negative: int,
     filters = {"from": _iso(start), "to": _iso(end), "sentiment": "negative"}
     if rule.query_id:
         filters["query_id"] = rule.query_id
-    return Finding(scope="share", summary=f"negative share {share:.0%} of {volume} mentions "
-                   f"(threshold {rule.threshold:.0%})", filters=filters,
+    en, id_ = share_texts(share, volume, rule.threshold)
+    return Finding(scope="share", summary=en, summary_id=id_, filters=filters,
                    details={"share": share, "volume": volume, "negative": negative})
 
 
@@ -296,5 +340,6 @@ def _iso(t: datetime) -> str:
 
 __all__ = ["CAMPAIGN", "CONDITIONS", "EMERGING_TOPIC", "FIRING", "MENTION_MATCH", "NEGATIVE_SHARE",
            "RESOLVED", "SCHEDULED", "SEVERITIES", "SPIKE", "Alert", "AlertNotFound", "AlertRule",
-           "AlertRuleNotFound", "Finding", "QuietHours", "alert_id", "check_rule", "cooled_down",
-           "incident_key", "match_set", "negative_share_finding", "new_rule_id", "notify_at"]
+           "AlertRuleNotFound", "Finding", "QuietHours", "alert_id", "campaign_texts", "check_rule",
+           "cooled_down", "incident_key", "match_set", "match_texts", "negative_share_finding",
+           "new_rule_id", "notify_at", "share_texts", "spike_texts", "title_texts", "topic_texts"]

@@ -159,8 +159,14 @@ _LABELS = {
     "en": {"severity": "Severity", "links": "Links", "footer": "Sent by Dengar.",
            "info": "info", "warning": "warning", "critical": "critical"},
     "id": {"severity": "Tingkat", "links": "Tautan", "footer": "Dikirim oleh Dengar.",
-           "info": "info", "warning": "peringatan", "critical": "kritis"},
+           "info": "informasi", "warning": "peringatan", "critical": "kritis"},
 }
+# Display names of well-known link keys in emails (the keys stay as they are in webhook payloads).
+_LINK_NAMES = {"id": {"mentions": "sebutan", "alert": "peringatan", "brief": "ringkasan"}}
+
+
+def _link_name(name: str, language: str) -> str:
+    return _LINK_NAMES.get(language, {}).get(name, name)
 
 
 def _pick(texts: Mapping[str, str], language: str) -> str:
@@ -202,11 +208,12 @@ def render_email(n: Notification, language: str) -> Email:
     prefix = "" if n.severity == "info" else f"[{severity.upper()}] "
     lines = [title, "", text, "", f"{labels['severity']}: {severity}"]
     if n.links:
-        lines += ["", labels["links"] + ":"] + [f"- {name}: {url}" for name, url in n.links.items()]
+        lines += ["", labels["links"] + ":"] + [f"- {_link_name(name, language)}: {url}"
+                                                for name, url in n.links.items()]
     lines += ["", "--", labels["footer"]]
     paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip())
-    links = "".join(f'<li><a href="{html.escape(url, quote=True)}">{html.escape(name)}</a></li>'
-                    for name, url in n.links.items())
+    links = "".join(f'<li><a href="{html.escape(url, quote=True)}">{html.escape(_link_name(name, language))}'
+                    "</a></li>" for name, url in n.links.items())
     body_html = (f'<!doctype html><html lang="{language}"><body>'
                  f"<h2>{html.escape(title)}</h2>{paragraphs}"
                  f"<p><strong>{html.escape(labels['severity'])}:</strong> {html.escape(severity)}</p>"

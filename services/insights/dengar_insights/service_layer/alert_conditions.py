@@ -11,7 +11,10 @@ from dengar_insights.domain.alerts import (
     SPIKE,
     AlertRule,
     Finding,
+    campaign_texts,
     negative_share_finding,
+    spike_texts,
+    topic_texts,
 )
 from dengar_insights.domain.rollups import HOUR, floor_time
 from dengar_insights.service_layer.insight_engine import InsightEngine, RollupReads, SpikesRequest
@@ -50,8 +53,8 @@ class EngineConditions:
         if rule.condition == EMERGING_TOPIC and self._topics is not None:
             res = await self._topics.topics(TopicsRequest(rule.tenant_id, start, now, query_id))
             # GET /v1/mentions has no topic filter: its top keywords select (roughly) its mentions.
-            return [Finding(scope=f"topic:{t.id}",
-                            summary=f"new topic: {', '.join(t.keywords[:5])} ({t.volume} mentions)",
+            return [Finding(scope=f"topic:{t.id}", summary=topic_texts(t.keywords, t.volume)[0],
+                            summary_id=topic_texts(t.keywords, t.volume)[1],
                             evidence_ids=tuple(r.id for r in t.representatives),
                             filters=_scoped({"from": _iso(start), "to": _iso(now),
                                              "q": " OR ".join(t.keywords[:3])}, query_id))
@@ -59,8 +62,8 @@ class EngineConditions:
         if rule.condition == CAMPAIGN and self._voices is not None:
             res2 = await self._voices.campaigns(VoicesRequest(rule.tenant_id, start, now, query_id))
             return [Finding(scope=f"campaign:{c.cluster.key}",
-                            summary=f"coordinated campaign: {c.cluster.posts} posts by "
-                                    f"{c.cluster.authors} authors",
+                            summary=campaign_texts(c.cluster.posts, c.cluster.authors)[0],
+                            summary_id=campaign_texts(c.cluster.posts, c.cluster.authors)[1],
                             evidence_ids=tuple(c.cluster.evidence_ids), filters=dict(c.filters))
                     for c in res2.campaigns if c.cluster.posts >= rule.min_volume]
         return []
@@ -81,8 +84,7 @@ class EngineConditions:
                 filters["query_id"] = query_id
             if rule.metric == "negative":
                 filters["sentiment"] = "negative"
-            out.append(Finding(scope=f"spike:{rule.metric}:{_iso(s.start)}",
-                               summary=f"{rule.metric} spike: {s.observed:.0f} mentions, "
-                                       f"{s.ratio:.1f}x the expected {s.expected:.0f}",
-                               evidence_ids=ids, filters=filters))
+            en, id_ = spike_texts(rule.metric, s.observed, s.ratio, s.expected, rule.query_id)
+            out.append(Finding(scope=f"spike:{rule.metric}:{_iso(s.start)}", summary=en,
+                               summary_id=id_, evidence_ids=ids, filters=filters))
         return out

@@ -6,9 +6,13 @@ replicas that find the same condition fire it once. The scheduled evaluation of 
 guarded by a lease (``AlertStore.lease``), so replicas do not repeat each other's reads.
 
 Notifications go out after the incident is stored: a firing (resp. resolving) notification is due
-at once, or when the rule's quiet hours end; ``flush`` sends the due ones, each claimed first so
-that it is published once. Publishing on NATS and dispatching to channels are separate and each
-failure is logged, never raised: a failing channel must not block the pipeline or other alerts.
+at once, or when the rule's quiet hours end; ``flush`` hands the due ones over and then marks them
+sent; publishing and dispatching are idempotent by the notification key, so each channel gets one
+delivery even when a crash or a racing replica makes a notification go through ``flush`` twice.
+A crash between marking an incident's key and storing it is repaired by ``repair`` (see
+adapters/alerts.py): the alert is written with the mark, as an intent, and completed later.
+Publishing on NATS and dispatching to channels are separate and each failure is logged, never
+raised: a failing channel must not block the pipeline or other alerts.
 """
 
 from __future__ import annotations
@@ -41,8 +45,10 @@ from dengar_insights.domain.alerts import (
     Finding,
     check_rule,
     match_set,
+    match_texts,
     new_rule_id,
     notify_at,
+    title_texts,
 )
 from dengar_insights.domain.categories import mention_match_doc
 from dengar_insights.domain.notification import ALERT_FIRING, ALERT_RESOLVED, Delivery, Notification
@@ -115,12 +121,20 @@ class AlertStore(Protocol):
         """Resolve a firing incident; False when it was not firing (another replica did it)."""
         ...
 
+    async def repair(self, now: datetime, older_than: datetime) -> int:
+        """Complete the incidents a crash left marked (de-dup key) but unstored, and release keys
+        left firing without a firing incident; only what was marked before ``older_than``. The
+        number of incidents stored. Safe to run concurrently with ``fire`` and with itself."""
+        ...
+
     async def due(self, now: datetime, limit: int) -> list[tuple[Alert, str]]:
         """Incidents with a notification (firing or resolved) due at ``now`` and not yet sent."""
         ...
 
     async def claim_notification(self, alert: Alert, state: str) -> bool:
-        """Mark the notification sent; True for the one caller that marked it."""
+        """Mark the notification sent; True for the one caller that marked it. Called after the
+        notification was handed over (publishing and dispatching are idempotent by its key), so
+        that a crash before it leaves the notification due rather than lost."""
         ...
 
     async def get(self, tenant_id: str, alert_id: str) -> Alert | None: ...
@@ -315,12 +329,13 @@ def alert_event(alert: Alert, state: str) -> dict[str, Any]:
 
 def notification_of(alert: Alert, state: str) -> Notification:
     firing = state == FIRING
-    en = f"{'Alert' if firing else 'Resolved'}: {alert.rule_name}"
-    id_ = f"{'Peringatan' if firing else 'Selesai'}: {alert.rule_name}"
+    en, id_ = title_texts(alert.rule_name, firing)
     return Notification(
         tenant_id=alert.tenant_id, key=alert.notification_key(state),
         kind=ALERT_FIRING if firing else ALERT_RESOLVED, title={"en": en, "id": id_},
-        text={"en": alert.summary, "id": alert.summary}, payload=alert_event(alert, state),
+        # An incident stored before summaries had an Indonesian text shows the English one.
+        text={"en": alert.summary, "id": alert.summary_id or alert.summary},
+        payload=alert_event(alert, state),
         created_at=alert.resolved_at if not firing and alert.resolved_at else alert.fired_at,
         severity=alert.severity,
         links={"mentions": "/v1/mentions?" + "&".join(f"{k}={v}" for k, v in alert.filters.items()),
@@ -340,7 +355,8 @@ class AlertEngine:
     def __init__(self, rules: AlertRuleRepository, store: AlertStore, conditions: Conditions,
                  dispatcher: Dispatcher, publisher: AlertPublisher, *, owner: str,
                  clock: Callable[[], datetime] = _utcnow, ttl_s: float = 5.0,
-                 lease_s: float = 120.0, flush_limit: int = 200) -> None:
+                 lease_s: float = 120.0, flush_limit: int = 200,
+                 repair_after_s: float = 60.0) -> None:
         self._rules = rules
         self._store = store
         self._conditions = conditions
@@ -351,6 +367,8 @@ class AlertEngine:
         self._ttl = ttl_s
         self._lease = timedelta(seconds=lease_s)
         self._flush_limit = flush_limit
+        # Longer than a fire takes: younger intents may still be completed by their own fire.
+        self._repair_after = timedelta(seconds=repair_after_s)
         self._matchers: dict[str, _Matchers] = {}
 
     def invalidate(self, tenant_id: str) -> None:
@@ -397,8 +415,9 @@ class AlertEngine:
     async def _match_hit(self, rule: AlertRule, ids: list[str]) -> int:
         now = self._clock()
         evidence = tuple(ids[:MAX_EVIDENCE])
-        finding = Finding(scope="match", summary=f"{len(ids)} new mention(s) match {rule.expression!r}",
-                          evidence_ids=evidence, filters={"q": rule.expression})
+        en, id_ = match_texts(len(ids), rule.expression)
+        finding = Finding(scope="match", summary=en, summary_id=id_, evidence_ids=evidence,
+                          filters={"q": rule.expression})
         for open_alert in await self._store.firing(rule.tenant_id, rule.id):
             await self._store.add_evidence(rule.tenant_id, open_alert.id, ids, now)
             return 0
@@ -416,7 +435,7 @@ class AlertEngine:
     async def evaluate(self) -> int:
         """One round: every enabled rule whose lease this replica gets; then the due notifications.
         Returns the number of incidents fired or resolved."""
-        changed = 0
+        changed = await self.repair()
         rules = await self._rules.enabled((SPIKE, NEGATIVE_SHARE, EMERGING_TOPIC, CAMPAIGN,
                                            MENTION_MATCH))
         for rule in rules:
@@ -429,6 +448,22 @@ class AlertEngine:
                 logger.exception("evaluating alert rule %s of %s failed", rule.id, rule.tenant_id)
         await self.flush()
         return changed
+
+    async def repair(self) -> int:
+        """Complete incidents a crash left between marking the key and storing the alert (their
+        notifications then go out with the next ``flush``). One replica at a time, under a lease;
+        the first scheduled round runs it at start-up. The number of incidents completed."""
+        now = self._clock()
+        try:
+            if not await self._store.lease("alert-repair", self._owner, now, now + self._lease):
+                return 0
+            repaired = await self._store.repair(now, now - self._repair_after)
+        except Exception:
+            logger.exception("repairing alert incidents failed")
+            return 0
+        if repaired:
+            logger.warning("%d alert incident(s) left half-fired by a crash were completed", repaired)
+        return repaired
 
     async def evaluate_rule(self, rule: AlertRule, now: datetime) -> int:
         changed = 0
@@ -468,10 +503,12 @@ class AlertEngine:
         """Send the due notifications; the number sent."""
         sent = 0
         for alert, state in await self._store.due(self._clock(), self._flush_limit):
-            if not await self._store.claim_notification(alert, state):
-                continue
+            # Hand over first, mark after: publishing (msg id) and dispatching (one delivery per
+            # key and channel) are idempotent, so a replica racing this one, or a rerun after a
+            # crash between the two, still yields one delivery, while marking first would lose it.
             await self._notify(alert, state)
-            sent += 1
+            if await self._store.claim_notification(alert, state):
+                sent += 1
         return sent
 
     async def _notify(self, alert: Alert, state: str) -> None:

@@ -3,7 +3,11 @@
 A change is a compare-and-set on the workflow's own version (see domain/workflow.py), so it never
 disturbs the ingest protocol. ``update`` with an expected version answers FAILED_PRECONDITION
 (reason ``version-conflict``) when someone else changed the workflow first; without one it retries
-on the current version. Every effective change appends its audit entries after the write.
+on the current version. Every effective change writes its audit entries in the same atomic
+single-document update as the workflow (the mention's ``audit_outbox``), then moves them to the
+audit log (idempotently: they carry their ids). A crash between the two leaves them queued, never
+lost, and never an entry for a change that was not stored; the next change of that mention, or
+reading its audit trail, moves them.
 """
 
 from __future__ import annotations
@@ -30,7 +34,12 @@ class WorkflowStore(Protocol):
     async def get_workflow(self, tenant_id: str, mention_id: str) -> Doc | None: ...
 
     async def set_workflow(self, tenant_id: str, mention_id: str, expected_version: int,
-                           workflow: Mapping[str, Any]) -> bool: ...
+                           workflow: Mapping[str, Any], audit: Sequence[Mapping[str, Any]] = ()) -> bool:
+        """Compare-and-set the workflow and, in the same atomic write, queue ``audit`` in the
+        mention's ``audit_outbox``."""
+        ...
+
+    async def clear_audit_outbox(self, tenant_id: str, mention_id: str, entry_ids: Sequence[str]) -> None: ...
 
     async def workflow_counts(self, tenant_id: str) -> dict[str, int]: ...
 
@@ -38,7 +47,9 @@ class WorkflowStore(Protocol):
 
 
 class AuditLog(Protocol):
-    async def append(self, tenant_id: str, entries: Sequence[Mapping[str, Any]]) -> None: ...
+    async def append(self, tenant_id: str, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Store the entries; one already stored (the same ``_id``) is not stored again."""
+        ...
 
     async def list(self, tenant_id: str, mention_id: str, limit: int) -> list[Doc]: ...
 
@@ -76,6 +87,7 @@ class Inbox:
             doc = await self._store.get_workflow(tenant_id, mention_id)
             if doc is None:
                 raise NotFound(f"mention {mention_id} not found")
+            await self._move_outbox(tenant_id, mention_id, doc)
             stored = workflow.current(doc.get("workflow"))
             if expected_version is not None and stored["version"] != expected_version:
                 raise VersionConflict(mention_id, expected_version, stored["version"])
@@ -83,11 +95,14 @@ class Inbox:
             outcome = workflow.apply(doc.get("workflow"), change, actor=actor, at=at)
             if not outcome.changed:
                 return stored
-            if await self._store.set_workflow(tenant_id, mention_id, stored["version"], outcome.workflow):
-                await self._audit.append(tenant_id, [
-                    {"tenant_id": tenant_id, "mention_id": mention_id, "actor": actor, "at": at,
-                     "field": e.field, "old": e.old, "new": e.new,
-                     "version": outcome.workflow["version"]} for e in outcome.entries])
+            version = outcome.workflow["version"]
+            entries = [{"_id": f"{tenant_id}:{mention_id}:{version:010d}:{i}", "tenant_id": tenant_id,
+                        "mention_id": mention_id, "actor": actor, "at": at, "field": e.field,
+                        "old": e.old, "new": e.new, "version": version}
+                       for i, e in enumerate(outcome.entries)]
+            if await self._store.set_workflow(tenant_id, mention_id, stored["version"], outcome.workflow,
+                                              entries):
+                await self._move_outbox(tenant_id, mention_id, {"audit_outbox": entries})
                 return outcome.workflow
             if expected_version is not None:
                 latest = await self._store.get_workflow(tenant_id, mention_id)
@@ -95,6 +110,19 @@ class Inbox:
                 raise VersionConflict(mention_id, expected_version, actual)
         raise FailedPrecondition(f"the workflow of mention {mention_id} kept changing; try again",
                                  field="version", reason="version-conflict")
+
+    async def _move_outbox(self, tenant_id: str, mention_id: str, doc: Mapping[str, Any]) -> None:
+        """Move the audit entries queued in a mention's outbox to the audit log. A failure leaves
+        them queued (the change itself is stored): the next change or audit read moves them."""
+        entries = list(doc.get("audit_outbox") or ())
+        if not entries:
+            return
+        try:
+            await self._audit.append(tenant_id, entries)
+            await self._store.clear_audit_outbox(tenant_id, mention_id, [e["_id"] for e in entries])
+        except Exception:
+            logger.warning("moving %d audit entries of mention %s to the audit log failed; they stay "
+                           "queued", len(entries), mention_id, exc_info=True)
 
     async def bulk_update(self, tenant_id: str, mention_ids: Sequence[str], change: WorkflowChange, *,
                           actor: str) -> tuple[list[str], list[str]]:
@@ -131,6 +159,9 @@ class Inbox:
     async def audit(self, tenant_id: str, mention_id: str, limit: int = MAX_AUDIT) -> list[Doc]:
         if not mention_id:
             raise InvalidArgument("id is required", field="id")
-        if await self._store.get_workflow(tenant_id, mention_id) is None:
+        doc = await self._store.get_workflow(tenant_id, mention_id)
+        if doc is None:
             raise NotFound(f"mention {mention_id} not found")
+        # Entries a crash left queued are listed too: the trail never misses a stored change.
+        await self._move_outbox(tenant_id, mention_id, doc)
         return await self._audit.list(tenant_id, mention_id, max(1, min(limit, MAX_AUDIT)))
