@@ -2,8 +2,29 @@
 
 The matching function is a tree of closures over ``MatchDoc``. Set operations do most of the work in
 C: the exact single-word terms of an AND become one ``frozenset <=`` test, those of an OR one
-``isdisjoint`` test, and the wildcards of an OR one ``str.startswith(tuple)`` scan. Positional checks
-(phrases, NEAR) run only after a set test has shown that their words occur at all.
+``isdisjoint`` test, and the wildcards of an OR one prefix test. Positional checks (phrases, NEAR)
+run only after a set test has shown that their words occur at all.
+
+**Cost on long posts (one tenant must not be able to stall matching for everyone).** Every check
+costs at most linear time in the post's length:
+
+* positions come from a per-document index (word -> sorted positions), built once per post and
+  shared by every query of every tenant; wildcards find their words by bisecting the sorted keys;
+* ``NEAR``/``ONEAR`` merge the sorted start and end positions of the two sides (a two-pointer sweep),
+  never comparing every left occurrence with every right one;
+* duplicate branches (``aa OR aa OR ...``, the same NEAR alternative twice) are removed at compile
+  time, so a long query cannot multiply the work of one term;
+* each alternative of a phrase or NEAR uses at most ``MAX_TERM_POSITIONS`` occurrences (the first
+  ones). A pair found among them is a match. When no pair is found but an alternative had more
+  occurrences than that, the answer is *not known*: the check raises ``MatchBudgetExceeded`` rather
+  than answer "no" (a capped search never produces a silent false negative). A real post does not
+  repeat one word 2,000 times;
+* all positional work is paid for in advance from a ``MatchBudget`` (work units: positions indexed,
+  visited or compared; keys scanned). ``QuerySet`` gives each post one budget for all of its
+  tenant's queries. When it runs out, the query being evaluated is reported as over budget and not
+  matched (so are later queries of the same post that need positional work); queries decided by set
+  tests alone never need the budget. Work never exceeds the budget: units are spent before the work
+  they pay for is done.
 
 Anchors: a set of atoms and filters at least one of which holds for every post the query matches, or
 ``None`` when there is no such set (only negations, e.g. ``NOT (NOT gojek)``). ``QuerySet`` indexes
@@ -13,15 +34,28 @@ when a query has no word to anchor on, except ``author:`` which is as selective 
 
 from __future__ import annotations
 
+import logging
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 
 from .document import EMPTY_DOC, MatchDoc
 from .lexer import Atom, QuerySyntaxError
 from .parser import And, Field, Near, Node, Not, Or, Seq, parse_query, render
 
-Matcher = Callable[[MatchDoc], bool]
+logger = logging.getLogger(__name__)
+
 Anchor = Atom | Field
+
+# At most this many occurrences of one alternative (word, phrase, wildcard) take part in a phrase or
+# NEAR check; see the module docstring for what happens beyond.
+MAX_TERM_POSITIONS = 2_000
+# Work units one post may spend on positional checks, across all the queries of its tenant. A unit
+# is roughly one position handled in Python (~0.1 us): the default allows ~25 NEAR checks over two
+# sides of 2,000 occurrences each, which no real post needs, and bounds the worst post to tens of
+# milliseconds. A tweet-sized post spends well under 100.
+DEFAULT_MATCH_BUDGET = 200_000
 
 # Anchor costs: a rare exact word is the best anchor; a wildcard costs a bucket scan; a very common
 # word makes the query a candidate for most posts.
@@ -29,6 +63,45 @@ _COMMON_WORDS = frozenset(
     "a an and are at be but by for from i in is it my of on or that the this to was we with you "
     "ada aja aku dan dari di dengan ga gak ini itu jadi juga ke kok lagi mau nya saya sih sudah "
     "tidak udah untuk yang".split())
+# Documents with more distinct keys than this find wildcard words by bisecting their sorted keys
+# (built once per document) instead of scanning every key.
+_SORTED_KEYS_FROM = 48
+
+
+class MatchBudgetExceeded(Exception):
+    """A post needed more positional work than its ``MatchBudget`` allows, or a capped search found
+    no pair (``reason`` says which). The query's answer is unknown; callers count it as not matched."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MatchBudget:
+    """Work units one post may still spend on positional checks (see the module docstring).
+
+    Not thread-safe: one budget belongs to one post being matched by one thread."""
+
+    __slots__ = ("left", "limit")
+
+    def __init__(self, limit: int = DEFAULT_MATCH_BUDGET) -> None:
+        self.limit = limit
+        self.left = limit
+
+    @property
+    def used(self) -> int:
+        """Units spent so far (never more than ``limit``)."""
+        return self.limit - self.left
+
+    def spend(self, units: int) -> None:
+        """Pay for ``units`` of work before doing it; raises ``MatchBudgetExceeded`` (spending
+        nothing) when fewer are left."""
+        if units > self.left:
+            raise MatchBudgetExceeded(f"matching budget of {self.limit} work units exhausted")
+        self.left -= units
+
+
+Matcher = Callable[[MatchDoc, MatchBudget], bool]
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,8 +113,19 @@ class CompiledQuery:
     anchors: frozenset[Anchor] | None
     _fn: Matcher = field(repr=False)
 
-    def matches(self, doc: MatchDoc) -> bool:
-        return self._fn(doc)
+    def matches(self, doc: MatchDoc, budget: MatchBudget | None = None) -> bool:
+        """Whether ``doc`` matches. A check that runs out of ``budget`` (a fresh default one when
+        None) counts as no match, and is logged."""
+        try:
+            return self._fn(doc, budget if budget is not None else MatchBudget())
+        except MatchBudgetExceeded as exc:
+            logger.warning("query %r not matched: %s on a post of %d words", self.expression[:80],
+                           exc.reason, len(doc.words))
+            return False
+
+    def evaluate(self, doc: MatchDoc, budget: MatchBudget) -> bool:
+        """Whether ``doc`` matches; raises ``MatchBudgetExceeded`` when the answer is not known."""
+        return self._fn(doc, budget)
 
     @property
     def predicate(self) -> Matcher:
@@ -62,7 +146,7 @@ def compile_query(expression: str) -> CompiledQuery:
     fn = compile_node(ast)
     # A query that matches a post with no words and no metadata asks for nothing, it only excludes:
     # "NOT promo", "gojek OR NOT grab", "NOT lang:en". It would flood the tenant with everything.
-    if fn(EMPTY_DOC):
+    if fn(EMPTY_DOC, MatchBudget()):
         pos = max(_first_not(ast), 0)
         raise QuerySyntaxError(
             f"This query only excludes posts (NOT at position {pos}), so it would match almost every "
@@ -93,20 +177,22 @@ def compile_node(node: Node) -> Matcher:
         return _compile_near(node)
     if isinstance(node, Not):
         inner = compile_node(node.child)
-        return lambda d: not inner(d)
+        return lambda d, b: not inner(d, b)
     if isinstance(node, And):
         return _compile_and(_flatten(node, And))
     return _compile_or(_flatten(node, Or))
 
 
 def _flatten(node: And | Or, kind: type[And] | type[Or]) -> list[Node]:
+    """The children of nested nodes of one kind, each distinct child once (``a OR a`` is ``a``;
+    node equality ignores positions)."""
     out: list[Node] = []
     for child in node.children:
         if isinstance(child, kind):
             out.extend(_flatten(child, kind))
         else:
             out.append(child)
-    return out
+    return list(dict.fromkeys(out))
 
 
 def _single(node: Node) -> Atom | None:
@@ -119,7 +205,7 @@ def _compile_and(children: list[Node]) -> Matcher:
     keys = frozenset(a.key for c in children if (a := _single(c)) is not None and not a.prefix)
     checks: list[Matcher] = []
     if keys:
-        checks.append(lambda d: keys <= d.keys)
+        checks.append(lambda d, b: keys <= d.keys)
     # Cheap before expensive: filters, then single wildcards, then positional checks and negations.
     rest = [c for c in children if not ((a := _single(c)) is not None and not a.prefix)]
     rest.sort(key=_cost)
@@ -128,11 +214,11 @@ def _compile_and(children: list[Node]) -> Matcher:
         return checks[0]
     if len(checks) == 2:
         first, second = checks
-        return lambda d: first(d) and second(d)
+        return lambda d, b: first(d, b) and second(d, b)
 
-    def all_of(d: MatchDoc) -> bool:
+    def all_of(d: MatchDoc, b: MatchBudget) -> bool:
         for check in checks:
-            if not check(d):
+            if not check(d, b):
                 return False
         return True
 
@@ -141,10 +227,10 @@ def _compile_and(children: list[Node]) -> Matcher:
 
 def _compile_or(children: list[Node]) -> Matcher:
     keys = frozenset(a.key for c in children if (a := _single(c)) is not None and not a.prefix)
-    prefixes = tuple(a.key for c in children if (a := _single(c)) is not None and a.prefix)
+    prefixes = tuple(dict.fromkeys(a.key for c in children if (a := _single(c)) is not None and a.prefix))
     checks: list[Matcher] = []
     if keys:
-        checks.append(lambda d: not keys.isdisjoint(d.keys))
+        checks.append(lambda d, b: not keys.isdisjoint(d.keys))
     if prefixes:
         checks.append(_prefix_check(prefixes))
     rest = sorted((c for c in children if _single(c) is None), key=_cost)
@@ -153,11 +239,11 @@ def _compile_or(children: list[Node]) -> Matcher:
         return checks[0]
     if len(checks) == 2:
         first, second = checks
-        return lambda d: first(d) or second(d)
+        return lambda d, b: first(d, b) or second(d, b)
 
-    def any_of(d: MatchDoc) -> bool:
+    def any_of(d: MatchDoc, b: MatchBudget) -> bool:
         for check in checks:
-            if check(d):
+            if check(d, b):
                 return True
         return False
 
@@ -176,16 +262,127 @@ def _cost(node: Node) -> int:
     return 4
 
 
+# --- what a document gives positional checks (computed once per document, kept in doc.cache) ------
+
+_INDEX = "positions"
+_SORTED = "sorted-keys"
+
+
+def _index(d: MatchDoc, b: MatchBudget) -> dict[str, list[int]]:
+    """Key -> ascending positions, for bare words and sigil tokens alike (a "#mudik" token is under
+    "mudik" and "#mudik"; title/text gap tokens are under "", which no atom has)."""
+    index: dict[str, list[int]] | None = d.cache.get(_INDEX)
+    if index is None:
+        words, raw = d.words, d.raw
+        b.spend(len(words) + (len(raw) if raw is not words else 0) + 1)
+        index = {}
+        for i, w in enumerate(words):
+            hit = index.get(w)
+            if hit is None:
+                index[w] = [i]
+            else:
+                hit.append(i)
+        if raw is not words:
+            for i, (w, r) in enumerate(zip(words, raw, strict=True)):
+                if r is not w and r != w:
+                    index.setdefault(r, []).append(i)
+        d.cache[_INDEX] = index
+    return index
+
+
+def _keys_with_prefix(d: MatchDoc, b: MatchBudget, prefix: str) -> list[str]:
+    """The document's keys that start with ``prefix`` (a key with a sigil only starts with a prefix
+    that has the sigil too, so one sorted list answers both kinds of wildcard)."""
+    keys = d.keys
+    if len(keys) <= _SORTED_KEYS_FROM:
+        b.spend(len(keys) + 1)
+        return [k for k in keys if k.startswith(prefix)]
+    ordered: list[str] | None = d.cache.get(_SORTED)
+    if ordered is None:
+        b.spend(len(keys))
+        ordered = sorted(keys)
+        d.cache[_SORTED] = ordered
+    b.spend(1)
+    i = bisect_left(ordered, prefix)
+    out: list[str] = []
+    while i < len(ordered) and ordered[i].startswith(prefix):
+        b.spend(1)
+        out.append(ordered[i])
+        i += 1
+    return out
+
+
 def _prefix_check(prefixes: tuple[str, ...]) -> Matcher:
-    # A key with a sigil ("#mudik") only starts with a prefix that has the sigil too, and a bare key
-    # only with a bare prefix, so the key set answers both kinds of wildcard.
-    def any_prefix(d: MatchDoc) -> bool:
-        for key in d.keys:
-            if key.startswith(prefixes):
+    def any_prefix(d: MatchDoc, b: MatchBudget) -> bool:
+        keys = d.keys
+        if len(keys) <= _SORTED_KEYS_FROM:
+            # Short posts (almost all): one pass over a handful of keys beats sorting them.
+            for key in keys:
+                if key.startswith(prefixes):
+                    return True
+            return False
+        for prefix in prefixes:
+            if _keys_with_prefix(d, b, prefix)[:1]:
                 return True
         return False
 
     return any_prefix
+
+
+Occurrences = tuple[list[int], bool]
+_NONE: Occurrences = ([], False)
+
+
+def _atom_positions(d: MatchDoc, b: MatchBudget, atom: Atom) -> Occurrences:
+    """The first ``MAX_TERM_POSITIONS`` positions of tokens ``atom`` matches, and whether there were
+    more."""
+    index = _index(d, b)
+    if atom.prefix:
+        hits = _keys_with_prefix(d, b, atom.key)
+        if not hits:
+            return _NONE
+        if len(hits) == 1:
+            positions = index[hits[0]]
+        else:
+            lists = [index[k] for k in hits]
+            b.spend(sum(map(len, lists)))
+            positions = sorted(chain.from_iterable(lists))
+    else:
+        positions = index.get(atom.key, [])
+    if len(positions) > MAX_TERM_POSITIONS:
+        return positions[:MAX_TERM_POSITIONS], True
+    return positions, False
+
+
+def _seq_starts(d: MatchDoc, b: MatchBudget, atoms: tuple[Atom, ...],
+                required: frozenset[str]) -> Occurrences:
+    """Ascending start positions of ``atoms`` one after the other (among the first
+    ``MAX_TERM_POSITIONS`` occurrences of the first atom), and whether that list was cut."""
+    if not required <= d.keys:
+        return _NONE
+    cached: Occurrences | None = d.cache.get(atoms)
+    if cached is not None:
+        return cached
+    candidates, cut = _atom_positions(d, b, atoms[0])
+    if len(atoms) > 1 and candidates:
+        words, raw = d.words, d.raw
+        last = len(words) - len(atoms)
+        rest = [(offset, raw if a.sigil else words, a.key, a.prefix) for offset, a in enumerate(atoms[1:], 1)]
+        b.spend(len(candidates) * len(rest))
+        out: list[int] = []
+        for p in candidates:
+            if p > last:
+                break
+            for offset, tokens, key, prefix in rest:
+                token = tokens[p + offset]
+                if not (token.startswith(key) if prefix else token == key):
+                    break
+            else:
+                out.append(p)
+        candidates = out
+    found = (candidates, cut)
+    d.cache[atoms] = found
+    return found
 
 
 def _compile_seq(atoms: tuple[Atom, ...]) -> Matcher:
@@ -194,76 +391,86 @@ def _compile_seq(atoms: tuple[Atom, ...]) -> Matcher:
         if atom.prefix:
             return _prefix_check((atom.key,))
         key = atom.key
-        return lambda d: key in d.keys
-    starts = _starts_fn(atoms)
-    return lambda d: bool(starts(d, True))
-
-
-def _starts_fn(atoms: tuple[Atom, ...]) -> Callable[[MatchDoc, bool], list[int]]:
-    """A function giving the positions where ``atoms`` occur one after the other (only the first
-    one when asked for ``first_only``)."""
+        return lambda d, b: key in d.keys
     required = frozenset(a.key for a in atoms if not a.prefix)
-    first, rest = atoms[0], tuple(enumerate(atoms[1:], 1))
-    length = len(atoms)
 
-    def starts(d: MatchDoc, first_only: bool) -> list[int]:
-        if not required <= d.keys:
-            return []
-        words, raw = d.words, d.raw
-        head = raw if first.sigil else words
-        last = len(words) - length
-        if first.prefix:
-            # Distinct keys are fewer than positions, and usually none of them has the prefix.
-            hits = [k for k in d.keys if k.startswith(first.key)]
-            if not hits:
-                return []
-            candidates = sorted(p for k in hits for p in _positions(head, k, last))
+    def phrase(d: MatchDoc, b: MatchBudget) -> bool:
+        starts, cut = _seq_starts(d, b, atoms, required)
+        if starts:
+            return True
+        if cut:
+            raise MatchBudgetExceeded(f"phrase not found among the first {MAX_TERM_POSITIONS} "
+                                      "occurrences of its first word")
+        return False
+
+    return phrase
+
+
+def _spans(d: MatchDoc, b: MatchBudget, alts: tuple[tuple[tuple[Atom, ...], frozenset[str]], ...]
+           ) -> tuple[list[int], list[int], bool]:
+    """Ascending starts and ascending ends (last positions) of every occurrence of any of ``alts``,
+    and whether any alternative's occurrences were cut."""
+    starts: list[int] = []
+    ends: list[int] = []
+    cut = False
+    lengths = set()
+    for atoms, required in alts:
+        found, more = _seq_starts(d, b, atoms, required)
+        cut = cut or more
+        if found:
+            b.spend(len(found))
+            starts.extend(found)
+            width = len(atoms) - 1
+            ends.extend([p + width for p in found] if width else found)
+            lengths.add(width)
+    if len(alts) > 1 and starts:
+        # Sorting concatenated ascending runs is a merge (Timsort finds the runs).
+        b.spend(2 * len(starts))
+        starts.sort()
+        if len(lengths) > 1:
+            ends.sort()
         else:
-            candidates = _positions(head, first.key, last)
-        out: list[int] = []
-        for p in candidates:
-            for offset, atom in rest:
-                token = (raw if atom.sigil else words)[p + offset]
-                if not (token.startswith(atom.key) if atom.prefix else token == atom.key):
-                    break
-            else:
-                out.append(p)
-                if first_only:
-                    break
-        return out
-
-    return starts
+            ends = [p + next(iter(lengths)) for p in starts]
+    return starts, ends, cut
 
 
-def _positions(tokens: tuple[str, ...], key: str, last: int) -> list[int]:
-    """Positions <= ``last`` of ``key`` in ``tokens`` (tuple.index runs in C)."""
-    out: list[int] = []
-    i = -1
-    for _ in range(tokens.count(key)):
-        i = tokens.index(key, i + 1)
-        if i > last:
-            break
-        out.append(i)
-    return out
+def _before(ends: list[int], starts: list[int], distance: int, b: MatchBudget) -> bool:
+    """Whether some span ends with at most ``distance`` words before some span starts (both lists
+    ascending): a two-pointer sweep, linear in the two lengths."""
+    b.spend(len(ends) + len(starts))
+    i, n = 0, len(ends)
+    for s in starts:
+        low = s - distance - 1
+        while i < n and ends[i] < low:
+            i += 1
+        if i == n:
+            return False
+        if ends[i] < s:
+            return True
+    return False
 
 
 def _compile_near(node: Near) -> Matcher:
-    left = [(_starts_fn(s.atoms), len(s.atoms)) for s in node.left]
-    right = [(_starts_fn(s.atoms), len(s.atoms)) for s in node.right]
+    def prepared(alts: tuple[Seq, ...]) -> tuple[tuple[tuple[Atom, ...], frozenset[str]], ...]:
+        unique = dict.fromkeys(s.atoms for s in alts)
+        return tuple((atoms, frozenset(a.key for a in atoms if not a.prefix)) for atoms in unique)
+
+    left, right = prepared(node.left), prepared(node.right)
     distance, ordered = node.distance, node.ordered
 
-    def near(d: MatchDoc) -> bool:
-        spans_l = [(p, n) for starts, n in left for p in starts(d, False)]
-        if not spans_l:
+    def near(d: MatchDoc, b: MatchBudget) -> bool:
+        starts_l, ends_l, cut_l = _spans(d, b, left)
+        if not starts_l and not cut_l:
             return False
-        spans_r = [(p, n) for starts, n in right for p in starts(d, False)]
-        for a, la in spans_l:
-            for b, lb in spans_r:
-                # Words strictly between the two spans; negative when they overlap.
-                if 0 <= b - a - la <= distance:
-                    return True
-                if not ordered and 0 <= a - b - lb <= distance:
-                    return True
+        starts_r, ends_r, cut_r = _spans(d, b, right)
+        # Words strictly between the two spans: 0..distance, and they may not overlap.
+        if _before(ends_l, starts_r, distance, b):
+            return True
+        if not ordered and _before(ends_r, starts_l, distance, b):
+            return True
+        if cut_l or cut_r:
+            raise MatchBudgetExceeded(f"no pair among the first {MAX_TERM_POSITIONS} occurrences "
+                                      "of each side of a NEAR")
         return False
 
     return near
@@ -273,14 +480,14 @@ def _compile_field(node: Field) -> Matcher:
     value = node.value
     if node.name == "lang":
         if "-" in value:
-            return lambda d: d.lang == value
-        return lambda d: d.lang_primary == value
+            return lambda d, b: d.lang == value
+        return lambda d, b: d.lang_primary == value
     if node.name == "platform":
-        return lambda d: d.platform == value
+        return lambda d, b: d.platform == value
     if node.name == "author":
-        return lambda d: d.author == value
+        return lambda d, b: d.author == value
     if node.name == "has" and value == "link":
-        return lambda d: d.has_link
+        return lambda d, b: d.has_link
     raise ValueError(f"cannot compile field {node.name}:{value}")  # the lexer rejects these
 
 
