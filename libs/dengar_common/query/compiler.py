@@ -14,17 +14,20 @@ costs at most linear time in the post's length:
   never comparing every left occurrence with every right one;
 * duplicate branches (``aa OR aa OR ...``, the same NEAR alternative twice) are removed at compile
   time, so a long query cannot multiply the work of one term;
-* each alternative of a phrase or NEAR uses at most ``MAX_TERM_POSITIONS`` occurrences (the first
-  ones). A pair found among them is a match. When no pair is found but an alternative had more
-  occurrences than that, the answer is *not known*: the check raises ``MatchBudgetExceeded`` rather
-  than answer "no" (a capped search never produces a silent false negative). A real post does not
-  repeat one word 2,000 times;
+* the cap, ``MAX_TERM_POSITIONS`` occurrences per alternative: a NEAR whose alternatives occur more
+  often than that first looks for a pair among the first ``MAX_TERM_POSITIONS`` occurrences of each,
+  and a phrase reads the occurrences of its first word in chunks of that size, stopping at the first
+  hit. So a word repeated thousands of times costs little when a pair comes early (the usual case,
+  and the attack). Only when the first occurrences do not decide are the others read, paid from the
+  budget like everything else: **the cap never changes an answer** (no false negative); only the
+  budget can stop a check, and then the answer is reported as unknown, never as "no";
 * all positional work is paid for in advance from a ``MatchBudget`` (work units: positions indexed,
   visited or compared; keys scanned). ``QuerySet`` gives each post one budget for all of its
   tenant's queries. When it runs out, the query being evaluated is reported as over budget and not
   matched (so are later queries of the same post that need positional work); queries decided by set
   tests alone never need the budget. Work never exceeds the budget: units are spent before the work
-  they pay for is done.
+  they pay for is done. An answer the budget cannot pay for is never guessed: under a NOT it would
+  turn into a false match, so the whole query is reported instead.
 
 Anchors: a set of atoms and filters at least one of which holds for every post the query matches, or
 ``None`` when there is no such set (only negations, e.g. ``NOT (NOT gojek)``). ``QuerySet`` indexes
@@ -48,8 +51,8 @@ logger = logging.getLogger(__name__)
 
 Anchor = Atom | Field
 
-# At most this many occurrences of one alternative (word, phrase, wildcard) take part in a phrase or
-# NEAR check; see the module docstring for what happens beyond.
+# Occurrences of one alternative (word, phrase, wildcard) that a phrase or NEAR check reads before
+# the rest; see the module docstring (the cap bounds the usual cost and never changes an answer).
 MAX_TERM_POSITIONS = 2_000
 # Work units one post may spend on positional checks, across all the queries of its tenant. A unit
 # is roughly one position handled in Python (~0.1 us): the default allows ~25 NEAR checks over two
@@ -69,8 +72,8 @@ _SORTED_KEYS_FROM = 48
 
 
 class MatchBudgetExceeded(Exception):
-    """A post needed more positional work than its ``MatchBudget`` allows, or a capped search found
-    no pair (``reason`` says which). The query's answer is unknown; callers count it as not matched."""
+    """A post needed more positional work than its ``MatchBudget`` allows. The query's answer is
+    unknown; callers count it as not matched and report it."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -329,60 +332,64 @@ def _prefix_check(prefixes: tuple[str, ...]) -> Matcher:
     return any_prefix
 
 
-Occurrences = tuple[list[int], bool]
-_NONE: Occurrences = ([], False)
+Alternatives = tuple[tuple[tuple[Atom, ...], frozenset[str]], ...]
+_NONE: list[int] = []
 
 
-def _atom_positions(d: MatchDoc, b: MatchBudget, atom: Atom) -> Occurrences:
-    """The first ``MAX_TERM_POSITIONS`` positions of tokens ``atom`` matches, and whether there were
-    more."""
+def _atom_positions(d: MatchDoc, b: MatchBudget, atom: Atom) -> list[int]:
+    """Ascending positions of the tokens ``atom`` matches."""
     index = _index(d, b)
-    if atom.prefix:
-        hits = _keys_with_prefix(d, b, atom.key)
-        if not hits:
-            return _NONE
-        if len(hits) == 1:
-            positions = index[hits[0]]
-        else:
-            lists = [index[k] for k in hits]
-            b.spend(sum(map(len, lists)))
-            positions = sorted(chain.from_iterable(lists))
-    else:
-        positions = index.get(atom.key, [])
-    if len(positions) > MAX_TERM_POSITIONS:
-        return positions[:MAX_TERM_POSITIONS], True
-    return positions, False
-
-
-def _seq_starts(d: MatchDoc, b: MatchBudget, atoms: tuple[Atom, ...],
-                required: frozenset[str]) -> Occurrences:
-    """Ascending start positions of ``atoms`` one after the other (among the first
-    ``MAX_TERM_POSITIONS`` occurrences of the first atom), and whether that list was cut."""
-    if not required <= d.keys:
+    if not atom.prefix:
+        return index.get(atom.key, _NONE)
+    hits = _keys_with_prefix(d, b, atom.key)
+    if not hits:
         return _NONE
-    cached: Occurrences | None = d.cache.get(atoms)
-    if cached is not None:
-        return cached
-    candidates, cut = _atom_positions(d, b, atoms[0])
-    if len(atoms) > 1 and candidates:
-        words, raw = d.words, d.raw
-        last = len(words) - len(atoms)
-        rest = [(offset, raw if a.sigil else words, a.key, a.prefix) for offset, a in enumerate(atoms[1:], 1)]
-        b.spend(len(candidates) * len(rest))
-        out: list[int] = []
-        for p in candidates:
+    if len(hits) == 1:
+        return index[hits[0]]
+    lists = [index[k] for k in hits]
+    b.spend(sum(map(len, lists)))
+    # Sorting concatenated ascending runs is a merge (Timsort finds the runs).
+    return sorted(chain.from_iterable(lists))
+
+
+def _phrase_starts(d: MatchDoc, b: MatchBudget, atoms: tuple[Atom, ...], candidates: list[int],
+                   first_only: bool) -> list[int]:
+    """The candidates (ascending starts of the first atom) where the other atoms follow. Read in
+    chunks of ``MAX_TERM_POSITIONS``, each paid for before it is read, so that finding a first
+    occurrence early costs little however often the first word repeats."""
+    words, raw = d.words, d.raw
+    last = len(words) - len(atoms)
+    rest = [(offset, raw if a.sigil else words, a.key, a.prefix) for offset, a in enumerate(atoms[1:], 1)]
+    out: list[int] = []
+    for lo in range(0, len(candidates), MAX_TERM_POSITIONS):
+        chunk = candidates[lo:lo + MAX_TERM_POSITIONS]
+        b.spend(len(chunk) * len(rest))
+        for p in chunk:
             if p > last:
-                break
+                return out
             for offset, tokens, key, prefix in rest:
                 token = tokens[p + offset]
                 if not (token.startswith(key) if prefix else token == key):
                     break
             else:
                 out.append(p)
-        candidates = out
-    found = (candidates, cut)
-    d.cache[atoms] = found
-    return found
+                if first_only:
+                    return out
+    return out
+
+
+def _seq_starts(d: MatchDoc, b: MatchBudget, atoms: tuple[Atom, ...], required: frozenset[str]) -> list[int]:
+    """Ascending start positions of every occurrence of ``atoms`` one after the other (kept in the
+    document's cache: other queries of the post reuse them)."""
+    if not required <= d.keys:
+        return _NONE
+    cached: list[int] | None = d.cache.get(atoms)
+    if cached is None:
+        cached = _atom_positions(d, b, atoms[0])
+        if len(atoms) > 1 and cached:
+            cached = _phrase_starts(d, b, atoms, cached, first_only=False)
+        d.cache[atoms] = cached
+    return cached
 
 
 def _compile_seq(atoms: tuple[Atom, ...]) -> Matcher:
@@ -395,43 +402,34 @@ def _compile_seq(atoms: tuple[Atom, ...]) -> Matcher:
     required = frozenset(a.key for a in atoms if not a.prefix)
 
     def phrase(d: MatchDoc, b: MatchBudget) -> bool:
-        starts, cut = _seq_starts(d, b, atoms, required)
-        if starts:
-            return True
-        if cut:
-            raise MatchBudgetExceeded(f"phrase not found among the first {MAX_TERM_POSITIONS} "
-                                      "occurrences of its first word")
-        return False
+        if not required <= d.keys:
+            return False
+        cached: list[int] | None = d.cache.get(atoms)
+        if cached is not None:
+            return bool(cached)
+        candidates = _atom_positions(d, b, atoms[0])
+        return bool(candidates) and bool(_phrase_starts(d, b, atoms, candidates, first_only=True))
 
     return phrase
 
 
-def _spans(d: MatchDoc, b: MatchBudget, alts: tuple[tuple[tuple[Atom, ...], frozenset[str]], ...]
-           ) -> tuple[list[int], list[int], bool]:
-    """Ascending starts and ascending ends (last positions) of every occurrence of any of ``alts``,
-    and whether any alternative's occurrences were cut."""
+def _spans(b: MatchBudget, found: list[tuple[list[int], int]], cap: int | None
+           ) -> tuple[list[int], list[int]]:
+    """Ascending starts and ascending ends (last positions) of the occurrences of the alternatives
+    ``found`` (their starts and their length - 1), at most ``cap`` of each."""
     starts: list[int] = []
     ends: list[int] = []
-    cut = False
-    lengths = set()
-    for atoms, required in alts:
-        found, more = _seq_starts(d, b, atoms, required)
-        cut = cut or more
-        if found:
-            b.spend(len(found))
-            starts.extend(found)
-            width = len(atoms) - 1
-            ends.extend([p + width for p in found] if width else found)
-            lengths.add(width)
-    if len(alts) > 1 and starts:
-        # Sorting concatenated ascending runs is a merge (Timsort finds the runs).
+    for positions, width in found:
+        if cap is not None and len(positions) > cap:
+            positions = positions[:cap]
+        b.spend(len(positions))
+        starts.extend(positions)
+        ends.extend([p + width for p in positions] if width else positions)
+    if len(found) > 1:
         b.spend(2 * len(starts))
         starts.sort()
-        if len(lengths) > 1:
-            ends.sort()
-        else:
-            ends = [p + next(iter(lengths)) for p in starts]
-    return starts, ends, cut
+        ends.sort()
+    return starts, ends
 
 
 def _before(ends: list[int], starts: list[int], distance: int, b: MatchBudget) -> bool:
@@ -451,27 +449,39 @@ def _before(ends: list[int], starts: list[int], distance: int, b: MatchBudget) -
 
 
 def _compile_near(node: Near) -> Matcher:
-    def prepared(alts: tuple[Seq, ...]) -> tuple[tuple[tuple[Atom, ...], frozenset[str]], ...]:
+    def prepared(alts: tuple[Seq, ...]) -> Alternatives:
         unique = dict.fromkeys(s.atoms for s in alts)
         return tuple((atoms, frozenset(a.key for a in atoms if not a.prefix)) for atoms in unique)
 
     left, right = prepared(node.left), prepared(node.right)
     distance, ordered = node.distance, node.ordered
 
-    def near(d: MatchDoc, b: MatchBudget) -> bool:
-        starts_l, ends_l, cut_l = _spans(d, b, left)
-        if not starts_l and not cut_l:
-            return False
-        starts_r, ends_r, cut_r = _spans(d, b, right)
+    def occurrences(d: MatchDoc, b: MatchBudget, alts: Alternatives) -> list[tuple[list[int], int]]:
+        found = ((_seq_starts(d, b, atoms, required), len(atoms) - 1) for atoms, required in alts)
+        return [(positions, width) for positions, width in found if positions]
+
+    def pair(b: MatchBudget, found_l: list[tuple[list[int], int]], found_r: list[tuple[list[int], int]],
+             cap: int | None) -> bool:
+        starts_l, ends_l = _spans(b, found_l, cap)
+        starts_r, ends_r = _spans(b, found_r, cap)
         # Words strictly between the two spans: 0..distance, and they may not overlap.
-        if _before(ends_l, starts_r, distance, b):
-            return True
-        if not ordered and _before(ends_r, starts_l, distance, b):
-            return True
-        if cut_l or cut_r:
-            raise MatchBudgetExceeded(f"no pair among the first {MAX_TERM_POSITIONS} occurrences "
-                                      "of each side of a NEAR")
-        return False
+        return _before(ends_l, starts_r, distance, b) or (
+            not ordered and _before(ends_r, starts_l, distance, b))
+
+    def near(d: MatchDoc, b: MatchBudget) -> bool:
+        found_l = occurrences(d, b, left)
+        if not found_l:
+            return False
+        found_r = occurrences(d, b, right)
+        if not found_r:
+            return False
+        if any(len(p) > MAX_TERM_POSITIONS for p, _ in chain(found_l, found_r)):
+            # The first occurrences first: a pair among them (the common case, and the attack of
+            # one word repeated thousands of times) is found at a bounded cost. Only when they do
+            # not decide are all occurrences read, so the cap never changes an answer.
+            if pair(b, found_l, found_r, MAX_TERM_POSITIONS):
+                return True
+        return pair(b, found_l, found_r, None)
 
     return near
 
