@@ -69,6 +69,8 @@ _COMMON_WORDS = frozenset(
 # Documents with more distinct keys than this find wildcard words by bisecting their sorted keys
 # (built once per document) instead of scanning every key.
 _SORTED_KEYS_FROM = 48
+# Documents of at most this many tokens find a word's positions by scanning instead of indexing.
+_SCAN_UP_TO = 64
 
 
 class MatchBudgetExceeded(Exception):
@@ -338,6 +340,18 @@ _NONE: list[int] = []
 
 def _atom_positions(d: MatchDoc, b: MatchBudget, atom: Atom) -> list[int]:
     """Ascending positions of the tokens ``atom`` matches."""
+    if not atom.prefix and len(d.words) <= _SCAN_UP_TO:
+        # A tweet: scanning its few tokens in C beats building the index.
+        tokens = d.raw if atom.sigil else d.words
+        key = atom.key
+        count = tokens.count(key)
+        b.spend(count + 1)
+        out: list[int] = []
+        i = -1
+        for _ in range(count):
+            i = tokens.index(key, i + 1)
+            out.append(i)
+        return out
     index = _index(d, b)
     if not atom.prefix:
         return index.get(atom.key, _NONE)
