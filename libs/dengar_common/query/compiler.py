@@ -375,8 +375,9 @@ def _phrase_starts(d: MatchDoc, b: MatchBudget, atoms: tuple[Atom, ...], candida
     last = len(words) - len(atoms)
     rest = [(offset, raw if a.sigil else words, a.key, a.prefix) for offset, a in enumerate(atoms[1:], 1)]
     out: list[int] = []
+    whole = len(candidates) <= MAX_TERM_POSITIONS
     for lo in range(0, len(candidates), MAX_TERM_POSITIONS):
-        chunk = candidates[lo:lo + MAX_TERM_POSITIONS]
+        chunk = candidates if whole else candidates[lo:lo + MAX_TERM_POSITIONS]
         b.spend(len(chunk) * len(rest))
         for p in chunk:
             if p > last:
