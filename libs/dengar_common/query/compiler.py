@@ -24,8 +24,8 @@ costs at most linear time in the post's length:
 * all positional work is paid for in advance from a ``MatchBudget`` (work units: positions indexed,
   visited or compared; keys scanned). ``QuerySet`` gives each post one budget for all of its
   tenant's queries. When it runs out, the query being evaluated is reported as over budget and not
-  matched (so are later queries of the same post that need positional work); queries decided by set
-  tests alone never need the budget. Work never exceeds the budget: units are spent before the work
+  matched (and so is any later query of the post that needs more positional work); queries decided
+  by set tests alone never need the budget. Work never exceeds the budget: units are spent before the work
   they pay for is done. An answer the budget cannot pay for is never guessed: under a NOT it would
   turn into a false match, so the whole query is reported instead.
 
