@@ -334,16 +334,19 @@ def _prefix_check(prefixes: tuple[str, ...]) -> Matcher:
     return any_prefix
 
 
-Alternatives = tuple[tuple[tuple[Atom, ...], frozenset[str]], ...]
+Alternatives = tuple[tuple[tuple[Atom, ...], frozenset[str], str], ...]
 _NONE: list[int] = []
 
 
 def _atom_positions(d: MatchDoc, b: MatchBudget, atom: Atom) -> list[int]:
     """Ascending positions of the tokens ``atom`` matches."""
-    if not atom.prefix and len(d.words) <= _SCAN_UP_TO:
-        # A tweet: scanning its few tokens in C beats building the index.
+    if len(d.words) <= _SCAN_UP_TO:
+        # A tweet: scanning its few tokens beats building the index.
         tokens = d.raw if atom.sigil else d.words
         key = atom.key
+        if atom.prefix:
+            b.spend(len(tokens) + 1)
+            return [i for i, token in enumerate(tokens) if token.startswith(key)]
         count = tokens.count(key)
         b.spend(count + 1)
         out: list[int] = []
@@ -393,17 +396,23 @@ def _phrase_starts(d: MatchDoc, b: MatchBudget, atoms: tuple[Atom, ...], candida
     return out
 
 
-def _seq_starts(d: MatchDoc, b: MatchBudget, atoms: tuple[Atom, ...], required: frozenset[str]) -> list[int]:
+def _cache_key(atoms: tuple[Atom, ...]) -> str:
+    # A string (its hash is computed once) that no other cache entry uses.
+    return "seq:" + " ".join(str(a) for a in atoms)
+
+
+def _seq_starts(d: MatchDoc, b: MatchBudget, atoms: tuple[Atom, ...], required: frozenset[str],
+                key: str) -> list[int]:
     """Ascending start positions of every occurrence of ``atoms`` one after the other (kept in the
-    document's cache: other queries of the post reuse them)."""
+    document's cache under ``key``: other queries of the post reuse them)."""
     if not required <= d.keys:
         return _NONE
-    cached: list[int] | None = d.cache.get(atoms)
+    cached: list[int] | None = d.cache.get(key)
     if cached is None:
         cached = _atom_positions(d, b, atoms[0])
         if len(atoms) > 1 and cached:
             cached = _phrase_starts(d, b, atoms, cached, first_only=False)
-        d.cache[atoms] = cached
+        d.cache[key] = cached
     return cached
 
 
@@ -415,11 +424,12 @@ def _compile_seq(atoms: tuple[Atom, ...]) -> Matcher:
         key = atom.key
         return lambda d, b: key in d.keys
     required = frozenset(a.key for a in atoms if not a.prefix)
+    cache_key = _cache_key(atoms)
 
     def phrase(d: MatchDoc, b: MatchBudget) -> bool:
         if not required <= d.keys:
             return False
-        cached: list[int] | None = d.cache.get(atoms)
+        cached: list[int] | None = d.cache.get(cache_key)
         if cached is not None:
             return bool(cached)
         candidates = _atom_positions(d, b, atoms[0])
@@ -466,13 +476,14 @@ def _before(ends: list[int], starts: list[int], distance: int, b: MatchBudget) -
 def _compile_near(node: Near) -> Matcher:
     def prepared(alts: tuple[Seq, ...]) -> Alternatives:
         unique = dict.fromkeys(s.atoms for s in alts)
-        return tuple((atoms, frozenset(a.key for a in atoms if not a.prefix)) for atoms in unique)
+        return tuple((atoms, frozenset(a.key for a in atoms if not a.prefix), _cache_key(atoms))
+                     for atoms in unique)
 
     left, right = prepared(node.left), prepared(node.right)
     distance, ordered = node.distance, node.ordered
 
     def occurrences(d: MatchDoc, b: MatchBudget, alts: Alternatives) -> list[tuple[list[int], int]]:
-        found = ((_seq_starts(d, b, atoms, required), len(atoms) - 1) for atoms, required in alts)
+        found = ((_seq_starts(d, b, atoms, required, key), len(atoms) - 1) for atoms, required, key in alts)
         return [(positions, width) for positions, width in found if positions]
 
     def pair(b: MatchBudget, found_l: list[tuple[list[int], int]], found_r: list[tuple[list[int], int]],
@@ -483,7 +494,16 @@ def _compile_near(node: Near) -> Matcher:
         return _before(ends_l, starts_r, distance, b) or (
             not ordered and _before(ends_r, starts_l, distance, b))
 
+    right_required = tuple(required for _, required, _ in right)
+
     def near(d: MatchDoc, b: MatchBudget) -> bool:
+        keys = d.keys
+        # Most posts lack the right side's words (a set test): no positions needed at all.
+        for required in right_required:
+            if required <= keys:
+                break
+        else:
+            return False
         found_l = occurrences(d, b, left)
         if not found_l:
             return False

@@ -113,7 +113,7 @@ def test_the_cap_never_changes_an_answer() -> None:
 def test_over_budget_under_not_is_not_a_match() -> None:
     # "NOT (unknown)" must not turn into a match: the whole query is over budget.
     query = compile_query('zz AND NOT ("aa bb" NEAR/1 cc)')
-    doc = MatchDoc.build(_post_of(["zz"] + ["aa", "bb", "dd", "ee"] * 2_000))
+    doc = MatchDoc.build(_post_of(["zz"] + ["aa", "bb", "dd", "ee"] * 2_000 + ["cc"]))
     with pytest.raises(MatchBudgetExceeded):
         query.evaluate(doc, MatchBudget(1_000))
     assert not query.matches(doc, MatchBudget(1_000))
