@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA ?= ../shared/data
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream clean
+.PHONY: install run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream bench-matching clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -53,13 +53,17 @@ protos: install
 models: install
 	$(BIN)/python services/nlp/scripts/build_models.py --data $(DATA)
 
-bench: bench-nlp bench-collector bench-insights bench-topics bench-stream
+bench: bench-nlp bench-collector bench-matching bench-insights bench-topics bench-stream
 
 bench-nlp: install
 	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results
 
 bench-collector: install
 	$(BIN)/python bench/bench_collector.py --out bench/results
+
+# The query matcher before and after the linear NEAR (issue 12): normal workload and the attack.
+bench-matching: install
+	$(BIN)/python bench/bench_matching.py --out bench/results
 
 bench-insights: install
 	$(BIN)/python bench/bench_insights.py --out bench/results

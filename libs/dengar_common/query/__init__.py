@@ -14,11 +14,23 @@ Syntax (operators in capitals; precedence OR < AND < NOT < NEAR; parentheses gro
 * ``lang:id``, ``platform:x`` (REST platform names, ``twitter`` ok), ``author:gocepat_id``
   (case-insensitive, "@" optional), ``has:link``.
 
+Matching costs at most linear time in a post's length and is bounded per post by a ``MatchBudget``
+(see ``compiler``): a query whose answer the budget cannot pay for is counted as not matched and
+reported, never silently.
+
 Words are whole tokens, matched without case or diacritics (see ``text``). Errors are
 ``QuerySyntaxError`` with a character position and what was expected there.
 """
 
-from .compiler import CompiledQuery, anchors, compile_query
+from .compiler import (
+    DEFAULT_MATCH_BUDGET,
+    MAX_TERM_POSITIONS,
+    CompiledQuery,
+    MatchBudget,
+    MatchBudgetExceeded,
+    anchors,
+    compile_query,
+)
 from .document import MatchDoc
 from .lexer import (
     FIELDS,
@@ -28,14 +40,16 @@ from .lexer import (
     Atom,
     QuerySyntaxError,
 )
-from .matcher import ROLES, ListeningQuery, QueryRole, QuerySet
+from .matcher import ROLES, ListeningQuery, MatchReport, QueryRole, QuerySet
 from .parser import MAX_DEPTH, And, Field, Near, Node, Not, Or, Seq, parse_query, render
 
 __all__ = [
+    "DEFAULT_MATCH_BUDGET",
     "FIELDS",
     "MAX_DEPTH",
     "MAX_NEAR_DISTANCE",
     "MAX_QUERY_CHARS",
+    "MAX_TERM_POSITIONS",
     "MIN_WILDCARD_CHARS",
     "ROLES",
     "And",
@@ -43,7 +57,10 @@ __all__ = [
     "CompiledQuery",
     "Field",
     "ListeningQuery",
+    "MatchBudget",
+    "MatchBudgetExceeded",
     "MatchDoc",
+    "MatchReport",
     "Near",
     "Node",
     "Not",

@@ -6,7 +6,8 @@ Every query of every tenant then reads the same object (``compiler`` builds func
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from dengar_common.enums import PLATFORM_ALIASES
 from dengar_common.post_contract import PostFields
@@ -37,6 +38,10 @@ class MatchDoc:
     lang_primary: str = ""
     author: str = ""
     has_link: bool = False
+    # What the compiler derives from the document once and every query of every tenant then reads
+    # (the position index, sorted keys, the occurrences of each term); see ``compiler``. Filled
+    # lazily: most posts never need positions, because the set tests decide them.
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, text: str = "", *, title: str = "", platform: str = "", lang: str = "",

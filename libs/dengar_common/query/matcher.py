@@ -6,6 +6,11 @@
 evaluates the queries anchored on one of its tokens or metadata values (``author:gocepat_id``,
 ``lang:id``), plus the rare queries with no positive anchor at all (``NOT (NOT gojek)``), which are
 always evaluated.
+
+Each post gets one ``MatchBudget`` for all of the set's queries (see ``compiler``): a query whose
+positional checks run out of it is not matched and is reported in ``MatchReport.over_budget`` (and
+logged by ``match``), so an abusive query or post costs bounded time and is visible, and the post is
+still tagged with every other query it matches.
 """
 
 from __future__ import annotations
@@ -15,7 +20,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from .compiler import CompiledQuery, compile_query
+from .compiler import (
+    CompiledQuery,
+    MatchBudget,
+    MatchBudgetExceeded,
+    compile_query,
+)
 from .document import MatchDoc
 from .lexer import MIN_WILDCARD_CHARS, Atom
 
@@ -30,6 +40,16 @@ class ListeningQuery:
     id: str
     query: CompiledQuery
     role: QueryRole = "brand"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReport:
+    """What matching one post found: the ids of the queries it matches, those whose answer is not
+    known because the post's budget ran out (counted as not matched), and the work units spent."""
+
+    ids: list[str]
+    over_budget: tuple[str, ...] = ()
+    work: int = 0
 
 
 class QuerySet:
@@ -113,14 +133,47 @@ class QuerySet:
                     found.update(hits)
         return sorted(found)
 
-    def match(self, doc: MatchDoc) -> list[str]:
-        """Ids of the queries ``doc`` matches, in the order the queries were given."""
+    def match(self, doc: MatchDoc, budget: MatchBudget | None = None) -> list[str]:
+        """Ids of the queries ``doc`` matches, in the order the queries were given. Queries that ran
+        out of the post's budget (a fresh ``DEFAULT_MATCH_BUDGET`` when None) are not among them and
+        are logged; ``match_report`` returns them."""
+        # The hot path of tagging: the same loop as match_report, without building a report.
         fns, ids = self._fns, self._ids
-        return [ids[i] for i in self.candidates(doc) if fns[i](doc)]
+        b = budget if budget is not None else MatchBudget()
+        found: list[str] = []
+        over: list[str] | None = None
+        for i in self.candidates(doc):
+            try:
+                if fns[i](doc, b):
+                    found.append(ids[i])
+            except MatchBudgetExceeded:
+                if over is None:
+                    over = []
+                over.append(ids[i])
+        if over:
+            logger.warning("%d queries not matched on a post of %d words: its matching budget of %d "
+                           "work units ran out (queries %s)", len(over), len(doc.words), b.limit,
+                           ", ".join(over[:10]))
+        return found
+
+    def match_report(self, doc: MatchDoc, budget: MatchBudget | None = None) -> MatchReport:
+        """``match`` with the queries that ran out of ``budget`` and the work spent."""
+        fns, ids = self._fns, self._ids
+        b = budget if budget is not None else MatchBudget()
+        found: list[str] = []
+        over: list[str] = []
+        for i in self.candidates(doc):
+            try:
+                if fns[i](doc, b):
+                    found.append(ids[i])
+            except MatchBudgetExceeded:
+                over.append(ids[i])
+        return MatchReport(found, tuple(over), b.used)
 
     def match_all(self, doc: MatchDoc) -> list[str]:
         """``match`` without the index: every query evaluated. For tests and benchmarks."""
-        return [q.id for q in self._queries if q.query.matches(doc)]
+        b = MatchBudget()
+        return [q.id for q in self._queries if q.query.matches(doc, b)]
 
     def role(self, query_id: str) -> QueryRole:
         """The role of a query; ``KeyError`` for an unknown id."""

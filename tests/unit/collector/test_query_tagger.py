@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -196,3 +197,44 @@ async def test_store_failures(tagger: QueryTagger, source: MemorySource, clock: 
     source.put(record("q_more", "gocepat"), bump=False)
     clock.now += 10
     assert await tag_one(tagger, post("gocepat")) == ["q_brand", "q_more"]
+
+
+ATTACK = "(" + " OR ".join(["aa"] * 8) + ") NEAR/0 (" + " OR ".join(["bb"] * 8) + ")"
+
+
+async def test_a_post_over_its_matching_budget_keeps_its_other_tags(
+        source: MemorySource, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    source.put(record("q_near", '"aa cc" NEAR/1 bb', role="topic"))
+    tagger = QueryTagger(source, config=QueryConfig(match_budget=1_000), clock=clock)
+    long_post = post("gocepat " + "aa cc dd bb " * 2_000)
+    assert await tag_one(tagger, long_post) == ["q_brand"]
+    assert tagger.over_budget["acme"] == 1
+    assert "queries q_near not matched, the post ran out of its matching budget of 1000" in caplog.text
+    # The default budget answers it.
+    assert await tag_one(QueryTagger(source, clock=clock), post("gocepat " + "aa cc dd bb " * 2_000)) \
+        == ["q_brand", "q_near"]
+
+
+async def test_matching_runs_off_the_event_loop(source: MemorySource, clock: Clock) -> None:
+    source.put(record("q_attack", ATTACK, role="topic"))
+    tagger = QueryTagger(source, clock=clock)
+    await tag_one(tagger, post("warm the cache"))
+    posts = [post(" ".join(["aa"] * 6_000 + ["bb"] * 6_000)) for _ in range(6)]
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    tick_task = asyncio.create_task(ticker())
+    await tagger.tag("acme", posts)
+    done.set()
+    await tick_task
+    # Inline matching would never yield between the cached set and the last post: the ticker would
+    # not have run at all while the batch was being matched.
+    assert ticks > 1
+    assert all(list(p.query_ids) == ["q_attack"] for p in posts)
+    assert tagger.over_budget["acme"] == 0

@@ -11,6 +11,13 @@ is rebuilt when
   between changing a query and bumping the version.
 
 A rebuild compiles only expressions it has not compiled before; the index is rebuilt as a whole.
+
+Matching is CPU-bound and runs in a worker thread, never on the event loop: a batch of long posts must
+not stop the collector from serving ingest, sources, webhooks, imports and health checks of every
+other tenant meanwhile. Each post may spend ``QueryConfig.match_budget`` work units on phrase and NEAR
+checks (see ``dengar_common.query.compiler``); a query whose answer the budget cannot pay for is
+left off the post's ``query_ids`` (the post itself is published as usual), logged with the tenant,
+the post and the query ids, and counted in ``QueryTagger.over_budget``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,9 +36,12 @@ from dengar_collector.domain.listening_query import QueryRecord, QuerySource
 from dengar_collector.service_layer.ports import PublishError
 from dengar_collector.service_layer.post_proto import match_doc
 from dengar_common.query import (
+    DEFAULT_MATCH_BUDGET,
     ROLES,
     CompiledQuery,
     ListeningQuery,
+    MatchBudget,
+    MatchReport,
     QuerySet,
     QuerySyntaxError,
     compile_query,
@@ -74,6 +85,9 @@ class QueryConfig(BaseModel):
     # Reload regardless of the version after this long (a writer may die before bumping it).
     max_age_s: float = Field(default=300.0, gt=0)
     refresh_timeout_s: float = Field(default=5.0, gt=0)
+    # Work units one post may spend on phrase and NEAR checks across its tenant's queries (about
+    # 0.1 us each; a tweet needs under 100). Queries left unanswered are not matched and logged.
+    match_budget: int = Field(default=DEFAULT_MATCH_BUDGET, ge=1_000)
 
 
 class QueryTagger:
@@ -87,6 +101,9 @@ class QueryTagger:
         self._max_age = config.max_age_s
         self._refresh_timeout = config.refresh_timeout_s
         self._clock = clock
+        self._budget = config.match_budget
+        # Posts per tenant on which at least one query ran out of the matching budget.
+        self.over_budget: Counter[str] = Counter()
         self._entries: dict[str, _Entry] = {}
         self._generations: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -102,12 +119,23 @@ class QueryTagger:
                 # Ids a client sent are never trusted, even when there is nothing to match.
                 del post.query_ids[:]
             return
-        match = queries.match
-        for post in posts:
-            ids = match(match_doc(post))
+        reports = await asyncio.to_thread(self._match, queries, posts)
+        for post, report in zip(posts, reports, strict=True):
             del post.query_ids[:]
-            if ids:
-                post.query_ids.extend(ids)
+            if report.ids:
+                post.query_ids.extend(report.ids)
+            if report.over_budget:
+                self.over_budget[tenant_id] += 1
+                logger.warning(
+                    "tenant %s, post %s:%s (%d characters): queries %s not matched, the post ran out "
+                    "of its matching budget of %d work units", tenant_id, post.platform,
+                    post.external_id, len(post.text) + len(post.title), ", ".join(report.over_budget),
+                    self._budget)
+
+    def _match(self, queries: QuerySet, posts: Sequence[common_pb2.Post]) -> list[MatchReport]:
+        """Runs in a worker thread (only reads the posts)."""
+        budget = self._budget
+        return [queries.match_report(match_doc(post), MatchBudget(budget)) for post in posts]
 
     async def query_set(self, tenant_id: str) -> QuerySet:
         """The tenant's current compiled set (raises TaggingUnavailableError if it cannot be loaded)."""

@@ -28,6 +28,22 @@ def _tenant(msg: Msg) -> str:
     return msg.subject.rsplit(".", 1)[-1]
 
 
+def _prepare_all(msgs: Sequence[Msg], category_sets: dict[str, CategorySet | Exception]
+                 ) -> list[PreparedMention | InvalidPost]:
+    """Each message as a mention (assigned its categories when they are available), or why it is
+    invalid."""
+    out: list[PreparedMention | InvalidPost] = []
+    for msg in msgs:
+        categories = category_sets[_tenant(msg)]
+        try:
+            enriched = enriched_from_proto(parse_enriched(msg.data))
+            out.append(prepare(enriched, subject_tenant=_tenant(msg),
+                               categories=EMPTY_SET if isinstance(categories, Exception) else categories))
+        except InvalidPost as exc:
+            out.append(exc)
+    return out
+
+
 class EnrichedPostHandler:
     """The PullWorker batch handler: one outcome per message, None meaning "ack".
 
@@ -71,25 +87,25 @@ class EnrichedPostHandler:
         items: list[tuple[PreparedMention, str]] = []
         links: list[trace.Link] = []
         category_sets = await self._category_sets(msgs)
+        # Decoding and category matching are CPU-bound (long posts, proximity expressions): they run
+        # in a worker thread so that the event loop keeps serving everything else meanwhile.
+        prepared = await asyncio.to_thread(_prepare_all, msgs, category_sets)
         for i, msg in enumerate(msgs):
             with span_from_headers("insights.receive", msg.headers) as span:
                 # The mention records the trace of the message that wrote it (HTTP → ... → here).
                 trace_id = current_trace_id()
                 if span.get_span_context().is_valid:
                     links.append(trace.Link(span.get_span_context()))
+                m = prepared[i]
+                if isinstance(m, InvalidPost):
+                    span.record_exception(m)
+                    logger.warning("invalid enriched post on %s: %s", msg.subject, m)
+                    outcomes[i] = m
+                    continue
                 categories = category_sets[_tenant(msg)]
-                try:
-                    enriched = enriched_from_proto(parse_enriched(msg.data))
-                    if isinstance(categories, Exception):
-                        # Only a valid post waits for its categories; an invalid one is refused now.
-                        prepare(enriched, subject_tenant=_tenant(msg))
-                        outcomes[i] = categories
-                        continue
-                    m = prepare(enriched, subject_tenant=_tenant(msg), categories=categories)
-                except InvalidPost as exc:
-                    span.record_exception(exc)
-                    logger.warning("invalid enriched post on %s: %s", msg.subject, exc)
-                    outcomes[i] = exc
+                if isinstance(categories, Exception):
+                    # Only a valid post waits for its categories; an invalid one is refused above.
+                    outcomes[i] = categories
                     continue
             indexes.append(i)
             items.append((m, trace_id))

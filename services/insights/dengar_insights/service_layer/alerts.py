@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from dengar_common.errors import InvalidArgument
 from dengar_common.ids import is_valid_tenant_id
-from dengar_common.query import CompiledQuery
+from dengar_common.query import CompiledQuery, MatchBudget
 from dengar_insights.domain.alerts import (
     CAMPAIGN,
     EMERGING_TOPIC,
@@ -342,6 +342,20 @@ def notification_of(alert: Alert, state: str) -> Notification:
                "alert": f"/v1/alerts/{alert.id}"})
 
 
+def _match_rules(rules: Sequence[tuple[AlertRule, CompiledQuery]], docs: Sequence[Mapping[str, Any]]
+                 ) -> dict[str, tuple[AlertRule, list[str]]]:
+    """Rule id -> (rule, ids of the mentions it matches). One matching budget per mention, shared
+    by the tenant's rules (a rule whose check runs out of it counts as not matched, logged)."""
+    hits: dict[str, tuple[AlertRule, list[str]]] = {}
+    for doc in docs:
+        match_doc = mention_match_doc(doc)
+        budget = MatchBudget()
+        for rule, query in rules:
+            if query.matches(match_doc, budget):
+                hits.setdefault(rule.id, (rule, []))[1].append(str(doc["_id"]))
+    return hits
+
+
 @dataclass(frozen=True)
 class _Matchers:
     version: int
@@ -396,12 +410,8 @@ class AlertEngine:
             rules = await self._matcher(tenant_id)
             if not rules or not docs:
                 return 0
-            hits: dict[str, tuple[AlertRule, list[str]]] = {}
-            for doc in docs:
-                match_doc = mention_match_doc(doc)
-                for rule, query in rules:
-                    if query.matches(match_doc):
-                        hits.setdefault(rule.id, (rule, []))[1].append(str(doc["_id"]))
+            # Matching is CPU-bound (bounded per post by its budget): off the event loop.
+            hits = await asyncio.to_thread(_match_rules, rules, docs)
             fired = 0
             for rule, ids in hits.values():
                 fired += await self._match_hit(rule, ids)

@@ -391,10 +391,15 @@ class IncomingTags:
                 except BackfillTargetError:
                     continue
                 field = tag_field(job.kind)
-                for i, (m, trace_id) in enumerate(out):
-                    if m.tenant_id != tenant or m.collected_at >= changed_at + slack:
-                        continue
-                    wanted = matcher is not None and matcher(m.fields)
+                todo = [i for i, (m, _) in enumerate(out)
+                        if m.tenant_id == tenant and m.collected_at < changed_at + slack]
+                if not todo:
+                    continue
+                # Matching is CPU-bound (bounded per post by its budget): off the event loop.
+                wants = ([False] * len(todo) if matcher is None else
+                         await asyncio.to_thread(_match_all, matcher, [out[i][0].fields for i in todo]))
+                for i, wanted in zip(todo, wants, strict=True):
+                    m, trace_id = out[i]
                     tags = desired_tags(list(m.fields.get(field) or ()), job.target_id, wanted)
                     if tags is not None:
                         fields = {**m.fields, field: tags}
@@ -402,6 +407,10 @@ class IncomingTags:
                                   trace_id)
                         self.adjusted += 1
         return out
+
+
+def _match_all(matcher: Matcher, docs: Sequence[Mapping[str, Any]]) -> list[bool]:
+    return [matcher(doc) for doc in docs]
 
 
 # Listening queries only (tests and tools that have no categories store).

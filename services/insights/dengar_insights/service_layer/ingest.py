@@ -286,7 +286,7 @@ class MentionIngestor:
 
         ``doc`` is the stored mention with its bookkeeping (as ``MentionRepository.scan`` returns
         it; None: read it). ``matches`` is evaluated on the current document of every attempt, so a
-        concurrent re-collection of the post is judged by its new text.
+        concurrent re-collection of the post is judged by its new text; it runs in a worker thread.
         """
         current = doc
         mid = doc["_id"] if doc is not None else None
@@ -303,7 +303,8 @@ class MentionIngestor:
             if current.get("pending"):
                 await self._finish(tenant_id, [(mid, current["pending"])])
             else:
-                wanted = matches(current)
+                # CPU-bound (a long post, proximity queries): off the event loop.
+                wanted = await asyncio.to_thread(matches, current)
                 tags = desired_tags(list(current.get(field) or ()), target_id, wanted)
                 if tags is None:
                     return Retagged(wanted, False)
