@@ -47,8 +47,11 @@ _STATES: dict[int, Literal["queued", "running", "succeeded", "failed"]] = {
 }
 
 
-# The collector's own file-size limit is the client's 413, not an outage.
+# The collector's own file-size limit is the client's 413, not an outage; a tenant quota used up
+# for now (imports at once, bytes a day, spool bytes) is a 429 with the collector's Retry-After.
+_QUOTA = Answer(429, "import-quota", title="Import quota exceeded")
 _UPLOAD_ANSWERS: RemoteAnswers = {
+    "import-concurrency": _QUOTA, "import-daily-bytes": _QUOTA, "import-spool-bytes": _QUOTA,
     "RESOURCE_EXHAUSTED": Answer(413, default_detail="the file is too large"),
 }
 
@@ -223,7 +226,10 @@ _FORM_SCHEMA = {
         "the whole file is stored. The file is then read in the background: follow `GET "
         "/v1/imports/{id}` for progress and per-row errors with line numbers. Rows are validated like "
         "`POST /v1/posts` items; rows without `external_id` get one from a hash of their content, so "
-        "importing the same file again adds nothing. Requires the `ingest` scope."),
+        "importing the same file again adds nothing. Requires the `ingest` scope. Per-tenant quotas "
+        "(`DENGAR_COLLECTOR__IMPORTS__*`): imports at once, bytes uploaded in 24 hours and bytes "
+        "waiting in the spool; one used up is a 429 (`reason` `import-concurrency`, `import-daily-bytes` "
+        "or `import-spool-bytes`) with Retry-After, a file larger than a whole quota a 413."),
     responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 502, 503),
     openapi_extra={"requestBody": {"required": True,
                                    "content": {"multipart/form-data": {"schema": _FORM_SCHEMA}}}},
