@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -250,8 +251,7 @@ class ImportManager:
                     f"{what} take the spool quota of {quota:,} bytes; retry when they have been imported",
                     reason="import-spool-bytes", retry_after_s=c.quota_retry_after_s)
 
-            allowances.append(_Allowance(quota - used, quota, spool,
-                                         lambda used_of=used_of: streaming(used_of)))
+            allowances.append(_Allowance(quota - used, quota, spool, partial(streaming, used_of)))
         for allowance in allowances:
             if allowance.left <= 0:
                 raise allowance.refusal()
