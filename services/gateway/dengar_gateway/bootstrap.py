@@ -22,6 +22,7 @@ from dengar_common.settings import write_port_file
 from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
 from dengar_gateway.domain.ratelimit import TokenBucketLimiter
+from dengar_gateway.domain.streams import StreamLimits
 from dengar_gateway.entrypoints.deps import GatewayDeps
 from dengar_gateway.entrypoints.middleware import BodyLimitMiddleware, TracingMiddleware
 from dengar_gateway.entrypoints.problems import PROBLEM_JSON, install_problem_handlers
@@ -179,6 +180,7 @@ def build_deps(config: GatewayConfig, store: GatewayStore, backends: Backends) -
                        accounts=Accounts(store.tenants, store.keys, rate_limit),
                        idempotency=Idempotency(store.idempotency), rate_limit=rate_limit,
                        streams=LiveStreams(config.stream.max_per_tenant),
+                       uploads=StreamLimits(config.limits.import_max_concurrent_per_tenant),
                        auth_failures=AuthFailureGuard(TokenBucketLimiter(
                            failures.per_s, failures.burst, max_keys=failures.max_entries)),
                        webhooks=WebhookGuard(

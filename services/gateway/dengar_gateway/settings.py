@@ -63,6 +63,9 @@ class LimitsConfig(BaseModel):
     # limit), and the whole upload to the collector may take this long.
     import_max_bytes: int = Field(2 * 1024**3, ge=1024)
     import_timeout_s: float = Field(3600.0, gt=0)
+    # Uploads a tenant may have in flight through this gateway process at once: each is buffered in
+    # the gateway's temporary directory before the collector (which holds the tenant's quotas) sees it.
+    import_max_concurrent_per_tenant: int = Field(2, ge=1)
 
 
 class StreamConfig(BaseModel):

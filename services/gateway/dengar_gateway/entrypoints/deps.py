@@ -20,6 +20,7 @@ from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
 from dengar_gateway.domain.keys import Principal, Scope
 from dengar_gateway.domain.ratelimit import TokenBucketLimiter
+from dengar_gateway.domain.streams import StreamLimits
 from dengar_gateway.entrypoints.problems import ApiProblem, unauthorized
 from dengar_gateway.entrypoints.streaming import LiveStreams
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
@@ -51,6 +52,8 @@ class GatewayDeps:
         default_factory=lambda: AuthFailureGuard(TokenBucketLimiter(0, 1)))
     webhooks: WebhookGuard = field(
         default_factory=lambda: WebhookGuard(TokenBucketLimiter(0, 1), TokenBucketLimiter(0, 1)))
+    # File uploads in flight per tenant in this process (the gateway buffers each one on disk).
+    uploads: StreamLimits = field(default_factory=lambda: StreamLimits(2))
 
 
 def client_address(request: Request) -> str:

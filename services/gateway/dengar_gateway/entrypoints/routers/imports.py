@@ -238,16 +238,26 @@ async def start_import(request: Request, deps: Deps, principal: IngestPrincipal)
     content_type = request.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
         raise ApiProblem(415, "send the file as multipart/form-data with a 'file' part")
-    # Starlette spools the file part to a temporary file, so the upload never sits in memory.
-    async with request.form(max_files=1, max_fields=64) as form:
-        uploads = form.getlist("file")
-        if len(uploads) != 1 or not isinstance(uploads[0], UploadFile):
-            raise _form_error("file", "exactly one file part named 'file' is required")
-        upload = uploads[0]
-        spec = _spec(form, principal.tenant_id, (upload.filename or "").rsplit("/", 1)[-1][:255])
-        with answering(_UPLOAD_ANSWERS):
-            job = await deps.backends.call(deps.backends.imports.StartImport, _requests(spec, upload),
-                                           timeout_s=deps.config.limits.import_timeout_s)
+    # Before anything is read: each upload in flight takes room in the gateway's temporary directory.
+    slot = deps.uploads.acquire(principal.tenant_id)
+    if slot is None:
+        raise ApiProblem(429, f"this tenant already has {deps.uploads.max_per_tenant} uploads in flight "
+                              "here; retry when one has finished", slug="import-quota",
+                         title="Import quota exceeded", headers={"Retry-After": "30"},
+                         reason="import-concurrency")
+    try:
+        # Starlette spools the file part to a temporary file, so the upload never sits in memory.
+        async with request.form(max_files=1, max_fields=64) as form:
+            uploads = form.getlist("file")
+            if len(uploads) != 1 or not isinstance(uploads[0], UploadFile):
+                raise _form_error("file", "exactly one file part named 'file' is required")
+            upload = uploads[0]
+            spec = _spec(form, principal.tenant_id, (upload.filename or "").rsplit("/", 1)[-1][:255])
+            with answering(_UPLOAD_ANSWERS):
+                job = await deps.backends.call(deps.backends.imports.StartImport, _requests(spec, upload),
+                                               timeout_s=deps.config.limits.import_timeout_s)
+    finally:
+        slot.release()
     out = import_out(job)
     return Response(out.model_dump_json(), status_code=202, media_type="application/json",
                     headers={"Location": f"/v1/imports/{out.id}"})
