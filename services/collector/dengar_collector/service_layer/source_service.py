@@ -224,7 +224,8 @@ class SourceManager:
             # a host the tenant (or whoever holds its key) just named would hand it over.
             before = self._connectors.credential_origins(current.kind, current.config)
             after = self._connectors.credential_origins(current.kind, new_config)
-            if before != after:
+            # An empty ``after`` is a config that does not validate: the definition check names it.
+            if after and before != after:
                 if not credentials:
                     raise SourceInputError(
                         "credentials", f"the credentials were given for {', '.join(sorted(before))}; "

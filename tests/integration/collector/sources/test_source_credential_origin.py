@@ -103,3 +103,10 @@ async def test_an_update_to_http_is_refused_while_credentials_are_stored(sources
         tenant_id=TENANT, id=src.id, config=struct(mastodon_config(mastodon, base_url="http://m.example")),
         credentials={"access_token": "t"})))
     assert field == "config.base_url"
+
+
+async def test_a_bad_config_is_named_as_such_not_as_missing_credentials(sources, mastodon) -> None:
+    src = await create(sources, mastodon)
+    field, message = await refusal(sources.UpdateSource(collector_pb2.UpdateSourceRequest(
+        tenant_id=TENANT, id=src.id, config=struct({"base_url": "https://m.example", "hashtagg": "x"}))))
+    assert field != "credentials" and "hashtagg" in message
