@@ -140,7 +140,8 @@ async def _end_to_end(path: Path, workdir: Path) -> dict[str, Any]:
         settings = CollectorSettings(
             nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root="benchimport",
             collector={"db": "bench_import", "grpc_port": 0, "scheduler": {"enabled": False},
-                       "imports": {"dir": str(workdir / "spool")}})
+                       "imports": {"dir": str(workdir / "spool")},
+                       "allow_unencrypted_secrets": True})
         async with ServiceApp("dengar-collector", grace_s=settings.shutdown_grace_s) as app:
             collector = await bootstrap.start(app, settings)
             async with insecure_channel(collector.target) as channel:

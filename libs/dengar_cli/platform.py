@@ -145,8 +145,9 @@ class Platform:
         port_file.unlink(missing_ok=True)
         env = self.base_env()
         env[service_env(name, "port_file")] = str(port_file)
-        if name == "collector":
-            env.setdefault("DENGAR_COLLECTOR__SECRETS_KEYS", self.secrets_key())
+        if name == "collector" and not env.get("DENGAR_COLLECTOR__SECRETS_KEYS", "").strip():
+            # The collector refuses to start without a key: a local platform always has one.
+            env["DENGAR_COLLECTOR__SECRETS_KEYS"] = self.secrets_key()
         if name == "gateway":
             env["DENGAR_GATEWAY__HTTP_PORT"] = str(self.gateway_port or free_port())
             for dep in ("collector", "nlp", "insights"):

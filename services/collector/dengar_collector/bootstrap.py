@@ -80,8 +80,9 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
 
     box = SecretBox.from_setting(c.secrets_keys.get_secret_value())
     if not box.encrypts:
-        logger.warning("DENGAR_COLLECTOR__SECRETS_KEYS is not set: source credentials and webhook "
-                       "secrets are stored unencrypted")
+        # Only reachable with DENGAR_COLLECTOR__ALLOW_UNENCRYPTED_SECRETS (the settings refuse otherwise).
+        logger.warning("development mode: DENGAR_COLLECTOR__SECRETS_KEYS is not set, source credentials "
+                       "and webhook secrets are stored unencrypted")
     source_repo = SourceRepository(db, box)
     await source_repo.ensure_indexes()
     # One grace period for the whole process (DENGAR_SHUTDOWN_GRACE_S).

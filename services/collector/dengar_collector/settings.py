@@ -6,7 +6,7 @@ directly: ``DENGAR_COLLECTOR__SCHEDULER__MAX_CONCURRENT`` is ``SchedulerConfig.m
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from dengar_collector.adapters.nats_publisher import PublishConfig
 from dengar_collector.service_layer.import_service import ImportConfig
@@ -29,9 +29,13 @@ class CollectorConfig(BaseModel):
     port_file: str | None = None
     # Listening queries, sources with their cursors and credentials, import jobs.
     db: str = "dengar_collector"
+    # The explicit development mode for secrets: without it the collector refuses to start with no
+    # secrets_keys, so a forgotten key cannot silently store credentials in plaintext. `make run`
+    # generates a key instead; only tests and throw-away set this.
+    allow_unencrypted_secrets: bool = False
     # Source credentials and webhook secrets at rest: comma-separated urlsafe-base64 32-byte keys,
-    # the first encrypts, all decrypt (rotation). Empty: stored unencrypted (warned at start-up).
-    secrets_keys: SecretsKeys = SecretStr("")
+    # the first encrypts, all decrypt (rotation). Required unless allow_unencrypted_secrets.
+    secrets_keys: SecretsKeys = Field(default=SecretStr(""), validate_default=True)
     publish: PublishConfig = PublishConfig()
     queries: QueryConfig = QueryConfig()
     # Publishing listening-query changes (the insights backfill follows them).
@@ -41,6 +45,18 @@ class CollectorConfig(BaseModel):
     imports: ImportConfig = Field(default_factory=ImportConfig)
     egress: EgressConfig = EgressConfig()
 
+    @field_validator("secrets_keys")
+    @classmethod
+    def _keys_required(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if not value.get_secret_value().strip() and not info.data.get("allow_unencrypted_secrets"):
+            raise ValueError(
+                "a key is required to encrypt source credentials at rest (urlsafe base64 of 32 "
+                "random bytes, see docs/sources.md); for development only, "
+                "DENGAR_COLLECTOR__ALLOW_UNENCRYPTED_SECRETS=true stores them unencrypted")
+        return value
+
 
 class CollectorSettings(CommonSettings):
-    collector: CollectorConfig = CollectorConfig()
+    # Validated even when no DENGAR_COLLECTOR__* is set: the default (no key) is only valid in the
+    # development mode, and the error must name DENGAR_COLLECTOR__SECRETS_KEYS.
+    collector: CollectorConfig = Field(default={}, validate_default=True)  # type: ignore[assignment]  # a dict validated into the model

@@ -22,6 +22,7 @@ from dengar_common.settings import write_port_file
 from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
 from dengar_gateway.domain.ratelimit import TokenBucketLimiter
+from dengar_gateway.domain.streams import StreamLimits
 from dengar_gateway.entrypoints.deps import GatewayDeps
 from dengar_gateway.entrypoints.middleware import BodyLimitMiddleware, TracingMiddleware
 from dengar_gateway.entrypoints.problems import PROBLEM_JSON, install_problem_handlers
@@ -48,6 +49,7 @@ from dengar_gateway.entrypoints.routers import sources as sources_router
 from dengar_gateway.entrypoints.routers import webhooks as webhooks_router
 from dengar_gateway.entrypoints.streaming import LiveStreams
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
+from dengar_gateway.service_layer.guards import AuthFailureGuard, WebhookGuard
 from dengar_gateway.service_layer.idempotency import Idempotency
 from dengar_gateway.settings import GatewayConfig, GatewaySettings
 
@@ -173,10 +175,19 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
 def build_deps(config: GatewayConfig, store: GatewayStore, backends: Backends) -> GatewayDeps:
     """The use cases over the adapters, as the routers receive them."""
     rate_limit = RateLimit(TokenBucketLimiter(config.rate_limit.per_s, config.rate_limit.burst))
+    hooks, failures = config.webhook_limit, config.auth_failures
     return GatewayDeps(config=config, store=store, backends=backends,
                        accounts=Accounts(store.tenants, store.keys, rate_limit),
                        idempotency=Idempotency(store.idempotency), rate_limit=rate_limit,
-                       streams=LiveStreams(config.stream.max_per_tenant))
+                       streams=LiveStreams(config.stream.max_per_tenant),
+                       uploads=StreamLimits(config.limits.import_max_concurrent_per_tenant),
+                       auth_failures=AuthFailureGuard(TokenBucketLimiter(
+                           failures.per_s, failures.burst, max_keys=failures.max_entries)),
+                       webhooks=WebhookGuard(
+                           TokenBucketLimiter(hooks.per_address_per_s, hooks.per_address_burst,
+                                              max_keys=hooks.max_entries),
+                           TokenBucketLimiter(hooks.per_source_per_s, hooks.per_source_burst,
+                                              max_keys=hooks.max_entries)))
 
 
 def open_store(app: ServiceApp, settings: GatewaySettings) -> GatewayStore:

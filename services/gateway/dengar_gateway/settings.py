@@ -17,6 +17,31 @@ class RateLimitConfig(BaseModel):
     burst: int = Field(100, ge=1)
 
 
+class WebhookLimitConfig(BaseModel):
+    """``POST /v1/webhooks/{id}`` (no API key): token buckets per client address and per source, in
+    pools of their own (``max_entries`` buckets each) so webhook traffic never evicts an API key's
+    bucket. 0 disables a bucket."""
+
+    model_config = ConfigDict(frozen=True)
+
+    per_address_per_s: float = Field(20.0, ge=0)
+    per_address_burst: int = Field(100, ge=1)
+    per_source_per_s: float = Field(20.0, ge=0)
+    per_source_burst: int = Field(100, ge=1)
+    max_entries: int = Field(50_000, ge=100)
+
+
+class AuthFailureLimitConfig(BaseModel):
+    """Failed authentications (401) per client address: a bucket of ``burst`` that refills at
+    ``per_s``; an empty one answers 429 before any key is checked. 0 disables it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    per_s: float = Field(0.5, ge=0)
+    burst: int = Field(30, ge=1)
+    max_entries: int = Field(50_000, ge=100)
+
+
 class IdempotencyConfig(BaseModel):
     """Idempotency-Key records live ``ttl_s``; an in-flight record older than ``lock_s`` is
     abandoned (its request died) and may be taken over."""
@@ -38,6 +63,9 @@ class LimitsConfig(BaseModel):
     # limit), and the whole upload to the collector may take this long.
     import_max_bytes: int = Field(2 * 1024**3, ge=1024)
     import_timeout_s: float = Field(3600.0, gt=0)
+    # Uploads a tenant may have in flight through this gateway process at once: each is buffered in
+    # the gateway's temporary directory before the collector (which holds the tenant's quotas) sees it.
+    import_max_concurrent_per_tenant: int = Field(2, ge=1)
 
 
 class StreamConfig(BaseModel):
@@ -74,6 +102,8 @@ class GatewayConfig(BaseModel):
     readiness_timeout_s: float = Field(2.0, gt=0)
 
     rate_limit: RateLimitConfig = RateLimitConfig()
+    webhook_limit: WebhookLimitConfig = WebhookLimitConfig()
+    auth_failures: AuthFailureLimitConfig = AuthFailureLimitConfig()
     limits: LimitsConfig = LimitsConfig()
     idempotency: IdempotencyConfig = IdempotencyConfig()
     stream: StreamConfig = StreamConfig()

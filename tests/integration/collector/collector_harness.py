@@ -59,4 +59,6 @@ def collector_settings(common: Mapping[str, Any], **collector: Any) -> Collector
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
+    # Tests that do not give a key run in the explicit development mode (plaintext secrets).
+    nested.setdefault("allow_unencrypted_secrets", True)
     return CollectorSettings(**common, collector=nested)

@@ -4,6 +4,7 @@ over gRPC, jobs run in the background, resumed after a restart."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import io
 import json
@@ -257,10 +258,17 @@ async def test_imports_are_per_tenant_and_paginated(start_collector) -> None:
     assert keys == sorted(keys, reverse=True)  # newest first
     theirs = await c.stub.ListImports(collector_pb2.ListImportsRequest(tenant_id="globex"), timeout=5)
     assert [j.id for j in theirs.imports] == [other.id]
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await c.stub.ListImports(collector_pb2.ListImportsRequest(tenant_id="acme", page_token="%%"),
-                                 timeout=5)
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # Malformed cursors, including ones that are valid JSON but no position (1e400 is infinity, whose
+    # int() overflowed into an internal error, a 502 through the gateway), are the caller's mistake.
+    for token in ["%%", *(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=") for raw in (
+            '[1e400,"x"]', f'[1e400,"{ids[0]}"]', f'[-1e400,"{ids[0]}"]', f'[1e20,"{ids[0]}"]',
+            f'[NaN,"{ids[0]}"]', f'[true,"{ids[0]}"]', '[1,2]', '[1,"x"]', '{}', '[]', '"x"', '[1,"x",3]',
+            '[' * 5000 + ']' * 5000))]:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await c.stub.ListImports(collector_pb2.ListImportsRequest(tenant_id="acme", page_token=token),
+                                     timeout=5)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, token
+        assert dict(info.value.trailing_metadata() or ()).get("dengar-error-field") == "page_token"
 
 
 async def test_a_job_interrupted_after_a_checkpoint_resumes_there(
@@ -317,3 +325,106 @@ async def test_a_collector_stopped_while_the_bus_is_down_loses_nothing(
     assert (done.rows_read, done.accepted) == (120, 120 - len(bad))
     assert len(await stored_posts(nats_client, unique)) == done.accepted
     assert spool_files(tmp_path) == []
+
+
+# -- per-tenant quotas (imports at once, bytes a day, spool bytes), so that one tenant's uploads cannot
+# fill the collector's disk: refused with RESOURCE_EXHAUSTED, a reason and a Retry-After, and nothing
+# of a refused upload is kept.
+
+LINE = b'{"text": "halo", "platform": "x", "created_at": "2026-11-20T05:00:00Z"}\n'
+
+
+def ndjson(size: int) -> bytes:
+    return (LINE * (size // len(LINE) + 1))[:size - 1] + b"\n"
+
+
+def quota_spec(tenant: str = "acme") -> collector_pb2.ImportSpec:
+    return collector_pb2.ImportSpec(tenant_id=tenant, filename="p.ndjson")
+
+
+async def refused(call: Any) -> tuple[str, float]:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, info.value.details()
+    meta = dict(info.value.trailing_metadata() or ())
+    return str(meta.get("dengar-error-reason")), float(meta.get("dengar-retry-after") or 0)
+
+
+class HeldUpload:
+    """An upload that sends ``first`` and then waits, as a slow client does."""
+
+    def __init__(self, tenant: str, first: bytes) -> None:
+        self.tenant, self.first, self.go = tenant, first, asyncio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[collector_pb2.StartImportRequest]:
+        yield collector_pb2.StartImportRequest(spec=quota_spec(self.tenant))
+        yield collector_pb2.StartImportRequest(chunk=self.first)
+        await self.go.wait()
+
+
+async def test_imports_at_once_are_limited_per_tenant(start_collector) -> None:
+    c = await start_collector(imports__max_concurrent_per_tenant=1)
+    held = HeldUpload("acme", ndjson(500))
+    first = asyncio.ensure_future(c.stub.StartImport(held, timeout=20))
+    await asyncio.sleep(0.3)
+    # An upload still streaming in counts.
+    reason, retry = await refused(c.stub.StartImport(requests(quota_spec(), ndjson(100)), timeout=20))
+    assert reason == "import-concurrency" and retry >= 1
+    # Another tenant has its own quota.
+    other = await c.stub.StartImport(requests(quota_spec("globex"), ndjson(100)), timeout=20)
+    held.go.set()
+    job = await first
+    await c.wait(job.id)
+    await c.wait(other.id, "globex")
+    # Once it has finished, the tenant may import again.
+    again = await c.stub.StartImport(requests(quota_spec(), ndjson(100)), timeout=20)
+    assert (await c.wait(again.id)).state == collector_pb2.IMPORT_STATE_SUCCEEDED
+
+
+async def test_bytes_a_day_are_limited_per_tenant(start_collector, tmp_path: Path) -> None:
+    c = await start_collector(imports__max_bytes_per_day_per_tenant=10_000)
+    job = await c.stub.StartImport(requests(quota_spec(), ndjson(6_000), chunk=1000), timeout=20)
+    await c.wait(job.id)
+    # Refused once the upload passes what is left today; its partial file is removed.
+    reason, retry = await refused(c.stub.StartImport(requests(quota_spec(), ndjson(6_000), chunk=1000),
+                                                     timeout=20))
+    assert reason == "import-daily-bytes" and 23 * 3600 < retry <= 24 * 3600
+    assert spool_files(tmp_path) == []
+    # A file larger than the whole quota can never pass: the 413 kind, not "retry later".
+    reason, _ = await refused(c.stub.StartImport(requests(quota_spec("initech"), ndjson(12_000), chunk=1000),
+                                                 timeout=20))
+    assert reason == "file-too-large"
+    # What is left still goes in; then nothing does, refused before any byte is read.
+    small = await c.stub.StartImport(requests(quota_spec(), ndjson(3_000)), timeout=20)
+    await c.wait(small.id)
+    reason, _ = await refused(c.stub.StartImport(requests(quota_spec(), ndjson(1_500)), timeout=20))
+    assert reason == "import-daily-bytes"
+    assert (await c.stub.StartImport(requests(quota_spec("globex"), ndjson(6_000)), timeout=20)).id
+
+
+async def test_spool_bytes_are_limited_per_tenant(start_collector, tmp_path: Path) -> None:
+    c = await start_collector(imports__max_spool_bytes_per_tenant=5_000)
+    held = HeldUpload("acme", ndjson(4_000))
+    first = asyncio.ensure_future(c.stub.StartImport(held, timeout=20))
+    await asyncio.sleep(0.3)
+    reason, retry = await refused(c.stub.StartImport(requests(quota_spec(), ndjson(2_000), chunk=500),
+                                                     timeout=20))
+    assert reason == "import-spool-bytes" and retry >= 1
+    assert (await c.stub.StartImport(requests(quota_spec("globex"), ndjson(2_000)), timeout=20)).id
+    held.go.set()
+    await c.wait((await first).id)
+    # The file was imported and deleted: its bytes are free again.
+    assert (await c.wait((await c.stub.StartImport(requests(quota_spec(), ndjson(4_500)), timeout=20)).id)
+            ).state == collector_pb2.IMPORT_STATE_SUCCEEDED
+
+
+async def test_the_whole_spool_is_limited(start_collector) -> None:
+    c = await start_collector(imports__max_spool_bytes_total=5_000)
+    held = HeldUpload("acme", ndjson(4_000))
+    first = asyncio.ensure_future(c.stub.StartImport(held, timeout=20))
+    await asyncio.sleep(0.3)
+    reason, _ = await refused(c.stub.StartImport(requests(quota_spec("globex"), ndjson(2_000), chunk=500),
+                                                 timeout=20))
+    assert reason == "import-spool-bytes"
+    held.go.set()
+    await c.wait((await first).id)

@@ -21,6 +21,7 @@ from dengar_common.bus import Subjects
 from dengar_common.grpcutil import insecure_channel
 from dengar_common.ids import mention_id
 from dengar_common.localinfra import LocalInfra
+from dengar_common.secrets import generate_key
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 TRACEPARENT = f"00-{TRACE_ID}-b7ad6b7169203331-01"
@@ -168,7 +169,8 @@ async def test_sigterm_stops_the_process_cleanly(infra, unique, tmp_path: Path) 
     port_file = tmp_path / "collector.port"
     env = {**os.environ, "DENGAR_NATS_URL": infra.nats_url, "DENGAR_MONGO_URI": infra.mongo_uri,
            "DENGAR_SUBJECT_ROOT": unique,
-           "DENGAR_COLLECTOR__GRPC_PORT": "0", "DENGAR_COLLECTOR__PORT_FILE": str(port_file)}
+           "DENGAR_COLLECTOR__GRPC_PORT": "0", "DENGAR_COLLECTOR__PORT_FILE": str(port_file),
+           "DENGAR_COLLECTOR__SECRETS_KEYS": generate_key()}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dengar_collector", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)

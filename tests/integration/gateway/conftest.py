@@ -99,6 +99,8 @@ class Key:
 class Gateway:
     client: httpx.AsyncClient
     deps: GatewayDeps
+    # The ASGI app, for clients of their own (another client address).
+    api: Any = None
 
     async def new_key(self, tenant_id: str, *scopes: Scope) -> Key:
         """A key of ``tenant_id`` (all scopes unless given), creating the tenant if needed."""
@@ -124,7 +126,7 @@ async def gateway_for(settings_for: Callable[..., GatewaySettings]
         api = await bootstrap.start(app, settings_for(**overrides))
         client = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://gateway"))
-        return Gateway(client, api.state.deps)
+        return Gateway(client, api.state.deps, api)
 
     async with stack:
         yield start

@@ -125,3 +125,44 @@ async def test_scopes_and_size_limits(gateway_for, fakes, problem) -> None:
     assert "too large" in doc["detail"]
     # A JSON body above the default 5 MB limit is still refused elsewhere: the limit is per path.
     assert fakes.imports_servicer.uploads == []
+
+
+async def test_uploads_in_flight_are_limited_per_tenant_before_the_body_is_read(gateway_for, fakes,
+                                                                                problem) -> None:
+    import asyncio
+
+    gw = await gateway_for(limits={"import_max_concurrent_per_tenant": 1})
+    key = await gw.new_key("acme", Scope.INGEST)
+    boundary = "b0undary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.ndjson\"\r\n"
+            "Content-Type: application/x-ndjson\r\n\r\n").encode()
+    tail = f"{{}}\n\r\n--{boundary}--\r\n".encode()
+    go, reading = asyncio.Event(), asyncio.Event()
+
+    async def slow_body():
+        reading.set()
+        yield head
+        await go.wait()
+        yield tail
+
+    headers = {**key.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    first = asyncio.ensure_future(gw.client.post("/v1/imports", headers=headers, content=slow_body()))
+    await asyncio.wait_for(reading.wait(), 10)
+
+    read_second = []
+
+    async def second_body():
+        read_second.append(True)
+        yield head + tail
+
+    resp = await gw.client.post("/v1/imports", headers=headers, content=second_body())
+    doc = problem(resp, 429)
+    assert doc["reason"] == "import-concurrency" and resp.headers["retry-after"]
+    assert not read_second
+    other = await gw.new_key("globex", Scope.INGEST)
+    assert (await gw.client.post("/v1/imports", headers=other.headers,
+                                 files={"file": ("b.ndjson", b"{}\n")})).status_code == 202
+    go.set()
+    assert (await first).status_code == 202
+    assert (await gw.client.post("/v1/imports", headers=key.headers,
+                                 files={"file": ("c.ndjson", b"{}\n")})).status_code == 202

@@ -176,7 +176,7 @@ async def test_the_signing_scheme_is_documented(gw) -> None:
 
 async def test_pushes_are_rate_limited_per_source(gateway_for, fake_sources, problem) -> None:
     gw = await gateway_for(collector_target=f"127.0.0.1:{fake_sources[1]}",
-                           rate_limit={"per_s": 0.5, "burst": 2})
+                           webhook_limit={"per_source_per_s": 0.5, "per_source_burst": 2})
     body = b'{"posts": []}'
     codes = [(await gw.client.post("/v1/webhooks/src_0000000000000001", content=body,
                                    headers=signed("whsec_guess", body))).status_code for _ in range(3)]

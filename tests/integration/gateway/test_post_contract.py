@@ -196,7 +196,8 @@ async def via_grpc(target: str) -> Verdicts:
 @pytest.fixture
 async def collector(infra: LocalInfra, unique: str) -> AsyncIterator[collector_bootstrap.Collector]:
     settings = CollectorSettings(nats_url=infra.nats_url, mongo_uri=infra.mongo_uri, subject_root=unique,
-                                 collector={"grpc_port": 0, "db": f"{unique}_collector"},
+                                 collector={"grpc_port": 0, "db": f"{unique}_collector",
+                                            "allow_unencrypted_secrets": True},
                                  shutdown_grace_s=2.0)
     async with ServiceApp("dengar-collector", grace_s=settings.shutdown_grace_s) as app:
         running = await collector_bootstrap.start(app, settings)

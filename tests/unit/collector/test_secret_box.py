@@ -114,3 +114,16 @@ def test_good_keys_load_primary_first(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_keys(settings.collector.secrets_keys.get_secret_value()) == [NEW, OLD]
     assert NEW not in repr(settings)
     assert parse_keys("") == [] and not SecretBox.from_setting(" ").encrypts
+
+
+def test_no_key_outside_the_development_mode_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DENGAR_COLLECTOR__SECRETS_KEYS", raising=False)
+    monkeypatch.delenv("DENGAR_COLLECTOR__ALLOW_UNENCRYPTED_SECRETS", raising=False)
+    with pytest.raises(ConfigError) as info:
+        load_settings(CollectorSettings)
+    assert "DENGAR_COLLECTOR__SECRETS_KEYS" in str(info.value)
+    assert "DENGAR_COLLECTOR__ALLOW_UNENCRYPTED_SECRETS" in str(info.value)
+    # The explicit development mode is the one way to run without a key.
+    monkeypatch.setenv("DENGAR_COLLECTOR__ALLOW_UNENCRYPTED_SECRETS", "true")
+    settings = load_settings(CollectorSettings)
+    assert not SecretBox.from_setting(settings.collector.secrets_keys.get_secret_value()).encrypts

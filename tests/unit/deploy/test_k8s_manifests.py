@@ -119,8 +119,8 @@ def test_collector_reads_its_secrets_keys_from_the_secret() -> None:
     [container] = _find("Deployment", "collector")["spec"]["template"]["spec"]["containers"]
     [entry] = [e for e in container["env"] if e["name"] == "DENGAR_COLLECTOR__SECRETS_KEYS"]
     ref = entry["valueFrom"]["secretKeyRef"]
-    # Optional: a cluster without the key starts (unencrypted, with a warning) instead of failing.
-    assert ref["name"] == "dengar-collector-secrets" and ref["optional"] is True
+    # Required: without the key the collector must not start (it would store credentials in plaintext).
+    assert ref["name"] == "dengar-collector-secrets" and ref.get("optional", False) is False
     assert ref["key"] in _find("Secret", "dengar-collector-secrets")["stringData"]
     # No other service mounts the collector's keys.
     for name in ("gateway", "insights", "nlp"):
@@ -191,3 +191,30 @@ def test_insights_channel_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         names |= {e["valueFrom"][k]["name"] for e in other.get("env", []) if "valueFrom" in e
                   for k in ("secretKeyRef", "configMapKeyRef") if k in e["valueFrom"]}
         assert not names & {"dengar-insights-secrets", "dengar-insights-smtp"}, name
+
+
+def _pod_specs() -> list[tuple[str, dict]]:
+    kinds = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+    return [(f"{d['kind']}/{d['metadata']['name']}", d["spec"]["template"]["spec"])
+            for _, d in DOCS if d["kind"] in kinds]
+
+
+def test_every_empty_dir_has_a_size_limit() -> None:
+    # An unbounded emptyDir lets one upload (or a runaway log) fill the node's disk.
+    seen = 0
+    for name, spec in _pod_specs():
+        for volume in spec.get("volumes", []):
+            if "emptyDir" in volume:
+                seen += 1
+                assert (volume["emptyDir"] or {}).get("sizeLimit"), f"{name}: volume {volume['name']}"
+    assert seen >= 4
+
+
+def test_the_collector_refuses_to_start_without_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dengar_collector.settings import CollectorSettings
+    from dengar_common.settings import ConfigError, load_settings
+
+    # What the manifest gives it when the Secret's key is left empty.
+    monkeypatch.setenv("DENGAR_COLLECTOR__SECRETS_KEYS", "")
+    with pytest.raises(ConfigError, match="DENGAR_COLLECTOR__SECRETS_KEYS"):
+        load_settings(CollectorSettings)

@@ -11,6 +11,7 @@ from dengar_collector.adapters.connectors import (
     Connector,
     RateLimitPolicy,
     create_connector,
+    credential_origins,
 )
 from dengar_collector.adapters.connectors.base import Clock
 from dengar_common.http_safety import SafeHttpClient
@@ -38,3 +39,6 @@ class ConnectorFactory:
     def validate(self, kind: str, config: Mapping[str, Any], credentials: Mapping[str, str] | None) -> None:
         # Building is cheap and makes no request: the same code path as a run checks the definition.
         self.build(kind, config, credentials)
+
+    def credential_origins(self, kind: str, config: Mapping[str, Any]) -> frozenset[str]:
+        return credential_origins(kind, config)

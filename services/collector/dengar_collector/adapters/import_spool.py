@@ -87,6 +87,18 @@ class ImportSpool:
     def exists(self, tenant_id: str, job_id: str) -> bool:
         return self.path(tenant_id, job_id).is_file()
 
+    def used_bytes(self, tenant_id: str | None = None) -> int:
+        root = self._dir / tenant_id if tenant_id else self._dir
+        total = 0
+        # Complete files only: a partial one is still being written (its size on disk lags behind
+        # the buffer), and the caller counts the uploads in progress itself.
+        for path in root.glob(f"*{_UPLOAD}" if tenant_id else f"*/*{_UPLOAD}"):
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue  # deleted meanwhile: its job ended
+        return total
+
     def delete(self, tenant_id: str, job_id: str) -> None:
         try:
             self.path(tenant_id, job_id).unlink(missing_ok=True)

@@ -135,6 +135,15 @@ class MongoImportStore:
         """Tenants that have queued or running jobs (start-up and lease recovery only)."""
         return sorted(await self._col.distinct("tenant_id", {"state": {"$in": _UNFINISHED}}))
 
+    async def count_unfinished(self, tenant_id: str) -> int:
+        return await self._col.count_documents({"tenant_id": tenant_id, "state": {"$in": _UNFINISHED}})
+
+    async def uploads_since(self, tenant_id: str, since: datetime) -> list[tuple[datetime, int]]:
+        cursor = self._col.find({"tenant_id": tenant_id, "created_at": {"$gte": since}},
+                                {"created_at": 1, "bytes_total": 1})
+        rows = [(doc["created_at"], int(doc.get("bytes_total", 0))) async for doc in cursor]
+        return sorted(rows, key=lambda row: row[0])
+
     async def expired(self, tenant_id: str, *, now: datetime, limit: int = 100) -> list[ImportJob]:
         """Unfinished jobs of the tenant whose lease has run out (their runner is gone)."""
         cursor = self._col.find({"tenant_id": tenant_id, "state": {"$in": _UNFINISHED},

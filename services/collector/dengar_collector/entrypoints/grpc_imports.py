@@ -68,13 +68,29 @@ def _page_token(job: ImportJob) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Milliseconds of datetime.min/max in UTC: outside them no datetime exists.
+_MIN_MS = -62_135_596_800_000
+_MAX_MS = 253_402_300_799_999
+
+
 def _after(token: str) -> tuple[datetime, str] | None:
+    """The position after which a page starts. Anything but a token this service wrote is the
+    caller's mistake (INVALID_ARGUMENT), never an internal error: ``[1e400, "x"]`` parses as JSON."""
     if not token:
         return None
     try:
-        ms, job_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return datetime.fromtimestamp(int(ms) / 1000, tz=UTC), str(job_id)
-    except (ValueError, TypeError):
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError, RecursionError):
+        decoded = None
+    if not (isinstance(decoded, list) and len(decoded) == 2):
+        raise InvalidArgument("invalid page_token", field="page_token")
+    ms, job_id = decoded
+    if (not isinstance(ms, int) or isinstance(ms, bool) or not _MIN_MS <= ms <= _MAX_MS
+            or not isinstance(job_id, str) or not is_job_id(job_id)):
+        raise InvalidArgument("invalid page_token", field="page_token")
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC), job_id
+    except (ValueError, OverflowError, OSError):
         raise InvalidArgument("invalid page_token", field="page_token") from None
 
 

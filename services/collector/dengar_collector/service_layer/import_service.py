@@ -22,8 +22,9 @@ import secrets
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dengar.v1 import common_pb2
 from dengar_collector.domain.import_job import (
     ImportJob,
+    ImportQuotaExceeded,
     ImportRepository,
     ImportSpec,
     ImportState,
@@ -42,6 +44,7 @@ from dengar_collector.domain.import_job import (
 from dengar_collector.domain.ingest import RequestError
 from dengar_collector.service_layer.ingest_service import IngestService
 from dengar_collector.service_layer.ports import PublishError
+from dengar_common.errors import ResourceExhausted
 from dengar_common.imports import Batch, BatchReader, ImportSpecError, RowError, iter_records
 from dengar_common.postjson import post_to_proto
 from dengar_common.times import utcnow_ms
@@ -72,10 +75,50 @@ class ImportConfig(BaseModel):
     retry_max_s: float = Field(default=30.0, gt=0)
     # Set from DENGAR_SHUTDOWN_GRACE_S by the bootstrap.
     shutdown_grace_s: float = Field(default=10.0, ge=0)
+    # Per-tenant quotas, so that one tenant's uploads cannot fill the disk (0: no limit). Imports at
+    # once: unfinished jobs in the store (every replica) plus this replica's uploads in progress.
+    max_concurrent_per_tenant: int = Field(default=4, ge=0)
+    # Bytes uploaded in the last 24 hours (jobs created in that window, finished or not).
+    max_bytes_per_day_per_tenant: int = Field(default=20 * 1024**3, ge=0)
+    # Bytes the tenant's files take in this replica's spool directory (waiting or being imported).
+    max_spool_bytes_per_tenant: int = Field(default=4 * 1024**3, ge=0)
+    # The whole spool directory of this replica, all tenants: keep it below the volume's size.
+    max_spool_bytes_total: int = Field(default=6 * 1024**3, ge=0)
+    # Retry-After of a 429 for the concurrency and spool quotas (the daily one says when it frees).
+    quota_retry_after_s: float = Field(default=30.0, gt=0)
 
 
 class _LeaseLost(Exception):
     """Another runner owns the job now; this one stops touching it."""
+
+
+@dataclass(frozen=True)
+class _Allowance:
+    """How many more bytes one quota lets an upload take, and the refusal when it takes more."""
+
+    # What the quota leaves, not counting the uploads streaming in on this replica meanwhile...
+    base_left: int
+    quota: int
+    refusal: Callable[[], ImportQuotaExceeded]
+    # ...which take their share as they grow (their bytes so far).
+    streaming: Callable[[], int]
+
+    @property
+    def left(self) -> int:
+        return self.base_left - self.streaming()
+
+    def check(self, written: int) -> None:
+        if written <= self.left:
+            return
+        if written > self.quota:
+            # Never possible, however long the tenant waits: a 413, like a file over max_bytes.
+            raise ResourceExhausted(f"the file is larger than the import quota of {self.quota:,} bytes",
+                                    reason="file-too-large")
+        raise self.refusal()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class ImportManager:
@@ -94,6 +137,8 @@ class ImportManager:
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._keeper: asyncio.Task[None] | None = None
+        # Uploads streaming in on this replica: tenant -> job id -> bytes so far (quotas count them).
+        self._uploading: dict[str, dict[str, int]] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -124,29 +169,93 @@ class ImportManager:
     async def create(self, tenant_id: str, spec: ImportSpec, chunks: AsyncIterator[bytes]) -> ImportJob:
         """Check the spec, spool the file, store a QUEUED job and hand it to the runner.
 
-        Raises ``InvalidImportSpec`` (before anything is read or stored) and ``SpoolFull``.
+        Raises ``InvalidImportSpec`` (before anything is read or stored), ``ImportQuotaExceeded``
+        (a tenant quota: before anything is read when already used up, else once the upload passes
+        what is left) and ``SpoolFull``.
         """
         try:
             plan = check_spec(tenant_id, spec)
         except ImportSpecError as exc:
             raise InvalidImportSpec(str(exc)) from exc
         job_id = new_job_id()
-        writer = await asyncio.to_thread(self._spool.create, tenant_id, job_id)
+        # Registered before the checks await anything, so two uploads racing on this replica see
+        # each other.
+        uploading = self._uploading.setdefault(tenant_id, {})
+        uploading[job_id] = 0
         try:
-            async for chunk in chunks:
-                if chunk:
-                    await asyncio.to_thread(writer.write, chunk)
-            size, sha256 = await asyncio.to_thread(writer.commit)
-            job = ImportJob(id=job_id, tenant_id=tenant_id, spec=spec, format=plan.format,
-                            state=ImportState.QUEUED, bytes_total=size, sha256=sha256,
-                            created_at=self._clock())
-            await self._store.insert(tenant_id, job, owner=self.owner, lease_until=self._lease())
-        except BaseException:
-            await asyncio.to_thread(writer.abort)
-            raise
+            allowances = await self._allowances(tenant_id, job_id)
+            writer = await asyncio.to_thread(self._spool.create, tenant_id, job_id)
+            try:
+                async for chunk in chunks:
+                    if chunk:
+                        uploading[job_id] += len(chunk)
+                        for allowance in allowances:
+                            allowance.check(uploading[job_id])
+                        await asyncio.to_thread(writer.write, chunk)
+                size, sha256 = await asyncio.to_thread(writer.commit)
+                job = ImportJob(id=job_id, tenant_id=tenant_id, spec=spec, format=plan.format,
+                                state=ImportState.QUEUED, bytes_total=size, sha256=sha256,
+                                created_at=self._clock())
+                await self._store.insert(tenant_id, job, owner=self.owner, lease_until=self._lease())
+            except BaseException:
+                await asyncio.to_thread(writer.abort)
+                raise
+        finally:
+            uploading.pop(job_id, None)
+            if not uploading:
+                self._uploading.pop(tenant_id, None)
         logger.info("import %s of %s queued: %s, %d bytes", job_id, tenant_id, plan.format, size)
         self._submit(tenant_id, job_id)
         return job
+
+    async def _allowances(self, tenant_id: str, job_id: str) -> list[_Allowance]:
+        """The tenant's quotas for one more upload: refused now if one is used up, else what each
+        lets the upload take."""
+        c = self._config
+
+        def streaming(tenant: str | None) -> int:
+            return sum(size for t, jobs in self._uploading.items() if tenant in (None, t)
+                       for k, size in jobs.items() if k != job_id)
+
+        if c.max_concurrent_per_tenant:
+            busy = await self._store.count_unfinished(tenant_id) + len(self._uploading.get(tenant_id, {})) - 1
+            if busy >= c.max_concurrent_per_tenant:
+                raise ImportQuotaExceeded(
+                    f"{busy} imports of this tenant are uploading, queued or running, the most at once "
+                    f"is {c.max_concurrent_per_tenant}; retry when one has finished",
+                    reason="import-concurrency", retry_after_s=c.quota_retry_after_s)
+        allowances: list[_Allowance] = []
+        if c.max_bytes_per_day_per_tenant:
+            quota = c.max_bytes_per_day_per_tenant
+            window = await self._store.uploads_since(tenant_id, self._clock() - timedelta(days=1))
+
+            def daily() -> ImportQuotaExceeded:
+                # Uploads leave the window a day after they were made: the oldest frees first.
+                frees = (_aware(window[0][0]) + timedelta(days=1) - self._clock()).total_seconds() \
+                    if window else c.quota_retry_after_s
+                return ImportQuotaExceeded(
+                    f"this tenant's imports of the last 24 hours reached the quota of {quota:,} bytes",
+                    reason="import-daily-bytes", retry_after_s=max(1.0, frees))
+
+            allowances.append(_Allowance(quota - sum(b for _, b in window), quota, daily,
+                                         lambda: streaming(tenant_id)))
+        for quota, used_of, what in (
+                (c.max_spool_bytes_per_tenant, tenant_id, "this tenant's imports waiting to be read"),
+                (c.max_spool_bytes_total, None, "the imports waiting to be read")):
+            if not quota:
+                continue
+            used = await asyncio.to_thread(self._spool.used_bytes, used_of)
+
+            def spool(quota: int = quota, what: str = what) -> ImportQuotaExceeded:
+                return ImportQuotaExceeded(
+                    f"{what} take the spool quota of {quota:,} bytes; retry when they have been imported",
+                    reason="import-spool-bytes", retry_after_s=c.quota_retry_after_s)
+
+            allowances.append(_Allowance(quota - used, quota, spool, partial(streaming, used_of)))
+        for allowance in allowances:
+            if allowance.left <= 0:
+                raise allowance.refusal()
+        return allowances
 
     async def get(self, tenant_id: str, job_id: str) -> ImportJob | None:
         return await self._store.get(tenant_id, job_id)

@@ -28,7 +28,7 @@ from dengar_collector.domain.sources import (
 from dengar_collector.domain.webhook import BodyError, SignatureError
 from dengar_collector.service_layer.ingest_service import IngestService, utcnow
 from dengar_collector.service_layer.ports import SourceIdTaken, SourceStore
-from dengar_common.errors import FailedPrecondition, NotFound
+from dengar_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dengar_common.postjson import ItemError, merge_item_errors, post_to_proto, validate_items
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,10 @@ class ConnectorValidator(Protocol):
     def validate(self, kind: str, config: Mapping[str, Any],
                  credentials: Mapping[str, str] | None) -> None:
         """Raise ``ValueError`` (``ConnectorConfigError``) naming the field, never a credential value."""
+        ...
+
+    def credential_origins(self, kind: str, config: Mapping[str, Any]) -> frozenset[str]:
+        """Where ``kind``'s credentials are sent under ``config``: ``scheme://host:port`` each."""
         ...
 
 
@@ -138,7 +142,8 @@ class SourceManager:
         try:
             self._connectors.validate(kind, config, credentials)
         except ValueError as exc:
-            raise SourceInputError("", str(exc)) from None
+            # The message already names the field; ``field`` is there for the problem's member.
+            raise InvalidArgument(str(exc), field=getattr(exc, "field", "") or None) from None
 
     async def _get(self, tenant_id: str, source_id: str) -> SourceRecord:
         record = await self._repo.get(tenant_id, source_id) if is_source_id(source_id) else None
@@ -214,6 +219,19 @@ class SourceManager:
             new_creds = _check_credentials(credentials or {})
         elif credentials:
             new_creds.update(_check_credentials(credentials))
+        if config is not None and current.credentials and not replace_credentials:
+            # Credentials are bound to the origins they were given for: sending a stored token to
+            # a host the tenant (or whoever holds its key) just named would hand it over.
+            before = self._connectors.credential_origins(current.kind, current.config)
+            after = self._connectors.credential_origins(current.kind, new_config)
+            # An empty ``after`` is a config that does not validate: the definition check names it.
+            if after and before != after:
+                if not credentials:
+                    raise SourceInputError(
+                        "credentials", f"the credentials were given for {', '.join(sorted(before))}; "
+                                       f"send them again to use them with {', '.join(sorted(after))}")
+                # Only what came with the change goes to the new origin, nothing merged from before.
+                new_creds = _check_credentials(credentials)
         definition_changed = config is not None or replace_credentials or bool(credentials)
         if definition_changed and current.secrets_error and not replace_credentials:
             # Merging into credentials that cannot be read would silently drop them.

@@ -15,12 +15,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 
+from dengar_common.errors import Unauthenticated
 from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
 from dengar_gateway.domain.keys import Principal, Scope
+from dengar_gateway.domain.ratelimit import TokenBucketLimiter
+from dengar_gateway.domain.streams import StreamLimits
 from dengar_gateway.entrypoints.problems import ApiProblem, unauthorized
 from dengar_gateway.entrypoints.streaming import LiveStreams
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
+from dengar_gateway.service_layer.guards import AuthFailureGuard, WebhookGuard
 from dengar_gateway.service_layer.idempotency import Idempotency
 from dengar_gateway.settings import GatewayConfig
 
@@ -43,6 +47,18 @@ class GatewayDeps:
     draining: bool = False
     # Live streams (SSE) of this process: their per-tenant limit and the signal that ends them.
     streams: LiveStreams = field(default_factory=lambda: LiveStreams(5))
+    # The unauthenticated paths' own limiter pools (per client address): key guessing, webhook floods.
+    auth_failures: AuthFailureGuard = field(
+        default_factory=lambda: AuthFailureGuard(TokenBucketLimiter(0, 1)))
+    webhooks: WebhookGuard = field(
+        default_factory=lambda: WebhookGuard(TokenBucketLimiter(0, 1), TokenBucketLimiter(0, 1)))
+    # File uploads in flight per tenant in this process (the gateway buffers each one on disk).
+    uploads: StreamLimits = field(default_factory=lambda: StreamLimits(2))
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the peer, or what a trusted proxy (uvicorn's FORWARDED_ALLOW_IPS) says."""
+    return request.client.host if request.client else "unknown"
 
 
 def get_deps(request: Request) -> GatewayDeps:
@@ -62,13 +78,21 @@ _bearer = HTTPBearer(
 
 
 async def authenticate(
-    deps: Deps,
+    request: Request, deps: Deps,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller's key, verified; then one token from its rate-limit bucket."""
+    """The caller's key, verified; then one token from its rate-limit bucket. An address that failed
+    too often is turned away (429) before its key is looked at."""
+    address = client_address(request)
+    deps.auth_failures.check(address)
     if credentials is None or not credentials.credentials:
+        deps.auth_failures.failed(address)
         raise unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    principal = await deps.accounts.authenticate(credentials.credentials)
+    try:
+        principal = await deps.accounts.authenticate(credentials.credentials)
+    except Unauthenticated:
+        deps.auth_failures.failed(address)
+        raise
     # On the request's server span, so traces can be filtered by tenant and key.
     span = trace.get_current_span()
     span.set_attribute("dengar.tenant_id", principal.tenant_id)

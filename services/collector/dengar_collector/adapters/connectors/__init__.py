@@ -23,6 +23,8 @@ from dengar_collector.adapters.connectors.base import (
     Cursor,
     FetchResult,
     ItemError,
+    check_credential_url,
+    url_origin,
 )
 from dengar_collector.adapters.connectors.bluesky import BlueskyConnector
 from dengar_collector.adapters.connectors.hackernews import HackerNewsConnector
@@ -36,6 +38,7 @@ from dengar_common.http_safety import SafeHttpClient
 __all__ = [
     "CONNECTOR_TYPES", "ApiClient", "CollectedPost", "Connector", "ConnectorConfigError", "ConnectorError",
     "Cursor", "FetchResult", "ItemError", "RateLimitPolicy", "create_connector",
+    "credential_origins",
 ]
 
 # Platform name (as in dengar_common.enums) -> connector class.
@@ -46,7 +49,12 @@ CONNECTOR_TYPES: dict[str, type[HttpConnector]] = {
 
 
 class ConnectorConfigError(ValueError):
-    """A source definition cannot build a connector. The message never contains credential values."""
+    """A source definition cannot build a connector. The message never contains credential values;
+    ``field`` names the request field at fault when it is one (``config.base_url``)."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _describe(exc: ValidationError, what: str) -> str:
@@ -84,4 +92,24 @@ def create_connector(platform: str, config: Mapping[str, Any],
         raise ConnectorConfigError(f"{platform} sources take no credentials")
     if creds is None and cls.credentials_required:
         raise ConnectorConfigError(f"{platform} sources need credentials")
+    if creds is not None:
+        for name in cls.credential_url_fields:
+            try:
+                check_credential_url(name, str(getattr(cfg, name)))
+            except ValueError as exc:
+                raise ConnectorConfigError(f"invalid {platform} source configuration: {exc}",
+                                           field=f"config.{name}") from None
     return cls(cfg, creds, http=http, rate_limit=rate_limit, clock=clock, rng=rng)
+
+
+def credential_origins(platform: str, config: Mapping[str, Any]) -> frozenset[str]:
+    """The origins (``scheme://host:port``) a source's credentials are sent to, defaults included;
+    empty for a platform without credentials or a config that does not validate."""
+    cls = CONNECTOR_TYPES.get(platform)
+    if cls is None or not cls.credential_url_fields:
+        return frozenset()
+    try:
+        cfg = cls.config_model.model_validate(dict(config))
+    except ValidationError:
+        return frozenset()
+    return frozenset(url_origin(str(getattr(cfg, name))) for name in cls.credential_url_fields)

@@ -13,6 +13,7 @@ Credentials are ``SecretStr`` values: masked in ``repr``/``str``, and removed fr
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 import time
@@ -202,6 +203,40 @@ def check_base_url(value: str) -> str:
     return value.strip().rstrip("/")
 
 
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine (traffic to it never crosses a network)."""
+    host = host.strip("[]").lower()
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_origin(value: str) -> str:
+    """``scheme://host:port`` of a URL, the port made explicit (``https://a`` == ``https://a:443``)."""
+    parts = urlsplit(value.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+    except ValueError:
+        port = 0
+    return f"{scheme}://{host}:{port}"
+
+
+def check_credential_url(field: str, value: str) -> None:
+    """Credentials travel over https only; plain http is allowed to this machine alone (local
+    fixtures and sidecars), where nothing can read them on the way."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() != "https" and not is_loopback_host(parts.hostname or ""):
+        raise ValueError(f"{field}: credentials are sent to this URL, so it must use https")
+
+
 class ConnectorConfig(BaseModel):
     """What a source asks for. Subclasses add the query; the management API can expose the schema."""
 
@@ -240,6 +275,9 @@ class Connector(ABC):
     credentials_model: ClassVar[type[Credentials] | None] = None
     # Whether the platform cannot be used without credentials (X, Reddit, YouTube).
     credentials_required: ClassVar[bool] = False
+    # The config fields naming the URLs that credentials are sent to: they must be https, and the
+    # stored credentials are bound to their origins (a change of origin needs the credentials again).
+    credential_url_fields: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     async def fetch(self, cursor: Cursor | None, *, limit: int) -> FetchResult:

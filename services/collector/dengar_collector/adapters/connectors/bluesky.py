@@ -223,6 +223,7 @@ class BlueskyConnector(HttpConnector):
     platform: ClassVar[str] = PLATFORM
     config_model = BlueskyConfig
     credentials_model = BlueskyCredentials
+    credential_url_fields = ("pds_url",)
 
     def __init__(self, config: BlueskyConfig, credentials: BlueskyCredentials | None = None,
                  **kwargs: Any) -> None:

@@ -150,6 +150,7 @@ class MastodonConnector(HttpConnector):
     platform: ClassVar[str] = PLATFORM
     config_model = MastodonConfig
     credentials_model = MastodonCredentials
+    credential_url_fields = ("base_url",)
 
     def __init__(self, config: MastodonConfig, credentials: MastodonCredentials | None = None,
                  **kwargs: Any) -> None:

@@ -209,6 +209,7 @@ class RedditConnector(HttpConnector):
     platform: ClassVar[str] = PLATFORM
     config_model = RedditConfig
     credentials_model = RedditCredentials
+    credential_url_fields = ("base_url", "auth_url")
     credentials_required = True
 
     def __init__(self, config: RedditConfig, credentials: RedditCredentials, **kwargs: Any) -> None:

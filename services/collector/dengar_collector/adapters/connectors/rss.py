@@ -286,6 +286,7 @@ class RssConnector(HttpConnector):
     platform: ClassVar[str] = PLATFORM
     config_model = RssConfig
     credentials_model = RssCredentials
+    credential_url_fields = ("feed_url",)
 
     def __init__(self, config: RssConfig, credentials: RssCredentials | None = None, **kwargs: Any) -> None:
         super().__init__(config, credentials, **kwargs)

@@ -121,6 +121,7 @@ class XConnector(HttpConnector):
     platform: ClassVar[str] = PLATFORM
     config_model = XConfig
     credentials_model = XCredentials
+    credential_url_fields = ("base_url",)
     credentials_required = True
 
     def __init__(self, config: XConfig, credentials: XCredentials, **kwargs: Any) -> None:

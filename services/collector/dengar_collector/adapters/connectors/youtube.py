@@ -201,6 +201,7 @@ class YouTubeConnector(HttpConnector):
     platform: ClassVar[str] = PLATFORM
     config_model = YouTubeConfig
     credentials_model = YouTubeCredentials
+    credential_url_fields = ("base_url",)
     credentials_required = True
 
     def __init__(self, config: YouTubeConfig, credentials: YouTubeCredentials, **kwargs: Any) -> None:

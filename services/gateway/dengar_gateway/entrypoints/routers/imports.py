@@ -47,8 +47,11 @@ _STATES: dict[int, Literal["queued", "running", "succeeded", "failed"]] = {
 }
 
 
-# The collector's own file-size limit is the client's 413, not an outage.
+# The collector's own file-size limit is the client's 413, not an outage; a tenant quota used up
+# for now (imports at once, bytes a day, spool bytes) is a 429 with the collector's Retry-After.
+_QUOTA = Answer(429, "import-quota", title="Import quota exceeded")
 _UPLOAD_ANSWERS: RemoteAnswers = {
+    "import-concurrency": _QUOTA, "import-daily-bytes": _QUOTA, "import-spool-bytes": _QUOTA,
     "RESOURCE_EXHAUSTED": Answer(413, default_detail="the file is too large"),
 }
 
@@ -223,7 +226,10 @@ _FORM_SCHEMA = {
         "the whole file is stored. The file is then read in the background: follow `GET "
         "/v1/imports/{id}` for progress and per-row errors with line numbers. Rows are validated like "
         "`POST /v1/posts` items; rows without `external_id` get one from a hash of their content, so "
-        "importing the same file again adds nothing. Requires the `ingest` scope."),
+        "importing the same file again adds nothing. Requires the `ingest` scope. Per-tenant quotas "
+        "(`DENGAR_COLLECTOR__IMPORTS__*`): imports at once, bytes uploaded in 24 hours and bytes "
+        "waiting in the spool; one used up is a 429 (`reason` `import-concurrency`, `import-daily-bytes` "
+        "or `import-spool-bytes`) with Retry-After, a file larger than a whole quota a 413."),
     responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 502, 503),
     openapi_extra={"requestBody": {"required": True,
                                    "content": {"multipart/form-data": {"schema": _FORM_SCHEMA}}}},
@@ -232,16 +238,26 @@ async def start_import(request: Request, deps: Deps, principal: IngestPrincipal)
     content_type = request.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
         raise ApiProblem(415, "send the file as multipart/form-data with a 'file' part")
-    # Starlette spools the file part to a temporary file, so the upload never sits in memory.
-    async with request.form(max_files=1, max_fields=64) as form:
-        uploads = form.getlist("file")
-        if len(uploads) != 1 or not isinstance(uploads[0], UploadFile):
-            raise _form_error("file", "exactly one file part named 'file' is required")
-        upload = uploads[0]
-        spec = _spec(form, principal.tenant_id, (upload.filename or "").rsplit("/", 1)[-1][:255])
-        with answering(_UPLOAD_ANSWERS):
-            job = await deps.backends.call(deps.backends.imports.StartImport, _requests(spec, upload),
-                                           timeout_s=deps.config.limits.import_timeout_s)
+    # Before anything is read: each upload in flight takes room in the gateway's temporary directory.
+    slot = deps.uploads.acquire(principal.tenant_id)
+    if slot is None:
+        raise ApiProblem(429, f"this tenant already has {deps.uploads.max_per_tenant} uploads in flight "
+                              "here; retry when one has finished", slug="import-quota",
+                         title="Import quota exceeded", headers={"Retry-After": "30"},
+                         reason="import-concurrency")
+    try:
+        # Starlette spools the file part to a temporary file, so the upload never sits in memory.
+        async with request.form(max_files=1, max_fields=64) as form:
+            uploads = form.getlist("file")
+            if len(uploads) != 1 or not isinstance(uploads[0], UploadFile):
+                raise _form_error("file", "exactly one file part named 'file' is required")
+            upload = uploads[0]
+            spec = _spec(form, principal.tenant_id, (upload.filename or "").rsplit("/", 1)[-1][:255])
+            with answering(_UPLOAD_ANSWERS):
+                job = await deps.backends.call(deps.backends.imports.StartImport, _requests(spec, upload),
+                                               timeout_s=deps.config.limits.import_timeout_s)
+    finally:
+        slot.release()
     out = import_out(job)
     return Response(out.model_dump_json(), status_code=202, media_type="application/json",
                     headers={"Location": f"/v1/imports/{out.id}"})

@@ -12,6 +12,8 @@ from google.protobuf import json_format, struct_pb2
 
 from dengar.v1 import collector_pb2
 from dengar_gateway.adapters.backends import Backends
+from dengar_gateway.domain.keys import Principal, Scope
+from dengar_gateway.domain.redact import redact_config
 from dengar_gateway.entrypoints.deps import AdminPrincipal, Deps, ReadPrincipal, json_body
 from dengar_gateway.entrypoints.mapping import from_timestamp
 from dengar_gateway.entrypoints.problems import (
@@ -52,10 +54,13 @@ def _time(msg: Any, field: str) -> Any:
     return from_timestamp(getattr(msg, field)) if msg.HasField(field) else None
 
 
-def source_out(src: collector_pb2.Source) -> dict[str, Any]:
+def source_out(src: collector_pb2.Source, *, redact: bool = False) -> dict[str, Any]:
+    """The public form of a source; ``redact`` (keys without ``admin``) masks what in its config
+    may be a secret (domain/redact.py)."""
     webhook = src.kind == "webhook"
+    config = json_format.MessageToDict(src.config)
     return dict(
-        id=src.id, name=src.name, kind=src.kind, config=json_format.MessageToDict(src.config),
+        id=src.id, name=src.name, kind=src.kind, config=redact_config(config) if redact else config,
         credential_fields=list(src.credential_fields),
         interval_seconds=None if webhook else src.interval_seconds, paused=src.paused,
         status=_STATUS.get(src.status, "active"),
@@ -65,6 +70,12 @@ def source_out(src: collector_pb2.Source) -> dict[str, Any]:
         last_error_at=_time(src, "last_error_at"), consecutive_failures=src.consecutive_failures,
         last_success_at=_time(src, "last_success_at"), last_run_items=src.last_run_items,
         webhook_url=f"/v1/webhooks/{src.id}" if webhook else None)
+
+
+def _redacted(principal: Principal) -> bool:
+    # Admins set the config, so they see it as stored; read-only keys (dashboards, integrations)
+    # must not learn a feed token that a config URL carries.
+    return Scope.ADMIN not in principal.scopes
 
 
 def _own(src: collector_pb2.Source, tenant_id: str) -> collector_pb2.Source:
@@ -118,7 +129,8 @@ async def create_source(
 
 @router.get("", response_model=SourcePage, summary="List sources",
             description="The tenant's sources in creation order. Follow `next_cursor` until it is null. "
-                        "Requires `read`.",
+                        "Requires `read`; `config` is masked for keys without `admin` as in `GET "
+                        "/v1/sources/{source_id}`.",
             responses=problem_responses(400, 401, 403, 422, 429, 503))
 async def list_sources(
     deps: Deps, principal: ReadPrincipal,
@@ -129,18 +141,20 @@ async def list_sources(
 ) -> SourcePage:
     resp = await deps.backends.call(deps.backends.sources.ListSources, collector_pb2.ListSourcesRequest(
         tenant_id=principal.tenant_id, kind=kind or "", page_size=limit, page_token=cursor or ""))
-    data = [SourceOut(**source_out(s)) for s in resp.sources
+    data = [SourceOut(**source_out(s, redact=_redacted(principal))) for s in resp.sources
             if not s.tenant_id or s.tenant_id == principal.tenant_id]
     return SourcePage(data=data, next_cursor=resp.next_page_token or None)
 
 
 @router.get("/{source_id}", response_model=SourceOut, summary="Get a source",
-            description="Definition (without credential values), state and run statistics. Requires `read`.",
+            description="Definition (without credential values), state and run statistics. Requires `read`; "
+                        "for a key without `admin`, `config` values that may be secrets are masked (`***`: "
+                        "user info and query-string values of URLs, fields named like a token or password).",
             responses=problem_responses(401, 403, 404, 429, 503))
 async def get_source(deps: Deps, principal: ReadPrincipal, source_id: SourceId) -> SourceOut:
     src = await deps.backends.call(deps.backends.sources.GetSource, collector_pb2.GetSourceRequest(
         tenant_id=principal.tenant_id, id=source_id))
-    return SourceOut(**source_out(_own(src, principal.tenant_id)))
+    return SourceOut(**source_out(_own(src, principal.tenant_id), redact=_redacted(principal)))
 
 
 @router.patch(

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from dengar.v1 import collector_pb2
+from dengar_common.errors import Unauthenticated
 from dengar_common.postjson import ItemError
-from dengar_gateway.entrypoints.deps import Deps
+from dengar_gateway.entrypoints.deps import Deps, client_address
 from dengar_gateway.entrypoints.problems import (
     Answer,
     ApiProblem,
@@ -70,8 +71,8 @@ def _unauthorized() -> ApiProblem:
         "per line), in the format of `POST /v1/posts`; at most 1,000 posts and 5 MB. Each post is "
         "validated on its own, as there. No API key: sign the request as described in the API "
         "introduction (*Signed webhooks*). 401 for a bad signature or timestamp, 409 when the source is "
-        "paused, 429 (with Retry-After) past the per-source rate limit, which is the per-key limit of "
-        "the API."),
+        "paused, 429 (with Retry-After) past the per-client-address or the per-source rate limit "
+        "(`DENGAR_GATEWAY__WEBHOOK_LIMIT__*`)."),
     responses=problem_responses(400, 401, 409, 413, 429, 503),
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/PostBatchIn"}},
@@ -83,11 +84,15 @@ async def push(
     x_dengar_timestamp: Annotated[str | None, Header(description="Unix seconds")] = None,
     x_dengar_signature: Annotated[str | None, Header(description="`sha256=<hex HMAC>`")] = None,
 ) -> Response:
+    # No API key to limit by. Everything here happens before the body is read, cheapest first: the
+    # id's format, the headers, then the client address's and the source's buckets, which are the
+    # webhook path's own pools (random ids or addresses cannot evict API keys' buckets).
+    try:
+        deps.webhooks.admit(client_address(request), source_id)
+    except Unauthenticated:
+        raise _unauthorized() from None
     if not x_dengar_timestamp or not x_dengar_signature:
         raise _unauthorized()
-    # No API key to limit by: the source id is what a flood (signed or not) targets, and limiting
-    # before the body is read keeps a forged flood from costing a collector call each.
-    deps.rate_limit.take(f"webhook:{source_id}", "webhook source")
     body = await request.body()
     request_pb = collector_pb2.PushWebhookRequest(
         source_id=source_id, timestamp=x_dengar_timestamp[:32], signature=x_dengar_signature[:200],
