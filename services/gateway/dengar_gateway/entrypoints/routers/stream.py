@@ -13,8 +13,8 @@ from grpc import aio
 from dengar.v1 import insights_pb2
 from dengar_common.enums import platform_from_name, sentiment_from_name
 from dengar_common.grpcerrors import RemoteError
-from dengar_gateway.domain.streams import parse_event_id
-from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
+from dengar_gateway.domain.streams import StreamSlot, parse_event_id
+from dengar_gateway.entrypoints.deps import Deps, GatewayDeps, ReadPrincipal
 from dengar_gateway.entrypoints.mapping import mention_out, to_timestamp
 from dengar_gateway.entrypoints.params import (
     QueryTime,
@@ -49,9 +49,32 @@ the `last_event_id` parameter to continue right after it, without gaps or repeat
 of at least the last hour. A comment line (`: heartbeat`) comes every few seconds without events
 (`DENGAR_GATEWAY__STREAM__HEARTBEAT_S`). The stream ends when the gateway shuts down; reconnect.
 
-Each tenant may hold a limited number of streams at once (`DENGAR_GATEWAY__STREAM__MAX_PER_TENANT`);
-beyond it the answer is a 429 with `Retry-After`. The count is per gateway replica. Requires `read`.
+Each tenant may hold a limited number of streams at once over every gateway replica
+(`DENGAR_GATEWAY__STREAM__MAX_PER_TENANT`, or the tenant's own `max_streams`); beyond it the answer
+is a 429 `too-many-streams` with `Retry-After`, `limit` and `current`. Requires `read`.
 """
+
+
+async def _stream_slot(deps: GatewayDeps, tenant_id: str) -> StreamSlot:
+    """This process's slot and the tenant's lease over every replica, released together; 429
+    (``too-many-streams``, with ``limit`` and ``current``) over the tenant's limit."""
+    cfg, streams = deps.config.stream, deps.streams
+    local = streams.limits.acquire(tenant_id)
+    if local is None:
+        raise ApiProblem(429, f"this tenant already holds {streams.limits.max_per_tenant} live streams "
+                              "on this gateway", slug="too-many-streams",
+                         headers={"Retry-After": str(cfg.retry_after_s)})
+    try:
+        shared = await deps.stream_quota.acquire(tenant_id, retry_after_s=cfg.retry_after_s)
+    except BaseException:
+        local.release()
+        raise
+
+    def release(_tenant: str) -> None:
+        shared.release()
+        local.release()
+
+    return StreamSlot(tenant_id, release)
 
 
 def _bad_filter(exc: RemoteError) -> Exception:
@@ -107,10 +130,7 @@ async def stream_mentions(
     cfg, streams = deps.config.stream, deps.streams
     if streams.closing:
         raise ApiProblem(503, "the gateway is shutting down", headers={"Retry-After": "1"})
-    slot = streams.limits.acquire(principal.tenant_id)
-    if slot is None:
-        raise ApiProblem(429, f"this tenant already holds {cfg.max_per_tenant} live streams",
-                         slug="too-many-streams", headers={"Retry-After": str(cfg.retry_after_s)})
+    slot = await _stream_slot(deps, principal.tenant_id)
     call = deps.backends.insights.StreamMentions(request)
     try:
         # The first message says insights validated the filters and subscribed: only then 200.
