@@ -9,10 +9,13 @@ import math
 import time
 from datetime import UTC, datetime
 
+import grpc
 import pytest
 from conftest import Gateway, Key
 
+from dengar.v1 import insights_pb2, insights_pb2_grpc
 from dengar_common.errors import ResourceExhausted
+from dengar_common.grpcerrors import trailing_metadata
 from dengar_gateway.domain.quotas import TenantLimits
 from dengar_gateway.entrypoints import cli
 from dengar_gateway.service_layer.quotas import StreamQuota, TenantQuotas
@@ -145,3 +148,36 @@ def test_the_cli_sets_and_shows_a_tenants_limits(infra, unique, capsys, monkeypa
     assert cli.main(["tenants", "limits", "acme", "max_keys=0"]) == 2
     assert cli.main(["tenants", "limits", "acme", "burst=3"]) == 2
     assert cli.main(["tenants", "limits", "nobody"]) == 1
+
+
+class _FullInsights(insights_pb2_grpc.InsightsServiceServicer):
+    """Insights refusing every stream: the tenant's gRPC streams already use its limit."""
+
+    async def StreamMentions(self, request, context):
+        error = ResourceExhausted("this tenant already holds 20 mention streams", reason="too-many-streams",
+                                  retry_after_s=5, limit=20, current=20)
+        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, error.message,
+                            trailing_metadata=trailing_metadata(error))
+        yield insights_pb2.StreamedMention()  # pragma: no cover - abort raises
+
+
+async def test_insights_stream_limit_is_a_429_too(gateway_for, problem) -> None:
+    server = grpc.aio.server()
+    insights_pb2_grpc.add_InsightsServiceServicer_to_server(_FullInsights(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        gw = await gateway_for(insights_target=f"127.0.0.1:{port}")
+        key = await gw.new_key("acme")
+        resp = await gw.client.get("/v1/stream/mentions", headers=key.headers)
+        doc = problem(resp, 429)
+        assert doc["type"].endswith("too-many-streams") and (doc["limit"], doc["current"]) == (20, 20)
+        assert resp.headers["retry-after"] == "5"
+        # The gateway's own lease was given back.
+        for _ in range(100):
+            if await gw.deps.store.quotas.count_streams("acme", datetime.now(UTC)) == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await gw.deps.store.quotas.count_streams("acme", datetime.now(UTC)) == 0
+    finally:
+        await server.stop(0)

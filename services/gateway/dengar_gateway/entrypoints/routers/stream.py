@@ -24,7 +24,7 @@ from dengar_gateway.entrypoints.params import (
     query_ids,
     split_list,
 )
-from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses, remote_problem
+from dengar_gateway.entrypoints.problems import Answer, ApiProblem, problem_responses, remote_problem
 from dengar_gateway.entrypoints.routers.mentions import _parse_all
 from dengar_gateway.entrypoints.streaming import EVENT_STREAM, EventStreamResponse, mention_events
 
@@ -81,7 +81,8 @@ def _bad_filter(exc: RemoteError) -> Exception:
     if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
         name = _PARAMS.get(exc.field or "", exc.field or "q")
         return query_error(name, exc.detail or "invalid")
-    return remote_problem(exc)
+    # Insights limits StreamMentions per tenant as well (gRPC clients included): the same 429.
+    return remote_problem(exc, {"too-many-streams": Answer(429, "too-many-streams")})
 
 
 @router.get(
