@@ -113,3 +113,16 @@ def test_quota_problems_carry_limit_and_current_over_grpc_and_http() -> None:
     own = domain_problem(FailedPrecondition("keys", reason="key-limit-reached", limit=2, current=2))
     assert own.status == 409 and (own.extensions["limit"], own.extensions["current"]) == (2, 2)
     assert "limit" not in remote_problem(RemoteError("x", grpc.StatusCode.NOT_FOUND, "no")).extensions
+
+
+async def test_many_tenants_keep_memory_bounded_and_counts_right() -> None:
+    now = [1000.0]
+    counter = Counter()
+    limiter = TenantRateLimit(counter, TenantQuotas(counter, DEFAULTS), window_s=10,
+                              clock=lambda: now[0], max_tenants=3)
+    for tenant in ("a", "b", "c", "d"):
+        assert await _admitted(limiter, tenant, 25) == 20
+    now[0] = 1010.0
+    assert await _admitted(limiter, "e", 1) == 1
+    assert len(limiter._local) <= 4 and len(limiter._locks) <= 4
+    assert await _admitted(limiter, "a", 25) == 20  # a new window for a pruned tenant

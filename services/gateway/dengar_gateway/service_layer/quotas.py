@@ -72,8 +72,10 @@ class TenantRateLimit:
     """Requests per second over all of a tenant's keys and all gateway replicas (see module doc)."""
 
     def __init__(self, repo: QuotaRepository, quotas: TenantQuotas, *, window_s: float,
-                 chunk: int = 0, clock: Callable[[], float] = time.time) -> None:
+                 chunk: int = 0, clock: Callable[[], float] = time.time,
+                 max_tenants: int = 10_000) -> None:
         self._repo = repo
+        self._max_tenants = max_tenants
         self._quotas = quotas
         self._window_s = window_s
         self._chunk = chunk
@@ -102,11 +104,15 @@ class TenantRateLimit:
                     granted = n
                     break
             self._local[tenant_id] = _Allowance(window.index, max(0, granted - 1), exhausted=granted == 0)
-            if len(self._locks) > 10_000 and not lock.locked():
-                self._locks.pop(tenant_id, None)
-            if granted:
-                return
-        self._refuse(window.limit, window.end)
+        if len(self._local) > self._max_tenants:
+            self._prune(window.index)
+        if not granted:
+            self._refuse(window.limit, window.end)
+
+    def _prune(self, current_window: int) -> None:
+        # Allowances of past windows are worth nothing; a lock nobody holds is made again on demand.
+        self._local = {t: a for t, a in self._local.items() if a.window >= current_window}
+        self._locks = {t: lock for t, lock in self._locks.items() if lock.locked()}
 
     def _take_local(self, tenant_id: str, window: RateWindow) -> bool:
         allowance = self._local.get(tenant_id)
