@@ -21,7 +21,8 @@ class DomainError(Exception):
     ``field`` names the request field at fault (dotted path), ``position`` and ``expected`` locate a
     syntax error inside that field's value, ``reason`` is a short machine-readable slug
     (``query-limit``, ``name-taken``...) that clients may switch on, and ``retry_after_s`` tells a
-    client when to come back after a ``ResourceExhausted`` or ``Unavailable``.
+    client when to come back after a ``ResourceExhausted`` or ``Unavailable``. A quota that is
+    reached names its ``limit`` and the tenant's ``current`` usage (both reach the HTTP problem).
     """
 
     #: The gRPC status name this error maps to (kept as a string so this module stays pure).
@@ -29,7 +30,8 @@ class DomainError(Exception):
 
     def __init__(self, message: str, *, field: str | None = None, position: int | None = None,
                  expected: str | None = None, reason: str | None = None,
-                 retry_after_s: float | None = None) -> None:
+                 retry_after_s: float | None = None, limit: int | None = None,
+                 current: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
@@ -37,6 +39,8 @@ class DomainError(Exception):
         self.expected = expected
         self.reason = reason
         self.retry_after_s = retry_after_s
+        self.limit = limit
+        self.current = current
 
 
 class InvalidArgument(DomainError, ValueError):

@@ -30,6 +30,9 @@ POSITION_KEY = "dengar-error-position"
 EXPECTED_KEY = "dengar-error-expected"
 REASON_KEY = "dengar-error-reason"
 RETRY_AFTER_KEY = "dengar-retry-after"
+# A reached quota: its limit and the tenant's current usage (decimal integers).
+LIMIT_KEY = "dengar-quota-limit"
+CURRENT_KEY = "dengar-quota-current"
 
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 _STATUS_BY_NAME: dict[str, grpc.StatusCode] = {code.name: code for code in grpc.StatusCode}
@@ -58,6 +61,10 @@ def trailing_metadata(error: DomainError) -> tuple[tuple[str, str], ...]:
         md.append((REASON_KEY, metadata_value(error.reason)))
     if error.retry_after_s is not None:
         md.append((RETRY_AFTER_KEY, f"{error.retry_after_s:g}"))
+    if error.limit is not None:
+        md.append((LIMIT_KEY, str(error.limit)))
+    if error.current is not None:
+        md.append((CURRENT_KEY, str(error.current)))
     return tuple(md)
 
 
@@ -95,12 +102,24 @@ class RemoteError(Exception):
         return self.metadata.get(REASON_KEY)
 
     @property
+    def limit(self) -> int | None:
+        return _int_or_none(self.metadata.get(LIMIT_KEY))
+
+    @property
+    def current(self) -> int | None:
+        return _int_or_none(self.metadata.get(CURRENT_KEY))
+
+    @property
     def retry_after_s(self) -> float | None:
         raw = self.metadata.get(RETRY_AFTER_KEY)
         try:
             return float(raw) if raw is not None else None
         except ValueError:
             return None
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and raw.isdigit() else None
 
 
 def _request_tenant(request: Any) -> str | None:

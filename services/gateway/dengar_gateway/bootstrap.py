@@ -21,6 +21,7 @@ from dengar_common.app import ServiceApp
 from dengar_common.settings import write_port_file
 from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
+from dengar_gateway.domain.quotas import TenantLimits
 from dengar_gateway.domain.ratelimit import TokenBucketLimiter
 from dengar_gateway.domain.streams import StreamLimits
 from dengar_gateway.entrypoints.deps import GatewayDeps
@@ -51,6 +52,7 @@ from dengar_gateway.entrypoints.streaming import LiveStreams
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
 from dengar_gateway.service_layer.guards import AuthFailureGuard, WebhookGuard
 from dengar_gateway.service_layer.idempotency import Idempotency
+from dengar_gateway.service_layer.quotas import KeyQuota, StreamQuota, TenantQuotas, TenantRateLimit
 from dengar_gateway.settings import GatewayConfig, GatewaySettings
 
 logger = logging.getLogger(__name__)
@@ -69,7 +71,12 @@ scope an endpoint needs is a 403.
 (`application/problem+json`) with `type`, `title`, `status`, `detail` and `instance`; validation
 problems (422) list each bad value in `errors`.
 
-**Rate limits**: each key has a token bucket; over it, requests get a 429 with `Retry-After`.
+**Rate limits and quotas**: each key has a token bucket, and each tenant a limit of requests per
+second shared by all of its keys (over every gateway replica); over either, requests get a 429
+with `Retry-After` (`rate-limited`, `tenant-rate-limited`). A tenant has limits on how many keys,
+queries, sources, categories, alert rules, channels and digests it may have (over one: 409
+`<thing>-limit-reached`) and on its concurrent live streams (429 `too-many-streams`); these
+problems carry the `limit` and the tenant's `current` usage.
 
 **Tracing**: send a W3C `traceparent` to continue your trace; every response carries
 `traceparent` and `X-Trace-Id`.
@@ -175,11 +182,18 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
 def build_deps(config: GatewayConfig, store: GatewayStore, backends: Backends) -> GatewayDeps:
     """The use cases over the adapters, as the routers receive them."""
     rate_limit = RateLimit(TokenBucketLimiter(config.rate_limit.per_s, config.rate_limit.burst))
-    hooks, failures = config.webhook_limit, config.auth_failures
-    return GatewayDeps(config=config, store=store, backends=backends,
-                       accounts=Accounts(store.tenants, store.keys, rate_limit),
+    q, hooks, failures = config.quotas, config.webhook_limit, config.auth_failures
+    quotas = TenantQuotas(store.quotas, TenantLimits(rate_per_s=q.rate_per_s, max_keys=q.max_keys,
+                                                     max_streams=config.stream.max_per_tenant),
+                          cache_s=q.limits_cache_s)
+    tenant_rate = TenantRateLimit(store.quotas, quotas, window_s=q.rate_window_s, chunk=q.rate_chunk)
+    accounts = Accounts(store.tenants, store.keys, rate_limit, tenant_rate=tenant_rate,
+                        key_quota=KeyQuota(store.quotas, quotas))
+    return GatewayDeps(config=config, store=store, backends=backends, accounts=accounts,
                        idempotency=Idempotency(store.idempotency), rate_limit=rate_limit,
-                       streams=LiveStreams(config.stream.max_per_tenant),
+                       quotas=quotas,
+                       stream_quota=StreamQuota(store.quotas, quotas, lease_ttl_s=config.stream.lease_ttl_s),
+                       streams=LiveStreams(),
                        uploads=StreamLimits(config.limits.import_max_concurrent_per_tenant),
                        auth_failures=AuthFailureGuard(TokenBucketLimiter(
                            failures.per_s, failures.burst, max_keys=failures.max_entries)),
@@ -222,7 +236,10 @@ async def start(app: ServiceApp, settings: GatewaySettings, *, backends: Backend
             collector_target=config.collector_target, nlp_target=config.nlp_target,
             insights_target=config.insights_target, timeout_s=config.grpc_timeout_s)
     app.on_stop("the backend channels", backends.close)
-    api = create_app(config, build_deps(config, store, backends))
+    deps = build_deps(config, store, backends)
+    api = create_app(config, deps)
+    app.run_task("stream leases", deps.stream_quota.renew_forever())
+    app.on_stop("the stream leases", deps.stream_quota.close)
     await serve_http(app, api, settings)
     logger.info("gateway ready: db %s, collector %s, nlp %s, insights %s", config.db,
                 config.collector_target, config.nlp_target, config.insights_target)

@@ -9,7 +9,8 @@ from dengar_common.settings import CommonSettings
 
 
 class RateLimitConfig(BaseModel):
-    """Per-key token bucket: sustained requests per second and burst size. 0 disables the limiter."""
+    """Per-key token bucket, in each replica: sustained requests per second and burst size. 0
+    disables it. The tenant's shared limit over all its keys and replicas is in ``quotas``."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -75,10 +76,33 @@ class StreamConfig(BaseModel):
 
     # A comment line this often keeps proxies and clients from timing out an idle stream.
     heartbeat_s: float = Field(15.0, gt=0)
-    # Concurrent streams per tenant, counted in this gateway process (per replica).
+    # Concurrent streams per tenant, over every gateway replica (leases in the gateway's store;
+    # a tenant's own value wins: `dengar tenants limits TENANT max_streams=N`).
     max_per_tenant: int = Field(5, ge=1)
+    # A replica renews its streams' leases every third of this; a crashed replica's streams stop
+    # counting this long after its last renewal.
+    lease_ttl_s: float = Field(60.0, ge=3)
     # Retry-After of the 429 over that limit, and the reconnection delay suggested to clients.
     retry_after_s: int = Field(5, ge=1)
+
+
+class QuotaConfig(BaseModel):
+    """Per-tenant quotas the gateway owns (see ``service_layer/quotas.py``); each one a tenant may
+    override: ``dengar tenants limits TENANT rate_per_s=... max_keys=...``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Requests per second of a tenant over all of its keys and every gateway replica, counted in
+    # fixed windows of rate_window_s (so a burst of rate_per_s * rate_window_s is allowed). 0: off.
+    rate_per_s: float = Field(50.0, ge=0)
+    rate_window_s: float = Field(10.0, ge=1, le=3600)
+    # Requests of a window a replica claims from the shared count at once (0: a 20th of the
+    # window's limit). Larger: fewer store writes; smaller: less left unused per replica.
+    rate_chunk: int = Field(0, ge=0)
+    # Unrevoked API keys per tenant.
+    max_keys: int = Field(50, ge=1)
+    # How long a replica keeps a tenant's own limits before reading them again.
+    limits_cache_s: float = Field(30.0, ge=0)
 
 
 class GatewayConfig(BaseModel):
@@ -107,6 +131,7 @@ class GatewayConfig(BaseModel):
     limits: LimitsConfig = LimitsConfig()
     idempotency: IdempotencyConfig = IdempotencyConfig()
     stream: StreamConfig = StreamConfig()
+    quotas: QuotaConfig = QuotaConfig()
 
 
 class GatewaySettings(CommonSettings):

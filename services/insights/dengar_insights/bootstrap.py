@@ -29,6 +29,7 @@ from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.nlp import NlpEmbedder
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.senders import HttpWebhookSender, SmtpEmailSender, UrlCheck
+from dengar_insights.adapters.stream_leases import MongoStreamLeases
 from dengar_insights.adapters.topic_store import MongoTopicReads, MongoTopicRegistry
 from dengar_insights.adapters.voice_reads import MongoVoiceReads
 from dengar_insights.entrypoints.alert_scheduler import AlertScheduler
@@ -55,6 +56,7 @@ from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Dispatcher, Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
 from dengar_insights.service_layer.stream import MentionStream
+from dengar_insights.service_layer.stream_quota import StreamQuota
 from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
 from dengar_insights.service_layer.voices import Voices
 from dengar_insights.settings import InsightsSettings
@@ -155,9 +157,16 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     voices = Voices(MongoVoiceReads(db), mention_reads)
     topics = TopicsEngine(MongoTopicReads(db), topic_registry,
                           limits=TopicLimits(sample_cap=cfg.topics_sample_cap))
+    stream_leases = MongoStreamLeases(db)
+    await stream_leases.ensure_indexes()
+    stream_quota = StreamQuota(stream_leases, max_per_tenant=cfg.stream.max_per_tenant,
+                               lease_ttl_s=cfg.stream.lease_ttl_s, retry_after_s=cfg.stream.retry_after_s)
+    app.run_task("stream leases", stream_quota.renew_forever())
+    app.on_stop("the stream leases", stream_quota.close)
     servicer = InsightsServicer(InsightsQueries(mentions, rollups, max_buckets=cfg.max_timeseries_buckets),
                                 engine, voices, topics,
-                                backfills=backfills, stream=MentionStream(mention_events, mentions),
+                                backfills=backfills,
+                                stream=MentionStream(mention_events, mentions, quota=stream_quota),
                                 inbox=inbox)
 
     # Alerts go to the tenant's channels through the deliveries (tests may pass another dispatcher).

@@ -100,6 +100,20 @@ class AlertConfig(BaseModel):
     cache_ttl_s: float = Field(5.0, ge=0)
 
 
+class StreamConfig(BaseModel):
+    """``DENGAR_INSIGHTS__STREAM__*``: concurrent StreamMentions calls per tenant, over every
+    insights replica (the gateway's live streams count too: keep this at or above the gateway's
+    ``DENGAR_GATEWAY__STREAM__MAX_PER_TENANT`` and tenants' own ``max_streams``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_per_tenant: int = Field(20, ge=1)
+    # Leases of open streams are renewed every third of this; a crashed replica's streams stop
+    # counting this long after its last renewal.
+    lease_ttl_s: float = Field(60.0, ge=3)
+    retry_after_s: int = Field(5, ge=1)
+
+
 class InsightsConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -133,6 +147,7 @@ class InsightsConfig(BaseModel):
     # Fernet keys sealing webhook signing secrets at rest (as DENGAR_COLLECTOR__SECRETS_KEYS).
     secrets_keys: SecretsKeys = SecretStr("")
     alerts: AlertConfig = AlertConfig()
+    stream: StreamConfig = StreamConfig()
 
 
 class InsightsSettings(CommonSettings):

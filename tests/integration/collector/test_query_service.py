@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from dengar.v1 import collector_pb2, collector_pb2_grpc, common_pb2
 from dengar_collector.settings import CollectorSettings
 from dengar_common.bus import Subjects
+from dengar_common.grpcerrors import RemoteError
 from dengar_common.grpcutil import insecure_channel
 from dengar_common.localinfra import LocalInfra
 
@@ -250,6 +251,8 @@ async def test_per_tenant_limit(app_for, client_for) -> None:
     await client.create("acme", "b", "beta")
     err = await rpc_error(client.create("acme", "c", "gamma"))
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "2" in err.details()
+    limit = RemoteError.from_rpc_error("collector", err)
+    assert (limit.reason, limit.limit, limit.current) == ("query-limit", 2, 2)
     # A rejected duplicate does not use up a slot, a delete frees one, other tenants are unaffected.
     await client.create("globex", "a", "alpha")
     await client.queries.DeleteQuery(collector_pb2.DeleteQueryRequest(tenant_id="acme", id=first.id))

@@ -38,8 +38,19 @@ class FakeKeys:
         return None
 
 
+class FakeQuotas:
+    """No tenant of its own limits, and room in every rate window."""
+
+    async def limits_of(self, tenant_id: str) -> dict[str, object]:
+        return {}
+
+    async def claim_requests(self, *args: Any) -> bool:
+        return True
+
+
 class FakeStore:
     keys = FakeKeys()
+    quotas = FakeQuotas()
     tenants = idempotency = None
 
 

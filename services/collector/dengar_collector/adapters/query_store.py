@@ -171,6 +171,7 @@ class MongoQueryStore:
 
     async def _reserve(self, tenant_id: str) -> None:
         """Take one of the tenant's query slots atomically, or raise QueryLimitError."""
+        actual = self._max
         for _ in range(2):
             try:
                 # When the tenant is at the limit the filter matches nothing and the upsert collides
@@ -187,7 +188,8 @@ class MongoQueryStore:
             logger.warning("query count of %s was too high (a create failed half-way); corrected to %d",
                            tenant_id, actual)
             await self._state.update_one({"_id": tenant_id}, {"$set": {"count": actual}})
-        raise QueryLimitError(f"a tenant may have at most {self._max} listening queries")
+        raise QueryLimitError(f"a tenant may have at most {self._max} listening queries",
+                              limit=self._max, current=actual)
 
     async def _bump(self, tenant_id: str) -> None:
         await self._state.update_one({"_id": tenant_id},

@@ -218,6 +218,9 @@ class SourceRepository:
         result = await self._col.delete_one({"_id": source_id, "tenant_id": tenant_id})
         return result.deleted_count == 1
 
+    async def count(self, tenant_id: str) -> int:
+        return await self._col.count_documents({"tenant_id": tenant_id})
+
     # -- webhooks ------------------------------------------------------------------------------------
 
     async def find_webhook(self, source_id: str) -> SourceRecord | None:

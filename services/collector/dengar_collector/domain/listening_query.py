@@ -54,8 +54,8 @@ class QueryNameTakenError(AlreadyExists):
 class QueryLimitError(ResourceExhausted):
     """The tenant has as many queries as it may have."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, reason="query-limit")
+    def __init__(self, message: str, *, limit: int | None = None, current: int | None = None) -> None:
+        super().__init__(message, reason="query-limit", limit=limit, current=current)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from dengar_collector.domain.sources import (
 from dengar_collector.domain.webhook import BodyError, SignatureError
 from dengar_collector.service_layer.ingest_service import IngestService, utcnow
 from dengar_collector.service_layer.ports import SourceIdTaken, SourceStore
-from dengar_common.errors import FailedPrecondition, InvalidArgument, NotFound
+from dengar_common.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from dengar_common.postjson import ItemError, merge_item_errors, post_to_proto, validate_items
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,14 @@ MAX_CONFIG_BYTES = 16 * 1024
 
 class SourceNotFoundError(NotFound):
     pass
+
+
+class SourceLimitError(ResourceExhausted):
+    """The tenant has as many sources as it may have."""
+
+    def __init__(self, limit: int, current: int) -> None:
+        super().__init__(f"a tenant may have at most {limit} sources", reason="source-limit",
+                         limit=limit, current=current)
 
 
 class SourceStateError(FailedPrecondition):
@@ -74,6 +82,9 @@ class SourcePolicy(BaseModel):
     webhook_tolerance_s: float = Field(default=300.0, gt=0)
     webhook_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     webhook_max_posts: int = Field(default=1000, ge=1)
+    # Sources (pull and webhook) per tenant; over it creating one is RESOURCE_EXHAUSTED
+    # ``source-limit`` (409 over HTTP).
+    max_per_tenant: int = Field(default=100, ge=1)
 
 
 @dataclass
@@ -171,6 +182,9 @@ class SourceManager:
             created_at=now, updated_at=now,
             # A new pull source runs at once: the tenant wants to see that it works.
             next_run_at=None if kind == WEBHOOK_KIND else now)
+        limit = self.policy.max_per_tenant
+        if (current := await self._repo.count(tenant_id)) >= limit:
+            raise SourceLimitError(limit, current)
         for _attempt in range(3):
             try:
                 await self._repo.insert(tenant_id, record)
@@ -179,6 +193,11 @@ class SourceManager:
                 record.id = new_source_id()
         else:
             raise RuntimeError("could not allocate a source id")
+        # Count, insert, recount: creations racing at the limit each see the others' inserts and
+        # withdraw their own, so the limit holds (all of them may be refused, never all admitted).
+        if (current := await self._repo.count(tenant_id)) > limit:
+            await self._repo.delete(tenant_id, record.id)
+            raise SourceLimitError(limit, current - 1)
         logger.info("tenant %s: created %s source %s", tenant_id, kind, record.id)
         if record.next_run_at is not None and not paused:
             self._on_due()

@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from dengar_common.errors import AlreadyExists
+from dengar_gateway.adapters.quota_store import MongoQuotaStore
 from dengar_gateway.domain.idempotency import IdempotencyOutcome, Reservation
 from dengar_gateway.domain.keys import ApiKeyRecord
 from dengar_gateway.domain.tenants import Tenant
@@ -173,6 +174,7 @@ class GatewayStore:
         self.tenants = TenantRepository(db)
         self.keys = ApiKeyRepository(db)
         self.idempotency = IdempotencyRepository(db, ttl=idempotency_ttl, lock=idempotency_lock)
+        self.quotas = MongoQuotaStore(db)
 
     async def ping(self) -> None:
         await self._db.command("ping")
@@ -180,3 +182,4 @@ class GatewayStore:
     async def ensure_indexes(self) -> None:
         await self.keys.ensure_indexes()
         await self.idempotency.ensure_indexes()
+        await self.quotas.ensure_indexes()

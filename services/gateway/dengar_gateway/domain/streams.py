@@ -1,7 +1,7 @@
-"""Live streams: the per-tenant limit on concurrent streams, and Server-Sent Events framing.
+"""Live streams: the count of concurrent streams in this process, and Server-Sent Events framing.
 
-The count lives in this gateway process: with N gateway replicas behind a load balancer a tenant
-may hold up to N times ``max_per_tenant`` streams, unless the count is moved to a shared store.
+The per-tenant limit over every gateway replica is kept in the store (``service_layer.quotas``);
+``StreamLimits`` counts this process's streams, and limits them too when given a maximum.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ class StreamSlot:
 
 @dataclass
 class StreamLimits:
-    """At most ``max_per_tenant`` streams held at once per tenant."""
+    """At most ``max_per_tenant`` streams held at once per tenant (None: only counted)."""
 
-    max_per_tenant: int
+    max_per_tenant: int | None
     _held: dict[str, int] = field(default_factory=dict)
 
     def acquire(self, tenant_id: str) -> StreamSlot | None:
         """A slot, or None when the tenant already holds its maximum."""
-        if self._held.get(tenant_id, 0) >= self.max_per_tenant:
+        if self.max_per_tenant is not None and self._held.get(tenant_id, 0) >= self.max_per_tenant:
             return None
         self._held[tenant_id] = self._held.get(tenant_id, 0) + 1
         return StreamSlot(tenant_id, self._release)

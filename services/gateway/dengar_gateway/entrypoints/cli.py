@@ -2,6 +2,7 @@
 
     dengar tenants create NAME [--id ID] [--json]   a tenant and its first key (all scopes)
     dengar tenants list [--json]
+    dengar tenants limits TENANT [NAME=VALUE ...] [--reset NAME] [--json]   show or set its quotas
     dengar keys create --tenant T --scopes read,ingest [--name N] [--json]
     dengar keys list --tenant T [--json]
     dengar keys revoke KEY_ID
@@ -22,6 +23,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from pymongo.errors import PyMongoError
@@ -33,8 +35,10 @@ from dengar_common.mongo import make_client
 from dengar_common.settings import ConfigError, load_settings
 from dengar_gateway.adapters.store import GatewayStore
 from dengar_gateway.domain.keys import ApiKeyRecord, parse_scopes
+from dengar_gateway.domain.quotas import OVERRIDABLE, TenantLimits, check_override
 from dengar_gateway.domain.ratelimit import TokenBucketLimiter
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
+from dengar_gateway.service_layer.quotas import KeyQuota, TenantQuotas
 from dengar_gateway.settings import GatewaySettings
 
 
@@ -61,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true", help="print JSON")
     tlist = tenants.add_parser("list", parents=[common], help="list tenants")
     tlist.add_argument("--json", action="store_true", help="print JSON")
+    tlimits = tenants.add_parser(
+        "limits", parents=[common],
+        help="show a tenant's quotas; set its own with NAME=VALUE (rate_per_s, max_keys, max_streams)")
+    tlimits.add_argument("tenant")
+    tlimits.add_argument("values", nargs="*", metavar="NAME=VALUE",
+                         help="rate_per_s (requests/s of all its keys, 0: unlimited), max_keys, max_streams")
+    tlimits.add_argument("--reset", action="append", default=[], metavar="NAME",
+                         help="back to the service's default (repeatable)")
+    tlimits.add_argument("--json", action="store_true", help="print JSON")
 
     keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="command", required=True)
     kcreate = keys.add_parser("create", parents=[common], help="create an API key and print it")
@@ -101,7 +114,39 @@ def _print_key(record: ApiKeyRecord, secret: str, *, as_json: bool, extra: dict[
     _note("Store the API key now: it cannot be shown again.")
 
 
-async def _run(args: argparse.Namespace, accounts: Accounts) -> None:
+def _parse_limits(values: list[str], reset: list[str]) -> dict[str, float | int]:
+    parsed: dict[str, float | int] = {}
+    for item in values:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise CliError(f"expected NAME=VALUE, got {item!r}", 2)
+        try:
+            parsed[name.strip()] = check_override(name.strip(), raw.strip())
+        except ValueError as exc:
+            raise CliError(str(exc), 2) from None
+    for name in reset:
+        if name not in OVERRIDABLE:
+            raise CliError(f"unknown limit {name!r}; known: {', '.join(OVERRIDABLE)}", 2)
+    return parsed
+
+
+async def _limits(args: argparse.Namespace, store: GatewayStore, defaults: TenantLimits) -> None:
+    own = await store.quotas.set_limits(args.tenant, _parse_limits(args.values, args.reset), args.reset)
+    if own is None:
+        raise CliError(f"no tenant {args.tenant!r} (create it with: dengar tenants create NAME)")
+    effective = asdict(defaults.with_overrides(own))
+    if args.json:
+        _out(json.dumps({"tenant_id": args.tenant, "limits": effective,
+                         "own": sorted(k for k in own if k in OVERRIDABLE)}))
+    else:
+        for name, value in effective.items():
+            _out(f"{name}: {value:g}{'' if name in own else ' (default)'}")
+    if args.values or args.reset:
+        _note("Gateways pick the change up within DENGAR_GATEWAY__QUOTAS__LIMITS_CACHE_S.")
+
+
+async def _run(args: argparse.Namespace, accounts: Accounts, store: GatewayStore,
+               defaults: TenantLimits) -> None:
     if args.group == "tenants" and args.command == "create":
         tenant, record, secret = await accounts.create_tenant(args.name, args.tenant_id)
         _print_key(record, secret, as_json=args.json,
@@ -114,6 +159,8 @@ async def _run(args: argparse.Namespace, accounts: Accounts) -> None:
         else:
             for t in tenants:
                 _out(f"{t.tenant_id}\t{t.name}\t{t.created_at.isoformat()}")
+    elif args.group == "tenants" and args.command == "limits":
+        await _limits(args, store, defaults)
     elif args.group == "keys" and args.command == "create":
         try:
             scopes = parse_scopes(args.scopes.split(","))
@@ -139,8 +186,14 @@ async def _main(args: argparse.Namespace, settings: GatewaySettings) -> None:
     try:
         store = GatewayStore(client[settings.gateway.db])
         await store.ensure_indexes()
-        # The operator is not rate limited.
-        await _run(args, Accounts(store.tenants, store.keys, RateLimit(TokenBucketLimiter(0, 1))))
+        cfg = settings.gateway
+        defaults = TenantLimits(rate_per_s=cfg.quotas.rate_per_s, max_keys=cfg.quotas.max_keys,
+                                max_streams=cfg.stream.max_per_tenant)
+        # The operator is not rate limited; a tenant's key limit holds here too.
+        key_quota = KeyQuota(store.quotas, TenantQuotas(store.quotas, defaults, cache_s=0))
+        accounts = Accounts(store.tenants, store.keys, RateLimit(TokenBucketLimiter(0, 1)),
+                            key_quota=key_quota)
+        await _run(args, accounts, store, defaults)
     finally:
         await client.close()
 
@@ -189,8 +242,8 @@ def _group(group: str) -> Callable[[list[str]], int]:
 
 
 # `dengar tenants` and `dengar keys`, through the dengar.cli entry-point group.
-TENANTS = Command(_group("tenants"), "create a tenant and print its first API key; list tenants",
-                  "create NAME|list")
+TENANTS = Command(_group("tenants"), "create a tenant and print its first API key; list tenants; "
+                  "show or set a tenant's quotas", "create NAME|list|limits TENANT")
 KEYS = Command(_group("keys"), "create, list and revoke a tenant's API keys", "create|list|revoke")
 
 

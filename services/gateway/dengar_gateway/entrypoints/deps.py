@@ -26,6 +26,7 @@ from dengar_gateway.entrypoints.streaming import LiveStreams
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
 from dengar_gateway.service_layer.guards import AuthFailureGuard, WebhookGuard
 from dengar_gateway.service_layer.idempotency import Idempotency
+from dengar_gateway.service_layer.quotas import StreamQuota, TenantQuotas
 from dengar_gateway.settings import GatewayConfig
 
 logger = logging.getLogger(__name__)
@@ -43,10 +44,13 @@ class GatewayDeps:
     accounts: Accounts
     idempotency: Idempotency
     rate_limit: RateLimit
+    # The per-tenant quotas shared by every replica: the tenants' limits and their stream leases.
+    quotas: TenantQuotas
+    stream_quota: StreamQuota
     # Set when shutdown starts, so /readyz turns the load balancer away first.
     draining: bool = False
-    # Live streams (SSE) of this process: their per-tenant limit and the signal that ends them.
-    streams: LiveStreams = field(default_factory=lambda: LiveStreams(5))
+    # Live streams (SSE) of this process: their count and the signal that ends them.
+    streams: LiveStreams = field(default_factory=LiveStreams)
     # The unauthenticated paths' own limiter pools (per client address): key guessing, webhook floods.
     auth_failures: AuthFailureGuard = field(
         default_factory=lambda: AuthFailureGuard(TokenBucketLimiter(0, 1)))

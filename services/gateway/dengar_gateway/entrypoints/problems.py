@@ -52,6 +52,10 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+    # A reached quota (409 over a count, 429 over a rate or concurrency): its limit and the
+    # tenant's current usage.
+    limit: int | None = None
+    current: int | None = None
 
 
 class ApiProblem(Exception):
@@ -191,7 +195,7 @@ def remote_problem(exc: RemoteError, answers: RemoteAnswers | None = None) -> Ap
     detail = answer.detail or exc.detail or answer.default_detail
     extensions: dict[str, Any] = {name: value for name, value in (
         ("field", exc.field), ("position", exc.position), ("expected", exc.expected),
-        ("reason", exc.reason)) if value is not None}
+        ("reason", exc.reason), ("limit", exc.limit), ("current", exc.current)) if value is not None}
     if answer.errors_field is not None:
         extensions["errors"] = [{"location": answer.errors_location,
                                  "field": exc.field or answer.errors_field,
@@ -222,8 +226,8 @@ def domain_problem(exc: DomainError) -> ApiProblem:
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="dengar"'
     extensions = {name: value for name, value in (
-        ("field", exc.field), ("position", exc.position), ("expected", exc.expected))
-        if value is not None}
+        ("field", exc.field), ("position", exc.position), ("expected", exc.expected),
+        ("limit", exc.limit), ("current", exc.current)) if value is not None}
     return ApiProblem(status, exc.message, slug=exc.reason, headers=headers, **extensions)
 
 

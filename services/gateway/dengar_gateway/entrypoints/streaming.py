@@ -29,9 +29,11 @@ _END = object()
 
 
 class LiveStreams:
-    """The gateway process's streams: their per-tenant limit and the shutdown signal."""
+    """The gateway process's streams: their count (the limit over every replica is the store's,
+    ``StreamQuota``; a ``max_per_tenant`` here would limit this process alone) and the shutdown
+    signal."""
 
-    def __init__(self, max_per_tenant: int) -> None:
+    def __init__(self, max_per_tenant: int | None = None) -> None:
         self.limits = StreamLimits(max_per_tenant)
         self._closing = asyncio.Event()
 

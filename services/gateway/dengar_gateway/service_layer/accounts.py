@@ -20,6 +20,7 @@ from dengar_gateway.domain.keys import (
 )
 from dengar_gateway.domain.tenants import Tenant, slugify_tenant
 from dengar_gateway.service_layer.ports import ApiKeyRepository, RateLimiter, TenantRepository
+from dengar_gateway.service_layer.quotas import KeyQuota, TenantRateLimit
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +47,18 @@ class Accounts:
     """The gateway's tenants and keys, over the store's repositories."""
 
     def __init__(self, tenants: TenantRepository, keys: ApiKeyRepository, rate_limit: RateLimit, *,
+                 tenant_rate: TenantRateLimit | None = None, key_quota: KeyQuota | None = None,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self._tenants = tenants
         self._keys = keys
         self._rate_limit = rate_limit
+        self._tenant_rate = tenant_rate
+        self._key_quota = key_quota
         self._clock = clock
 
     async def authenticate(self, token: str) -> Principal:
-        """The caller of a bearer ``token``, after taking one token from its key's rate limit."""
+        """The caller of a bearer ``token``, after taking one token from its key's rate limit and
+        one request from its tenant's (shared by all of the tenant's keys and gateway replicas)."""
         key_id = parse_key(token.strip())
         if key_id is None:
             raise Unauthenticated("malformed API key")
@@ -62,6 +67,8 @@ class Accounts:
         if record is None or record.revoked or not verify_key(token.strip(), record.hash):
             raise Unauthenticated("invalid or revoked API key")
         self._rate_limit.take(key_id, "API key")
+        if self._tenant_rate is not None:
+            await self._tenant_rate.take(record.tenant_id)
         return Principal(tenant_id=record.tenant_id, key_id=key_id, key_name=record.name,
                          scopes=frozenset(known_scopes(record.scopes)))
 
@@ -94,10 +101,14 @@ class Accounts:
 
     async def _new_key(self, tenant_id: str, scopes: Sequence[Scope], name: str
                        ) -> tuple[ApiKeyRecord, str]:
+        if self._key_quota is not None:
+            await self._key_quota.check_room(tenant_id)
         generated = generate_key()
         record = await self._keys.insert(
             tenant_id, key_id=generated.key_id, key_hash=generated.hash,
             scopes=list(dict.fromkeys(s.value for s in scopes)), name=name, now=self._clock())
+        if self._key_quota is not None:
+            await self._key_quota.confirm(tenant_id, record.key_id)
         logger.info("key %s created for %s", record.key_id, tenant_id)
         return record, generated.secret
 

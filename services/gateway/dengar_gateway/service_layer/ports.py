@@ -45,3 +45,29 @@ class IdempotencyRepository(Protocol):
 class RateLimiter(Protocol):
     def acquire(self, key: str) -> float:
         """0.0 when allowed, else the seconds until ``key`` may try again."""
+
+
+class QuotaRepository(Protocol):
+    """The shared state of the per-tenant quotas: every gateway replica sees the same."""
+
+    async def limits_of(self, tenant_id: str) -> dict[str, object]:
+        """The tenant's own limits (overrides of the defaults); empty when it has none."""
+
+    async def claim_requests(self, tenant_id: str, window: int, n: int, limit: int,
+                             expires_at: datetime) -> bool:
+        """Add ``n`` to the tenant's request count of ``window`` unless that would pass ``limit``
+        (atomic: concurrent claims never take the count over it). True when added."""
+
+    async def open_stream(self, tenant_id: str, lease_id: str, expires_at: datetime) -> None: ...
+
+    async def count_streams(self, tenant_id: str, now: datetime) -> int:
+        """The tenant's stream leases not yet expired at ``now``."""
+
+    async def renew_streams(self, lease_ids: list[str], expires_at: datetime) -> None: ...
+
+    async def close_stream(self, lease_id: str) -> None: ...
+
+    async def count_active_keys(self, tenant_id: str) -> int: ...
+
+    async def delete_key(self, tenant_id: str, key_id: str) -> None:
+        """Remove a key that was just created (over the tenant's limit)."""

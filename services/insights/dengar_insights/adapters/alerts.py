@@ -163,6 +163,8 @@ class MongoAlertRuleStore:
         return [_rule(d) async for d in cursor]
 
     async def _reserve(self, tenant_id: str) -> None:
+        # A counter document with a conditional $inc: racing creates never pass the limit.
+        actual = self._max
         for _ in range(2):
             try:
                 await self._state.update_one(
@@ -174,7 +176,8 @@ class MongoAlertRuleStore:
             if actual >= self._max:
                 break
             await self._state.update_one({"_id": tenant_id}, {"$set": {"count": actual}})
-        raise ResourceExhausted(f"at most {self._max} alert rules per tenant")
+        raise ResourceExhausted(f"at most {self._max} alert rules per tenant", reason="alert-rule-limit",
+                                limit=self._max, current=actual)
 
     async def _bump(self, tenant_id: str) -> None:
         await self._state.update_one({"_id": tenant_id}, {"$inc": {"version": 1}}, upsert=True)

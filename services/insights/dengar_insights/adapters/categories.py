@@ -119,6 +119,7 @@ class MongoCategoryStore:
 
     async def _reserve(self, tenant_id: str) -> None:
         """Take one of the tenant's category slots atomically, or raise CategoryLimit."""
+        actual = self._max
         for _ in range(2):
             try:
                 # At the limit the filter matches nothing and the upsert collides on _id.
@@ -134,7 +135,7 @@ class MongoCategoryStore:
             logger.warning("category count of %s was too high (a create failed half-way); corrected to %d",
                            tenant_id, actual)
             await self._state.update_one({"_id": tenant_id}, {"$set": {"count": actual}})
-        raise CategoryLimit(self._max)
+        raise CategoryLimit(self._max, actual)
 
     async def _bump(self, tenant_id: str) -> None:
         await self._state.update_one({"_id": tenant_id},

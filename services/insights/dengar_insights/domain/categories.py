@@ -103,8 +103,9 @@ class CategoryNameTaken(AlreadyExists):
 
 
 class CategoryLimit(ResourceExhausted):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"a tenant may have at most {limit} categories", reason="category-limit")
+    def __init__(self, limit: int, current: int | None = None) -> None:
+        super().__init__(f"a tenant may have at most {limit} categories", reason="category-limit",
+                         limit=limit, current=current)
 
 
 # -- records -----------------------------------------------------------------------------------------

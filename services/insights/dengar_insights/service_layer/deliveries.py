@@ -154,15 +154,24 @@ class ChannelManager:
         """The new channel with its secret (webhooks): the only time it is returned, with rotate."""
         check_tenant(tenant_id)
         spec = self._validated(spec)
-        if len(await self._channels.list(tenant_id)) >= self._max:
-            raise FailedPrecondition(f"at most {self._max} channels per tenant", reason="channel-limit")
+        if (current := len(await self._channels.list(tenant_id))) >= self._max:
+            raise self._limit(current)
         now = self._now()
         channel = Channel(id=uuid.uuid4().hex, tenant_id=tenant_id, name=spec.name, kind=spec.kind,
                           url=spec.url, format=spec.format, recipients=spec.recipients,
                           language=spec.language, created_at=now, updated_at=now,
                           secret=new_secret() if spec.kind == WEBHOOK else "")
         await self._channels.insert(channel)
+        # Count, insert, recount: of creates racing at the limit each withdraws its own, so the
+        # limit holds (all of them may be refused, never all admitted).
+        if (current := len(await self._channels.list(tenant_id))) > self._max:
+            await self._channels.delete(tenant_id, channel.id)
+            raise self._limit(current - 1)
         return channel
+
+    def _limit(self, current: int) -> FailedPrecondition:
+        return FailedPrecondition(f"at most {self._max} channels per tenant", reason="channel-limit",
+                                  limit=self._max, current=current)
 
     async def get(self, tenant_id: str, channel_id: str) -> Channel:
         channel = await self._channels.get(check_tenant(tenant_id), channel_id)

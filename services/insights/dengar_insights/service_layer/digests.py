@@ -77,13 +77,21 @@ class DigestManager:
 
     async def create(self, tenant_id: str, spec: DigestSpec) -> DigestSchedule:
         spec = await self._validated(check_tenant(tenant_id), spec)
-        if len(await self._digests.list(tenant_id)) >= self._max:
-            raise FailedPrecondition(f"at most {self._max} digests per tenant", reason="digest-limit")
+        if (current := len(await self._digests.list(tenant_id))) >= self._max:
+            raise self._limit(current)
         now = self._now()
         schedule = DigestSchedule(id=uuid.uuid4().hex, tenant_id=tenant_id, spec=spec,
                                   next_run_at=next_run(spec, now), created_at=now, updated_at=now)
         await self._digests.insert(schedule)
+        # Count, insert, recount (as channels): racing creates never all pass the limit.
+        if (current := len(await self._digests.list(tenant_id))) > self._max:
+            await self._digests.delete(tenant_id, schedule.id)
+            raise self._limit(current - 1)
         return schedule
+
+    def _limit(self, current: int) -> FailedPrecondition:
+        return FailedPrecondition(f"at most {self._max} digests per tenant", reason="digest-limit",
+                                  limit=self._max, current=current)
 
     async def get(self, tenant_id: str, schedule_id: str) -> DigestSchedule:
         found = await self._digests.get(check_tenant(tenant_id), schedule_id)

@@ -19,13 +19,14 @@ stream, and a resumed stream continues with the events after its position only.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from dengar_insights.domain.search import SearchQuery
 from dengar_insights.domain.stream import MentionEvent, SentRevisions, matches, parse_position
 from dengar_insights.service_layer.ports import Doc, MentionEvents, StreamReads
 from dengar_insights.service_layer.queries import SearchRequest, search_query
+from dengar_insights.service_layer.stream_quota import StreamQuota
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +40,12 @@ class StreamRequest:
 
 
 class MentionStream:
-    def __init__(self, events: MentionEvents, mentions: StreamReads) -> None:
+    def __init__(self, events: MentionEvents, mentions: StreamReads, *,
+                 quota: StreamQuota | None = None) -> None:
         self._events = events
         self._mentions = mentions
+        # Concurrent streams per tenant over every replica (None: unlimited, tests).
+        self._quota = quota
 
     async def follow(self, req: StreamRequest) -> tuple[int, AsyncIterator[tuple[int, Doc]]]:
         """The position the stream continues after, and (position, mention document) pairs for
@@ -53,8 +57,25 @@ class MentionStream:
         query = search_query(req.filters)
         after = parse_position(req.resume_after)
         tenant = req.filters.tenant_id
-        start, events = await self._events.open(tenant, after)
-        return start, self._follow(tenant, query, events)
+        release = await self._quota.acquire(tenant) if self._quota is not None else None
+        try:
+            start, events = await self._events.open(tenant, after)
+        except BaseException:
+            if release is not None:
+                release()
+            raise
+        return start, self._held(self._follow(tenant, query, events), release)
+
+    @staticmethod
+    async def _held(mentions: AsyncIterator[tuple[int, Doc]], release: Callable[[], None] | None
+                    ) -> AsyncIterator[tuple[int, Doc]]:
+        # The stream's slot is held until the caller stops iterating (its call ended), however.
+        try:
+            async for item in mentions:
+                yield item
+        finally:
+            if release is not None:
+                release()
 
     async def _follow(self, tenant: str, query: SearchQuery, events: AsyncIterator[MentionEvent]
                       ) -> AsyncIterator[tuple[int, Doc]]:

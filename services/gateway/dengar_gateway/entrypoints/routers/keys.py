@@ -26,8 +26,10 @@ def _key_out(record: ApiKeyRecord) -> KeyOut:
 @router.post(
     "", status_code=201, response_model=KeyCreatedOut, summary="Create an API key",
     description="A new key of the caller's tenant. The secret `key` is returned only in this "
-                "response: store it now. Requires `admin`.",
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429),
+                "response: store it now. A tenant may have a limited number of unrevoked keys "
+                "(`DENGAR_GATEWAY__QUOTAS__MAX_KEYS`, or its own `max_keys`): beyond it, 409 "
+                "`key-limit-reached` with `limit` and `current`. Requires `admin`.",
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/KeyCreateIn"}}}}},
 )

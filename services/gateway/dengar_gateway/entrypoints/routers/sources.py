@@ -90,6 +90,7 @@ def _own(src: collector_pb2.Source, tenant_id: str) -> collector_pb2.Source:
 # credentials) is a 422 naming the field, like any other validation problem.
 _DEFINITION_ANSWERS: RemoteAnswers = {
     "INVALID_ARGUMENT": Answer(422, "invalid-source", title="Invalid source definition", errors_field=""),
+    "source-limit": Answer(409, "source-limit-reached"),
 }
 
 
@@ -104,9 +105,10 @@ def _doc(model: str, example: dict[str, Any]) -> dict[str, Any]:
         "A pull source (mastodon, bluesky, reddit, youtube, x, rss, hackernews) is polled at its interval, "
         "first right away; a `webhook` source receives signed pushes at `POST /v1/webhooks/{id}`. A "
         "webhook source's signing secret is in `webhook_secret`, in this response only. Credentials "
-        "are write-only. A definition that does not fit the kind is a 422 naming the field. Requires "
-        "`admin`."),
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+        "are write-only. A definition that does not fit the kind is a 422 naming the field. A tenant "
+        "has a limited number of sources (`DENGAR_COLLECTOR__SOURCES__MAX_PER_TENANT`): beyond it, 409 "
+        "`source-limit-reached` with `limit` and `current`. Requires `admin`."),
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
     openapi_extra=_doc("SourceCreateIn", {"name": "Gojek on Mastodon", "kind": "mastodon",
                                           "config": {"base_url": "https://mastodon.social",
                                                      "hashtag": "gojek"},

@@ -12,11 +12,11 @@ from grpc import aio
 
 from dengar.v1 import insights_pb2
 from dengar_common.grpcerrors import RemoteError
-from dengar_gateway.domain.streams import parse_event_id
-from dengar_gateway.entrypoints.deps import Deps, ReadPrincipal
+from dengar_gateway.domain.streams import StreamSlot, parse_event_id
+from dengar_gateway.entrypoints.deps import Deps, GatewayDeps, ReadPrincipal
 from dengar_gateway.entrypoints.mapping import mention_out
 from dengar_gateway.entrypoints.params import query_error
-from dengar_gateway.entrypoints.problems import ApiProblem, problem_responses, remote_problem
+from dengar_gateway.entrypoints.problems import Answer, ApiProblem, problem_responses, remote_problem
 from dengar_gateway.entrypoints.routers.mentions import MentionFilters
 from dengar_gateway.entrypoints.streaming import EVENT_STREAM, EventStreamResponse, mention_events
 
@@ -44,8 +44,9 @@ the `last_event_id` parameter to continue right after it, without gaps or repeat
 of at least the last hour. A comment line (`: heartbeat`) comes every few seconds without events
 (`DENGAR_GATEWAY__STREAM__HEARTBEAT_S`). The stream ends when the gateway shuts down; reconnect.
 
-Each tenant may hold a limited number of streams at once (`DENGAR_GATEWAY__STREAM__MAX_PER_TENANT`);
-beyond it the answer is a 429 with `Retry-After`. The count is per gateway replica. Requires `read`.
+Each tenant may hold a limited number of streams at once over every gateway replica
+(`DENGAR_GATEWAY__STREAM__MAX_PER_TENANT`, or the tenant's own `max_streams`); beyond it the answer
+is a 429 `too-many-streams` with `Retry-After`, `limit` and `current`. Requires `read`.
 """
 
 
@@ -65,11 +66,34 @@ def stream_request(filters: insights_pb2.SearchMentionsRequest, *, tenant_id: st
     return request
 
 
+async def _stream_slot(deps: GatewayDeps, tenant_id: str) -> StreamSlot:
+    """This process's slot and the tenant's lease over every replica, released together; 429
+    (``too-many-streams``, with ``limit`` and ``current``) over the tenant's limit."""
+    cfg, streams = deps.config.stream, deps.streams
+    local = streams.limits.acquire(tenant_id)
+    if local is None:
+        raise ApiProblem(429, f"this tenant already holds {streams.limits.max_per_tenant} live streams "
+                              "on this gateway", slug="too-many-streams",
+                         headers={"Retry-After": str(cfg.retry_after_s)})
+    try:
+        shared = await deps.stream_quota.acquire(tenant_id, retry_after_s=cfg.retry_after_s)
+    except BaseException:
+        local.release()
+        raise
+
+    def release(_tenant: str) -> None:
+        shared.release()
+        local.release()
+
+    return StreamSlot(tenant_id, release)
+
+
 def _bad_filter(exc: RemoteError) -> Exception:
     if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
         name = _PARAMS.get(exc.field or "", exc.field or "q")
         return query_error(name, exc.detail or "invalid")
-    return remote_problem(exc)
+    # Insights limits StreamMentions per tenant as well (gRPC clients included): the same 429.
+    return remote_problem(exc, {"too-many-streams": Answer(429, "too-many-streams")})
 
 
 @router.get(
@@ -97,10 +121,7 @@ async def stream_mentions(
     cfg, streams = deps.config.stream, deps.streams
     if streams.closing:
         raise ApiProblem(503, "the gateway is shutting down", headers={"Retry-After": "1"})
-    slot = streams.limits.acquire(principal.tenant_id)
-    if slot is None:
-        raise ApiProblem(429, f"this tenant already holds {cfg.max_per_tenant} live streams",
-                         slug="too-many-streams", headers={"Retry-After": str(cfg.retry_after_s)})
+    slot = await _stream_slot(deps, principal.tenant_id)
     call = deps.backends.insights.StreamMentions(request)
     try:
         # The first message says insights validated the filters and subscribed: only then 200.
