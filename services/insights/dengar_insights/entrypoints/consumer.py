@@ -12,6 +12,7 @@ from opentelemetry import trace
 
 from dengar_common.bus import Outcome
 from dengar_common.telemetry import current_trace_id, span_from_headers
+from dengar_common.tenant_data import Tombstones
 from dengar_insights.domain.categories import EMPTY_SET, CategorySet
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
 from dengar_insights.entrypoints.protos import enriched_from_proto, parse_enriched
@@ -44,8 +45,9 @@ class EnrichedPostHandler:
 
     def __init__(self, ingestor: MentionIngestor, tagger: CategoryTagger | None = None,
                  tags: IncomingTags | None = None, events: MentionEvents | None = None,
-                 alerts: AlertEngine | None = None) -> None:
+                 alerts: AlertEngine | None = None, deleted: Tombstones | None = None) -> None:
         self._ingestor = ingestor
+        self._deleted = deleted
         self._alerts = alerts
         self._tagger = tagger
         self._tags = tags
@@ -66,6 +68,23 @@ class EnrichedPostHandler:
         return out
 
     async def __call__(self, msgs: Sequence[Msg]) -> list[Outcome]:
+        if self._deleted is None:
+            return await self._handle(msgs)
+        deleted = await self._deleted.deleted()
+        keep = [i for i, m in enumerate(msgs) if _tenant(m) not in deleted]
+        if len(keep) == len(msgs):
+            return await self._handle(msgs)
+        # Messages of a deleted tenant still in flight: acked and dropped, never stored.
+        dropped = len(msgs) - len(keep)
+        self.results["dropped_deleted_tenant"] += dropped
+        logger.info("dropped %d messages of deleted tenants", dropped)
+        outcomes: list[Outcome] = [None] * len(msgs)
+        if keep:
+            for i, outcome in zip(keep, await self._handle([msgs[i] for i in keep]), strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    async def _handle(self, msgs: Sequence[Msg]) -> list[Outcome]:
         outcomes: list[Outcome] = [None] * len(msgs)
         indexes: list[int] = []
         items: list[tuple[PreparedMention, str]] = []
