@@ -12,7 +12,8 @@ traffic). A tenant marked in this process is known at once; another replica lear
 
 ``delete_tenant_documents`` removes every document of a tenant from every collection of the
 database, found by listing the collections rather than naming them, so a collection added later
-is covered without anyone remembering to: every collection has ``tenant_id`` (the store convention).
+is covered without anyone remembering to: every collection has ``tenant_id`` (the store convention),
+except per-tenant counters keyed by the tenant itself (``_id`` = the tenant id), also removed.
 It deletes in batches of ids so that no single operation runs long, and is idempotent: running it
 again removes what an interrupted run left.
 """
@@ -97,7 +98,8 @@ async def delete_tenant_documents(db: AsyncDatabase[Doc], tenant_id: str, *,
     for name in sorted(await db.list_collection_names()):
         if name in keep or name.startswith("system."):
             continue
-        n = await delete_in_batches(db, name, {"tenant_id": tenant_id}, batch=batch)
+        n = await delete_in_batches(db, name, {"$or": [{"tenant_id": tenant_id}, {"_id": tenant_id}]},
+                                    batch=batch)
         if n:
             removed[name] = n
     return removed
