@@ -160,3 +160,18 @@ def _publish_late(platform: Platform, tenant: str, external_id: str) -> None:
             await nc.close()
 
     asyncio.run(go())
+
+
+def test_retention_is_set_per_tenant_through_the_cli(
+        platform: Platform, new_tenant: Callable[[str, str], str]) -> None:
+    new_tenant("Retain Co", "retainc")
+    shown = json.loads(platform.admin("tenants", "retention", "retainc", "--json"))
+    assert shown == {"tenant_id": "retainc", "days": 0, "is_default": True}  # forever by default
+    set_ = json.loads(platform.admin("tenants", "retention", "retainc", "--days", "90", "--json"))
+    assert set_ == {"tenant_id": "retainc", "days": 90, "is_default": False}
+    assert json.loads(platform.admin("tenants", "retention", "retainc", "--json")) == set_
+    assert "retainc\tforever\town" in platform.admin("tenants", "retention", "retainc", "--forever")
+    back = json.loads(platform.admin("tenants", "retention", "retainc", "--default", "--json"))
+    assert back["is_default"] is True
+    with pytest.raises(RuntimeError, match="no tenant 'nobody'"):
+        platform.admin("tenants", "retention", "nobody")
