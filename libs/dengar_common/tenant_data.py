@@ -15,7 +15,8 @@ database, found by listing the collections rather than naming them, so a collect
 is covered without anyone remembering to: every collection has ``tenant_id`` (the store convention),
 except per-tenant counters keyed by the tenant itself (``_id`` = the tenant id), also removed.
 It deletes in batches of ids so that no single operation runs long, and is idempotent: running it
-again removes what an interrupted run left.
+again removes what an interrupted run left. ``purge_tenant_messages`` removes the tenant's messages
+from the bus's streams, which keep posts after they are consumed.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
+
+from dengar_common.bus import Subjects
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +139,26 @@ class TenantOffboarding:
             callback(tenant_id)
         logger.info("deleted the data of tenant %s: %s", tenant_id, removed or "nothing left")
         return removed
+
+
+async def purge_tenant_messages(js: JetStreamContext, subjects: Subjects, tenant_id: str
+                                ) -> dict[str, int]:
+    """Remove the tenant's messages from every stream of the bus (posts as collected and enriched,
+    query changes, mention events, alerts, dead letters); the count per stream kind."""
+    removed: dict[str, int] = {}
+    for kind, subject in (("collected", subjects.collected(tenant_id)),
+                          ("enriched", subjects.enriched(tenant_id)),
+                          ("queries", subjects.queries_changed(tenant_id)),
+                          ("mentions", subjects.mentions_stored(tenant_id)),
+                          ("alerts", subjects.alerts(tenant_id)),
+                          ("dlq", subjects.dlq("*", tenant_id))):
+        stream = subjects.stream(kind)
+        try:
+            info = await js.stream_info(stream, subjects_filter=subject)
+        except NotFoundError:
+            continue
+        n = sum((info.state.subjects or {}).values())
+        if n:
+            await js.purge_stream(stream, subject=subject)
+            removed[f"bus:{kind}"] = n
+    return removed

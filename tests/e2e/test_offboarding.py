@@ -129,8 +129,35 @@ def test_deleting_a_tenant_removes_all_of_its_data_everywhere(
         # Idempotent: running it again finishes whatever is left (here nothing) and succeeds.
         again = json.loads(platform.admin("tenants", "delete", "gonea", "--json"))
         assert again["deleted"] is True
-        assert not any(n for counts in again["removed"].values() for n in counts.values()), again
+        # Nothing left in the databases; the bus messages published after the deletion are purged.
+        assert not any(n for service in ("gateway", "insights") for n in again["removed"][service].values())
+        assert not any(n for name, n in again["removed"]["collector"].items()
+                       if not name.startswith("bus:")), again
+        assert _bus_messages(platform, "gonea") == 0
+        assert _bus_messages(platform, "stayb") > 0
     mongo.close()
+
+
+def _bus_messages(platform: Platform, tenant: str) -> int:
+    """Messages of ``tenant`` kept in any stream of the bus."""
+    import asyncio
+
+    from dengar_common.bus import connect
+
+    async def go() -> int:
+        assert platform.infra is not None
+        nc = await connect(platform.infra.nats_url, name="e2e-bus")
+        try:
+            js, total = nc.jetstream(), 0
+            for stream in await js.streams_info():
+                info = await js.stream_info(stream.config.name, subjects_filter=">")
+                total += sum(n for subject, n in (info.state.subjects or {}).items()
+                             if subject.endswith(f".{tenant}"))
+            return total
+        finally:
+            await nc.close()
+
+    return asyncio.run(go())
 
 
 def _publish_late(platform: Platform, tenant: str, external_id: str) -> None:

@@ -31,7 +31,7 @@ from dengar_common.app import ServiceApp
 from dengar_common.bus import Subjects, ensure_streams
 from dengar_common.http_safety import SafeHttpClient, SafeHttpConfig
 from dengar_common.secrets import SecretBox
-from dengar_common.tenant_data import TenantOffboarding, Tombstones
+from dengar_common.tenant_data import TenantOffboarding, Tombstones, purge_tenant_messages
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,11 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
         n = await asyncio.to_thread(spool.delete_tenant, tenant_id)
         return {"spool_files": n} if n else {}
 
-    offboarding = TenantOffboarding(db, tombstones, before=[delete_spool],
+    async def purge_bus(tenant_id: str) -> dict[str, int]:
+        # The collector, asked first, empties the shared streams for every service.
+        return await purge_tenant_messages(js, subjects, tenant_id)
+
+    offboarding = TenantOffboarding(db, tombstones, before=[delete_spool, purge_bus],
                                     on_deleted=[tagger.invalidate])
 
     servicers = [grpc_api.CollectorServicer(ingest), grpc_queries.QueryServicer(
