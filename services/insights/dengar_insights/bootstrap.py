@@ -57,7 +57,7 @@ from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Dispatcher, Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
-from dengar_insights.service_layer.retention import RetentionPolicy, RetentionSweep
+from dengar_insights.service_layer.retention import RetentionCutoffs, RetentionPolicy, RetentionSweep
 from dengar_insights.service_layer.stream import MentionStream
 from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
 from dengar_insights.service_layer.voices import Voices
@@ -203,7 +203,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     app.on_stop("live mention streams", mention_events.close)
 
     handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill),
-                                  events=mention_events, alerts=alerts, deleted=tombstones)
+                                  events=mention_events, alerts=alerts, deleted=tombstones,
+                                  retention=RetentionCutoffs(retention))
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,

@@ -166,3 +166,18 @@ async def test_the_sweep_removes_expired_mentions_and_keeps_rollups(
         other_replica = RetentionSweep(store, RetentionPolicy(store, default_days=0), owner="other-replica",
                                        lease_s=60, batch=10)
         assert await other_replica.sweep() is None
+
+
+async def test_a_post_already_past_its_tenants_retention_is_not_stored(env: TenantEnv) -> None:
+    await env.admin.SetRetention(insights_pb2.SetRetentionRequest(tenant_id="acme", days=30))
+    for tenant in ("acme", "other"):
+        await env.send(enriched(tenant, "old", created_at=OLD))
+        await env.send(enriched(tenant, "new", created_at=NOW))
+    await env.settle()
+    assert env.app.results["expired"] == 1
+    assert await env.db["mentions"].count_documents({"tenant_id": "acme"}) == 1
+    assert await env.db["mentions"].count_documents({"tenant_id": "other"}) == 2
+    # Not counted either: no rollup bucket of that day for the tenant (the other tenant has one).
+    old_day = {"$regex": f"\\|day\\|{OLD:%Y-%m-%d}$"}
+    assert await env.db["rollups"].count_documents({"tenant_id": "acme", "_id": old_day}) == 0
+    assert await env.db["rollups"].count_documents({"tenant_id": "other", "_id": old_day}) == 1

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from nats.aio.msg import Msg
 from opentelemetry import trace
@@ -21,6 +22,7 @@ from dengar_insights.service_layer.backfill import IncomingTags
 from dengar_insights.service_layer.categories import CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
 from dengar_insights.service_layer.ports import MentionEvents
+from dengar_insights.service_layer.retention import RetentionCutoffs
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +47,11 @@ class EnrichedPostHandler:
 
     def __init__(self, ingestor: MentionIngestor, tagger: CategoryTagger | None = None,
                  tags: IncomingTags | None = None, events: MentionEvents | None = None,
-                 alerts: AlertEngine | None = None, deleted: Tombstones | None = None) -> None:
+                 alerts: AlertEngine | None = None, deleted: Tombstones | None = None,
+                 retention: RetentionCutoffs | None = None) -> None:
         self._ingestor = ingestor
         self._deleted = deleted
+        self._retention = retention
         self._alerts = alerts
         self._tagger = tagger
         self._tags = tags
@@ -84,12 +88,24 @@ class EnrichedPostHandler:
                 outcomes[i] = outcome
         return outcomes
 
+    async def _cutoffs(self, msgs: Sequence[Msg]) -> dict[str, datetime | None]:
+        out: dict[str, datetime | None] = {}
+        for tenant in dict.fromkeys(_tenant(m) for m in msgs):
+            try:
+                out[tenant] = await self._retention.cutoff(tenant) if self._retention else None
+            except Exception as exc:
+                # Stored then, and removed by the next sweep.
+                logger.warning("retention of %s unavailable: %s", tenant, exc)
+                out[tenant] = None
+        return out
+
     async def _handle(self, msgs: Sequence[Msg]) -> list[Outcome]:
         outcomes: list[Outcome] = [None] * len(msgs)
         indexes: list[int] = []
         items: list[tuple[PreparedMention, str]] = []
         links: list[trace.Link] = []
         category_sets = await self._category_sets(msgs)
+        cutoffs = await self._cutoffs(msgs)
         for i, msg in enumerate(msgs):
             with span_from_headers("insights.receive", msg.headers) as span:
                 # The mention records the trace of the message that wrote it (HTTP → ... → here).
@@ -109,6 +125,11 @@ class EnrichedPostHandler:
                     span.record_exception(exc)
                     logger.warning("invalid enriched post on %s: %s", msg.subject, exc)
                     outcomes[i] = exc
+                    continue
+                cutoff = cutoffs[_tenant(msg)]
+                if cutoff is not None and m.fields["created_at"] < cutoff:
+                    # Already past its tenant's retention: acked, not stored (docs/retention.md).
+                    self.results["expired"] += 1
                     continue
             indexes.append(i)
             items.append((m, trace_id))

@@ -42,6 +42,27 @@ class RetentionPolicy:
         return [self._retention(t, own) for t, own in sorted((await self._store.tenants()).items())]
 
 
+class RetentionCutoffs:
+    """Each tenant's cutoff for incoming posts, cached ``ttl_s`` seconds: a post already older than
+    its tenant's retention is not stored (the sweep would remove it, and its rollup counts would
+    be added again for a post counted before it expired)."""
+
+    def __init__(self, policy: RetentionPolicy, *, ttl_s: float = 30.0,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self._policy = policy
+        self._ttl = timedelta(seconds=ttl_s)
+        self._clock = clock
+        self._cache: dict[str, tuple[datetime, Retention]] = {}
+
+    async def cutoff(self, tenant_id: str) -> datetime | None:
+        now = self._clock()
+        hit = self._cache.get(tenant_id)
+        if hit is None or now - hit[0] >= self._ttl:
+            hit = (now, await self._policy.get(tenant_id))
+            self._cache[tenant_id] = hit
+        return hit[1].cutoff(now)
+
+
 class RetentionSweep:
     """One sweep over every tenant, by the replica holding the lease (so replicas never double the
     work); the lease is renewed per tenant and outlives a crashed holder by ``lease_s`` only."""
