@@ -112,8 +112,13 @@ class Platform:
 
     def admin(self, *args: str) -> str:
         """Run the gateway's admin CLI (`dengar tenants ...`, `dengar keys ...`) against this platform."""
+        env = self.base_env()
+        # `dengar tenants delete|retention` ask the services that own the data.
+        for dep in ("collector", "insights"):
+            if dep in self.procs and self.procs[dep].port:
+                env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
         res = subprocess.run([sys.executable, "-m", "dengar_cli", *args],
-                             env=self.base_env(), capture_output=True, text=True, timeout=60, check=False)
+                             env=env, capture_output=True, text=True, timeout=120, check=False)
         if res.returncode != 0:
             raise RuntimeError(f"dengar {' '.join(args)} failed: {res.stderr or res.stdout}")
         return res.stdout

@@ -311,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
         write_state(home, LocalPlatform(
             pid=os.getpid(), mongo_uri=platform.infra.mongo_uri, nats_url=platform.infra.nats_url,
             api_url=platform.api_url, gateway_db=f"{platform.db_prefix}_gateway",
-            started_at=datetime.now(UTC).isoformat(timespec="seconds")))
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            collector_target=f"127.0.0.1:{platform.procs['collector'].port}",
+            insights_target=f"127.0.0.1:{platform.procs['insights'].port}"))
         key = ensure_demo_key(platform, home / "demo-key")
         _out(f"API:        {platform.api_url}/v1   (OpenAPI: {platform.api_url}/docs)")
         _out(f"Dashboard:  {platform.api_url}/")

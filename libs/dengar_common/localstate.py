@@ -32,6 +32,10 @@ class LocalPlatform:
     api_url: str
     gateway_db: str
     started_at: str
+    # gRPC addresses of the services that own tenant data (`dengar tenants delete|retention`);
+    # empty in a file written by an older `dengar run`.
+    collector_target: str = ""
+    insights_target: str = ""
 
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
@@ -83,7 +87,9 @@ def _load(path: Path) -> LocalPlatform | None:
         return LocalPlatform(pid=int(raw["pid"]), mongo_uri=str(raw["mongo_uri"]),
                              nats_url=str(raw["nats_url"]), api_url=str(raw["api_url"]),
                              gateway_db=str(raw.get("gateway_db") or "dengar_gateway"),
-                             started_at=str(raw.get("started_at") or ""))
+                             started_at=str(raw.get("started_at") or ""),
+                             collector_target=str(raw.get("collector_target") or ""),
+                             insights_target=str(raw.get("insights_target") or ""))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

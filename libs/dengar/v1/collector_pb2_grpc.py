@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from dengar.v1 import collector_pb2 as dengar_dot_v1_dot_collector__pb2
+from dengar.v1 import common_pb2 as dengar_dot_v1_dot_common__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -1049,6 +1050,81 @@ class ImportService:
             '/dengar.v1.ImportService/ListImports',
             dengar_dot_v1_dot_collector__pb2.ListImportsRequest.SerializeToString,
             dengar_dot_v1_dot_collector__pb2.ListImportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class CollectorTenantServiceStub:
+    """Operator-only tenant lifecycle (the gateway's `dengar tenants delete`).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.DeleteTenantData = channel.unary_unary(
+                '/dengar.v1.CollectorTenantService/DeleteTenantData',
+                request_serializer=dengar_dot_v1_dot_common__pb2.DeleteTenantDataRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_common__pb2.DeleteTenantDataResponse.FromString,
+                _registered_method=True)
+
+
+class CollectorTenantServiceServicer:
+    """Operator-only tenant lifecycle (the gateway's `dengar tenants delete`).
+    """
+
+    def DeleteTenantData(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CollectorTenantServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'DeleteTenantData': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTenantData,
+                    request_deserializer=dengar_dot_v1_dot_common__pb2.DeleteTenantDataRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_common__pb2.DeleteTenantDataResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.CollectorTenantService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.CollectorTenantService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class CollectorTenantService:
+    """Operator-only tenant lifecycle (the gateway's `dengar tenants delete`).
+    """
+
+    @staticmethod
+    def DeleteTenantData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.CollectorTenantService/DeleteTenantData',
+            dengar_dot_v1_dot_common__pb2.DeleteTenantDataRequest.SerializeToString,
+            dengar_dot_v1_dot_common__pb2.DeleteTenantDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

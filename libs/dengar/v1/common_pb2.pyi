@@ -227,3 +227,22 @@ class EnrichedPost(_message.Message):
     post: Post
     enrichment: Enrichment
     def __init__(self, post: _Optional[_Union[Post, _Mapping]] = ..., enrichment: _Optional[_Union[Enrichment, _Mapping]] = ...) -> None: ...
+
+class DeleteTenantDataRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class DeleteTenantDataResponse(_message.Message):
+    __slots__ = ("removed",)
+    class RemovedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: _containers.ScalarMap[str, int]
+    def __init__(self, removed: _Optional[_Mapping[str, int]] = ...) -> None: ...

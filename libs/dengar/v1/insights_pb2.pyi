@@ -1542,3 +1542,29 @@ class GetAlertRequest(_message.Message):
     tenant_id: str
     id: str
     def __init__(self, tenant_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class SetRetentionRequest(_message.Message):
+    __slots__ = ("tenant_id", "days", "forever")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    FOREVER_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    days: int
+    forever: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., days: _Optional[int] = ..., forever: _Optional[bool] = ...) -> None: ...
+
+class GetRetentionRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class Retention(_message.Message):
+    __slots__ = ("tenant_id", "days", "is_default")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    days: int
+    is_default: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., days: _Optional[int] = ..., is_default: _Optional[bool] = ...) -> None: ...

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from dengar.v1 import common_pb2 as dengar_dot_v1_dot_common__pb2
 from dengar.v1 import insights_pb2 as dengar_dot_v1_dot_insights__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -2242,6 +2243,168 @@ class AlertService:
             '/dengar.v1.AlertService/GetAlert',
             dengar_dot_v1_dot_insights__pb2.GetAlertRequest.SerializeToString,
             dengar_dot_v1_dot_insights__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class InsightsTenantServiceStub:
+    """Operator-only tenant lifecycle: offboarding and data retention (the gateway's `dengar tenants`).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.DeleteTenantData = channel.unary_unary(
+                '/dengar.v1.InsightsTenantService/DeleteTenantData',
+                request_serializer=dengar_dot_v1_dot_common__pb2.DeleteTenantDataRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_common__pb2.DeleteTenantDataResponse.FromString,
+                _registered_method=True)
+        self.SetRetention = channel.unary_unary(
+                '/dengar.v1.InsightsTenantService/SetRetention',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.SetRetentionRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Retention.FromString,
+                _registered_method=True)
+        self.GetRetention = channel.unary_unary(
+                '/dengar.v1.InsightsTenantService/GetRetention',
+                request_serializer=dengar_dot_v1_dot_insights__pb2.GetRetentionRequest.SerializeToString,
+                response_deserializer=dengar_dot_v1_dot_insights__pb2.Retention.FromString,
+                _registered_method=True)
+
+
+class InsightsTenantServiceServicer:
+    """Operator-only tenant lifecycle: offboarding and data retention (the gateway's `dengar tenants`).
+    """
+
+    def DeleteTenantData(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRetention(self, request, context):
+        """Mentions older than `days` (by their created_at) are removed by the retention sweep.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRetention(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_InsightsTenantServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'DeleteTenantData': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTenantData,
+                    request_deserializer=dengar_dot_v1_dot_common__pb2.DeleteTenantDataRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_common__pb2.DeleteTenantDataResponse.SerializeToString,
+            ),
+            'SetRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRetention,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.SetRetentionRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Retention.SerializeToString,
+            ),
+            'GetRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRetention,
+                    request_deserializer=dengar_dot_v1_dot_insights__pb2.GetRetentionRequest.FromString,
+                    response_serializer=dengar_dot_v1_dot_insights__pb2.Retention.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dengar.v1.InsightsTenantService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dengar.v1.InsightsTenantService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class InsightsTenantService:
+    """Operator-only tenant lifecycle: offboarding and data retention (the gateway's `dengar tenants`).
+    """
+
+    @staticmethod
+    def DeleteTenantData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsTenantService/DeleteTenantData',
+            dengar_dot_v1_dot_common__pb2.DeleteTenantDataRequest.SerializeToString,
+            dengar_dot_v1_dot_common__pb2.DeleteTenantDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsTenantService/SetRetention',
+            dengar_dot_v1_dot_insights__pb2.SetRetentionRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Retention.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dengar.v1.InsightsTenantService/GetRetention',
+            dengar_dot_v1_dot_insights__pb2.GetRetentionRequest.SerializeToString,
+            dengar_dot_v1_dot_insights__pb2.Retention.FromString,
             options,
             channel_credentials,
             insecure,

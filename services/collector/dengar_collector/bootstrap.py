@@ -7,6 +7,7 @@ the gRPC server drains, NATS drains, then the HTTP client and the store client c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from dengar_collector.adapters.nats_publisher import JetStreamPostPublisher
 from dengar_collector.adapters.query_events import JetStreamQueryChangePublisher
 from dengar_collector.adapters.query_store import MongoQueryStore
 from dengar_collector.adapters.source_store import SourceRepository
-from dengar_collector.entrypoints import grpc_api, grpc_imports, grpc_queries, grpc_sources
+from dengar_collector.entrypoints import grpc_api, grpc_imports, grpc_queries, grpc_sources, grpc_tenants
 from dengar_collector.service_layer.import_service import ImportManager
 from dengar_collector.service_layer.ingest_service import IngestService
 from dengar_collector.service_layer.query_outbox import OutboxRelay
@@ -30,6 +31,7 @@ from dengar_common.app import ServiceApp
 from dengar_common.bus import Subjects, ensure_streams
 from dengar_common.http_safety import SafeHttpClient, SafeHttpConfig
 from dengar_common.secrets import SecretBox
+from dengar_common.tenant_data import TenantOffboarding, Tombstones, purge_tenant_messages
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,8 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
     query_store = MongoQueryStore(db, max_per_tenant=c.queries.max_per_tenant)
     await query_store.ensure_indexes()
     tagger = QueryTagger(query_store, config=c.queries)
-    ingest = IngestService(publisher, tagger=tagger)
+    tombstones = Tombstones(db, ttl_s=c.tombstone_ttl_s)
+    ingest = IngestService(publisher, tagger=tagger, deleted_tenants=tombstones)
     change_publisher = JetStreamQueryChangePublisher(js, subjects, timeout_s=c.publish.timeout_s)
     outbox = OutboxRelay(query_store, change_publisher, c.outbox)
 
@@ -92,16 +95,28 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
 
     import_store = MongoImportStore(db)
     await import_store.ensure_indexes()
-    imports = ImportManager(import_store, ImportSpool(c.imports.dir, max_bytes=c.imports.max_bytes),
-                            ingest, config=c.imports.model_copy(update=grace))
+    spool = ImportSpool(c.imports.dir, max_bytes=c.imports.max_bytes)
+    imports = ImportManager(import_store, spool, ingest, config=c.imports.model_copy(update=grace))
+
+    async def delete_spool(tenant_id: str) -> dict[str, int]:
+        n = await asyncio.to_thread(spool.delete_tenant, tenant_id)
+        return {"spool_files": n} if n else {}
+
+    async def purge_bus(tenant_id: str) -> dict[str, int]:
+        # The collector, asked first, empties the shared streams for every service.
+        return await purge_tenant_messages(js, subjects, tenant_id)
+
+    offboarding = TenantOffboarding(db, tombstones, before=[delete_spool, purge_bus],
+                                    on_deleted=[tagger.invalidate])
 
     servicers = [grpc_api.CollectorServicer(ingest), grpc_queries.QueryServicer(
         QueryManager(query_store, on_change=query_changed)),
-        grpc_sources.SourceServicer(sources), grpc_imports.ImportServicer(imports)]
+        grpc_sources.SourceServicer(sources), grpc_imports.ImportServicer(imports),
+        grpc_tenants.CollectorTenantServicer(offboarding)]
     port = await app.serve_grpc(
         [servicer.register for servicer in servicers],
         [grpc_api.SERVICE_NAME, grpc_queries.SERVICE_NAME, grpc_sources.SERVICE_NAME,
-         grpc_imports.SERVICE_NAME],
+         grpc_imports.SERVICE_NAME, grpc_tenants.SERVICE_NAME],
         host=_host(settings.bind_host), port=c.grpc_port, port_file=c.port_file)
 
     # Runs in flight finish (within the grace period) and publish before the server and NATS stop.

@@ -44,6 +44,9 @@ class CollectorConfig(BaseModel):
     scheduler: SchedulerConfig = SchedulerConfig()
     imports: ImportConfig = Field(default_factory=ImportConfig)
     egress: EgressConfig = EgressConfig()
+    # How long this process may take to learn that another replica deleted a tenant (its posts
+    # are dropped from then on; `dengar tenants delete` makes a second pass after this long).
+    tombstone_ttl_s: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("secrets_keys")
     @classmethod

@@ -16,6 +16,7 @@ from dengar_common import bus
 from dengar_common.app import ServiceApp
 from dengar_common.http_safety import SafeHttpClient, SafeHttpConfig
 from dengar_common.secrets import SecretBox
+from dengar_common.tenant_data import TenantOffboarding, Tombstones
 from dengar_insights.adapters.alert_bus import NatsAlertPublisher
 from dengar_insights.adapters.alerts import MongoAlertRuleStore, MongoAlertStore
 from dengar_insights.adapters.audit import MongoAuditLog
@@ -27,6 +28,7 @@ from dengar_insights.adapters.insight_reads import MongoMentionReads, MongoRollu
 from dengar_insights.adapters.mention_events import NatsMentionEvents
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.nlp import NlpEmbedder
+from dengar_insights.adapters.retention import MongoRetentionStore
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.adapters.senders import HttpWebhookSender, SmtpEmailSender, UrlCheck
 from dengar_insights.adapters.stream_leases import MongoStreamLeases
@@ -38,6 +40,7 @@ from dengar_insights.entrypoints.grpc_alerts import AlertServicer
 from dengar_insights.entrypoints.grpc_api import InsightsServicer
 from dengar_insights.entrypoints.grpc_categories import CategoryServicer
 from dengar_insights.entrypoints.grpc_channels import ChannelServicer, DigestServicer
+from dengar_insights.entrypoints.grpc_tenants import InsightsTenantServicer, RetentionWorker
 from dengar_insights.entrypoints.query_events import QueryChangedHandler
 from dengar_insights.service_layer.alert_conditions import EngineConditions
 from dengar_insights.service_layer.alerts import AlertEngine, AlertHistory, AlertRules, ChannelDirectory
@@ -55,6 +58,7 @@ from dengar_insights.service_layer.ingest import MentionIngestor
 from dengar_insights.service_layer.insight_engine import InsightEngine
 from dengar_insights.service_layer.ports import Dispatcher, Embedder
 from dengar_insights.service_layer.queries import InsightsQueries
+from dengar_insights.service_layer.retention import RetentionCutoffs, RetentionPolicy, RetentionSweep
 from dengar_insights.service_layer.stream import MentionStream
 from dengar_insights.service_layer.stream_quota import StreamQuota
 from dengar_insights.service_layer.topics import TopicLimits, TopicsEngine
@@ -67,7 +71,8 @@ SERVICE_NAMES = (insights_pb2.DESCRIPTOR.services_by_name["InsightsService"].ful
                  insights_pb2.DESCRIPTOR.services_by_name["CategoryService"].full_name,
                  insights_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
                  insights_pb2.DESCRIPTOR.services_by_name["DigestService"].full_name,
-                 insights_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name)
+                 insights_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name,
+                 insights_pb2.DESCRIPTOR.services_by_name["InsightsTenantService"].full_name)
 STAGE = "insights"
 
 
@@ -186,12 +191,20 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     alert_history = AlertHistory(alert_store, dispatcher)
     alert_servicer = AlertServicer(alert_rules, alert_history)
 
+    tombstones = Tombstones(db, ttl_s=cfg.tombstone_ttl_s)
+    retention_store = MongoRetentionStore(db)
+    retention = RetentionPolicy(retention_store, default_days=cfg.retention.default_days)
+    offboarding = TenantOffboarding(db, tombstones, before=[retention_store.delete_alert_leases],
+                                    on_deleted=[tagger.invalidate, alerts.invalidate])
+    tenant_servicer = InsightsTenantServicer(offboarding, retention)
+
     def register(server: aio.Server) -> None:
         insights_pb2_grpc.add_InsightsServiceServicer_to_server(servicer, server)
         insights_pb2_grpc.add_CategoryServiceServicer_to_server(category_servicer, server)
         insights_pb2_grpc.add_ChannelServiceServicer_to_server(ChannelServicer(channels, deliveries), server)
         insights_pb2_grpc.add_DigestServiceServicer_to_server(DigestServicer(digests), server)
         insights_pb2_grpc.add_AlertServiceServicer_to_server(alert_servicer, server)
+        tenant_servicer.register(server)
 
     port = await app.serve_grpc([register], SERVICE_NAMES, host=settings.bind_host, port=cfg.grpc_port,
                                 port_file=cfg.port_file)
@@ -199,7 +212,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     app.on_stop("live mention streams", mention_events.close)
 
     handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill),
-                                  events=mention_events, alerts=alerts)
+                                  events=mention_events, alerts=alerts, deleted=tombstones,
+                                  retention=RetentionCutoffs(retention))
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,
@@ -221,6 +235,10 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
                 settings.bind_host, port, cfg.db, subjects.enriched_all)
     app.run_worker("delivery worker", delivery_worker)
     app.run_worker("digest scheduler", digest_scheduler)
+    retention_sweep = RetentionSweep(retention_store, retention, owner=uuid.uuid4().hex,
+                                     lease_s=max(600.0, 2 * cfg.retention.sweep_interval_s),
+                                     batch=cfg.retention.batch)
+    app.run_worker("retention sweep", RetentionWorker(retention_sweep, cfg.retention.sweep_interval_s))
     return Insights(settings, port, worker, handler, runner, query_events, tagger, channels, deliveries,
                     delivery_worker, digests, digest_scheduler, alerts, alert_rules, alert_history)
 

@@ -114,6 +114,19 @@ class StreamConfig(BaseModel):
     retry_after_s: int = Field(5, ge=1)
 
 
+class RetentionConfig(BaseModel):
+    """``DENGAR_INSIGHTS__RETENTION__*``: how long mentions are kept (docs/retention.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Days a mention is kept (by its created_at) unless its tenant has its own value; 0 = forever.
+    default_days: int = Field(0, ge=0, le=36_500)
+    # One sweep over every tenant this often, by one replica at a time (a lease).
+    sweep_interval_s: float = Field(3600.0, gt=0, le=86_400)
+    # Documents removed per delete, so that no single operation runs long.
+    batch: int = Field(1000, ge=1, le=100_000)
+
+
 class InsightsConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -148,6 +161,10 @@ class InsightsConfig(BaseModel):
     secrets_keys: SecretsKeys = SecretStr("")
     alerts: AlertConfig = AlertConfig()
     stream: StreamConfig = StreamConfig()
+    retention: RetentionConfig = RetentionConfig()
+    # How long this process may take to learn that another replica deleted a tenant (its messages
+    # are dropped from then on; `dengar tenants delete` makes a second pass after this long).
+    tombstone_ttl_s: float = Field(5.0, gt=0, le=60)
 
 
 class InsightsSettings(CommonSettings):

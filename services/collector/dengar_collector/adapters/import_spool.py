@@ -99,6 +99,18 @@ class ImportSpool:
                 continue  # deleted meanwhile: its job ended
         return total
 
+    def delete_tenant(self, tenant_id: str) -> int:
+        """Remove every spooled file of a tenant (offboarding); how many files were removed."""
+        directory = self._dir / tenant_id
+        if not directory.is_dir():
+            return 0
+        removed = 0
+        for path in directory.iterdir():
+            path.unlink(missing_ok=True)
+            removed += 1
+        directory.rmdir()
+        return removed
+
     def delete(self, tenant_id: str, job_id: str) -> None:
         try:
             self.path(tenant_id, job_id).unlink(missing_ok=True)

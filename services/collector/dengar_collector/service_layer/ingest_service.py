@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from dengar.v1 import common_pb2
 from dengar_collector.domain.ingest import IngestPlan, check_request, plan_ingest
-from dengar_collector.service_layer.ports import NoTagger, PostPublisher, PostTagger
+from dengar_collector.service_layer.ports import DeletedTenants, NoTagger, PostPublisher, PostTagger
 from dengar_collector.service_layer.post_proto import normalised, post_fields
 
 logger = logging.getLogger(__name__)
@@ -25,8 +25,10 @@ def utcnow() -> datetime:
 
 class IngestService:
     def __init__(self, publisher: PostPublisher, *, tagger: PostTagger | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 deleted_tenants: DeletedTenants | None = None) -> None:
         self._publisher = publisher
+        self._deleted = deleted_tenants
         self._tagger: PostTagger = tagger or NoTagger()
         self._clock = clock
 
@@ -44,6 +46,10 @@ class IngestService:
         plan = plan_ingest(tenant_id, [post_fields(p) for p in posts], now=now)
         to_publish = [normalised(posts[a.index], tenant_id=tenant_id, post_id=a.post_id, now=now,
                                  source_id=source_id) for a in plan.to_publish]
+        if to_publish and self._deleted is not None and await self._deleted.is_deleted(tenant_id):
+            # A source run, import or webhook still in flight when the tenant was deleted.
+            logger.info("tenant %s is deleted: dropped %d posts", tenant_id, len(to_publish))
+            return plan, 0
         if to_publish:
             await self._tagger.tag(tenant_id, to_publish)
         new = await self._publisher.publish(tenant_id, to_publish)

@@ -41,6 +41,13 @@ class PostTagger(Protocol):
         ...
 
 
+class DeletedTenants(Protocol):
+    """Which tenants were deleted (offboarded): their posts are dropped, not published."""
+
+    async def is_deleted(self, tenant_id: str) -> bool:
+        ...
+
+
 class NoTagger:
     """Tags nothing: for callers and tests that do not listen with queries."""
 

@@ -58,13 +58,27 @@ class TenantRepository:
         return Tenant(tenant_id, name, now)
 
     async def get(self, tenant_id: str) -> Tenant | None:
-        doc = await self._col.find_one({"_id": tenant_id})
+        """The tenant, unless it does not exist or was deleted."""
+        doc = await self._col.find_one({"_id": tenant_id, "deleted_at": None})
         return Tenant(doc["_id"], doc.get("name", ""), doc["created_at"]) if doc else None
 
     async def list_all(self) -> list[Tenant]:
         """Every tenant (operator CLI only: the one query that is not scoped to a tenant)."""
         return [Tenant(d["_id"], d.get("name", ""), d["created_at"])
-                async for d in self._col.find({}).sort("_id", ASCENDING)]
+                async for d in self._col.find({"deleted_at": None}).sort("_id", ASCENDING)]
+
+    async def mark_deleted(self, tenant_id: str, now: datetime) -> bool:
+        """Turn the tenant into its tombstone: the id (never reused), when, no name. False when
+        there never was such a tenant; a tenant deleted before keeps its first ``deleted_at``."""
+        await self._col.update_one({"_id": tenant_id, "deleted_at": None},
+                                   {"$set": {"deleted_at": now}, "$unset": {"name": ""}})
+        return await self._col.count_documents({"_id": tenant_id}) > 0
+
+    async def record_deletion(self, tenant_id: str, done: bool, removed: dict[str, dict[str, int]],
+                              now: datetime) -> None:
+        """What the last `dengar tenants delete` run removed, and whether it finished."""
+        await self._col.update_one({"_id": tenant_id}, {"$set": {
+            "deletion": {"done": done, "at": now, "removed": removed}}})
 
 
 class ApiKeyRepository:
@@ -99,6 +113,9 @@ class ApiKeyRepository:
         if doc is not None:
             return True
         return await self._col.count_documents({"_id": key_id, "tenant_id": tenant_id}) > 0
+
+    async def delete_tenant(self, tenant_id: str) -> int:
+        return (await self._col.delete_many({"tenant_id": tenant_id})).deleted_count
 
     async def tenant_of(self, key_id: str) -> str | None:
         """The tenant owning a key id (operator CLI: revoking by id alone)."""
@@ -160,6 +177,9 @@ class IdempotencyRepository:
     async def complete(self, tenant_id: str, key: str, owner: str, status: int, response: str) -> None:
         await self._col.update_one({"tenant_id": tenant_id, "key": key, "owner": owner},
                                    {"$set": {"state": "done", "status": status, "response": response}})
+
+    async def delete_tenant(self, tenant_id: str) -> int:
+        return (await self._col.delete_many({"tenant_id": tenant_id})).deleted_count
 
     async def release(self, tenant_id: str, key: str, owner: str) -> None:
         await self._col.delete_one({"tenant_id": tenant_id, "key": key, "owner": owner})

@@ -3,11 +3,14 @@
     dengar tenants create NAME [--id ID] [--json]   a tenant and its first key (all scopes)
     dengar tenants list [--json]
     dengar tenants limits TENANT [NAME=VALUE ...] [--reset NAME] [--json]   show or set its quotas
+    dengar tenants delete T [--json]                 every piece of the tenant's data, in every service
+    dengar tenants retention T [--days N|--forever|--default] [--json]
     dengar keys create --tenant T --scopes read,ingest [--name N] [--json]
     dengar keys list --tenant T [--json]
     dengar keys revoke KEY_ID
 
-Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY__DB). Without
+Settings come from the environment like the service's (DENGAR_MONGO_URI, DENGAR_GATEWAY__DB,
+DENGAR_GATEWAY__COLLECTOR_TARGET and DENGAR_GATEWAY__INSIGHTS_TARGET for delete and retention). Without
 DENGAR_MONGO_URI the commands use the local platform started by `make run` (`dengar run`), found in
 --home / DENGAR_HOME / ./.dengar; with neither, they say so and exit 2.
 Secrets go to stdout only; notes go to stderr, so ``$(dengar tenants create ...)`` stays clean.
@@ -34,10 +37,12 @@ from dengar_common.localstate import PlatformNotRunning, require_running
 from dengar_common.mongo import make_client
 from dengar_common.settings import ConfigError, load_settings
 from dengar_gateway.adapters.store import GatewayStore
+from dengar_gateway.adapters.tenant_admin import TenantAdmin
 from dengar_gateway.domain.keys import ApiKeyRecord, parse_scopes
 from dengar_gateway.domain.quotas import OVERRIDABLE, TenantLimits, check_override
 from dengar_gateway.domain.ratelimit import TokenBucketLimiter
 from dengar_gateway.service_layer.accounts import Accounts, RateLimit
+from dengar_gateway.service_layer.offboarding import TenantDeletion
 from dengar_gateway.service_layer.quotas import KeyQuota, TenantQuotas
 from dengar_gateway.settings import GatewaySettings
 
@@ -74,6 +79,24 @@ def _parser() -> argparse.ArgumentParser:
     tlimits.add_argument("--reset", action="append", default=[], metavar="NAME",
                          help="back to the service's default (repeatable)")
     tlimits.add_argument("--json", action="store_true", help="print JSON")
+    tdelete = tenants.add_parser(
+        "delete", parents=[common],
+        help="delete a tenant and all of its data in every service (idempotent: run it again to "
+             "finish an interrupted deletion)")
+    tdelete.add_argument("tenant_id")
+    tdelete.add_argument("--json", action="store_true", help="print JSON")
+    tdelete.add_argument("--settle-s", type=float, default=None,
+                         help="wait between the two deletion passes (default: the services' "
+                              "tombstone cache time, 6 s)")
+    tret = tenants.add_parser("retention", parents=[common],
+                              help="show or set how long a tenant's mentions are kept")
+    tret.add_argument("tenant_id")
+    how = tret.add_mutually_exclusive_group()
+    how.add_argument("--days", type=int, help="keep mentions this many days (by their created_at)")
+    how.add_argument("--forever", action="store_true", help="keep this tenant's mentions forever")
+    how.add_argument("--default", action="store_true",
+                     help="back to the default (DENGAR_INSIGHTS__RETENTION__DEFAULT_DAYS)")
+    tret.add_argument("--json", action="store_true", help="print JSON")
 
     keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="command", required=True)
     kcreate = keys.add_parser("create", parents=[common], help="create an API key and print it")
@@ -181,6 +204,50 @@ async def _run(args: argparse.Namespace, accounts: Accounts, store: GatewayStore
         _out(f"revoked {args.key_id} (tenant {tenant_id})")
 
 
+async def _delete_tenant(args: argparse.Namespace, settings: GatewaySettings, store: GatewayStore) -> None:
+    admin = _admin(settings)
+    try:
+        settle = {} if args.settle_s is None else {"settle_s": max(0.0, args.settle_s)}
+        deletion = TenantDeletion(store.tenants, store.keys, store.idempotency, admin.services, **settle)
+        report = await deletion.delete(args.tenant_id)
+    finally:
+        await admin.close()
+    if args.json:
+        _out(json.dumps({"tenant_id": report.tenant_id, "deleted": True, "removed": report.removed}))
+    else:
+        for service, counts in report.removed.items():
+            for name, n in sorted(counts.items()):
+                _out(f"{service}\t{name}\t{n}")
+        _note(f"tenant {report.tenant_id} deleted")
+
+
+async def _retention(args: argparse.Namespace, settings: GatewaySettings, store: GatewayStore) -> None:
+    if await store.tenants.get(args.tenant_id) is None:
+        raise CliError(f"no tenant {args.tenant_id!r}")
+    if args.days is not None and args.days <= 0:
+        raise CliError("--days must be positive (use --forever to keep everything)", 2)
+    admin = _admin(settings)
+    try:
+        if args.days is not None or args.forever or args.default:
+            r = await admin.set_retention(args.tenant_id, days=args.days, forever=args.forever)
+        else:
+            r = await admin.get_retention(args.tenant_id)
+    finally:
+        await admin.close()
+    if args.json:
+        _out(json.dumps({"tenant_id": r.tenant_id, "days": r.days, "is_default": r.is_default}))
+    else:
+        kept = "forever" if r.days == 0 else f"{r.days} days"
+        _out(f"{r.tenant_id}\t{kept}\t{'default' if r.is_default else 'own'}")
+
+
+def _admin(settings: GatewaySettings) -> TenantAdmin:
+    # Deleting a big tenant takes a while: each call gets far longer than an API request.
+    return TenantAdmin(collector_target=settings.gateway.collector_target,
+                       insights_target=settings.gateway.insights_target,
+                       timeout_s=max(600.0, settings.gateway.grpc_timeout_s))
+
+
 async def _main(args: argparse.Namespace, settings: GatewaySettings) -> None:
     client = make_client(settings.mongo_uri, app_name="dengar-cli")
     try:
@@ -193,6 +260,12 @@ async def _main(args: argparse.Namespace, settings: GatewaySettings) -> None:
         key_quota = KeyQuota(store.quotas, TenantQuotas(store.quotas, defaults, cache_s=0))
         accounts = Accounts(store.tenants, store.keys, RateLimit(TokenBucketLimiter(0, 1)),
                             key_quota=key_quota)
+        if args.group == "tenants" and args.command == "delete":
+            await _delete_tenant(args, settings, store)
+            return
+        if args.group == "tenants" and args.command == "retention":
+            await _retention(args, settings, store)
+            return
         await _run(args, accounts, store, defaults)
     finally:
         await client.close()
@@ -204,8 +277,14 @@ def _local_platform(home: str | None) -> dict[str, Any]:
         return {}
     state = require_running(home, setting="DENGAR_MONGO_URI")
     overrides: dict[str, Any] = {"mongo_uri": state.mongo_uri}
+    gateway: dict[str, str] = {}
     if not os.environ.get("DENGAR_GATEWAY__DB"):
-        overrides["gateway"] = {"db": state.gateway_db}
+        gateway["db"] = state.gateway_db
+    for name, target in (("collector", state.collector_target), ("insights", state.insights_target)):
+        if target and not os.environ.get(f"DENGAR_GATEWAY__{name.upper()}_TARGET"):
+            gateway[f"{name}_target"] = target
+    if gateway:
+        overrides["gateway"] = gateway
     return overrides
 
 
@@ -242,8 +321,9 @@ def _group(group: str) -> Callable[[list[str]], int]:
 
 
 # `dengar tenants` and `dengar keys`, through the dengar.cli entry-point group.
-TENANTS = Command(_group("tenants"), "create a tenant and print its first API key; list tenants; "
-                  "show or set a tenant's quotas", "create NAME|list|limits TENANT")
+TENANTS = Command(_group("tenants"), "create a tenant and print its first API key; list and delete "
+                  "tenants; show or set their quotas and retention",
+                  "create NAME|list|limits T|delete T|retention T")
 KEYS = Command(_group("keys"), "create, list and revoke a tenant's API keys", "create|list|revoke")
 
 

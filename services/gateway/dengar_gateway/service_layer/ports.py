@@ -71,3 +71,26 @@ class QuotaRepository(Protocol):
 
     async def delete_key(self, tenant_id: str, key_id: str) -> None:
         """Remove a key that was just created (over the tenant's limit)."""
+
+
+class TenantTombstones(Protocol):
+    async def mark_deleted(self, tenant_id: str, now: datetime) -> bool:
+        """Mark the tenant deleted (idempotent); False when there never was such a tenant."""
+
+    async def record_deletion(self, tenant_id: str, done: bool, removed: dict[str, dict[str, int]],
+                              now: datetime) -> None: ...
+
+
+class TenantRecords(Protocol):
+    """A repository of the gateway's own tenant data (keys, idempotency records)."""
+
+    async def delete_tenant(self, tenant_id: str) -> int: ...
+
+
+class TenantDataService(Protocol):
+    """A service that owns tenant data, asked to delete a tenant's (its DeleteTenantData RPC)."""
+
+    name: str
+
+    async def delete_tenant_data(self, tenant_id: str) -> dict[str, int]:
+        """What was removed, by collection; raises when the service could not finish."""

@@ -6,12 +6,14 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from nats.aio.msg import Msg
 from opentelemetry import trace
 
 from dengar_common.bus import Outcome
 from dengar_common.telemetry import current_trace_id, span_from_headers
+from dengar_common.tenant_data import Tombstones
 from dengar_insights.domain.categories import EMPTY_SET, CategorySet
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
 from dengar_insights.entrypoints.protos import enriched_from_proto, parse_enriched
@@ -20,6 +22,7 @@ from dengar_insights.service_layer.backfill import IncomingTags
 from dengar_insights.service_layer.categories import CategoryTagger
 from dengar_insights.service_layer.ingest import MentionIngestor, Result
 from dengar_insights.service_layer.ports import MentionEvents
+from dengar_insights.service_layer.retention import RetentionCutoffs
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +63,11 @@ class EnrichedPostHandler:
 
     def __init__(self, ingestor: MentionIngestor, tagger: CategoryTagger | None = None,
                  tags: IncomingTags | None = None, events: MentionEvents | None = None,
-                 alerts: AlertEngine | None = None) -> None:
+                 alerts: AlertEngine | None = None, deleted: Tombstones | None = None,
+                 retention: RetentionCutoffs | None = None) -> None:
         self._ingestor = ingestor
+        self._deleted = deleted
+        self._retention = retention
         self._alerts = alerts
         self._tagger = tagger
         self._tags = tags
@@ -82,6 +88,34 @@ class EnrichedPostHandler:
         return out
 
     async def __call__(self, msgs: Sequence[Msg]) -> list[Outcome]:
+        if self._deleted is None:
+            return await self._handle(msgs)
+        deleted = await self._deleted.deleted()
+        keep = [i for i, m in enumerate(msgs) if _tenant(m) not in deleted]
+        if len(keep) == len(msgs):
+            return await self._handle(msgs)
+        # Messages of a deleted tenant still in flight: acked and dropped, never stored.
+        dropped = len(msgs) - len(keep)
+        self.results["dropped_deleted_tenant"] += dropped
+        logger.info("dropped %d messages of deleted tenants", dropped)
+        outcomes: list[Outcome] = [None] * len(msgs)
+        if keep:
+            for i, outcome in zip(keep, await self._handle([msgs[i] for i in keep]), strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    async def _cutoffs(self, msgs: Sequence[Msg]) -> dict[str, datetime | None]:
+        out: dict[str, datetime | None] = {}
+        for tenant in dict.fromkeys(_tenant(m) for m in msgs):
+            try:
+                out[tenant] = await self._retention.cutoff(tenant) if self._retention else None
+            except Exception as exc:
+                # Stored then, and removed by the next sweep.
+                logger.warning("retention of %s unavailable: %s", tenant, exc)
+                out[tenant] = None
+        return out
+
+    async def _handle(self, msgs: Sequence[Msg]) -> list[Outcome]:
         outcomes: list[Outcome] = [None] * len(msgs)
         indexes: list[int] = []
         items: list[tuple[PreparedMention, str]] = []
@@ -90,6 +124,7 @@ class EnrichedPostHandler:
         # Decoding and category matching are CPU-bound (long posts, proximity expressions): they run
         # in a worker thread so that the event loop keeps serving everything else meanwhile.
         prepared = await asyncio.to_thread(_prepare_all, msgs, category_sets)
+        cutoffs = await self._cutoffs(msgs)
         for i, msg in enumerate(msgs):
             with span_from_headers("insights.receive", msg.headers) as span:
                 # The mention records the trace of the message that wrote it (HTTP → ... → here).
@@ -106,6 +141,11 @@ class EnrichedPostHandler:
                 if isinstance(categories, Exception):
                     # Only a valid post waits for its categories; an invalid one is refused above.
                     outcomes[i] = categories
+                    continue
+                cutoff = cutoffs[_tenant(msg)]
+                if cutoff is not None and m.fields["created_at"] < cutoff:
+                    # Already past its tenant's retention: acked, not stored (docs/retention.md).
+                    self.results["expired"] += 1
                     continue
             indexes.append(i)
             items.append((m, trace_id))

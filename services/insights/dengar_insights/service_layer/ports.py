@@ -225,3 +225,27 @@ class StreamReads(Protocol):
     async def get_for_stream(self, tenant_id: str, mention_id: str) -> Doc | None:
         """The stored mention with what the filters need (``terms``) and its ``content_hash``."""
         ...
+
+
+class RetentionStore(Protocol):
+    """Per-tenant retention settings and the removal of expired data (``domain/retention.py``)."""
+
+    async def get_days(self, tenant_id: str) -> int | None:
+        """The tenant's own retention in days (0 = forever), None when it has none."""
+        ...
+
+    async def set_days(self, tenant_id: str, days: int | None) -> None:
+        """Set the tenant's own retention; None removes it (the default applies)."""
+        ...
+
+    async def tenants(self) -> dict[str, int | None]:
+        """Every tenant with mentions or a setting, with its own retention (None: the default)."""
+        ...
+
+    async def expire(self, tenant_id: str, cutoff: datetime, *, batch: int) -> dict[str, int]:
+        """Remove the tenant's data older than ``cutoff``; the count per collection."""
+        ...
+
+    async def lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Take or renew a named lease until ``until``; False when another owner holds it."""
+        ...
