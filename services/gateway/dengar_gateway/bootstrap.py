@@ -13,7 +13,9 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
@@ -22,7 +24,7 @@ from dengar_common.settings import write_port_file
 from dengar_gateway.adapters.backends import Backends
 from dengar_gateway.adapters.store import GatewayStore
 from dengar_gateway.domain.ratelimit import TokenBucketLimiter
-from dengar_gateway.entrypoints.deps import GatewayDeps
+from dengar_gateway.entrypoints.deps import GatewayDeps, body_model_of
 from dengar_gateway.entrypoints.middleware import BodyLimitMiddleware, TracingMiddleware
 from dengar_gateway.entrypoints.problems import PROBLEM_JSON, install_problem_handlers
 from dengar_gateway.entrypoints.routers import alerts as alerts_router
@@ -113,13 +115,41 @@ _BODY_MODELS += channels_router.OPENAPI_MODELS
 _BODY_MODELS += alerts_router.OPENAPI_MODELS
 
 
+def _body_models(dependant: Dependant) -> Iterator[type[BaseModel]]:
+    for dep in dependant.dependencies:
+        model = body_model_of(dep.call)
+        if model is not None:
+            yield model
+        yield from _body_models(dep)
+
+
+def _declare_json_bodies(app: FastAPI, schema: dict[str, Any]) -> list[type[BaseModel]]:
+    """Declare the bodies that routes read with ``json_body`` (invisible to FastAPI) from the very
+    model that validates them, so the OpenAPI cannot drift from what the route accepts. A route's
+    own ``openapi_extra`` (with examples) is kept. Returns the models, for the components."""
+    models: list[type[BaseModel]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        for model in _body_models(route.dependant):
+            models.append(model)
+            for method in route.methods:
+                operation = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+                if operation is not None and "requestBody" not in operation:
+                    operation["requestBody"] = {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+    return models
+
+
 def _openapi_schema(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description,
                          routes=app.routes, tags=TAGS)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in _BODY_MODELS:
+    declared = _declare_json_bodies(app, schema)
+    for model in dict.fromkeys([*_BODY_MODELS, *declared]):
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(model_schema.pop("$defs", {}))
         components[model.__name__] = model_schema
