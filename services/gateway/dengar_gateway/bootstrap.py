@@ -9,6 +9,7 @@ import logging
 import math
 from collections.abc import Iterator
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 import uvicorn
@@ -142,6 +143,23 @@ def _declare_json_bodies(app: FastAPI, schema: dict[str, Any]) -> list[type[Base
     return models
 
 
+def _document_generic_problems(schema: dict[str, Any]) -> None:
+    """The errors that every operation of a kind can answer, whatever its route declares: a key's
+    401, 403 and 429; a JSON body's 400 (malformed), 413, 415 and 422; a parameter's 422."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            statuses: set[int] = set()
+            if operation.get("security"):
+                statuses |= {401, 403, 429}
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                statuses |= {400, 413, 415, 422}
+            if operation.get("parameters") or operation.get("requestBody"):
+                statuses.add(422)
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(str(status), {"description": HTTPStatus(status).phrase})
+
+
 def _openapi_schema(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -153,6 +171,7 @@ def _openapi_schema(app: FastAPI) -> dict[str, Any]:
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(model_schema.pop("$defs", {}))
         components[model.__name__] = model_schema
+    _document_generic_problems(schema)
     # Every error is a problem document, including FastAPI's automatic 422.
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operations in schema.get("paths", {}).values():
