@@ -1,9 +1,8 @@
 """Fuzzing the public API against its own OpenAPI on the real platform (all services, NATS and the
 store), with a key holding every scope: no 5xx, and every response as documented.
 
-Bounded here (``DENGAR_FUZZ_EXAMPLES`` cases per operation and mode, 5 by default: about a
-minute and a half on two cores); `make fuzz`
-runs many more.
+Bounded here (``DENGAR_FUZZ_EXAMPLES`` cases per operation and mode, 5 by default: about a minute
+and a half on two cores); `make fuzz` runs many more.
 """
 
 from __future__ import annotations
