@@ -116,12 +116,13 @@ _BODY_MODELS += channels_router.OPENAPI_MODELS
 _BODY_MODELS += alerts_router.OPENAPI_MODELS
 
 
-def _body_models(dependant: Dependant) -> Iterator[type[BaseModel]]:
+def json_body_models(dependant: Dependant) -> Iterator[type[BaseModel]]:
+    """The models of the ``json_body`` dependencies of a route (nested ones included)."""
     for dep in dependant.dependencies:
         model = body_model_of(dep.call)
         if model is not None:
             yield model
-        yield from _body_models(dep)
+        yield from json_body_models(dep)
 
 
 def _declare_json_bodies(app: FastAPI, schema: dict[str, Any]) -> list[type[BaseModel]]:
@@ -133,7 +134,7 @@ def _declare_json_bodies(app: FastAPI, schema: dict[str, Any]) -> list[type[Base
         route = context.original_route
         if not isinstance(route, APIRoute):
             continue
-        for model in _body_models(route.dependant):
+        for model in json_body_models(route.dependant):
             models.append(model)
             for method in route.methods:
                 operation = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())

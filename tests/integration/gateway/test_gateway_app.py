@@ -38,7 +38,7 @@ def test_openapi_declares_every_body_a_route_reads_and_its_errors() -> None:
     such a body can get."""
     from fastapi.routing import APIRoute, iter_route_contexts
 
-    from dengar_gateway.bootstrap import _body_models
+    from dengar_gateway.bootstrap import json_body_models
     from dengar_gateway.settings import GatewayConfig
 
     app = bootstrap.create_app(GatewayConfig(), None)  # type: ignore[arg-type]  # no request is served
@@ -48,7 +48,7 @@ def test_openapi_declares_every_body_a_route_reads_and_its_errors() -> None:
         route = context.original_route
         if not isinstance(route, APIRoute):
             continue
-        for model in _body_models(route.dependant):
+        for model in json_body_models(route.dependant):
             for method in route.methods:
                 operation = spec["paths"][route.path_format][method.lower()]
                 schema = operation["requestBody"]["content"]["application/json"]["schema"]
