@@ -47,6 +47,12 @@ CHAOS_ROUNDS ?= 5
 chaos: install
 	DENGAR_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_chaos.py
 
+# The API fuzzer (tests/e2e/test_api_fuzz.py) with many more cases than `make test` runs.
+FUZZ_EXAMPLES ?= 200
+.PHONY: fuzz
+fuzz: install
+	DENGAR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_api_fuzz.py
+
 protos: install
 	$(BIN)/python scripts/gen_protos.py
 

@@ -9,11 +9,14 @@ import logging
 import math
 from collections.abc import Iterator
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
@@ -24,7 +27,7 @@ from dengar_gateway.adapters.store import GatewayStore
 from dengar_gateway.domain.quotas import TenantLimits
 from dengar_gateway.domain.ratelimit import TokenBucketLimiter
 from dengar_gateway.domain.streams import StreamLimits
-from dengar_gateway.entrypoints.deps import GatewayDeps
+from dengar_gateway.entrypoints.deps import GatewayDeps, body_model_of
 from dengar_gateway.entrypoints.middleware import BodyLimitMiddleware, TracingMiddleware
 from dengar_gateway.entrypoints.problems import PROBLEM_JSON, install_problem_handlers
 from dengar_gateway.entrypoints.routers import alerts as alerts_router
@@ -122,16 +125,63 @@ _BODY_MODELS += channels_router.OPENAPI_MODELS
 _BODY_MODELS += alerts_router.OPENAPI_MODELS
 
 
+def json_body_models(dependant: Dependant) -> Iterator[type[BaseModel]]:
+    """The models of the ``json_body`` dependencies of a route (nested ones included)."""
+    for dep in dependant.dependencies:
+        model = body_model_of(dep.call)
+        if model is not None:
+            yield model
+        yield from json_body_models(dep)
+
+
+def _declare_json_bodies(app: FastAPI, schema: dict[str, Any]) -> list[type[BaseModel]]:
+    """Declare the bodies that routes read with ``json_body`` (invisible to FastAPI) from the very
+    model that validates them, so the OpenAPI cannot drift from what the route accepts. A route's
+    own ``openapi_extra`` (with examples) is kept. Returns the models, for the components."""
+    models: list[type[BaseModel]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        for model in json_body_models(route.dependant):
+            models.append(model)
+            for method in route.methods:
+                operation = schema.get("paths", {}).get(route.path_format, {}).get(method.lower())
+                if operation is not None and "requestBody" not in operation:
+                    operation["requestBody"] = {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+    return models
+
+
+def _document_generic_problems(schema: dict[str, Any]) -> None:
+    """The errors that every operation of a kind can answer, whatever its route declares: a key's
+    401, 403 and 429; a JSON body's 400 (malformed), 413, 415 and 422; a parameter's 422."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            statuses: set[int] = set()
+            if operation.get("security"):
+                statuses |= {401, 403, 429}
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                statuses |= {400, 413, 415, 422}
+            if operation.get("parameters") or operation.get("requestBody"):
+                statuses.add(422)
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(str(status), {"description": HTTPStatus(status).phrase})
+
+
 def _openapi_schema(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description,
                          routes=app.routes, tags=TAGS)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in _BODY_MODELS:
+    declared = _declare_json_bodies(app, schema)
+    for model in dict.fromkeys([*_BODY_MODELS, *declared]):
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(model_schema.pop("$defs", {}))
         components[model.__name__] = model_schema
+    _document_generic_problems(schema)
     # Every error is a problem document, including FastAPI's automatic 422.
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operations in schema.get("paths", {}).values():

@@ -32,6 +32,39 @@ async def test_openapi_and_docs(gateway) -> None:
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
+def test_openapi_declares_every_body_a_route_reads_and_its_errors() -> None:
+    """Bodies read by ``json_body`` are invisible to FastAPI: the schema declares each from the model
+    that validates it (a route's hand-written example must name that same model), with the errors
+    such a body can get."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from dengar_gateway.bootstrap import json_body_models
+    from dengar_gateway.settings import GatewayConfig
+
+    app = bootstrap.create_app(GatewayConfig(), None)  # type: ignore[arg-type]  # no request is served
+    spec = app.openapi()
+    checked = 0
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        for model in json_body_models(route.dependant):
+            for method in route.methods:
+                operation = spec["paths"][route.path_format][method.lower()]
+                schema = operation["requestBody"]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": f"#/components/schemas/{model.__name__}"}, route.path_format
+                assert model.__name__ in spec["components"]["schemas"]
+                assert {"400", "413", "415", "422"} <= operation["responses"].keys(), route.path_format
+                checked += 1
+    # The inbox's bodies had no declaration at all before.
+    assert checked >= 18
+    assert "requestBody" in spec["paths"]["/v1/mentions/{mention_id}/notes"]["post"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security"):
+                assert {"401", "403", "429"} <= operation["responses"].keys(), (method, path)
+
+
 async def test_dashboard_is_served_from_package_data(gateway) -> None:
     page = await gateway.client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

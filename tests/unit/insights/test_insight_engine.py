@@ -274,3 +274,13 @@ async def test_a_week_brief_finds_the_hourly_burst_and_the_wave_that_lasts_days(
     assert wave[0].metrics["start"] == "2026-11-28T00:00:00Z"
     assert wave[0].metrics["end"] == "2026-11-30T00:00:00Z"
     assert any(d.kind == ASPECT and d.value == "price:negative" for d in wave[0].drivers)
+
+
+async def test_windows_at_the_start_of_the_calendar_have_no_history_but_answer() -> None:
+    # Found by the API fuzzer: the history before year 1 overflowed (a 502 at /v1/insights/brief).
+    start = datetime(1, 1, 1, 21, tzinfo=UTC)
+    brief = await engine(Store()).brief(BriefRequest("acme", start, start + timedelta(hours=1),
+                                                     queries=QUERIES))
+    assert not brief.cards
+    spikes = await engine(Store()).spikes(SpikesRequest("acme", start, start + timedelta(hours=1)))
+    assert not spikes.spikes

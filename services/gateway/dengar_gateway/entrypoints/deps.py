@@ -32,6 +32,7 @@ from dengar_gateway.settings import GatewayConfig
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+BODY_MODEL_ATTR = "__dengar_body_model__"
 
 
 @dataclass
@@ -161,4 +162,12 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
                 [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
 
     parse.__name__ = f"parse_{model.__name__}"
+    # FastAPI cannot see a body read this way: the OpenAPI builder (bootstrap) declares it from this.
+    setattr(parse, BODY_MODEL_ATTR, model)  # a function attribute mypy has no type for
     return parse
+
+
+def body_model_of(dependency: Callable[..., Any] | None) -> type[BaseModel] | None:
+    """The model a ``json_body`` dependency validates the request body as (None for others)."""
+    model = getattr(dependency, BODY_MODEL_ATTR, None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from dengar_gateway.entrypoints.schema_types import Int32
+
 # Guards against huge bodies only: insights owns the real limits and names the field at fault.
 MAX_TEXT = 4000
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
@@ -41,10 +43,10 @@ class AlertRuleIn(BaseModel):
     query_id: Text = ""
     metric: Text = Field("volume", description="For spike rules: volume or negative.")
     threshold: float = Field(0.0, description="For negative_share rules: a share in (0, 1).")
-    window_minutes: int = Field(60, description="The rolling window (5 minutes - 7 days).")
-    min_volume: int = 0
+    window_minutes: Int32 = Field(60, description="The rolling window (5 minutes - 7 days).")
+    min_volume: Int32 = 0
     expression: Text = Field("", description="For mention_match rules, in the listening-query language.")
-    cooldown_s: int = Field(3600, description="After an incident fired, the same incident does not "
+    cooldown_s: Int32 = Field(3600, description="After an incident fired, the same incident does not "
                                               "fire again for this long.")
     quiet_hours: QuietHoursIO | None = Field(None, description="Notifications raised in these local "
                                              "hours are held and delivered when they end.")
@@ -63,10 +65,10 @@ class AlertRulePatchIn(BaseModel):
     query_id: Text | None = None
     metric: Text | None = None
     threshold: float | None = None
-    window_minutes: int | None = None
-    min_volume: int | None = None
+    window_minutes: Int32 | None = None
+    min_volume: Int32 | None = None
     expression: Text | None = None
-    cooldown_s: int | None = None
+    cooldown_s: Int32 | None = None
     quiet_hours: QuietHoursIO | None = None
     channel_ids: list[ChannelId] | None = Field(None, max_length=50)
     enabled: bool | None = None

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from dengar_gateway.entrypoints.schema_types import INT64_MAX
+
 State = Literal["open", "in_progress", "resolved", "ignored"]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Assignee = Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)]
@@ -31,15 +33,16 @@ class WorkflowChangeIn(BaseModel):
 
 
 class WorkflowPatchIn(WorkflowChangeIn):
-    version: int | None = Field(None, ge=0, description="Change only if the workflow is still at "
-                                                        "this version (or send `If-Match`).")
+    version: int | None = Field(None, ge=0, le=INT64_MAX,
+                                description="Change only if the workflow is still at "
+                                            "this version (or send `If-Match`).")
 
 
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: NoteText
-    version: int | None = Field(None, ge=0)
+    version: int | None = Field(None, ge=0, le=INT64_MAX)
 
 
 class BulkWorkflowIn(BaseModel):

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dengar_gateway.entrypoints.schema_types import INT32_MAX
+
 SourceStatusName = Literal["active", "paused", "error"]
 SOURCE_KINDS = ("mastodon", "bluesky", "reddit", "youtube", "x", "rss", "hackernews", "webhook")
 _KINDS_DOC = ", ".join(SOURCE_KINDS)
@@ -27,8 +29,9 @@ class SourceCreateIn(_In):
         default_factory=dict, max_length=16,
         description="Secret fields (e.g. `access_token`). Write-only: never returned, only their names "
                     "in `credential_fields`.")
-    interval_seconds: int = Field(0, ge=0, description="Polling interval of a pull source; 0 or absent "
-                                                       "picks the default.")
+    interval_seconds: int = Field(0, ge=0, le=INT32_MAX,
+                                  description="Polling interval of a pull source; 0 or absent picks "
+                                              "the default.")
     paused: bool = False
 
 
@@ -40,7 +43,7 @@ class SourcePatchIn(_In):
                                          "`replace_credentials`).")
     replace_credentials: bool = Field(False, description="Replace every credential by `credentials` "
                                                          "(none clears them).")
-    interval_seconds: int | None = Field(None, ge=0)
+    interval_seconds: int | None = Field(None, ge=0, le=INT32_MAX)
 
 
 class SourceOut(BaseModel):

@@ -309,7 +309,11 @@ class InsightEngine:
     def _history_start(self, start: datetime, interval: str) -> datetime:
         period = DEFAULT_PARAMS.period(interval)
         cycles = DEFAULT_PARAMS.seasonal_cycles
-        return floor_time(start, interval) - cycles * period * INTERVALS[interval]
+        floor, history = floor_time(start, interval), cycles * period * INTERVALS[interval]
+        # A window near the start of the calendar has no history before it (a datetime cannot even
+        # hold it): the history is then whatever there is.
+        first = datetime.min.replace(tzinfo=floor.tzinfo)
+        return first if floor - first < history else floor - history
 
     async def _series(self, tenant: str, interval: str, start: datetime, end: datetime,
                       query_id: str | None) -> list[BucketCounts]:
