@@ -16,8 +16,23 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
-from dengar_cli.platform import Platform, tail
+from dengar_cli.platform import tail
+
+
+class Supervised(Protocol):
+    """What the supervisor watches (``dengar_cli.platform.Platform``): named processes it can
+    poll and start again."""
+
+    def process_names(self) -> list[str]: ...
+
+    def exit_code(self, name: str) -> int | None: ...
+
+    def log_path(self, name: str) -> Path: ...
+
+    def respawn(self, name: str) -> None: ...
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +94,7 @@ class Supervisor:
     shutdown ends.
     """
 
-    def __init__(self, platform: Platform, policy: RestartPolicy | None = None, *,
+    def __init__(self, platform: Supervised, policy: RestartPolicy | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
                  on_give_up: Callable[[CrashLoopError], None] | None = None) -> None:
         self.platform = platform

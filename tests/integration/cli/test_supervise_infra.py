@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ def supervised(tmp_path: Path) -> Iterator[tuple[Platform, Supervisor]]:
         platform.stop()
 
 
-def _wait(cond, what: str, timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
+def _wait(cond: Callable[[], object], what: str, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

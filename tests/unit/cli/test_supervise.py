@@ -98,7 +98,7 @@ def fake(tmp_path: Path):
 
 def test_a_killed_process_is_restarted_after_its_back_off_and_the_rest_keeps_running(fake) -> None:
     clock = Clock()
-    sup = Supervisor(fake, RestartPolicy(base_s=1), clock=clock)  # type: ignore[arg-type]
+    sup = Supervisor(fake, RestartPolicy(base_s=1), clock=clock)
     sup.poll()
     gateway = fake.procs["gateway"]
     fake.procs["insights"].send_signal(signal.SIGKILL)
@@ -127,7 +127,7 @@ def test_a_killed_process_is_restarted_after_its_back_off_and_the_rest_keeps_run
 
 def test_a_crash_loop_gives_up_with_the_log_tail(fake) -> None:
     clock = Clock()
-    sup = Supervisor(fake, RestartPolicy(base_s=1, max_crashes=4, window_s=300), clock=clock)  # type: ignore[arg-type]
+    sup = Supervisor(fake, RestartPolicy(base_s=1, max_crashes=4, window_s=300), clock=clock)
     sup.poll()
     fake.crash_on_start.add("nats-server")
     fake.procs["nats-server"].kill()
@@ -146,9 +146,10 @@ def test_a_crash_loop_gives_up_with_the_log_tail(fake) -> None:
 def test_the_thread_reports_giving_up(fake) -> None:
     seen: list[CrashLoopError] = []
     fake.crash_on_start.add("gateway")
-    sup = Supervisor(fake, RestartPolicy(base_s=0.01, max_crashes=3), on_give_up=seen.append)  # type: ignore[arg-type]
+    sup = Supervisor(fake, RestartPolicy(base_s=0.01, max_crashes=3), on_give_up=seen.append)
     sup.start(interval=0.01)
     fake.procs["gateway"].kill()
-    sup._thread.join(timeout=30)  # type: ignore[union-attr]
+    assert sup._thread is not None
+    sup._thread.join(timeout=30)
     sup.stop()
     assert [e.name for e in seen] == ["gateway"] and sup.failure is seen[0]
