@@ -62,7 +62,8 @@ def _deletion(log: Log, services: list[Service], tenants: Tenants | None = None,
 
     tenants = tenants or Tenants(log, {"acme"})
     return (TenantDeletion(tenants, Records(log, "keys", 2), Records(log, "idempotency", 1), services,
-                           settle_s=6.0, attempts=attempts, backoff_s=0.5, clock=lambda: NOW, sleep=sleep),
+                           quotas=Records(log, "quotas", 3), settle_s=6.0, attempts=attempts,
+                           backoff_s=0.5, clock=lambda: NOW, sleep=sleep),
             tenants, slept)
 
 
@@ -73,10 +74,11 @@ async def test_tombstone_and_keys_first_then_two_passes_over_the_services() -> N
     deletion, tenants, slept = _deletion(log, [collector, insights])
     report = await deletion.delete("acme")
     assert log.steps == ["tombstone acme", "keys acme", "collector acme", "insights acme",
-                         "collector acme", "insights acme", "idempotency acme"]
+                         "collector acme", "insights acme", "idempotency acme", "quotas acme"]
     assert slept == [6.0]
     # The second pass removed a mention that slipped in before insights knew of the tombstone.
-    assert report.removed == {"gateway": {"api_keys": 2, "idempotency": 1}, "collector": {"queries": 2},
+    assert report.removed == {"gateway": {"api_keys": 2, "idempotency": 1, "quota_state": 3},
+                              "collector": {"queries": 2},
                               "insights": {"mentions": 11}}
     assert tenants.recorded == [(True, report.removed)]
 

@@ -96,3 +96,9 @@ class MongoQuotaStore:
 
     async def delete_key(self, tenant_id: str, key_id: str) -> None:
         await self._keys.delete_one({"_id": key_id, "tenant_id": tenant_id})
+
+    async def delete_tenant(self, tenant_id: str) -> int:
+        """Offboarding: the tenant's request windows and stream leases (they would expire anyway)."""
+        windows = await self._windows.delete_many({"tenant_id": tenant_id})
+        leases = await self._leases.delete_many({"tenant_id": tenant_id})
+        return windows.deleted_count + leases.deleted_count

@@ -208,7 +208,8 @@ async def _delete_tenant(args: argparse.Namespace, settings: GatewaySettings, st
     admin = _admin(settings)
     try:
         settle = {} if args.settle_s is None else {"settle_s": max(0.0, args.settle_s)}
-        deletion = TenantDeletion(store.tenants, store.keys, store.idempotency, admin.services, **settle)
+        deletion = TenantDeletion(store.tenants, store.keys, store.idempotency, admin.services,
+                                  quotas=store.quotas, **settle)
         report = await deletion.delete(args.tenant_id)
     finally:
         await admin.close()

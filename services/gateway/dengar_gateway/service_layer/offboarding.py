@@ -48,12 +48,14 @@ class DeletionReport:
 
 class TenantDeletion:
     def __init__(self, tenants: TenantTombstones, keys: TenantRecords, idempotency: TenantRecords,
-                 services: Sequence[TenantDataService], *, settle_s: float = 6.0, attempts: int = 4,
+                 services: Sequence[TenantDataService], *, quotas: TenantRecords | None = None,
+                 settle_s: float = 6.0, attempts: int = 4,
                  backoff_s: float = 1.0, clock: Callable[[], datetime] = _utcnow,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._tenants = tenants
         self._keys = keys
         self._idempotency = idempotency
+        self._quotas = quotas
         self._services = services
         self._settle = settle_s
         self._attempts = attempts
@@ -89,6 +91,9 @@ class TenantDeletion:
             await self._tenants.record_deletion(tenant_id, False, report.removed, self._clock())
             raise
         report.add("gateway", {"idempotency": await self._idempotency.delete_tenant(tenant_id)})
+        if self._quotas is not None:
+            # Last: the tenant's own late requests (refused now) may still have opened a window.
+            report.add("gateway", {"quota_state": await self._quotas.delete_tenant(tenant_id)})
         await self._tenants.record_deletion(tenant_id, True, report.removed, self._clock())
         logger.info("tenant %s deleted: %s", tenant_id, report.removed)
         return report
