@@ -199,13 +199,6 @@ def instrument_clients() -> None:
     HTTPXClientInstrumentor().instrument()
 
 
-def configure_tracing(service_name: str, *, console: bool = False,
-                      processors: list[SpanProcessor] | None = None) -> TracerProvider | None:
-    """Traces only (tools and tests); services call ``configure_telemetry``."""
-    return configure_telemetry(service_name, console=console, span_processors=processors or (),
-                               instrument=False).tracer_provider
-
-
 def inject_headers(carrier: MutableMapping[str, str] | None = None) -> dict[str, str]:
     """Headers carrying the current trace context (traceparent/tracestate)."""
     out: dict[str, str] = dict(carrier or {})
