@@ -35,6 +35,7 @@ DEFAULT_PROTOCOL = "http/protobuf"
 # in seconds, http.request.method, db.system.name...) unless the operator asks otherwise.
 DEFAULT_SEMCONV_OPT_IN = "http,database"
 MESSAGING_SYSTEM = "nats"
+SHUTDOWN_TIMEOUT_MS = 5000
 
 
 class TelemetryConfigError(ValueError):
@@ -116,13 +117,14 @@ class Telemetry:
     _prometheus_server: Any = None
 
     def shutdown(self) -> None:
-        for label, provider in (("tracer", self.tracer_provider), ("meter", self.meter_provider)):
-            if provider is None:
-                continue
-            try:
-                provider.shutdown()
-            except Exception:
-                logger.exception("shutting down the %s provider failed", label)
+        try:
+            if self.tracer_provider is not None:
+                self.tracer_provider.shutdown()
+            if self.meter_provider is not None:
+                # Bounded: an unreachable collector must not hold the exit past the pod's grace.
+                self.meter_provider.shutdown(timeout_millis=SHUTDOWN_TIMEOUT_MS)
+        except Exception:
+            logger.exception("shutting down telemetry failed")
         if self._prometheus_server is not None:
             server, thread = self._prometheus_server
             server.shutdown()

@@ -132,6 +132,10 @@ def test_one_post_is_one_trace_across_every_service_and_the_metrics_arrive(
     assert nlp_process.attributes["messaging.destination.name"] == "otel.posts.collected.oteltenant"
     send = next(s for s in spans if s.service == "dengar-collector" and s.kind == PRODUCER)
     assert send.attributes["messaging.message.id"] == "oteltenant:x:otel-1"
+    # What storing the mention caused (its live-stream event) belongs to the same trace.
+    assert receiver.wait_for(lambda: any(
+        s.name == "send otel.mentions.stored.{tenant}" and s.service == "dengar-insights"
+        for s in receiver.trace(trace_id)), timeout=10)
 
     # Metrics: RED per route and method, the pipeline's counters, the consumers' lag, NLP latency.
     def arrived() -> bool:

@@ -169,16 +169,18 @@ class EnrichedPostHandler:
                 # A failure here fails the batch (retried): storing stale tags would undo a backfill.
                 items = await self._tags.adjust(items)
             results = await self._ingestor.ingest_batch(items)
-        if self._events is not None:
-            await self._announce(msgs, indexes, items, results, outcomes)
-        new: dict[str, list[dict[str, object]]] = {}
-        for (m, _), res in zip(items, results, strict=True):
-            # Only a first insert is new: a redelivered or updated post never re-alerts.
-            if res is Result.INSERTED:
-                new.setdefault(m.tenant_id, []).append({"_id": m.id, **m.fields})
-        if self._alerts is not None:
-            for tenant, docs in new.items():
-                await self._alerts.on_mentions(tenant, docs)
+            # Still in the store span: the mention events and alert checks it causes are part of
+            # the same trace rather than traces of their own.
+            if self._events is not None:
+                await self._announce(msgs, indexes, items, results, outcomes)
+            new: dict[str, list[dict[str, object]]] = {}
+            for (m, _), res in zip(items, results, strict=True):
+                # Only a first insert is new: a redelivered or updated post never re-alerts.
+                if res is Result.INSERTED:
+                    new.setdefault(m.tenant_id, []).append({"_id": m.id, **m.fields})
+            if self._alerts is not None:
+                for tenant, docs in new.items():
+                    await self._alerts.on_mentions(tenant, docs)
         for i, res in zip(indexes, results, strict=True):
             if isinstance(res, BaseException):
                 logger.warning("storing the message on %s failed: %s", msgs[i].subject, res)
