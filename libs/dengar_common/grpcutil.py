@@ -13,6 +13,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+from opentelemetry.instrumentation.grpc.filters import any_of, negate, service_name
 
 from dengar_common import metrics
 from dengar_common.grpcerrors import DomainErrorInterceptor
@@ -93,8 +94,11 @@ def _status_name(context: Any, error: BaseException | None) -> str:
 
 
 def _otel_server_interceptor() -> aio.ServerInterceptor:
+    # Health checks (probes, every few seconds per pod) and reflection would each be a trace of
+    # their own: noise. They are still measured (rpc.server.call.duration).
+    untraced = negate(any_of(service_name(health.SERVICE_NAME), service_name(reflection.SERVICE_NAME)))
     return cast(aio.ServerInterceptor,
-                aio_server_interceptor())  # type: ignore[no-untyped-call]  # the package ships no types
+                aio_server_interceptor(filter_=untraced))  # type: ignore[no-untyped-call]  # no types
 
 
 def _otel_client_interceptors() -> list[aio.ClientInterceptor]:
