@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -22,6 +24,8 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+
+from dengar_common import metrics, telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,8 @@ DUPLICATE_WINDOW_S = 600.0
 # within that time is dropped by the server.
 MENTION_EVENTS_MAX_AGE_S = 2 * 3600.0
 MENTION_EVENTS_DUPLICATE_WINDOW_S = 3600.0
+# How often an idle consumer asks the server for its lag (dengar.messaging.consumer.pending).
+LAG_CHECK_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -129,10 +135,18 @@ async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
 
 async def publish(js: JetStreamContext, subject: str, payload: bytes, *, msg_id: str,
                   headers: dict[str, str] | None = None, timeout: float = 10.0) -> bool:
-    """Publish with de-duplication. Returns False when the server dropped it as a duplicate."""
+    """Publish with de-duplication. Returns False when the server dropped it as a duplicate.
+
+    The publish is a PRODUCER span of the current trace, whose context travels in the message's
+    headers (W3C ``traceparent``): the consumer's span continues it.
+    """
     hdrs = dict(headers or {})
     hdrs["Nats-Msg-Id"] = msg_id
-    ack = await js.publish(subject, payload, headers=hdrs, timeout=timeout)
+    with telemetry.producer_span(subject, message_id=msg_id) as span:
+        hdrs = telemetry.inject_headers(hdrs)
+        ack = await js.publish(subject, payload, headers=hdrs, timeout=timeout)
+        if ack.duplicate:
+            span.set_attribute("dengar.messaging.duplicate", True)
     return not ack.duplicate
 
 
@@ -162,14 +176,24 @@ class PullWorker:
     """
 
     def __init__(self, js: JetStreamContext, subjects: Subjects, config: WorkerConfig,
-                 handler: BatchHandler) -> None:
+                 handler: BatchHandler, *, instruments: metrics.Instruments | None = None) -> None:
         self._js = js
+        self._instruments = instruments
         self._subjects = subjects
         self._cfg = config
         self._handler = handler
         self._stopping = asyncio.Event()
         self.processed = 0
         self.dead_lettered = 0
+        # Bounded metric attributes: the stream and the durable, never the subject (tenant).
+        self._attrs = {"messaging.system": telemetry.MESSAGING_SYSTEM,
+                       "messaging.destination.name": config.stream,
+                       "messaging.consumer.group.name": config.durable}
+        self._lag_checked = 0.0
+
+    @property
+    def _inst(self) -> metrics.Instruments:
+        return self._instruments or metrics.instruments()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -190,6 +214,7 @@ class PullWorker:
                 try:
                     msgs = await sub.fetch(cfg.batch_size, timeout=cfg.max_wait_s)
                 except (TimeoutError, NatsTimeoutError):
+                    await self._check_lag(sub)
                     continue
                 except Exception as exc:  # connection hiccups: back off, the client reconnects
                     if self._stopping.is_set():
@@ -205,7 +230,51 @@ class PullWorker:
             except Exception:  # already closed or draining
                 logger.debug("unsubscribe failed", exc_info=True)
 
+    async def _check_lag(self, sub: Any) -> None:
+        """While idle, the lag comes from the server (at most every LAG_CHECK_S): a fetch that
+        times out may still leave messages pending (max_ack_pending reached, another replica)."""
+        now = time.monotonic()
+        if now - self._lag_checked < LAG_CHECK_S:
+            return
+        self._lag_checked = now
+        try:
+            info = await sub.consumer_info()
+        except Exception as exc:  # informational only: the next check tries again
+            logger.debug("consumer info of %s failed: %s", self._cfg.durable, exc)
+            return
+        metrics.set_consumer_pending(self._cfg.stream, self._cfg.durable, int(info.num_pending or 0))
+
+    def _record_received(self, msgs: Sequence[Msg]) -> None:
+        inst = self._inst
+        redelivered = 0
+        for msg in msgs:
+            try:
+                if (msg.metadata.num_delivered or 1) > 1:
+                    redelivered += 1
+            except Exception:  # not a JetStream message (tests hand plain ones)
+                continue
+        if redelivered:
+            inst.consumer_redeliveries.add(redelivered, self._attrs)
+        try:
+            # Each message says how many were still waiting behind it when it was delivered.
+            pending = msgs[-1].metadata.num_pending
+        except Exception:
+            pending = None
+        if pending is not None:
+            metrics.set_consumer_pending(self._cfg.stream, self._cfg.durable, int(pending))
+            self._lag_checked = time.monotonic()
+
     async def _process(self, msgs: Sequence[Msg]) -> None:
+        started = time.perf_counter()
+        self._record_received(msgs)
+        try:
+            await self._handle(msgs)
+        finally:
+            inst = self._inst
+            inst.process_duration.record(time.perf_counter() - started, self._attrs)
+            inst.consumer_processed.add(len(msgs), self._attrs)
+
+    async def _handle(self, msgs: Sequence[Msg]) -> None:
         try:
             outcomes = list(await self._handler(msgs))
             if len(outcomes) != len(msgs):
@@ -240,6 +309,7 @@ class PullWorker:
                                    headers=headers)
             await msg.ack()
             self.dead_lettered += 1
+            self._inst.consumer_dead_lettered.add(1, self._attrs)
             logger.error("dead-lettered message on %s after %d deliveries: %s",
                          msg.subject, delivered, error)
         else:

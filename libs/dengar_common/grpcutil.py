@@ -1,19 +1,22 @@
-"""gRPC servers with health and reflection, and trace-context propagation both ways."""
+"""gRPC servers with health and reflection, traced and measured; client channels that propagate the trace."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any, TypeAlias, cast
 
 import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry import trace
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+from opentelemetry.instrumentation.grpc.filters import any_of, negate, service_name
 
+from dengar_common import metrics
 from dengar_common.grpcerrors import DomainErrorInterceptor
-from dengar_common.telemetry import inject_headers, span_from_headers
 
 logger = logging.getLogger(__name__)
 
@@ -21,45 +24,86 @@ Registrar = Callable[[aio.Server], None]
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
-class _TracingServerInterceptor(aio.ServerInterceptor):
-    """Continues the caller's trace for every unary call."""
+class _MetricsServerInterceptor(aio.ServerInterceptor):
+    """``rpc.server.call.duration`` per method and status code: the RED metrics of every RPC
+    (the official gRPC instrumentation makes spans only)."""
 
     async def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
-        method = handler_call_details.method
-        metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ())
-                    if isinstance(v, str)}
-        # The stubs type handlers as synchronous; on an aio server they are coroutine functions.
-        inner = cast(Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]], handler.unary_unary)
+        method = str(handler_call_details.method or "").lstrip("/")
+        histogram = metrics.instruments().rpc_server_duration
 
-        async def traced(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            with span_from_headers(method, metadata, kind=trace.SpanKind.SERVER):
-                return await inner(request, context)
+        def record(started: float, context: Any, error: BaseException | None) -> None:
+            histogram.record(time.perf_counter() - started, {
+                "rpc.system.name": "grpc", "rpc.method": method,
+                "rpc.response.status_code": _status_name(context, error)})
 
-        return grpc.unary_unary_rpc_method_handler(
-            traced, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        if handler.unary_unary is not None:
+            # The stubs type handlers as synchronous; on an aio server they are coroutine functions.
+            unary = cast(Callable[[Any, Any], Awaitable[Any]], handler.unary_unary)
+
+            async def timed_unary(request: Any, context: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    response = await unary(request, context)
+                except BaseException as exc:
+                    record(started, context, exc)
+                    raise
+                record(started, context, None)
+                return response
+
+            return grpc.unary_unary_rpc_method_handler(
+                timed_unary, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+        if handler.unary_stream is not None:
+            stream = cast(Callable[[Any, Any], AsyncIterator[Any]], handler.unary_stream)
+
+            async def timed_stream(request: Any, context: Any) -> AsyncIterator[Any]:
+                started = time.perf_counter()
+                try:
+                    async for item in stream(request, context):
+                        yield item
+                except BaseException as exc:
+                    record(started, context, exc)
+                    raise
+                record(started, context, None)
+
+            return grpc.unary_stream_rpc_method_handler(
+                timed_stream, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+        return handler
 
 
-class _TracingClientInterceptor(aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any,
-                                    request: Any) -> Any:
-        md = list(client_call_details.metadata or [])
-        md.extend(inject_headers().items())
-        details = client_call_details._replace(metadata=aio.Metadata(*md)) \
-            if hasattr(client_call_details, "_replace") else client_call_details
-        if not hasattr(client_call_details, "_replace"):
-            details = aio.ClientCallDetails(
-                client_call_details.method, client_call_details.timeout, aio.Metadata(*md),
-                client_call_details.credentials, client_call_details.wait_for_ready,
-            )
-        return await continuation(details, request)
+def _status_name(context: Any, error: BaseException | None) -> str:
+    try:
+        code = context.code()
+    except Exception:  # a context without code() (older servers)
+        code = None
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    if isinstance(code, int):
+        return next((c.name for c in grpc.StatusCode if c.value[0] == code), "UNKNOWN")
+    if error is None:
+        return "OK"
+    return "CANCELLED" if isinstance(error, asyncio.CancelledError) else "UNKNOWN"
+
+
+def _otel_server_interceptor() -> aio.ServerInterceptor:
+    # Health checks (probes, every few seconds per pod) and reflection would each be a trace of
+    # their own: noise. They are still measured (rpc.server.call.duration).
+    untraced = negate(any_of(service_name(health.SERVICE_NAME), service_name(reflection.SERVICE_NAME)))
+    return cast(aio.ServerInterceptor,
+                aio_server_interceptor(filter_=untraced))  # type: ignore[no-untyped-call]  # no types
+
+
+def _otel_client_interceptors() -> list[aio.ClientInterceptor]:
+    return cast(list[aio.ClientInterceptor],
+                aio_client_interceptors())  # type: ignore[no-untyped-call]  # the package ships no types
 
 
 def make_server(registrars: Iterable[Registrar], service_names: Sequence[str], *,
@@ -69,7 +113,9 @@ def make_server(registrars: Iterable[Registrar], service_names: Sequence[str], *
     Every call is traced, its ``tenant_id`` validated and its ``DomainError`` mapped to a status
     (``dengar_common.grpcerrors``); ``tenant_optional`` names methods whose tenant may be empty.
     """
-    server = aio.server(interceptors=[_TracingServerInterceptor(),
+    # Outermost first: the official OpenTelemetry span (continuing the caller's traceparent), the
+    # duration metric, then the domain-error mapping, so both see the final status code.
+    server = aio.server(interceptors=[_otel_server_interceptor(), _MetricsServerInterceptor(),
                                       DomainErrorInterceptor(tenant_optional=tenant_optional)],
                         options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)])
     for register in registrars:
@@ -92,6 +138,6 @@ async def set_serving(health_servicer: health.aio.HealthServicer, service_names:
 def insecure_channel(target: str) -> aio.Channel:
     """A client channel that propagates the current trace to the server."""
     return aio.insecure_channel(
-        target, interceptors=[_TracingClientInterceptor()],
+        target, interceptors=_otel_client_interceptors(),
         options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
     )

@@ -6,6 +6,8 @@ import json
 import logging
 import sys
 
+from dengar_common.telemetry import current_ids
+
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -15,6 +17,11 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        # Formatting runs in the logging call's context, so this is the span that logged it: a log
+        # line leads to its trace, and a trace to its log lines.
+        trace_id, span_id = current_ids()
+        if trace_id:
+            doc["trace_id"], doc["span_id"] = trace_id, span_id
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         return json.dumps(doc, ensure_ascii=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,11 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     otel_console: bool = False
+    # Exporting is configured by the standard OTEL_* variables (dengar_common.telemetry); these two
+    # are Dengar's own: a Prometheus scrape endpoint on this port (off when unset; 0 picks a free
+    # port), and the tenant id as an attribute of the per-post counters (off: cardinality).
+    prometheus_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_tenant_id: bool = False
     shutdown_grace_s: float = 10.0
 
 

@@ -18,6 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import BaseModel
 
 from dengar_common.app import ServiceApp
@@ -199,16 +200,20 @@ def create_app(config: GatewayConfig, deps: GatewayDeps) -> FastAPI:
     """The ASGI app over ``deps`` (the caller's: it opens and closes them)."""
     app = FastAPI(
         title="Dengar API", version=API_VERSION, description=DESCRIPTION, openapi_tags=TAGS,
-        # The TracingMiddleware owns the request's server span (continuing `traceparent`), as
-        # the gRPC services' interceptor does; FastAPI's native span would be a second one.
+        # The official OpenTelemetry instrumentation (below) owns the request's server span and the
+        # HTTP metrics; FastAPI's native span would be a second one.
         telemetry={"tracing": False},
     )
     app.state.deps = deps
     install_problem_handlers(app)
-    # Added last = outermost: the span also covers (and tags) the 413s of the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.limits.max_body_bytes,
                        path_limits={"/v1/imports": imports_router.max_request_bytes(config.limits)})
+    # Added last = outermost of ours: the trace headers are also on the 413s of the body limit.
     app.add_middleware(TracingMiddleware)
+    # Outside every middleware: the SERVER span (named `GET /v1/mentions/{mention_id}`, continuing
+    # `traceparent`) and http.server.request.duration per route. The per-message ASGI spans would
+    # only add noise (an SSE stream sends thousands).
+    FastAPIInstrumentor.instrument_app(app, exclude_spans=["receive", "send"])
     # The inbox's and the export's fixed paths come before /v1/mentions/{mention_id}.
     for module in (posts, inbox, exports, mentions, analytics, analyze, keys, health, dashboard):
         app.include_router(module.router)

@@ -213,7 +213,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
 
     handler = EnrichedPostHandler(ingestor, tagger, IncomingTags(backfills, targets, cfg.backfill),
                                   events=mention_events, alerts=alerts, deleted=tombstones,
-                                  retention=RetentionCutoffs(retention))
+                                  retention=RetentionCutoffs(retention), consumer_group=cfg.durable)
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,

@@ -11,4 +11,4 @@ if __name__ == "__main__":
     from dengar_nlp import bootstrap
     from dengar_nlp.settings import NlpSettings
 
-    sys.exit(run_app("dengar-nlp", NlpSettings, bootstrap.start))
+    sys.exit(run_app("dengar-nlp", NlpSettings, bootstrap.start, resource=bootstrap.telemetry_resource))

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dengar.v1 import nlp_pb2, nlp_pb2_grpc
 from dengar_common import bus
 from dengar_common.app import ServiceApp
-from dengar_nlp.entrypoints.consumer import EnrichmentHandler
+from dengar_nlp.entrypoints.consumer import CONSUMER_GROUP, EnrichmentHandler
 from dengar_nlp.entrypoints.grpc_api import TENANT_OPTIONAL, NlpServicer
 from dengar_nlp.service_layer.analysis import AnalysisService
 from dengar_nlp.service_layer.ports import TextAnalyzer
@@ -25,6 +25,19 @@ def load_analyzer(config: NlpConfig) -> TextAnalyzer:
     from dengar_nlp.adapters.onnx_models import load_analyzer as load
 
     return load(config.models_dir, threads=config.threads, entities_file=config.entities_file)
+
+
+def telemetry_resource(settings: NlpSettings) -> dict[str, str]:
+    """The model version as a resource attribute: every metric and span of this process (the batch
+    latency first) is then attributable to the models that produced it."""
+    from dengar_nlp.adapters.onnx_models import models_version
+
+    try:
+        return {"dengar.nlp.model.version": models_version(settings.nlp.models_dir)}
+    except OSError as exc:
+        # The service itself reports missing models when it loads them.
+        logger.warning("model version unknown for telemetry: %s", exc)
+        return {}
 
 
 async def start(app: ServiceApp, settings: NlpSettings, *, analyzer: TextAnalyzer | None = None) -> None:
@@ -54,7 +67,7 @@ async def start(app: ServiceApp, settings: NlpSettings, *, analyzer: TextAnalyze
         tenant_optional=TENANT_OPTIONAL)
 
     app.run_worker("consumer", bus.PullWorker(js, subjects, bus.WorkerConfig(
-        stream=subjects.stream("collected"), durable="nlp", filter_subject=subjects.collected_all,
+        stream=subjects.stream("collected"), durable=CONSUMER_GROUP, filter_subject=subjects.collected_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_ms / 1000,
         max_deliver=cfg.max_deliver, stage="nlp",
     ), EnrichmentHandler(js, subjects, analysis)))

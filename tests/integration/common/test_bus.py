@@ -86,3 +86,52 @@ async def test_two_replicas_share_one_durable(nats_client, unique: str) -> None:
     assert len(got["a"]) + len(got["b"]) == 200
     assert set(got["a"]).isdisjoint(got["b"])
     assert got["a"] and got["b"]
+
+
+def _sums(reader) -> dict[str, dict[tuple, float]]:
+    """Metric name → {sorted attributes: value} from an in-memory reader."""
+    out: dict[str, dict[tuple, float]] = {}
+    data = reader.get_metrics_data()
+    for rm in data.resource_metrics if data else []:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                for p in m.data.data_points:
+                    value = getattr(p, "value", None)
+                    out.setdefault(m.name, {})[tuple(sorted(p.attributes.items()))] = \
+                        value if value is not None else p.count
+    return out
+
+
+async def test_worker_reports_lag_redeliveries_and_dead_letters(nats_client, unique: str) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from dengar_common.metrics import make_instruments
+
+    js = nats_client.jetstream()
+    subjects = Subjects(unique)
+    await ensure_streams(js, subjects)
+    reader = InMemoryMetricReader()
+    inst = make_instruments(MeterProvider(metric_readers=[reader]).get_meter("test"))
+
+    async def handler(msgs: Sequence[Msg]) -> list[BaseException | None]:
+        return [ValueError("cannot parse") if m.data == b"poison" else None for m in msgs]
+
+    for i, body in enumerate([b"ok1", b"poison", b"ok2", b"ok3"]):
+        await publish(js, subjects.collected("acme"), body, msg_id=f"m{i}")
+    worker = PullWorker(js, subjects, WorkerConfig(
+        stream=subjects.stream("collected"), durable="lagged", filter_subject=subjects.collected_all,
+        batch_size=1, max_wait_s=0.1, max_deliver=3, stage="test"), handler, instruments=inst)
+    task = asyncio.create_task(worker.run())
+    await _drain_until(lambda: worker.dead_lettered == 1 and worker.processed == 3)
+    worker.stop()
+    await task
+    sums = _sums(reader)
+    consumer = (("messaging.consumer.group.name", "lagged"),
+                ("messaging.destination.name", subjects.stream("collected")), ("messaging.system", "nats"))
+    # The poison message came three times: two redeliveries, then the dead-letter stream.
+    assert sums["dengar.messaging.consumer.redeliveries"] == {consumer: 2}
+    assert sums["dengar.messaging.consumer.dead_lettered"] == {consumer: 1}
+    assert sums["messaging.client.consumed.messages"] == {consumer: 6}
+    # The last message delivered had nothing behind it.
+    assert sums["dengar.messaging.consumer.pending"][consumer] == 0

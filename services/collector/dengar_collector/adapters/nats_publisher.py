@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dengar.v1 import common_pb2
 from dengar_collector.service_layer.ports import PublishError
+from dengar_common import metrics
 from dengar_common.bus import Subjects, publish
 from dengar_common.enums import platform_name
 from dengar_common.ids import natural_key
-from dengar_common.telemetry import inject_headers
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ class PublishConfig(BaseModel):
 
 
 class JetStreamPostPublisher:
-    """``PostPublisher`` over JetStream, with ``Nats-Msg-Id`` de-duplication and trace headers."""
+    """``PostPublisher`` over JetStream, with ``Nats-Msg-Id`` de-duplication; each message carries the
+    caller's trace (``bus.publish``), so one request is one trace."""
 
     def __init__(self, js: JetStreamContext, subjects: Subjects, config: PublishConfig | None = None
                  ) -> None:
@@ -52,8 +53,6 @@ class JetStreamPostPublisher:
         if not posts:
             return 0
         subject = self._subjects.collected(tenant_id)
-        # One request is one trace: every message carries the caller's context.
-        headers = inject_headers()
         fresh = [False] * len(posts)
         queue = iter(enumerate(posts))
 
@@ -61,7 +60,7 @@ class JetStreamPostPublisher:
             # Workers share one iterator, so at most `concurrency` acks are awaited at a time.
             for i, post in queue:
                 fresh[i] = await publish(self._js, subject, post.SerializeToString(),
-                                         msg_id=msg_id(post), headers=headers, timeout=self._timeout)
+                                         msg_id=msg_id(post), timeout=self._timeout)
 
         workers = [asyncio.create_task(worker()) for _ in range(min(self._concurrency, len(posts)))]
         try:
@@ -76,5 +75,10 @@ class JetStreamPostPublisher:
                 raise PublishError(f"publishing to {subject} failed: {type(exc).__name__}: {exc}") from exc
             raise
         new = sum(fresh)
+        counter = metrics.instruments().posts_ingested
+        # Every post that entered (pushed, imported or polled); duplicates are known here only.
+        for result, count in (("new", new), ("duplicate", len(posts) - new)):
+            if count:
+                counter.add(count, metrics.attrs({"dengar.result": result}, tenant_id))
         logger.debug("published %d posts to %s (%d duplicates)", len(posts), subject, len(posts) - new)
         return new

@@ -1,7 +1,8 @@
-"""ASGI middleware: the request's server span, and the request body size limit.
+"""ASGI middleware: the trace headers of the response, and the request body size limit.
 
 Both are plain ASGI (not BaseHTTPMiddleware) so the handler runs in the same context as the
-span: the gRPC channels read the current span from that context to propagate the trace.
+instrumentation's server span: the gRPC channels read the current span from that context to
+propagate the trace.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from opentelemetry import trace
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dengar_common.telemetry import current_trace_id, inject_headers, span_from_headers
+from dengar_common.telemetry import current_trace_id, inject_headers
 from dengar_gateway.entrypoints.problems import problem_response
 
 logger = logging.getLogger(__name__)
@@ -24,8 +25,9 @@ _PROBES = frozenset({"/healthz", "/readyz"})
 
 
 class TracingMiddleware:
-    """Continues an incoming ``traceparent`` with a SERVER span around the whole request, and
-    returns ``traceparent`` and ``X-Trace-Id`` so a client can quote the trace in a bug report.
+    """Returns ``traceparent`` and ``X-Trace-Id`` of the request's server span (made by the official
+    FastAPI instrumentation, which continues an incoming ``traceparent``) so a client can quote the
+    trace in a bug report.
 
     It is also the last line for unexpected exceptions: answering the 500 here (rather than in
     Starlette's outer error middleware) keeps the problem document and the trace headers on it.
@@ -40,50 +42,38 @@ class TracingMiddleware:
             return
         method = scope.get("method", "GET")
         path = scope.get("path", "")
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        attributes = {"http.request.method": method, "url.path": path}
         started = time.perf_counter()
         status: dict[str, Any] = {"code": None}
+        span = trace.get_current_span()
+        trace_headers = inject_headers()
+        trace_id = current_trace_id()
 
-        with span_from_headers(method, headers, kind=trace.SpanKind.SERVER,
-                               attributes=attributes) as span:
-            trace_headers = inject_headers()
-            trace_id = current_trace_id()
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                out = MutableHeaders(scope=message)
+                if "traceparent" in trace_headers:
+                    out["traceparent"] = trace_headers["traceparent"]
+                if trace_id:
+                    out["X-Trace-Id"] = trace_id
+            await send(message)
 
-            async def send_with_trace(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status["code"] = message["status"]
-                    out = MutableHeaders(scope=message)
-                    if "traceparent" in trace_headers:
-                        out["traceparent"] = trace_headers["traceparent"]
-                    if trace_id:
-                        out["X-Trace-Id"] = trace_id
-                await send(message)
-
-            try:
-                await self.app(scope, receive, send_with_trace)
-            except Exception as exc:
-                logger.exception("unhandled error on %s %s", method, path)
-                span.record_exception(exc)
-                if status["code"] is not None:
-                    raise  # the response already started; nothing sane can be sent
-                response = problem_response(None, 500, detail="internal error", slug="internal-error",
-                                            extensions={"instance": path})
-                await response(scope, receive, send_with_trace)
-            code = status["code"] or 500
-            route = getattr(scope.get("route"), "path", None)
-            if route:
-                # The template, not the path: /v1/mentions/{mention_id} is one span name, not millions.
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", code)
-            if code >= 500:
-                span.set_status(trace.StatusCode.ERROR)
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            # Orchestrators poll the probes; a not-ready gateway is reported by /readyz itself.
-            loud = code >= 500 and path not in _PROBES
-            logger.log(logging.WARNING if loud else logging.DEBUG,
-                       "%s %s -> %d in %.1f ms", method, path, code, elapsed_ms)
+        try:
+            await self.app(scope, receive, send_with_trace)
+        except Exception as exc:
+            logger.exception("unhandled error on %s %s", method, path)
+            span.record_exception(exc)
+            if status["code"] is not None:
+                raise  # the response already started; nothing sane can be sent
+            response = problem_response(None, 500, detail="internal error", slug="internal-error",
+                                        extensions={"instance": path})
+            await response(scope, receive, send_with_trace)
+        code = status["code"] or 500
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        # Orchestrators poll the probes; a not-ready gateway is reported by /readyz itself.
+        loud = code >= 500 and path not in _PROBES
+        logger.log(logging.WARNING if loud else logging.DEBUG,
+                   "%s %s -> %d in %.1f ms", method, path, code, elapsed_ms)
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

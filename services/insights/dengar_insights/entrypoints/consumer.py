@@ -11,8 +11,9 @@ from datetime import datetime
 from nats.aio.msg import Msg
 from opentelemetry import trace
 
+from dengar_common import metrics
 from dengar_common.bus import Outcome
-from dengar_common.telemetry import current_trace_id, span_from_headers
+from dengar_common.telemetry import consumer_span, current_trace_id
 from dengar_common.tenant_data import Tombstones
 from dengar_insights.domain.categories import EMPTY_SET, CategorySet
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
@@ -64,8 +65,9 @@ class EnrichedPostHandler:
     def __init__(self, ingestor: MentionIngestor, tagger: CategoryTagger | None = None,
                  tags: IncomingTags | None = None, events: MentionEvents | None = None,
                  alerts: AlertEngine | None = None, deleted: Tombstones | None = None,
-                 retention: RetentionCutoffs | None = None) -> None:
+                 retention: RetentionCutoffs | None = None, consumer_group: str = "insights") -> None:
         self._ingestor = ingestor
+        self._consumer_group = consumer_group
         self._deleted = deleted
         self._retention = retention
         self._alerts = alerts
@@ -120,17 +122,20 @@ class EnrichedPostHandler:
         indexes: list[int] = []
         items: list[tuple[PreparedMention, str]] = []
         links: list[trace.Link] = []
+        parents: list[trace.SpanContext] = []
         category_sets = await self._category_sets(msgs)
         # Decoding and category matching are CPU-bound (long posts, proximity expressions): they run
         # in a worker thread so that the event loop keeps serving everything else meanwhile.
         prepared = await asyncio.to_thread(_prepare_all, msgs, category_sets)
         cutoffs = await self._cutoffs(msgs)
         for i, msg in enumerate(msgs):
-            with span_from_headers("insights.receive", msg.headers) as span:
+            with consumer_span(msg.subject, msg.headers, consumer_group=self._consumer_group,
+                               message_id=(msg.headers or {}).get("Nats-Msg-Id")) as span:
                 # The mention records the trace of the message that wrote it (HTTP → ... → here).
                 trace_id = current_trace_id()
                 if span.get_span_context().is_valid:
                     links.append(trace.Link(span.get_span_context()))
+                    parents.append(span.get_span_context())
                 m = prepared[i]
                 if isinstance(m, InvalidPost):
                     span.record_exception(m)
@@ -146,33 +151,44 @@ class EnrichedPostHandler:
                 if cutoff is not None and m.fields["created_at"] < cutoff:
                     # Already past its tenant's retention: acked, not stored (docs/retention.md).
                     self.results["expired"] += 1
+                    metrics.instruments().posts_stored.add(
+                        1, metrics.attrs({"dengar.result": "expired"}, _tenant(msg)))
                     continue
             indexes.append(i)
             items.append((m, trace_id))
 
         tracer = trace.get_tracer("dengar.insights")
-        with tracer.start_as_current_span("insights.store_batch", links=links,
-                                          attributes={"dengar.batch_size": len(msgs)}):
+        # One store call serves the whole batch. When every message belongs to one trace (a request,
+        # an import's chunk) the store span continues it, so that trace reaches the database; a
+        # batch mixing traces starts its own and links each message's span.
+        parent = (trace.set_span_in_context(trace.NonRecordingSpan(parents[0]))
+                  if parents and len({p.trace_id for p in parents}) == 1 else None)
+        with tracer.start_as_current_span("store mentions", context=parent, links=links,
+                                          attributes={"messaging.batch.message_count": len(msgs)}):
             if self._tags is not None and items:
                 # A failure here fails the batch (retried): storing stale tags would undo a backfill.
                 items = await self._tags.adjust(items)
             results = await self._ingestor.ingest_batch(items)
-        if self._events is not None:
-            await self._announce(msgs, indexes, items, results, outcomes)
-        new: dict[str, list[dict[str, object]]] = {}
-        for (m, _), res in zip(items, results, strict=True):
-            # Only a first insert is new: a redelivered or updated post never re-alerts.
-            if res is Result.INSERTED:
-                new.setdefault(m.tenant_id, []).append({"_id": m.id, **m.fields})
-        if self._alerts is not None:
-            for tenant, docs in new.items():
-                await self._alerts.on_mentions(tenant, docs)
+            # Still in the store span: the mention events and alert checks it causes are part of
+            # the same trace rather than traces of their own.
+            if self._events is not None:
+                await self._announce(msgs, indexes, items, results, outcomes)
+            new: dict[str, list[dict[str, object]]] = {}
+            for (m, _), res in zip(items, results, strict=True):
+                # Only a first insert is new: a redelivered or updated post never re-alerts.
+                if res is Result.INSERTED:
+                    new.setdefault(m.tenant_id, []).append({"_id": m.id, **m.fields})
+            if self._alerts is not None:
+                for tenant, docs in new.items():
+                    await self._alerts.on_mentions(tenant, docs)
         for i, res in zip(indexes, results, strict=True):
             if isinstance(res, BaseException):
                 logger.warning("storing the message on %s failed: %s", msgs[i].subject, res)
                 outcomes[i] = res
             else:
                 self.results[res.value] += 1
+                metrics.instruments().posts_stored.add(
+                    1, metrics.attrs({"dengar.result": res.value}, _tenant(msgs[i])))
                 if res is Result.STALE:
                     logger.info("ignored an older copy of a post on %s", msgs[i].subject)
         return outcomes

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from dengar_common import metrics
 from dengar_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dengar_common.ids import is_valid_tenant_id
 from dengar_common.signing import new_secret, signed_headers
@@ -383,6 +384,10 @@ class DeliveryWorker:
                 wait = backoff_s(failures, base_s=self._cfg.backoff_base_s, cap_s=self._cfg.backoff_cap_s,
                                  rng=self._rng)
                 state, next_at = "pending", attempt.at + timedelta(seconds=wait)
+            # Outcome of the attempt: delivered, retried later, or given up (dead).
+            metrics.instruments().alert_deliveries.add(1, metrics.attrs({
+                "dengar.delivery.outcome": "retry" if state == "pending" else state,
+                "dengar.notification.kind": claimed.notification.kind}, delivery.tenant_id))
             if not await self._deliveries.finish(delivery.id, self._owner, attempt, state, next_at):
                 logger.warning("delivery %s was taken over before its attempt was recorded", delivery.id)
             elif state == "delivered":

@@ -50,16 +50,24 @@ def load_analyzer(
     langid = load_language_identifier(models_dir / LANGID_DIR, threads=1)
     heads = {name: OnnxHead(models_dir / HEADS_DIR / f"{name}.onnx", threads=1) for name in HEAD_NAMES}
     matcher = EntityMatcher(load_entities(entities_file)) if entities_file is not None else None
-    digest = hashlib.sha256()
-    for rel in ("encoder/model.onnx", "encoder/tokenizer.json", "langid/langid.onnx"):
-        digest.update(_file_sha256(models_dir / rel).encode())
-    for name in HEAD_NAMES:
-        digest.update(heads[name].sha256.encode())
-    version = f"dengar-nlp-{digest.hexdigest()[:12]}"
+    version = models_version(models_dir, {name: head.sha256 for name, head in heads.items()})
     logger.info("analyzer %s loaded from %s (threads %d, %d entity aliases)", version, models_dir,
                 threads, matcher.alias_count if matcher else 0)
     return Analyzer(encoder=encoder, language_identifier=langid, heads=heads, entity_matcher=matcher,
                     model_version=version, encoder_batch_size=encoder_batch_size)
+
+
+def models_version(models_dir: Path, head_digests: dict[str, str] | None = None) -> str:
+    """The model set's version: a digest of every model file. Also read before the models load,
+    so that the service's telemetry resource can carry it (``dengar.nlp.model.version``)."""
+    models_dir = Path(models_dir)
+    digest = hashlib.sha256()
+    for rel in ("encoder/model.onnx", "encoder/tokenizer.json", "langid/langid.onnx"):
+        digest.update(_file_sha256(models_dir / rel).encode())
+    for name in HEAD_NAMES:
+        head = (head_digests or {}).get(name) or _file_sha256(models_dir / HEADS_DIR / f"{name}.onnx")
+        digest.update(head.encode())
+    return f"dengar-nlp-{digest.hexdigest()[:12]}"
 
 
 def _file_sha256(path: Path) -> str:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from dengar.v1 import common_pb2
+from dengar_common import metrics
 from dengar_common.bus import Outcome, Subjects, publish
 from dengar_common.enums import platform_name
 from dengar_common.ids import is_valid_tenant_id, mention_id, natural_key
-from dengar_common.telemetry import inject_headers, span_from_headers
+from dengar_common.telemetry import consumer_span
 from dengar_nlp.domain.results import Analysis
 from dengar_nlp.entrypoints.protoconv import to_enrichment
 from dengar_nlp.service_layer.analysis import AnalysisService
 
 logger = logging.getLogger(__name__)
+
+# The durable consumer's name (bootstrap), the messaging.consumer.group.name of the spans.
+CONSUMER_GROUP = "nlp"
 
 
 class InvalidPost(ValueError):
@@ -65,19 +70,26 @@ class EnrichmentHandler:
         if not parsed:
             return outcomes
         texts = [post_text(p) for _, p in parsed]
+        inst = metrics.instruments()
+        started = time.perf_counter()
         analyses = await self._analysis.analyze_batch(texts)
+        # The model version is on the resource (dengar.nlp.model.version), not on each point.
+        inst.nlp_batch_duration.record(time.perf_counter() - started)
+        inst.nlp_batch_size.record(len(texts))
 
         async def _publish(i: int, post: common_pb2.Post, analysis: Analysis) -> None:
             msg = msgs[i]
-            with span_from_headers("nlp.enrich", msg.headers,
-                                   attributes={"dengar.post_id": post.id}):
+            with consumer_span(msg.subject, msg.headers, consumer_group=CONSUMER_GROUP,
+                               message_id=(msg.headers or {}).get("Nats-Msg-Id"),
+                               attributes={"dengar.post_id": post.id}):
                 enriched = common_pb2.EnrichedPost(post=post, enrichment=to_enrichment(analysis))
                 seq = msg.metadata.sequence.stream if msg.metadata else 0
                 key = natural_key(post.tenant_id, platform_name(post.platform), post.external_id)
                 # One enriched message per collected message: a redelivery republishes the same id.
                 await publish(self._js, self._subjects.enriched(post.tenant_id),
-                              enriched.SerializeToString(), msg_id=f"{key}:{seq}",
-                              headers=inject_headers())
+                              enriched.SerializeToString(), msg_id=f"{key}:{seq}")
+            inst.posts_enriched.add(1, metrics.attrs({"dengar.platform": platform_name(post.platform)},
+                                                     post.tenant_id))
 
         results = await asyncio.gather(
             *(_publish(i, p, a) for (i, p), a in zip(parsed, analyses, strict=True)),
