@@ -11,7 +11,7 @@ import asyncio
 import os
 import secrets
 import subprocess
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import nats
@@ -19,6 +19,7 @@ import pytest
 from k8s_render import render
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 
 from dengar_common import bus
 from dengar_common.localinfra import _bin, free_port, wait_for_port
@@ -95,9 +96,9 @@ async def clients(server: int) -> AsyncIterator[dict[str, Client]]:
             await nc.close()
 
 
-async def _refused(js_call: asyncio.Future | object) -> bool:
+async def _refused(js_call: Awaitable[object]) -> bool:
     try:
-        await js_call  # type: ignore[misc]
+        await js_call
     except Exception:
         return True
     return False
@@ -191,17 +192,18 @@ async def test_each_service_does_its_work_and_nothing_else(clients: dict[str, Cl
         assert state.messages == expected, kind
 
 
-async def _run_worker(js: object, config: bus.WorkerConfig, handler: object, done: object) -> None:
-    worker = bus.PullWorker(js, SUBJECTS, config, handler)  # type: ignore[arg-type]
+async def _run_worker(js: JetStreamContext, config: bus.WorkerConfig, handler: bus.BatchHandler,
+                      done: Callable[[], bool]) -> None:
+    worker = bus.PullWorker(js, SUBJECTS, config, handler)
     task = asyncio.create_task(worker.run())
     try:
         for _ in range(200):
-            if done():  # type: ignore[operator]
+            if done():
                 break
             if task.done():
                 task.result()
             await asyncio.sleep(0.05)
-        assert done(), f"{config.durable} got nothing"  # type: ignore[operator]
+        assert done(), f"{config.durable} got nothing"
     finally:
         worker.stop()
         await asyncio.wait_for(task, 10)
