@@ -209,7 +209,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (src / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, src / f)
     out = tmp_path_factory.mktemp("wheel")
-    # No build isolation: the project venv's setuptools, so no download is needed.
+    # No build isolation: the project venv's setuptools (grpcio-tools, a dev dependency, brings it),
+    # so nothing is downloaded.
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "--disable-pip-version-check", "--wheel-dir", str(out), str(src)], check=True)
     [whl] = out.glob("dengar-*.whl")
