@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 DATA ?= ../shared/data
 PYTEST_ARGS ?=
 
+# The container image (Dockerfile): one image, every service chosen by its command.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= ghcr.io/dengar/dengar:$(VERSION)
+
 .PHONY: install run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream bench-matching clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
@@ -81,6 +85,14 @@ bench-stream: install
 TOPICS_CACHE ?= /tmp/dengar-topics-cache
 bench-topics: install
 	$(BIN)/python bench/bench_topics.py --data $(DATA) --cache $(TOPICS_CACHE) --out bench/results
+
+# Whichever container tool is installed builds it; none is needed by any other target.
+.PHONY: image
+image:
+	@if command -v docker >/dev/null 2>&1; then set -x; docker build -t $(IMAGE) -f Dockerfile .; \
+	elif command -v podman >/dev/null 2>&1; then set -x; podman build -t $(IMAGE) -f Dockerfile .; \
+	elif command -v buildah >/dev/null 2>&1; then set -x; buildah build -t $(IMAGE) -f Dockerfile .; \
+	else echo "make image: no container tool found; install docker, podman or buildah" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .dengar .pytest_cache .ruff_cache

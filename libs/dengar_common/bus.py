@@ -105,24 +105,29 @@ async def connect(url: str, *, name: str) -> NatsClient:
     )
 
 
-async def ensure_streams(js: JetStreamContext, subjects: Subjects) -> None:
-    """Create (or update) the file-backed streams. Safe to call from every service at start-up."""
+async def ensure_streams(js: JetStreamContext, subjects: Subjects, *, replicas: int = 1) -> None:
+    """Create (or update) the file-backed streams. Safe to call from every service at start-up.
+
+    ``replicas`` (``DENGAR_STREAM_REPLICAS``) is each stream's copies on a JetStream cluster: 3 so
+    that one node may fail; 1 on a single server, which refuses more. Every service must pass the
+    same value, or each start-up would rescale the streams the others created.
+    """
     configs = [
         StreamConfig(name=subjects.stream("collected"), subjects=[subjects.collected_all],
-                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
+                     storage=StorageType.FILE, num_replicas=replicas, duplicate_window=DUPLICATE_WINDOW_S),
         StreamConfig(name=subjects.stream("enriched"), subjects=[subjects.enriched_all],
-                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
+                     storage=StorageType.FILE, num_replicas=replicas, duplicate_window=DUPLICATE_WINDOW_S),
         # Query changes are few and each one matters until consumed: kept without an age limit.
         StreamConfig(name=subjects.stream("queries"), subjects=[subjects.queries_changed_all],
-                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S),
+                     storage=StorageType.FILE, num_replicas=replicas, duplicate_window=DUPLICATE_WINDOW_S),
         StreamConfig(name=subjects.stream("mentions"), subjects=[subjects.mentions_stored_all],
-                     storage=StorageType.FILE, max_age=MENTION_EVENTS_MAX_AGE_S,
+                     storage=StorageType.FILE, num_replicas=replicas, max_age=MENTION_EVENTS_MAX_AGE_S,
                      duplicate_window=MENTION_EVENTS_DUPLICATE_WINDOW_S),
         StreamConfig(name=subjects.stream("alerts"), subjects=[subjects.alerts_all],
-                     storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_S,
+                     storage=StorageType.FILE, num_replicas=replicas, duplicate_window=DUPLICATE_WINDOW_S,
                      max_age=30 * 24 * 3600.0),
         StreamConfig(name=subjects.stream("dlq"), subjects=[subjects.dlq_all],
-                     storage=StorageType.FILE, max_age=14 * 24 * 3600.0),
+                     storage=StorageType.FILE, num_replicas=replicas, max_age=14 * 24 * 3600.0),
     ]
     for cfg in configs:
         assert cfg.name is not None

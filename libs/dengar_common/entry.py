@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from dengar_common import metrics
 from dengar_common.app import ServiceApp, serve
 from dengar_common.logs import configure_logging
+from dengar_common.service_cli import parse_service_args
 from dengar_common.settings import CommonSettings, ConfigError, load_settings
 from dengar_common.telemetry import TelemetryConfigError, configure_telemetry
 
@@ -17,11 +18,13 @@ S = TypeVar("S", bound=CommonSettings)
 
 
 def run_app(name: str, settings_cls: type[S],
-            start: Callable[[ServiceApp, S], Awaitable[object]], *,
+            start: Callable[[ServiceApp, S], Awaitable[object]], argv: Sequence[str] | None = None, *,
             resource: Callable[[S], Mapping[str, str]] | None = None) -> int:
     """``python -m dengar_<name>``: settings (fail fast), logging, telemetry (``resource`` adds the
     service's own resource attributes), then the service's ``start(app, settings)`` inside a
-    ``ServiceApp`` until SIGTERM. Returns an exit code."""
+    ``ServiceApp`` until SIGTERM. Returns an exit code. ``--help`` and ``--version`` (``argv``,
+    default the process's) answer and exit before any of it."""
+    parse_service_args(name, name.replace("-", "_"), settings_cls, sys.argv[1:] if argv is None else argv)
     try:
         settings = load_settings(settings_cls)
     except ConfigError as exc:

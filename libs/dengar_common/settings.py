@@ -28,6 +28,8 @@ class CommonSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     # Roots every subject and stream name, so that several deployments (or tests) share one server.
     subject_root: str = "dengar"
+    # Copies of each JetStream stream: 3 on a NATS cluster (one node may fail), 1 on a single server.
+    stream_replicas: int = Field(1, ge=1, le=5)
     bind_host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_json: bool = False

@@ -8,7 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dengar_common.settings import CommonSettings
 
-DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "models"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_models_dir() -> Path:
+    """The bundled models: inside the package when installed from the wheel (``setup.py`` puts them
+    there; the container image installs that wheel), else ``services/nlp/models`` of a source checkout
+    or an editable install, where ``make models`` writes them."""
+    bundled = _PACKAGE_DIR / "models"
+    return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / "models"
 
 
 class NlpConfig(BaseModel):
@@ -16,7 +24,7 @@ class NlpConfig(BaseModel):
 
     grpc_port: int = Field(50052, ge=0, le=65535)
     port_file: str | None = None
-    models_dir: Path = DEFAULT_MODELS
+    models_dir: Path = Field(default_factory=default_models_dir)
     # The encoder's onnxruntime threads; analyses run one at a time.
     threads: int = Field(2, ge=1, le=64)
     # A batch closes at this many posts or after this many milliseconds, whichever comes first.

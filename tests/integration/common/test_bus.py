@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
 from nats.aio.msg import Msg
 
 from dengar_common.bus import PullWorker, Subjects, WorkerConfig, ensure_streams, publish
@@ -135,3 +136,18 @@ async def test_worker_reports_lag_redeliveries_and_dead_letters(nats_client, uni
     assert sums["messaging.client.consumed.messages"] == {consumer: 6}
     # The last message delivered had nothing behind it.
     assert sums["dengar.messaging.consumer.pending"][consumer] == 0
+
+
+async def test_stream_replicas_reach_the_server(nats_client, unique: str) -> None:
+    """DENGAR_STREAM_REPLICAS is passed to every stream: 1 on this single server, and a single server
+    refuses 3 (a NATS cluster is what takes them; deploy/k8s/overlays/prod sets 3)."""
+    from nats.js.errors import APIError
+
+    js = nats_client.jetstream()
+    subjects = Subjects(unique)
+    await ensure_streams(js, subjects, replicas=1)
+    for kind in ("collected", "enriched", "queries", "mentions", "alerts", "dlq"):
+        info = await js.stream_info(subjects.stream(kind))
+        assert info.config.num_replicas == 1, kind
+    with pytest.raises(APIError, match=r"(?i)replicas"):
+        await ensure_streams(js, Subjects(unique + "r3"), replicas=3)

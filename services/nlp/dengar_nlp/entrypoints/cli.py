@@ -35,10 +35,10 @@ from typing import IO, Any
 
 from dengar_common.cliplugin import Command
 from dengar_nlp.service_layer.ports import TextAnalyzer
+from dengar_nlp.settings import default_models_dir
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_THREADS = 2
 # Below this size the run is over in seconds and a progress bar would only flicker.
@@ -196,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_positive_int, default=DEFAULT_THREADS, help="CPU threads for the models"
     )
     p.add_argument(
-        "--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help="model directory (built by `make models`)"
+        "--models-dir", type=Path, default=default_models_dir(),
+        help="model directory (built by `make models`)",
     )
     p.add_argument("--entities-file", type=Path, default=None, help="JSON brands/products to match")
     p.add_argument(
