@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,7 +25,10 @@ class CommonSettings(BaseSettings):
                                       frozen=True)
 
     mongo_uri: str = "mongodb://127.0.0.1:27017"
+    # One server, or a comma-separated list of a JetStream cluster's nodes.
     nats_url: str = "nats://127.0.0.1:4222"
+    # Replicas of every JetStream stream (and so of its consumers): 3 on a three-node cluster.
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
     # Roots every subject and stream name, so that several deployments (or tests) share one server.
     subject_root: str = "dengar"
     bind_host: str = "127.0.0.1"
