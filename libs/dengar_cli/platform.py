@@ -40,6 +40,11 @@ class ServiceProcess:
     port_file: Path
     log_path: Path
     port: int = 0
+    # The service this process runs; ``name`` differs from it for a further replica ("nlp-2").
+    service: str = ""
+
+    def __post_init__(self) -> None:
+        self.service = self.service or self.name
 
     def wait_port(self, timeout: float = 120.0) -> int:
         deadline = time.monotonic() + timeout
@@ -81,13 +86,20 @@ def tail(path: Path, lines: int = 30) -> str:
 
 @dataclass
 class Platform:
-    """Infra plus the four services. ``env`` is extra environment for every service."""
+    """Infra plus the four services. ``env`` is extra environment for every service.
+
+    ``replicas`` runs that many processes of collector, nlp and insights (named ``nlp``, ``nlp-2``...),
+    sharing their durable consumers, and the gateway balances its calls over them; ``nats_nodes`` > 1
+    runs a JetStream cluster with replicated streams instead of one nats-server.
+    """
 
     home: Path
     gateway_port: int | None = None
     subject_root: str = "dengar"
     db_prefix: str = "dengar"
     env: dict[str, str] = field(default_factory=dict)
+    replicas: int = 1
+    nats_nodes: int = 1
     infra: LocalInfra | None = None
     procs: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -101,6 +113,7 @@ class Platform:
         env.update({
             "DENGAR_MONGO_URI": self.infra.mongo_uri,
             "DENGAR_NATS_URL": self.infra.nats_url,
+            "DENGAR_NATS_STREAM_REPLICAS": str(self.infra.stream_replicas),
             "DENGAR_SUBJECT_ROOT": self.subject_root,
             "DENGAR_COLLECTOR__DB": f"{self.db_prefix}_collector",
             "DENGAR_INSIGHTS__DB": f"{self.db_prefix}_insights",
@@ -115,8 +128,8 @@ class Platform:
         env = self.base_env()
         # `dengar tenants delete|retention` ask the services that own the data.
         for dep in ("collector", "insights"):
-            if dep in self.procs and self.procs[dep].port:
-                env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
+            if target := self.target(dep):
+                env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = target
         res = subprocess.run([sys.executable, "-m", "dengar_cli", *args],
                              env=env, capture_output=True, text=True, timeout=120, check=False)
         if res.returncode != 0:
@@ -140,55 +153,76 @@ class Platform:
         return path.read_text().strip()
 
     def start_infra(self) -> None:
-        self.infra = LocalInfra(self.home).start()
+        self.infra = LocalInfra(self.home, nats_nodes=self.nats_nodes).start()
 
-    def start_service(self, name: str, extra: dict[str, str] | None = None) -> ServiceProcess:
+    def instances(self, service: str) -> list[ServiceProcess]:
+        """The running processes of ``service``, its first replica first."""
+        return [sp for sp in self.procs.values() if sp.service == service]
+
+    def target(self, service: str) -> str:
+        """The gRPC target of ``service``: every replica's address (the gateway's channels balance
+        over them, round robin); "" before any has a port."""
+        ports = [sp.port for sp in self.instances(service) if sp.port]
+        if len(ports) == 1:
+            return f"127.0.0.1:{ports[0]}"
+        return "ipv4:" + ",".join(f"127.0.0.1:{p}" for p in ports) if ports else ""
+
+    def start_service(self, name: str, extra: dict[str, str] | None = None, *,
+                      service: str | None = None) -> ServiceProcess:
+        """Start process ``name`` of ``service`` (default: ``name``; another name is a further
+        replica, e.g. ``nlp-2``)."""
+        service = service or name
         logs = self.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         port_file = self.home / "run" / f"{name}.port"
         port_file.parent.mkdir(parents=True, exist_ok=True)
         port_file.unlink(missing_ok=True)
         env = self.base_env()
-        env[service_env(name, "port_file")] = str(port_file)
-        if name == "collector" and not env.get("DENGAR_COLLECTOR__SECRETS_KEYS", "").strip():
+        env[service_env(service, "port_file")] = str(port_file)
+        if service == "collector" and not env.get("DENGAR_COLLECTOR__SECRETS_KEYS", "").strip():
             # The collector refuses to start without a key: a local platform always has one.
             env["DENGAR_COLLECTOR__SECRETS_KEYS"] = self.secrets_key()
-        if name == "gateway":
+        if service == "gateway":
             env["DENGAR_GATEWAY__HTTP_PORT"] = str(self.gateway_port or free_port())
             for dep in ("collector", "nlp", "insights"):
-                env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = f"127.0.0.1:{self.procs[dep].port}"
+                env[f"DENGAR_GATEWAY__{dep.upper()}_TARGET"] = self.target(dep)
         else:
-            env.setdefault(service_env(name, "grpc_port"), "0")
-        if name == "insights":
+            env.setdefault(service_env(service, "grpc_port"), "0")
+        if service == "insights":
             # Outbound webhook secrets are sealed like the collector's; a local platform's webhook
             # receivers usually run on this machine, which the egress policy refuses by default.
             env.setdefault("DENGAR_INSIGHTS__SECRETS_KEYS", self.secrets_key())
             env.setdefault("DENGAR_INSIGHTS__EGRESS__ALLOW_PRIVATE", "true")
-        if name == "insights" and "nlp" in self.procs:
+        if service == "insights" and "nlp" in self.procs:
             # Insights embeds the example posts of categories through NLP.
-            env["DENGAR_INSIGHTS__NLP_TARGET"] = f"127.0.0.1:{self.procs['nlp'].port}"
+            env["DENGAR_INSIGHTS__NLP_TARGET"] = self.target("nlp")
         env.update(extra or {})
         log_path = logs / f"{name}.log"
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", f"dengar_{name}"], env=env, stdout=log,
+            proc = subprocess.Popen([sys.executable, "-m", f"dengar_{service}"], env=env, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
-        sp = ServiceProcess(name, proc, port_file, log_path)
+        sp = ServiceProcess(name, proc, port_file, log_path, service=service)
         self.procs[name] = sp
         return sp
 
     def start(self) -> Platform:
         if self.infra is None:
             self.start_infra()
-        for name in ("collector", "nlp"):
-            self.start_service(name)
+        for service in ("collector", "nlp"):
+            self._start_replicas(service)
         # Insights needs NLP's port (see start_service).
-        self.procs["nlp"].wait_port()
-        self.start_service("insights")
-        for name in ("collector", "insights"):
-            self.procs[name].wait_port()
+        for sp in self.instances("nlp"):
+            sp.wait_port()
+        self._start_replicas("insights")
+        for sp in [*self.instances("collector"), *self.instances("insights")]:
+            sp.wait_port()
         self.start_service("gateway").wait_port()
         self.wait_ready()
         return self
+
+    def _start_replicas(self, service: str) -> None:
+        for n in range(self.replicas):
+            self.start_service(service if n == 0 else f"{service}-{n + 1}", service=service)
 
     def restart(self, name: str) -> ServiceProcess:
         old = self.procs[name]
@@ -229,11 +263,11 @@ class Platform:
             return self.infra.respawn(name)
         old = self.procs[name]
         old.kill()
-        if name == "gateway":
+        if old.service == "gateway":
             extra = {"DENGAR_GATEWAY__HTTP_PORT": str(old.port)} if old.port else None
         else:
-            extra = {service_env(name, "grpc_port"): str(old.port)} if old.port else None
-        sp = self.start_service(name, extra)
+            extra = {service_env(old.service, "grpc_port"): str(old.port)} if old.port else None
+        sp = self.start_service(name, extra, service=old.service)
         # Known before the new process writes it: a respawn before that keeps the same port.
         sp.port = old.port
         return sp
@@ -257,9 +291,8 @@ class Platform:
 
     def stop(self) -> None:
         # Gateway first so no new work arrives, then the pipeline front to back.
-        for name in ("gateway", "collector", "nlp", "insights"):
-            sp = self.procs.get(name)
-            if sp is not None:
+        for service in ("gateway", "collector", "nlp", "insights"):
+            for sp in self.instances(service):
                 sp.terminate()
         for sp in self.procs.values():
             sp.wait()

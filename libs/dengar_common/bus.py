@@ -20,10 +20,11 @@ from typing import Any
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from dengar_common import metrics, telemetry
 
@@ -38,6 +39,10 @@ MENTION_EVENTS_MAX_AGE_S = 2 * 3600.0
 MENTION_EVENTS_DUPLICATE_WINDOW_S = 3600.0
 # How often an idle consumer asks the server for its lag (dengar.messaging.consumer.pending).
 LAG_CHECK_S = 10.0
+# How long start-up waits for JetStream to accept the streams (a cluster electing its leaders).
+STREAMS_READY_TIMEOUT_S = 120.0
+# JetStream's error code for creating a stream whose name exists with another configuration.
+STREAM_NAME_IN_USE = 10058
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,23 @@ class Subjects:
         return f"{self.root.upper().replace('.', '_').replace('-', '_')}_{kind.upper()}"
 
 
+def server_urls(url: str) -> list[str]:
+    """The servers of ``DENGAR_NATS_URL``: one URL, or a comma-separated list of a cluster's nodes
+    (``nats://nats-0:4222,nats://nats-1:4222``), so that a client can connect while any node is down."""
+    urls = [u.strip() for u in url.split(",") if u.strip()]
+    if not urls:
+        raise ValueError("no NATS server URL")
+    return urls
+
+
 async def connect(url: str, *, name: str) -> NatsClient:
+    """Connect to one server or a cluster (``url`` as in :func:`server_urls`); reconnect forever,
+    to whichever node of the list (or of the cluster's gossip) answers."""
     async def _err(e: Exception) -> None:
         logger.warning("nats error: %s", e)
 
     return await nats.connect(
-        url, name=name, error_cb=_err, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        server_urls(url), name=name, error_cb=_err, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
         connect_timeout=5,
     )
 
@@ -108,9 +124,10 @@ async def connect(url: str, *, name: str) -> NatsClient:
 async def ensure_streams(js: JetStreamContext, subjects: Subjects, *, replicas: int = 1) -> None:
     """Create (or update) the file-backed streams. Safe to call from every service at start-up.
 
-    ``replicas`` (``DENGAR_STREAM_REPLICAS``) is each stream's copies on a JetStream cluster: 3 so
-    that one node may fail; 1 on a single server, which refuses more. Every service must pass the
-    same value, or each start-up would rescale the streams the others created.
+    ``replicas`` is the streams' replication factor: 1 on a single server, 3 on a three-node
+    JetStream cluster (a stream then survives the loss of one node). Every service must pass the
+    same value, since each one updates the streams to its own configuration. Durable consumers
+    inherit it from their stream.
     """
     configs = [
         StreamConfig(name=subjects.stream("collected"), subjects=[subjects.collected_all],
@@ -129,13 +146,34 @@ async def ensure_streams(js: JetStreamContext, subjects: Subjects, *, replicas: 
         StreamConfig(name=subjects.stream("dlq"), subjects=[subjects.dlq_all],
                      storage=StorageType.FILE, num_replicas=replicas, max_age=14 * 24 * 3600.0),
     ]
+    deadline = asyncio.get_running_loop().time() + STREAMS_READY_TIMEOUT_S
     for cfg in configs:
-        assert cfg.name is not None
+        cfg.num_replicas = replicas
+        await _ensure_stream(js, cfg, deadline)
+
+
+async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig, deadline: float) -> None:
+    # On a cluster every change goes through the meta leader, which is busy (or being elected)
+    # while several services start at once: a timeout or 503 there is retried, not fatal.
+    assert cfg.name is not None
+    while True:
         try:
-            await js.stream_info(cfg.name)
-            await js.update_stream(cfg)
-        except NotFoundError:
-            await js.add_stream(cfg)
+            try:
+                await js.stream_info(cfg.name)
+                await js.update_stream(cfg)
+            except NotFoundError:
+                await js.add_stream(cfg)
+            return
+        except (NatsTimeoutError, TimeoutError, NoRespondersError, ServiceUnavailableError,
+                BadRequestError) as exc:
+            # BadRequest: another service created the stream between our lookup and our create
+            # ("stream name already in use"); the next round finds and updates it.
+            if isinstance(exc, BadRequestError) and exc.err_code != STREAM_NAME_IN_USE:
+                raise
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            logger.warning("stream %s not ready yet (%s: %s); retrying", cfg.name, type(exc).__name__, exc)
+            await asyncio.sleep(1.0)
 
 
 async def publish(js: JetStreamContext, subject: str, payload: bytes, *, msg_id: str,
@@ -203,16 +241,30 @@ class PullWorker:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def _subscribe(self) -> JetStreamContext.PullSubscription | None:
+        """The pull subscription, retried while JetStream cannot answer yet (a cluster electing the
+        consumer's leader); None when stopped first."""
+        cfg = self._cfg
+        while not self._stopping.is_set():
+            try:
+                return await self._js.pull_subscribe(
+                    cfg.filter_subject, durable=cfg.durable, stream=cfg.stream,
+                    config=ConsumerConfig(
+                        durable_name=cfg.durable, ack_policy=AckPolicy.EXPLICIT,
+                        deliver_policy=DeliverPolicy.ALL, ack_wait=cfg.ack_wait_s,
+                        max_ack_pending=max(1000, cfg.batch_size * 8), filter_subject=cfg.filter_subject,
+                    ),
+                )
+            except (NatsTimeoutError, TimeoutError, NoRespondersError, ServiceUnavailableError) as exc:
+                logger.warning("consumer %s not ready yet (%s); retrying", cfg.durable, type(exc).__name__)
+                await asyncio.sleep(1.0)
+        return None
+
     async def run(self) -> None:
         cfg = self._cfg
-        sub = await self._js.pull_subscribe(
-            cfg.filter_subject, durable=cfg.durable, stream=cfg.stream,
-            config=ConsumerConfig(
-                durable_name=cfg.durable, ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL, ack_wait=cfg.ack_wait_s,
-                max_ack_pending=max(1000, cfg.batch_size * 8), filter_subject=cfg.filter_subject,
-            ),
-        )
+        sub = await self._subscribe()
+        if sub is None:
+            return
         logger.info("worker %s consuming %s", cfg.durable, cfg.filter_subject)
         try:
             while not self._stopping.is_set():

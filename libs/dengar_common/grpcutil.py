@@ -139,5 +139,8 @@ def insecure_channel(target: str) -> aio.Channel:
     """A client channel that propagates the current trace to the server."""
     return aio.insecure_channel(
         target, interceptors=_otel_client_interceptors(),
-        options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+        # Round robin over every address the target resolves to (replicas behind a headless Service,
+        # or an ``ipv4:a:p,b:p`` list): pick_first, the default, would send every call to one replica.
+        options=[("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                 ("grpc.lb_policy_name", "round_robin")],
     )

@@ -4,7 +4,8 @@ Shared by the collector (source credentials) and insights (outbound channel secr
 ``DENGAR_COLLECTOR__SECRETS_KEYS`` / ``DENGAR_INSIGHTS__SECRETS_KEYS`` is a comma-separated list of
 urlsafe-base64 32-byte keys: the first
 encrypts, every one decrypts, so an operator rotates by putting a new key first and dropping the old
-one once every document has been written again. Without keys values are stored as given.
+one once every document has been written again (`dengar sources reseal`, `dengar channels reseal`).
+Without keys values are stored as given.
 
 What is stored is an envelope that names its scheme, so documents written before a key was configured
 (or with an older key) keep working and are recognised as due for re-encryption:
@@ -23,7 +24,7 @@ import binascii
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -91,6 +92,24 @@ class Opened:
     # False when sealing again would store something else: plaintext while a key is configured, or
     # a token of a key that is no longer the first.
     current: bool
+
+
+@dataclass
+class ResealReport:
+    """What re-sealing every stored secret with the first key did (``dengar sources reseal``,
+    ``dengar channels reseal``): documents sealed again, those already sealed with the first key,
+    and those no configured key opens (``tenant/id``), which keep their old ciphertext."""
+
+    resealed: int = 0
+    current: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+    def summary(self, what: str) -> str:
+        text = f"{what}: {self.resealed} re-sealed with the first key, {self.current} already were"
+        if self.unreadable:
+            text += (f"; {len(self.unreadable)} cannot be opened with the configured keys: "
+                     + ", ".join(self.unreadable))
+        return text
 
 
 class SecretBox:

@@ -25,11 +25,12 @@ class CommonSettings(BaseSettings):
                                       frozen=True)
 
     mongo_uri: str = "mongodb://127.0.0.1:27017"
+    # One server, or a comma-separated list of a JetStream cluster's nodes.
     nats_url: str = "nats://127.0.0.1:4222"
+    # Replicas of every JetStream stream (and so of its consumers): 3 on a three-node cluster.
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
     # Roots every subject and stream name, so that several deployments (or tests) share one server.
     subject_root: str = "dengar"
-    # Copies of each JetStream stream: 3 on a NATS cluster (one node may fail), 1 on a single server.
-    stream_replicas: int = Field(1, ge=1, le=5)
     bind_host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_json: bool = False

@@ -66,7 +66,7 @@ async def start(app: ServiceApp, settings: CollectorSettings, *,
         connectors = ConnectorFactory(http)
     nc = await app.connect_nats(settings.nats_url)
     js = nc.jetstream()
-    await ensure_streams(js, subjects, replicas=settings.stream_replicas)
+    await ensure_streams(js, subjects, replicas=settings.nats_stream_replicas)
 
     publisher = JetStreamPostPublisher(js, subjects, c.publish)
     query_store = MongoQueryStore(db, max_per_tenant=c.queries.max_per_tenant)

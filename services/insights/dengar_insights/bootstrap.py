@@ -146,7 +146,7 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
 
     subjects = bus.Subjects(settings.subject_root)
     js = (await app.connect_nats(settings.nats_url)).jetstream()
-    await bus.ensure_streams(js, subjects, replicas=settings.stream_replicas)
+    await bus.ensure_streams(js, subjects, replicas=settings.nats_stream_replicas)
 
     mention_events = NatsMentionEvents(js, subjects)
     mention_reads = MongoMentionReads(db)

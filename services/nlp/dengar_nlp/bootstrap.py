@@ -58,7 +58,7 @@ async def start(app: ServiceApp, settings: NlpSettings, *, analyzer: TextAnalyze
     subjects = bus.Subjects(settings.subject_root)
     nc = await app.connect_nats(settings.nats_url)
     js = nc.jetstream()
-    await bus.ensure_streams(js, subjects, replicas=settings.stream_replicas)
+    await bus.ensure_streams(js, subjects, replicas=settings.nats_stream_replicas)
 
     servicer = NlpServicer(analysis)
     port = await app.serve_grpc(

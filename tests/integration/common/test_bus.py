@@ -139,7 +139,7 @@ async def test_worker_reports_lag_redeliveries_and_dead_letters(nats_client, uni
 
 
 async def test_stream_replicas_reach_the_server(nats_client, unique: str) -> None:
-    """DENGAR_STREAM_REPLICAS is passed to every stream: 1 on this single server, and a single server
+    """DENGAR_NATS_STREAM_REPLICAS is passed to every stream: 1 on this single server, and a single server
     refuses 3 (a NATS cluster is what takes them; deploy/k8s/overlays/prod sets 3)."""
     from nats.js.errors import APIError
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from insights_helpers import Env, make_settings, running
+from shardkeys import LISTENER
 
 from dengar.v1 import insights_pb2_grpc
 from dengar_common import grpcutil
@@ -25,3 +26,14 @@ async def env(infra: LocalInfra, unique: str, nats_client: Any) -> AsyncIterator
         finally:
             await channel.close()
 
+
+
+@pytest.fixture(autouse=True)
+def commands_route_by_shard_key() -> Iterator[None]:
+    """Every store command the service sent during the test names its tenant on the sharded
+    collections (docs/sharding.md): a test whose commands did not fails here."""
+    before = len(LISTENER.violations)
+    yield
+    new = LISTENER.violations[before:]
+    assert not new, "store commands that a sharded cluster could not route by tenant:\n" + "\n".join(
+        dict.fromkeys(new))

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import shardkeys
 from google.protobuf.timestamp_pb2 import Timestamp
+from pymongo import AsyncMongoClient
 
 from dengar.v1 import common_pb2
 from dengar_common.app import ServiceApp
@@ -16,6 +18,7 @@ from dengar_common.bus import Subjects, publish
 from dengar_common.enums import platform_name
 from dengar_common.ids import mention_id
 from dengar_common.localinfra import LocalInfra
+from dengar_common.mongo import make_client
 from dengar_common.settings import load_settings
 from dengar_insights import bootstrap
 from dengar_insights.bootstrap import Insights
@@ -62,10 +65,21 @@ def make_settings(infra: LocalInfra, unique: str, **insights: Any) -> InsightsSe
                          subject_root=unique, shutdown_grace_s=5.0, insights=config)
 
 
+class RecordedApp(ServiceApp):
+    """The service's lifecycle, with every store command checked against the shard keys."""
+
+    def mongo(self, uri: str, *, client: AsyncMongoClient[dict[str, Any]] | None = None
+              ) -> AsyncMongoClient[dict[str, Any]]:
+        if client is None:
+            client = make_client(uri, app_name=self.name, event_listeners=[shardkeys.LISTENER])
+        return super().mongo(uri, client=client)
+
+
 @asynccontextmanager
 async def running(settings: InsightsSettings) -> AsyncIterator[Insights]:
-    """The service in-process, on the same lifecycle as ``python -m dengar_insights``."""
-    async with ServiceApp("dengar-insights", grace_s=settings.shutdown_grace_s) as app:
+    """The service in-process, on the same lifecycle as ``python -m dengar_insights``; its store
+    commands go through the shard-key check (``shardkeys.py``)."""
+    async with RecordedApp("dengar-insights", grace_s=settings.shutdown_grace_s) as app:
         service = await bootstrap.start(app, settings)
         await app.ready()
         yield service

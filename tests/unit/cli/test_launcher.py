@@ -23,7 +23,9 @@ def test_the_services_register_their_commands() -> None:
     assert found == {"analyze": "dengar_nlp.entrypoints.cli:COMMAND",
                      "tenants": "dengar_gateway.entrypoints.cli:TENANTS",
                      "keys": "dengar_gateway.entrypoints.cli:KEYS",
-                     "export": "dengar_gateway.entrypoints.cli_export:EXPORT"}
+                     "export": "dengar_gateway.entrypoints.cli_export:EXPORT",
+                     "sources": "dengar_collector.entrypoints.cli:COMMAND",
+                     "channels": "dengar_insights.entrypoints.cli:COMMAND"}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         assert isinstance(ep.load(), Command)
 
@@ -33,7 +35,7 @@ def test_usage_lists_builtins_then_plugins_with_their_help(capsys: pytest.Captur
     out = capsys.readouterr().out
     names = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and line.strip()
              and not line.startswith("   ")]
-    assert names == ["run", "import", "analyze", "export", "keys", "tenants"]
+    assert names == ["run", "import", "analyze", "channels", "export", "keys", "sources", "tenants"]
     assert "analyze [FILE]" in out and "with the NLP models" in out
     assert "tenants create NAME|list" in out and "print its first API key" in out
 

@@ -30,7 +30,7 @@ def test_help_lists_the_settings_and_starts_nothing(service: str, capsys: pytest
     port = "HTTP_PORT" if service == "gateway" else "GRPC_PORT"
     assert f"{prefix}{port} (default: " in out
     assert "DENGAR_MONGO_URI (default: 'mongodb://127.0.0.1:27017')" in out
-    assert "DENGAR_STREAM_REPLICAS (default: 1)" in out
+    assert "DENGAR_NATS_STREAM_REPLICAS (default: 1)" in out
 
 
 def test_nested_settings_are_flattened_and_secrets_hidden() -> None:

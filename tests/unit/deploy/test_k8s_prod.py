@@ -376,7 +376,7 @@ def test_prod_nats_is_a_jetstream_cluster_with_a_user_per_service() -> None:
     replicas = sts["spec"]["replicas"]
     assert replicas == 3
     config = find(PROD, "ConfigMap", "dengar-config")["data"]
-    assert int(config["DENGAR_STREAM_REPLICAS"]) == replicas
+    assert int(config["DENGAR_NATS_STREAM_REPLICAS"]) == replicas
     conf = find(PROD, "ConfigMap", "nats-config")["data"]
     svc = sts["spec"]["serviceName"]
     routes = re.findall(r"nats-route://(\S+):(\d+)", conf["nats.conf"])

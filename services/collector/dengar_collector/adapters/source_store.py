@@ -34,7 +34,7 @@ from pymongo.errors import DuplicateKeyError
 
 from dengar_collector.domain.sources import SourceRecord
 from dengar_collector.service_layer.ports import SourceIdTaken
-from dengar_common.secrets import SecretBox, SecretDecryptError
+from dengar_common.secrets import ResealReport, SecretBox, SecretDecryptError
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +150,13 @@ class SourceRepository:
         the credentials always wins; failing to write is harmless (the next write tries again).
         """
         record, stale = self._load_full(doc)
-        if not stale or record.secrets_error:
-            return record
+        if stale and not record.secrets_error:
+            await self._reseal(doc, record)
+        return record
+
+    async def _reseal(self, doc: Doc, record: SourceRecord) -> bool:
+        """Store ``record``'s secrets sealed the way the box seals now, unless ``doc``'s changed
+        meanwhile (then whoever changed them sealed them with the first key). True if written."""
         flt: Doc = {"_id": record.id, "tenant_id": record.tenant_id}
         for name, sealed in _SEALED.items():
             # None also matches a missing field.
@@ -163,10 +168,24 @@ class SourceRepository:
             result = await self._col.update_one(flt, {"$set": set_fields, "$unset": unset})
         except Exception:
             logger.warning("re-sealing the secrets of source %s failed", record.id, exc_info=True)
-            return record
+            return False
         if result.modified_count:
             logger.info("tenant %s: re-sealed the secrets of source %s", record.tenant_id, record.id)
-        return record
+        return bool(result.modified_count)
+
+    async def reseal_all(self) -> ResealReport:
+        """Seal the secrets of every source of every tenant with the first key where they are not
+        (after a key rotation, so that the old key can be dropped); an operator's command."""
+        report = ResealReport()
+        async for doc in self._col.find({}):
+            record, stale = self._load_full(doc)
+            if record.secrets_error:
+                report.unreadable.append(f"{record.tenant_id}/{record.id}")
+            elif stale and await self._reseal(doc, record):
+                report.resealed += 1
+            else:
+                report.current += 1
+        return report
 
     async def ensure_indexes(self) -> None:
         for name, keys in INDEXES:

@@ -18,7 +18,7 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from dengar_common.secrets import SecretBox, SecretDecryptError
+from dengar_common.secrets import ResealReport, SecretBox, SecretDecryptError
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.channels import Channel
 from dengar_insights.domain.notification import Delivery, DeliveryAttempt, Notification
@@ -103,6 +103,32 @@ class MongoChannelStore:
     async def delete(self, tenant_id: str, channel_id: str) -> bool:
         result = await self._col.delete_one({"_id": channel_id, "tenant_id": tenant_id})
         return result.deleted_count == 1
+
+    async def reseal_all(self) -> ResealReport:
+        """Seal every channel's signing secret with the first key where it is not (after a key
+        rotation, so that the old key can be dropped); the secret itself stays the same. An
+        operator's command, over every tenant."""
+        report = ResealReport()
+        async for doc in self._col.find({"secret": {"$ne": None}}):
+            sealed = doc["secret"]
+            try:
+                opened = self._box.open(sealed, context=_context(doc["tenant_id"], doc["_id"]))
+            except SecretDecryptError:
+                report.unreadable.append(f"{doc['tenant_id']}/{doc['_id']}")
+                continue
+            if opened.current:
+                report.current += 1
+                continue
+            fresh = self._box.seal(opened.values, context=_context(doc["tenant_id"], doc["_id"]))
+            # Unless rotated meanwhile (then sealed with the first key already).
+            result = await self._col.update_one(
+                {"_id": doc["_id"], "tenant_id": doc["tenant_id"], "secret": sealed},
+                {"$set": {"secret": fresh}})
+            if result.modified_count:
+                report.resealed += 1
+            else:
+                report.current += 1
+        return report
 
 
 def _notification_doc(n: Notification) -> Doc:

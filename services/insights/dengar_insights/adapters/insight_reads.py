@@ -112,10 +112,12 @@ class MongoMentionReads:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        # By _id alone, the tenant checked here: SecantusDB runs {tenant_id, _id: {$in}} as a
-        # collection scan (even with an _id hint, whatever explain says), which made evidence cost
-        # grow with every tenant's stored posts; {_id: {$in}} is an index lookup.
-        cursor = self._col.find({"_id": {"$in": wanted}}, projection=HIDDEN)
+        # _id first: SecantusDB runs {tenant_id, _id: {$in}} as a collection scan (even with an _id
+        # hint, whatever explain says), which made evidence cost grow with every tenant's stored
+        # posts, but {_id: {$in}, tenant_id} as an _id lookup. The tenant is in the filter so that a
+        # sharded cluster routes the query to the tenant's shards (docs/sharding.md), and checked
+        # again here.
+        cursor = self._col.find({"_id": {"$in": wanted}, "tenant_id": tenant_id}, projection=HIDDEN)
         return {d["_id"]: d async for d in cursor if d.get("tenant_id") == tenant_id}
 
 
