@@ -59,7 +59,7 @@ protos: install
 models: install
 	$(BIN)/python services/nlp/scripts/build_models.py --data $(DATA)
 
-bench: bench-nlp bench-collector bench-matching bench-insights bench-topics bench-stream
+bench: bench-nlp bench-collector bench-matching bench-insights bench-topics bench-stream bench-pipeline
 
 bench-nlp: install
 	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results
