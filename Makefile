@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 IMAGE ?= ghcr.io/dengar/dengar:$(VERSION)
 
-.PHONY: install run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream bench-matching clean
+.PHONY: install run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream bench-matching bench-pipeline clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -63,7 +63,7 @@ protos: install
 models: install
 	$(BIN)/python services/nlp/scripts/build_models.py --data $(DATA)
 
-bench: bench-nlp bench-collector bench-matching bench-insights bench-topics bench-stream
+bench: bench-nlp bench-collector bench-matching bench-insights bench-topics bench-stream bench-pipeline
 
 bench-nlp: install
 	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results
@@ -80,6 +80,11 @@ bench-insights: install
 
 bench-stream: install
 	$(BIN)/python bench/bench_stream.py --out bench/results
+
+# The whole pipeline on the real platform (issue 14): e2e / NLP-only, store ops and CPU per post.
+# BENCH_PIPELINE_ARGS: e.g. --label before, or smaller sizes (--nlp-posts 300 --e2e-posts 300).
+bench-pipeline: install
+	$(BIN)/python bench/bench_pipeline.py --out bench/results $(BENCH_PIPELINE_ARGS)
 
 # Embeds the airline tweets once (a few minutes) into TOPICS_CACHE, outside the repository.
 TOPICS_CACHE ?= /tmp/dengar-topics-cache
