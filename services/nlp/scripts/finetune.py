@@ -51,6 +51,9 @@ def add_training_args(p: argparse.ArgumentParser, *, out_help: str) -> None:
     p.add_argument("--patience", type=int, default=2, help="epochs without improvement before stopping")
     p.add_argument("--max-length", type=int, default=128, help="tokens per text, <s>/</s> included")
     p.add_argument("--threads", type=int, default=2, help="torch threads (results depend on it)")
+    p.add_argument("--train-word-embedding", action="store_true",
+                   help="train the word embedding too (frozen by default: the ONNX export keeps the "
+                        "source's 4-bit word embedding)")
     p.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
     p.add_argument("--log-every", type=int, default=20, help="steps between progress lines")
     p.add_argument("--val-limit", type=int, default=0,
@@ -97,7 +100,8 @@ def setup(args: argparse.Namespace, name: str) -> Callable[[list[str]], list[lis
 def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {"seed": args.seed, "epochs": args.epochs, "epoch_size": args.epoch_size,
             "batch_size": args.batch_size, "lr": args.lr, "head_lr": args.head_lr, "patience": args.patience,
-            "checkpoint_every": args.checkpoint_every, "log_every": args.log_every}
+            "checkpoint_every": args.checkpoint_every, "log_every": args.log_every,
+            "freeze_word_embedding": not args.train_word_embedding}
 
 
 def limit_validation(val: dict[str, TaskData], limit: int) -> dict[str, TaskData]:

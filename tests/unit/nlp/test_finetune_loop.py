@@ -229,3 +229,15 @@ def test_distillation_moves_the_student_towards_the_teacher(tmp_path: Path) -> N
     # The teacher itself is never trained.
     assert all(torch.equal(v, frozen[k]) for k, v in teacher.state_dict().items())
     assert all(not p.requires_grad for p in teacher.parameters())
+
+
+def test_the_word_embedding_is_frozen_unless_asked(tmp_path: Path) -> None:
+    frozen = _trainer(tmp_path / "frozen", epochs=1)
+    word0 = frozen.model.encoder.word.weight.detach().clone()
+    q0 = frozen.model.encoder.layers[0].q.weight.detach().clone()
+    frozen.fit()
+    assert torch.equal(frozen.model.encoder.word.weight, word0)
+    assert not torch.equal(frozen.model.encoder.layers[0].q.weight, q0)
+    free = _trainer(tmp_path / "free", epochs=1, freeze_word_embedding=False)
+    free.fit()
+    assert not torch.equal(free.model.encoder.word.weight, word0)

@@ -55,6 +55,9 @@ class TrainConfig:
     log_every: int = 20  # steps
     eval_batch_size: int = 64
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # The word embedding stays as it was: the export keeps it in the source's 4-bit blocks (which would
+    # round away small updates anyway), and it is half the parameters, so AdamW runs twice as fast.
+    freeze_word_embedding: bool = True
 
     # What must match for a checkpoint to be resumed (the rest, e.g. log_every, may change).
     def identity(self) -> dict[str, Any]:
@@ -150,7 +153,8 @@ class Trainer:
                     time.perf_counter() - t0)
         self.steps_per_epoch = len(self._plan(0))
         self.total_steps = self.steps_per_epoch * cfg.epochs
-        enc_params = list(model.encoder.parameters())
+        model.encoder.word.weight.requires_grad_(not cfg.freeze_word_embedding)
+        enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
         head_params = list(model.heads.parameters())
         self.opt = torch.optim.AdamW(
             [{"params": enc_params, "lr": cfg.lr}, {"params": head_params, "lr": cfg.head_lr}],
