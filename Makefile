@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 IMAGE ?= ghcr.io/dengar/dengar:$(VERSION)
 
-.PHONY: install run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream bench-matching bench-pipeline clean
+.PHONY: install finetune run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream bench-matching bench-pipeline clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -62,6 +62,23 @@ protos: install
 
 models: install
 	$(BIN)/python services/nlp/scripts/build_models.py --data $(DATA)
+
+# Fine-tunes the 12-layer e5-small teacher on every NLP task (issue 13): hours on a small CPU, so run it
+# in the background (`nohup nice -n 19 make finetune >/dev/null 2>&1 &`) and follow $(FINETUNE_OUT)/train.log.
+# Checkpoints and logs go to FINETUNE_OUT, outside the repository; the same command resumes a stopped run.
+# The `finetune` extra (torch, CPU) is installed only here, never by `make install` / `make test`.
+# FINETUNE_PIP_ARGS: e.g. --extra-index-url https://download.pytorch.org/whl/cpu where no CPU wheel is local.
+FINETUNE_OUT ?= ../nlp2-runs/teacher
+FINETUNE_ARGS ?=
+FINETUNE_PIP_ARGS ?=
+FINETUNE_STAMP := $(VENV)/.finetune-stamp
+$(FINETUNE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements/constraints.txt \
+		$(FINETUNE_PIP_ARGS) -e '.[local,dev,train,finetune]'
+	touch $(FINETUNE_STAMP)
+
+finetune: $(FINETUNE_STAMP)
+	$(BIN)/python services/nlp/scripts/finetune.py --data $(DATA) --out $(FINETUNE_OUT) $(FINETUNE_ARGS)
 
 bench: bench-nlp bench-collector bench-matching bench-insights bench-topics bench-stream bench-pipeline
 

