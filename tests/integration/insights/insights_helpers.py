@@ -85,7 +85,7 @@ async def running(settings: InsightsSettings) -> AsyncIterator[Insights]:
         yield service
 
 
-async def wait_until(pred: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+async def wait_until(pred: Callable[[], bool], timeout: float = 90.0, what: str = "condition") -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not pred():
         if asyncio.get_running_loop().time() > deadline:
@@ -111,7 +111,7 @@ class Env:
         self.sent += 1
         await publish(self.js, self.subjects.enriched(tenant), data, msg_id=f"raw:{self.sent}")
 
-    async def settle(self, apps: list[Insights] | None = None, timeout: float = 30.0) -> None:
+    async def settle(self, apps: list[Insights] | None = None, timeout: float = 90.0) -> None:
         """Wait until every message sent so far was acked or dead-lettered."""
         group = apps or [self.app]
         await wait_until(lambda: sum(a.processed + a.dead_lettered for a in group) >= self.sent,
