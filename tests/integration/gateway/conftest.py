@@ -18,6 +18,7 @@ from gateway_fakes import (
     FakeInsights,
     FakeNlp,
     FakeQueries,
+    FakeSources,
     Recorder,
 )
 
@@ -148,3 +149,19 @@ def assert_problem(resp: httpx.Response, status: int) -> dict[str, Any]:
 @pytest.fixture
 def problem() -> Callable[[httpx.Response, int], dict[str, Any]]:
     return assert_problem
+
+
+@pytest.fixture
+async def fake_sources() -> AsyncIterator[tuple[FakeSources, int]]:
+    """A SourceService double alone on its own port: (its servicer, the port)."""
+    names = ["dengar.v1.SourceService"]
+    servicer = FakeSources(Recorder())
+    server, health = make_server(
+        [lambda s: collector_pb2_grpc.add_SourceServiceServicer_to_server(servicer, s)], names)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    await set_serving(health, names, True)
+    try:
+        yield servicer, port
+    finally:
+        await server.stop(0)

@@ -9,31 +9,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-import pytest
-from gateway_fakes import FakeSources, Recorder
 
-from dengar.v1 import collector_pb2_grpc
 from dengar_common.errors import ResourceExhausted
-from dengar_common.grpcutil import make_server, set_serving
 from dengar_gateway.domain.keys import Scope
 
-NAMES = ["dengar.v1.SourceService"]
 SIGNED = {"X-Dengar-Timestamp": "1800000000", "X-Dengar-Signature": "sha256=" + "0" * 64,
           "Content-Type": "application/json"}
-
-
-@pytest.fixture
-async def fake_sources() -> AsyncIterator[tuple[FakeSources, int]]:
-    servicer = FakeSources(Recorder())
-    server, health = make_server(
-        [lambda s: collector_pb2_grpc.add_SourceServiceServicer_to_server(servicer, s)], NAMES)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    await set_serving(health, NAMES, True)
-    try:
-        yield servicer, port
-    finally:
-        await server.stop(0)
 
 
 class Body:

@@ -7,31 +7,13 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gateway_fakes import FakeSources, Recorder
+from gateway_fakes import FakeSources
 
-from dengar.v1 import collector_pb2_grpc
-from dengar_common.grpcutil import make_server, set_serving
 from dengar_gateway.domain.keys import Scope
-
-NAMES = ["dengar.v1.SourceService"]
-
-
-@pytest.fixture
-async def fake_sources() -> AsyncIterator[tuple[FakeSources, int]]:
-    servicer = FakeSources(Recorder())
-    server, health = make_server(
-        [lambda s: collector_pb2_grpc.add_SourceServiceServicer_to_server(servicer, s)], NAMES)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    await set_serving(health, NAMES, True)
-    try:
-        yield servicer, port
-    finally:
-        await server.stop(0)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from dengar_common.errors import InvalidArgument, ResourceExhausted
+from dengar_insights.adapters.leases import take_lease
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.alerts import (
     FIRING,
@@ -345,11 +346,4 @@ class MongoAlertStore:
         return AlertPage(alerts, _cursor(alerts[-1]) if more and alerts else None)
 
     async def lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
-        try:
-            doc = await self._leases.find_one_and_update(
-                {"_id": name, "$or": [{"owner": owner}, {"until": {"$lte": now}}]},
-                {"$set": {"owner": owner, "until": until}}, upsert=True,
-                return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:
-            return False
-        return doc is not None and doc.get("owner") == owner
+        return await take_lease(self._leases, name, owner, now, until)

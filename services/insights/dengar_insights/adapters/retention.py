@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from dengar_common.tenant_data import delete_in_batches
+from dengar_insights.adapters.leases import take_lease
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.alerts import RESOLVED
 
@@ -68,14 +67,7 @@ class MongoRetentionStore:
         return removed
 
     async def lease(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
-        try:
-            doc = await self._leases.find_one_and_update(
-                {"_id": name, "$or": [{"owner": owner}, {"until": {"$lte": now}}]},
-                {"$set": {"owner": owner, "until": until}}, upsert=True,
-                return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:
-            return False
-        return doc is not None and doc.get("owner") == owner
+        return await take_lease(self._leases, name, owner, now, until)
 
     async def delete_alert_leases(self, tenant_id: str) -> dict[str, int]:
         """The scheduled evaluator's leases of the tenant's rules (keyed by rule, without tenant)."""
