@@ -238,7 +238,7 @@ class Generator:
 
 def _stable(doc: dict[str, Any]) -> dict[str, Any]:
     """A stored document without what differs between two writes of the same post."""
-    volatile = {"ops", "trace_id", "first_seen_at", "updated_at", "rollups_at", "rev"}
+    volatile = {"ops", "lanes", "trace_id", "first_seen_at", "updated_at", "rollups_at", "rev"}
     return {k: v for k, v in doc.items() if k not in volatile}
 
 

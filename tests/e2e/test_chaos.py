@@ -302,7 +302,7 @@ async def _idle(p: Platform) -> bool:
         await nc.close()
 
 
-_META = {"_id", "tenant_id", "interval", "bucket_start", "ops"}
+_META = {"_id", "tenant_id", "interval", "bucket_start", "ops", "lanes"}
 
 
 def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, int]:

@@ -24,7 +24,7 @@ NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 BASE = NOW - timedelta(days=3)
 OLD = NOW - timedelta(days=40)
 Q = "q_acme0000000001"
-_META = {"_id", "tenant_id", "interval", "bucket_start", "ops"}
+_META = {"_id", "tenant_id", "interval", "bucket_start", "ops", "lanes"}
 
 TEXTS = ["acme telat lagi", "acme cepat", "rival murah", "acme dan rival", "paket telat", "acme telat parah",
          "biasa saja", "rival telat", "ACME mantap", "promo acme"]

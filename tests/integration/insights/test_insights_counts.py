@@ -76,18 +76,19 @@ async def test_same_post_three_times_counts_once(env: Env) -> None:
 async def test_redelivery_after_a_crash_mid_update_counts_once(env: Env, monkeypatch) -> None:
     from dengar_insights.adapters.rollups import RollupRepository
 
-    real_apply = RollupRepository.apply
+    real_apply = RollupRepository.apply_batch
     crashes = {"left": 1}
 
-    async def crash_after_first_bucket(self, tenant_id, bucket, op, incs):
-        applied = await real_apply(self, tenant_id, bucket, op, incs)
-        # The process "dies" after writing one rollup and before recording it on the mention.
-        if crashes["left"]:
-            crashes["left"] -= 1
-            raise ConnectionError("simulated crash")
-        return applied
+    async def crash_after_first_bucket(self, tenant_id, lane, seq, buckets):
+        if not crashes["left"]:
+            return await real_apply(self, tenant_id, lane, seq, buckets)
+        # The process "dies" after writing one rollup and before the others and the completion.
+        crashes["left"] -= 1
+        first = sorted(buckets)[0]
+        await real_apply(self, tenant_id, lane, seq, {first: buckets[first]})
+        raise ConnectionError("simulated crash")
 
-    monkeypatch.setattr(RollupRepository, "apply", crash_after_first_bucket)
+    monkeypatch.setattr(RollupRepository, "apply_batch", crash_after_first_bucket)
     await env.send(enriched("acme", "r1", sentiment=NEG))
     # The failed delivery is nak'd and redelivered; the redelivery finishes the pending op.
     await env.settle()

@@ -76,9 +76,36 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("crash_at", range(9))
+# Every write of the ingest protocol: a crash test that misses one fails on the count below.
+WRITES = [(MentionRepository, "insert_new"), (MentionRepository, "insert_many_new"),
+          (MentionRepository, "compare_and_set"), (MentionRepository, "move_pending"),
+          (MentionRepository, "complete"), (RollupRepository, "insert_batch"),
+          (RollupRepository, "abort_batch"), (RollupRepository, "apply_batch"),
+          (RollupRepository, "delete_batch")]
+
+
+def crash_after(monkeypatch, n: int, counter: dict[str, int] | None = None) -> dict[str, int]:
+    """Make the store write number ``n + 1`` from now on reach the store, then raise ``Crash``
+    (the process died right after it); returns the write counter."""
+    writes = counter if counter is not None else {"n": 0}
+
+    def failing(real):
+        async def wrapper(self, *args):
+            out = await real(self, *args)
+            writes["n"] += 1
+            if writes["n"] == n + 1:
+                raise Crash(f"after write {writes['n']}")
+            return out
+        return wrapper
+
+    for cls, name in WRITES:
+        monkeypatch.setattr(cls, name, failing(getattr(cls, name)))
+    return writes
+
+
+@pytest.mark.parametrize("crash_at", range(5))
 async def test_a_crash_at_any_write_is_finished_by_the_next_delivery(store, monkeypatch, crash_at) -> None:
-    """Writes of a re-enrichment that moves a post to another hour: apply, mark, apply, complete..."""
+    """Writes of a re-enrichment that moves a post to another hour: CAS, record, apply, complete..."""
     db, mentions, rollups = store
     ingestor = MentionIngestor(mentions, rollups)
     first = prepare(enriched("acme", "c", sentiment=SENTS[0], aspects=(("price", SENTS[0]),)))
@@ -86,21 +113,7 @@ async def test_a_crash_at_any_write_is_finished_by_the_next_delivery(store, monk
                              collected_at=T0 + timedelta(days=2)))
     assert await ingestor.ingest(first) is Result.INSERTED
 
-    writes = {"n": 0}
-
-    def failing(real):
-        async def wrapper(self, *args):
-            out = await real(self, *args)
-            writes["n"] += 1
-            # The write reached the store, then the process died before going on.
-            if writes["n"] == crash_at + 1:
-                raise Crash(f"after write {writes['n']}")
-            return out
-        return wrapper
-
-    for cls, name in [(RollupRepository, "apply"), (MentionRepository, "mark_applied"),
-                      (MentionRepository, "complete"), (MentionRepository, "compare_and_set")]:
-        monkeypatch.setattr(cls, name, failing(getattr(cls, name)))
+    crash_after(monkeypatch, crash_at)
     try:
         await ingestor.ingest(moved)
         crashed = False
@@ -111,8 +124,8 @@ async def test_a_crash_at_any_write_is_finished_by_the_next_delivery(store, monk
     again = await MentionIngestor(mentions, rollups).ingest(moved)
     assert again in (Result.UPDATED, Result.DUPLICATE)
     await assert_rollups_match_mentions(db, "acme")
-    # The move touches four buckets (two hours, two days): CAS + 4 applies + 3 marks + complete = 9
-    # writes, so every parametrisation crashes after one of them.
+    # CAS, batch record, one rollup write for the four buckets it touches (two hours, two days),
+    # completion, deletion of the record: 5 writes, so every parametrisation crashes after one.
     assert crashed
     doc = await db["mentions"].find_one({"_id": moved.id, "tenant_id": "acme"})
     assert doc["sentiment"]["label"] == "positive"
@@ -145,13 +158,9 @@ async def test_concurrent_batches_settle_exactly(store) -> None:
         {"tenant_id": "acme"}) == 12
 
 
-BATCH_WRITES = [(MentionRepository, "insert_many_new"), (MentionRepository, "compare_and_set"),
-                (RollupRepository, "apply_many"), (MentionRepository, "mark_applied"),
-                (MentionRepository, "complete")]
-
-
-# 16 writes: bulk insert, 2 CAS, 7 touched buckets x (update + mark), bulk completion.
-@pytest.mark.parametrize("crash_at", range(16))
+# 7 writes: bulk insert, 2 CAS, the batch record, one rollup write for the 7 touched buckets, one
+# bulk completion, the record's deletion.
+@pytest.mark.parametrize("crash_at", range(7))
 async def test_a_crash_anywhere_in_a_batch_is_finished_by_redelivery(store, monkeypatch, crash_at) -> None:
     db, mentions, rollups = store
     ingestor = MentionIngestor(mentions, rollups)
@@ -162,25 +171,14 @@ async def test_a_crash_anywhere_in_a_batch_is_finished_by_redelivery(store, monk
                               created_at=T0 + timedelta(hours=i, days=i % 2))) for i in range(3)]
     batch += [prepare(enriched("acme", f"o{i}", sentiment=SENTS[2], created_at=T0 + timedelta(hours=i),
                                collected_at=T0 + timedelta(days=1))) for i in range(2)]
-    writes = {"n": 0}
-
-    def failing(real):
-        async def wrapper(self, *args):
-            out = await real(self, *args)
-            writes["n"] += 1
-            if writes["n"] == crash_at + 1:
-                raise Crash(f"after write {writes['n']}")
-            return out
-        return wrapper
-
-    for cls, name in BATCH_WRITES:
-        monkeypatch.setattr(cls, name, failing(getattr(cls, name)))
+    writes = crash_after(monkeypatch, crash_at)
     states = await ingestor.states("acme", [p.id for p in batch])
     try:
         first = await ingestor.ingest_many("acme", [(p, "") for p in batch], states)
     except Crash:
         first = None
     monkeypatch.undo()
+    assert writes["n"] > crash_at
     # Every message not acked comes back; here the whole batch, on a fresh replica.
     redelivered = MentionIngestor(mentions, rollups)
     again = await redelivered.ingest_many(
@@ -193,36 +191,74 @@ async def test_a_crash_anywhere_in_a_batch_is_finished_by_redelivery(store, monk
     assert first is None or any(isinstance(r, Crash) for r in first)
 
 
-async def test_resuming_after_the_bucket_forgot_the_op_relies_on_the_marks(store, monkeypatch) -> None:
-    """A finisher resuming long after a crash skips buckets its mention marked as done."""
-    from dengar_insights.adapters import rollups as rollups_module
-
+@pytest.mark.parametrize(("crash_at", "then_at"), [(a, b) for a in range(5) for b in range(6)])
+async def test_a_crash_of_the_finisher_too_is_finished_by_the_next_delivery(store, monkeypatch, crash_at,
+                                                                           then_at) -> None:
+    """The writer dies after any write, and so does the replica that resumes its batch (aborting
+    it, moving the op to a batch of its own, ...); a third delivery still settles exactly."""
     db, mentions, rollups = store
-    monkeypatch.setattr(rollups_module, "OPS_WINDOW", 2)
+    first = prepare(enriched("acme", "c", sentiment=SENTS[0], aspects=(("price", SENTS[0]),)))
+    moved = prepare(enriched("acme", "c", sentiment=SENTS[2], created_at=T0 + timedelta(days=1, hours=3),
+                             collected_at=T0 + timedelta(days=2)))
+    await MentionIngestor(mentions, rollups).ingest(first)
+    for ingestor, at in ((MentionIngestor(mentions, rollups), crash_at),
+                         (MentionIngestor(mentions, rollups), then_at)):
+        crash_after(monkeypatch, at)
+        try:
+            await ingestor.ingest(moved)
+        except Crash:
+            pass
+        monkeypatch.undo()
+    assert await MentionIngestor(mentions, rollups).ingest(moved) in (Result.UPDATED, Result.DUPLICATE)
+    await assert_rollups_match_mentions(db, "acme")
+    doc = await db["mentions"].find_one({"_id": moved.id, "tenant_id": "acme"})
+    assert doc["sentiment"]["label"] == "positive"
+
+
+async def test_a_batch_resumed_long_after_a_crash_is_applied_once(store, monkeypatch) -> None:
+    """The writer dies with its batch applied to some buckets only; the same buckets then take many
+    batches from other lanes (a live replica, a restarted one) before the redelivery comes."""
+    db, mentions, rollups = store
     ingestor = MentionIngestor(mentions, rollups)
     post = prepare(enriched("acme", "late", sentiment=SENTS[0]))
-    real_apply = RollupRepository.apply
-    calls = {"n": 0}
+    real_apply = RollupRepository.apply_batch
 
-    async def second_apply_fails(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise Crash("store went away before the second bucket")
-        return await real_apply(self, *args)
+    async def first_bucket_only(self, tenant_id, lane, seq, buckets):
+        first = sorted(buckets)[0]
+        await real_apply(self, tenant_id, lane, seq, {first: buckets[first]})
+        raise Crash("died after the first bucket")
 
-    monkeypatch.setattr(RollupRepository, "apply", second_apply_fails)
+    monkeypatch.setattr(RollupRepository, "apply_batch", first_bucket_only)
     with pytest.raises(Crash):
         await ingestor.ingest(post)
-    monkeypatch.setattr(RollupRepository, "apply", real_apply)
-    # Busy buckets: after a few more posts the day bucket no longer remembers the crashed op.
-    for i in range(5):
-        await ingestor.ingest(prepare(enriched("acme", f"busy{i}")))
-    day = await db["rollups"].find_one({"tenant_id": "acme", "interval": "day"})
+    monkeypatch.undo()
+    # The same ingestor (its crashed lane is dropped) and another replica keep writing.
+    other = MentionIngestor(mentions, rollups)
+    for i in range(30):
+        await (ingestor if i % 2 else other).ingest(prepare(enriched("acme", f"busy{i}")))
     pending = (await db["mentions"].find_one({"_id": post.id, "tenant_id": "acme"}))["pending"]
-    assert pending["op"] not in day["ops"] and pending["done"] == [day["_id"]]
-
-    # The redelivery skips the day bucket because of the mark, and applies the hour bucket.
-    assert await ingestor.ingest(post) is Result.DUPLICATE
+    assert await db["rollup_batches"].count_documents({"_id": pending["batch"]}) == 1
+    assert await MentionIngestor(mentions, rollups).ingest(post) is Result.DUPLICATE
     await assert_rollups_match_mentions(db, "acme")
     day = await db["rollups"].find_one({"tenant_id": "acme", "interval": "day"})
-    assert day["volume"] == 6
+    assert day["volume"] == 31
+    # Hot buckets hold one number per lane, not one id per post.
+    assert len(day["lanes"]) <= 4 and "ops" not in day
+
+
+async def test_an_op_left_pending_by_the_version_before_batches_is_finished(store) -> None:
+    """A mention whose intent was written before batches (no ``pending.batch``): finished per
+    bucket as before, guarded by the op ids in the buckets."""
+    db, mentions, rollups = store
+    post = prepare(enriched("acme", "old", sentiment=SENTS[0]))
+    pending = {"op": "op-old", "from": Contribution.from_doc(None).to_doc(),
+               "to": post.contribution.to_doc(), "at": T0, "done": []}
+    assert await mentions.insert_new("acme", {"_id": post.id, **post.fields, "trace_id": "",
+                                               "content_hash": post.content_hash, "first_seen_at": T0,
+                                               "updated_at": T0, "rev": 1, "contribution": None,
+                                               "pending": pending})
+    # It had reached the day bucket before the upgrade.
+    day = sorted(post.contribution.expand())[0]
+    assert await rollups.apply("acme", day, "op-old", post.contribution.expand()[day])
+    assert await MentionIngestor(mentions, rollups).ingest(post) is Result.DUPLICATE
+    await assert_rollups_match_mentions(db, "acme")

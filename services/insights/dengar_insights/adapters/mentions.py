@@ -254,6 +254,16 @@ class MentionRepository:
              "pending.op": {"$in": [op for _, op in ops]}},
             {"$addToSet": {"pending.done": bucket}})
 
+    async def move_pending(self, tenant_id: str, ops: Sequence[tuple[str, str]], batch: str,
+                           new_batch: str) -> None:
+        """Move each (mention id, op) still pending in ``batch`` to ``new_batch``."""
+        if not ops:
+            return
+        await self._col.update_many(
+            {"tenant_id": tenant_id, "_id": {"$in": [mid for mid, _ in ops]},
+             "pending.op": {"$in": [op for _, op in ops]}, "pending.batch": batch},
+            {"$set": {"pending.batch": new_batch}})
+
     async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str, Mapping[str, Any]]],
                        at: datetime) -> int:
         """For each (mention id, op, target): record the target as applied and clear the op.

@@ -4,9 +4,17 @@ One document per tenant, interval and bucket: ``_id`` = ``<tenant>|hour|2026-11-
 ``<tenant>|day|2026-11-22``, with ``tenant_id``, ``interval``, ``bucket_start`` and the counters
 ``volume``, ``sentiment.<label>``, ``aspects.<name>.<polarity>``, ``platform.<name>`` and
 ``language.<code>``, repeated per listening query under ``queries.<query id>`` and per category under
-``categories.<category id>``. ``ops`` holds the
-ids of the most recent operations applied to the document, so that applying the same operation
-again is a no-op (see service_layer/ingest.py for why that is enough).
+``categories.<category id>``. ``lanes`` maps each writer lane that applied a batch to the
+document to the sequence number of its last such batch, so that applying a batch again is a no-op
+(see service_layer/ingest.py for why that is enough). Documents written before lanes also carry
+``ops``, the ids of the last per-mention operations applied to them; only the finishing of an
+operation left pending by that version still reads it.
+
+The ``rollup_batches`` collection holds one small record per batch of increments: ``_id`` is the
+batch id that the pending operations of its mentions carry (``pending.batch``), with
+``tenant_id``, the writer ``lane`` and ``seq`` that guard its bucket updates, the summed ``buckets``
+increments and the ``ops`` it covers; or, for a batch that a finisher gave up on before its writer
+recorded it, ``aborted: true``.
 """
 
 from __future__ import annotations
@@ -17,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dengar_insights.adapters.store import store_errors
 from dengar_insights.domain.rollups import CATEGORIES, OPS_WINDOW, QUERIES, parse_bucket_id
@@ -37,11 +45,45 @@ class RollupRepository:
 
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._col = db["rollups"]
+        self._batches = db["rollup_batches"]
 
     async def ensure_indexes(self) -> None:
         await self._col.create_index(
             [("tenant_id", ASCENDING), ("interval", ASCENDING), ("bucket_start", ASCENDING)],
             name="tenant_interval_start")
+        # Tenant deletion removes a tenant's batch records by tenant_id.
+        await self._batches.create_index("tenant_id", name="tenant")
+
+    # -- batch records --------------------------------------------------------------------------
+
+    async def insert_batch(self, tenant_id: str, doc: Mapping[str, Any]) -> bool:
+        """Record a batch; False when its id is taken (a finisher aborted it first)."""
+        if doc.get("tenant_id") != tenant_id:
+            raise ValueError("document tenant does not match")
+        try:
+            await self._batches.insert_one(dict(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get_batch(self, tenant_id: str, batch_id: str) -> Doc | None:
+        return await self._batches.find_one({"_id": batch_id, "tenant_id": tenant_id})
+
+    async def abort_batch(self, tenant_id: str, batch_id: str, at: datetime) -> Doc:
+        """Take the id of a batch that was not recorded, so that its writer can no longer record
+        it; the record that holds the id afterwards (ours, or the writer's if it was faster)."""
+        doc: Doc = {"_id": batch_id, "tenant_id": tenant_id, "aborted": True, "at": at}
+        if await self.insert_batch(tenant_id, doc):
+            return doc
+        found = await self.get_batch(tenant_id, batch_id)
+        if found is None:
+            raise RuntimeError(f"rollup batch {batch_id} vanished while being aborted")
+        return found
+
+    async def delete_batch(self, tenant_id: str, batch_id: str) -> None:
+        await self._batches.delete_one({"_id": batch_id, "tenant_id": tenant_id})
+
+    # -- counters -------------------------------------------------------------------------------
 
     async def apply(self, tenant_id: str, bucket: str, op: str, incs: Mapping[str, int]) -> bool:
         """Add ``incs`` to ``bucket`` unless ``op`` was already applied there.
@@ -104,9 +146,55 @@ class RollupRepository:
             for op, incs in ops:
                 await self.apply(tenant_id, bucket, op, incs)
 
+    async def apply_batch(self, tenant_id: str, lane: str, seq: int,
+                          buckets: Mapping[str, Mapping[str, int]]) -> None:
+        """Add each bucket's increments unless batch ``seq`` of ``lane`` (or a later one) is there.
+
+        One bulk write for every bucket of the batch. Each update is guarded by the lane's last
+        sequence number on the document and records ``seq`` with the increments, atomically, so
+        a batch reaches each bucket once however many finishers apply it. A duplicate-key error is
+        an upsert that found the document existing: already applied (done), or created by a
+        concurrent upsert after our match (retry, which now matches it).
+        """
+        if not buckets:
+            return
+        mark = f"lanes.{lane}"
+        updates: dict[str, UpdateOne] = {}
+        for bucket, incs in buckets.items():
+            owner, interval, start = parse_bucket_id(bucket)
+            if owner != tenant_id:
+                raise ValueError(f"bucket {bucket!r} does not belong to tenant {tenant_id!r}")
+            update: dict[str, Any] = {"$set": {mark: seq},
+                                      "$setOnInsert": {"interval": interval, "bucket_start": start}}
+            nonzero = {k: n for k, n in incs.items() if n}
+            if nonzero:
+                update["$inc"] = nonzero
+            updates[bucket] = UpdateOne(
+                {"_id": bucket, "tenant_id": tenant_id,
+                 "$or": [{mark: {"$exists": False}}, {mark: {"$lt": seq}}]}, update, upsert=True)
+        todo = list(updates)
+        for _ in range(_MAX_UPSERT_ATTEMPTS):
+            try:
+                await self._col.bulk_write([updates[b] for b in todo], ordered=False)
+                return
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != 11000 for e in errors) or exc.details.get("writeConcernErrors"):
+                    raise
+                missed = [todo[e["index"]] for e in errors]
+            applied = {d["_id"] async for d in self._col.find(
+                {"_id": {"$in": missed}, "tenant_id": tenant_id, mark: {"$gte": seq}},
+                projection={"_id": 1})}
+            todo = [b for b in missed if b not in applied]
+            if not todo:
+                return
+            logger.debug("upsert race on %d buckets; retrying", len(todo))
+        raise RuntimeError(f"could not apply batch {lane}/{seq} to {todo} "
+                           f"after {_MAX_UPSERT_ATTEMPTS} attempts")
+
     async def read(self, tenant_id: str, interval: str, start: datetime, end: datetime,
                    fields: Sequence[str] | None = None) -> list[Doc]:
-        """Buckets of ``interval`` starting in [start, end), oldest first, without their op log.
+        """Buckets of ``interval`` starting in [start, end), oldest first, without their bookkeeping.
 
         ``fields``: read only these counter paths (and ``bucket_start``), e.g. one listening
         query's ``queries.<id>``, rather than every query's counters; None reads the tenant-wide
@@ -114,7 +202,7 @@ class RollupRepository:
         """
         projection: dict[str, int]
         if fields is None:
-            projection = {"ops": 0, QUERIES: 0, CATEGORIES: 0}
+            projection = {"ops": 0, "lanes": 0, QUERIES: 0, CATEGORIES: 0}
         else:
             projection = {"bucket_start": 1, **dict.fromkeys(fields, 1)}
         cursor = self._col.find(

@@ -11,32 +11,45 @@ The scheme: each mention document remembers the contribution already applied to 
 the mention itself, the only document that has to change atomically:
 
 1. *Intent* (compare-and-set). Read the mention; if it has no ``pending`` operation, write the new
-   post fields together with ``pending = {op: <uuid>, from: <applied contribution>, to: <new>}``
-   guarded by ``rev`` (and bump ``rev``). A brand-new mention is inserted with ``rev = 1`` and
-   the pending op in one ``insert_one``; the unique ``_id`` guards it. Of two replicas racing on
-   one post, exactly one CAS (or insert) wins; the loser re-reads and starts again from the
-   winner's state, so deltas chain: ``c0 → c1 → c2``, each step applied once.
-2. *Apply*. For each bucket in ``delta(from, to)``, ``update_one({_id, tenant_id, ops: {$ne: op}},
-   {$inc: delta, $push: {ops: {$each: [op], $slice: -2000}}}, upsert=True)``. The ``ops`` guard
-   makes a second application of the same op a no-op, so any number of finishers may run an op
-   concurrently or again after a crash. A duplicate-key error means the upsert lost a race with
-   another insert of the same bucket, or the bucket already has the op: check, then retry. After
-   each bucket but the last, ``pending.done`` records it, so a finisher resuming long after a
-   crash skips buckets already applied instead of relying on the bounded ``ops`` window. What
-   is left to that window: the write right after a bucket update (its mark, or the completion)
-   fails, and the op is resumed only after that bucket took 2000 further ops. Resumption comes
-   with the redelivery: seconds after a failed write (nak), ``ack_wait`` (60 s) after a crash.
-3. *Complete*. Guarded by ``pending.op == op``: set ``contribution = to``, unset ``pending``, bump
-   ``rev``. Only one finisher's write matches; the others see nothing to do.
+   post fields together with ``pending = {op: <uuid>, batch: <batch id>, from: <applied
+   contribution>, to: <new>}`` guarded by ``rev`` (and bump ``rev``). A brand-new mention is
+   inserted with ``rev = 1`` and the pending op in one insert; the unique ``_id`` guards it. Of
+   two replicas racing on one post, exactly one CAS (or insert) wins; the loser re-reads and
+   starts again from the winner's state, so deltas chain: ``c0 → c1 → c2``, each step applied once.
+   Every intent written by one call (``ingest_many``: a consumer batch) carries the same batch id.
+2. *Record*. The writer inserts the batch record (``rollup_batches``, keyed by the batch id): the
+   ops of the intents it won, their increments summed per bucket, and a writer *lane* with the
+   lane's next sequence number ``seq``.
+3. *Apply*. One bulk write, one update per bucket: ``{$inc: sum, $set: {lanes.<lane>: seq}}``
+   guarded by ``lanes.<lane>`` missing or below ``seq``. The guard makes a second application of
+   the batch a no-op, so any number of finishers may apply it concurrently or again after a
+   crash. A lane applies its batches one at a time, in ``seq`` order, and is given up (a fresh
+   one is taken) after any failure from its record on; so ``lanes.<lane> >= seq`` on a bucket
+   means batch ``seq`` reached it. A lane is one writer in one process: a bucket document holds
+   one small number per lane that ever wrote to it, whatever the number of posts.
+4. *Complete*. Guarded by ``pending.op == op``: set ``contribution = to``, unset ``pending``, bump
+   ``rev``; one bulk write for the batch. Only one finisher's write matches; the others see
+   nothing to do. Then the writer deletes the batch record.
+
+A finisher that reads a mention with a pending op in a batch it does not own (a redelivery, a
+replica handling another copy of the post) looks up the batch record. If there is none, the
+writer died (or is slow) between intent and record: the finisher inserts an *aborted* record
+under that id, which the writer can then no longer insert, so the batch is never applied. Then,
+or when the record does not list the op (its intent write failed from the writer's point of view
+but reached the store), the finisher moves the op to a batch of its own (guarded by ``pending.op``
+and the old batch id) and records, applies and completes that one. Otherwise it applies the
+recorded batch (a no-op where it arrived) and completes its op. Records are deleted only by the
+writer once all its ops completed, so one that a crash left behind stays: a resumption, however
+late, finds it.
 
 A batch from the bus (``ingest_batch``) is split per tenant: the first copy of each post goes
 through ``ingest_many``, further copies of a post in the same batch follow one by one, in order.
-A batch of distinct posts shares these writes (``ingest_many``): one bulk insert for the new
-mentions, one CAS each for the changed ones, then per bucket one update carrying the summed
-increments and every op id, guarded by ``ops: {$nin: [...]}``. That update is all-or-nothing, so
-each op is still recorded together with exactly its own increments; if any of the ops had already
-reached the bucket, the ops are applied one by one instead. Marks and completions are bulk writes
-guarded by each mention's own op id.
+A batch of distinct new posts costs one read of their states, one bulk insert, the record, one
+bulk rollup write, one bulk completion and the record's deletion: six round trips whatever its
+size, and bytes written per post that do not grow with the number of stored posts.
+
+Operations left pending by the version before batches (no ``pending.batch``) are finished as that
+version did: per bucket, guarded by the op ids in the bucket's ``ops`` and the mention's marks.
 
 Whoever reads a mention with a pending op (a redelivery, a replica handling another copy of the
 post) finishes that op first and then re-reads. A process that dies anywhere leaves either no
@@ -64,6 +77,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -79,8 +93,11 @@ logger = logging.getLogger(__name__)
 # Each retry means another writer changed the mention in between; with a handful of replicas a
 # post settles in a few rounds, so hitting this means something is wrong, not busy.
 MAX_ATTEMPTS = 50
-# Ops recorded on a rollup document per write; well inside its memory of OPS_WINDOW ops.
+# Ops recorded on a rollup document per write; well inside its memory of OPS_WINDOW ops
+# (only for ops left pending by the version before batches).
 OPS_PER_WRITE = OPS_WINDOW // 8
+# Finishers taking over each other's batches; more means something is wrong, not busy.
+MAX_REBATCH = 10
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -120,6 +137,16 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class _Lane:
+    """A writer of rollup batches: applies its batches one at a time, numbered in order."""
+
+    __slots__ = ("id", "seq")
+
+    def __init__(self) -> None:
+        self.id = uuid.uuid4().hex[:16]
+        self.seq = 0
+
+
 class MentionIngestor:
     """Applies prepared mentions to the mentions and rollups collections, exactly once."""
 
@@ -128,15 +155,17 @@ class MentionIngestor:
         self._mentions = mentions
         self._rollups = rollups
         self._clock = clock
+        # Lanes not applying a batch right now; one is created when every lane is busy.
+        self._idle_lanes: list[_Lane] = []
 
     async def states(self, tenant_id: str, mention_ids: Iterable[str]) -> dict[str, Doc]:
         """Current ingest state of several mentions, to save one read per post in a batch."""
         return await self._mentions.get_states(tenant_id, mention_ids)
 
-    def _new_doc(self, m: PreparedMention, trace_id: str, now: datetime) -> Doc:
+    def _new_doc(self, m: PreparedMention, trace_id: str, now: datetime, batch: str) -> Doc:
         return {"_id": m.id, **m.fields, "trace_id": trace_id, "content_hash": m.content_hash,
                 "first_seen_at": now, "updated_at": now, "rev": 1, "contribution": None,
-                "pending": _pending(new_op(), EMPTY, m.contribution, now)}
+                "pending": _pending(new_op(), batch, EMPTY, m.contribution, now)}
 
     @staticmethod
     def _fields(m: PreparedMention, trace_id: str, now: datetime) -> Doc:
@@ -183,10 +212,11 @@ class MentionIngestor:
         current = await self._mentions.get_state(tenant, mid) if isinstance(state, _Unknown) else state
         for _ in range(MAX_ATTEMPTS):
             now = self._clock()
+            batch = new_op()
             if current is None:
-                doc = self._new_doc(m, trace_id, now)
+                doc = self._new_doc(m, trace_id, now, batch)
                 if await self._mentions.insert_new(tenant, doc):
-                    await self._finish(tenant, [(mid, doc["pending"])])
+                    await self._finish(tenant, [(mid, doc["pending"])], own=batch)
                     return Result.INSERTED
             elif current.get("pending"):
                 await self._finish(tenant, [(mid, current["pending"])])
@@ -199,10 +229,10 @@ class MentionIngestor:
                     if await self._mentions.compare_and_set(tenant, mid, current["rev"], fields):
                         return Result.REFRESHED
                 else:
-                    pending = _pending(new_op(), applied, m.contribution, now)
+                    pending = _pending(new_op(), batch, applied, m.contribution, now)
                     if await self._mentions.compare_and_set(tenant, mid, current["rev"],
                                                             {**fields, "pending": pending}):
-                        await self._finish(tenant, [(mid, pending)])
+                        await self._finish(tenant, [(mid, pending)], own=batch)
                         return Result.UPDATED
             # Lost a race or finished someone else's op: start again from the current state.
             current = await self._mentions.get_state(tenant, mid)
@@ -226,10 +256,11 @@ class MentionIngestor:
         fresh: list[tuple[int, Doc]] = []
         changes: list[tuple[int, int, Doc, Doc | None]] = []
         now = self._clock()
+        batch = new_op()
         for i, (m, trace_id) in enumerate(items):
             current = states.get(m.id)
             if current is None:
-                fresh.append((i, self._new_doc(m, trace_id, now)))
+                fresh.append((i, self._new_doc(m, trace_id, now, batch)))
             elif current.get("pending"):
                 slow.append(i)
             elif (done := _settled(m, current)) is not None:
@@ -237,7 +268,7 @@ class MentionIngestor:
             else:
                 applied = Contribution.from_doc(current.get("contribution"))
                 pending = (None if applied == m.contribution
-                           else _pending(new_op(), applied, m.contribution, now))
+                           else _pending(new_op(), batch, applied, m.contribution, now))
                 changes.append((i, current["rev"], self._fields(m, trace_id, now), pending))
 
         # Phase 1, intents: the bulk insert and the CAS writes decide who owns each change.
@@ -266,7 +297,7 @@ class MentionIngestor:
         # and the redelivery of its message finishes it.
         if winners:
             try:
-                await self._finish(tenant_id, [(items[i][0].id, p) for i, p, _ in winners])
+                await self._finish(tenant_id, [(items[i][0].id, p) for i, p, _ in winners], own=batch)
                 for i, _, result in winners:
                     results[i] = result
             except Exception as exc:
@@ -311,19 +342,113 @@ class MentionIngestor:
                 applied = Contribution.from_doc(current.get("contribution"))
                 target = stored_contribution(current, **{field: tags})
                 fields: Doc = {field: tags}
-                pending = None if applied == target else _pending(new_op(), applied, target, self._clock())
+                batch = new_op()
+                pending = (None if applied == target
+                           else _pending(new_op(), batch, applied, target, self._clock()))
                 if pending is not None:
                     fields["pending"] = pending
                 if await self._mentions.compare_and_set(tenant_id, mid, current["rev"], fields):
                     if pending is not None:
-                        await self._finish(tenant_id, [(mid, pending)])
+                        await self._finish(tenant_id, [(mid, pending)], own=batch)
                     return Retagged(wanted, True)
             logger.debug("retag of %s: attempt %d lost a race", mid, attempt + 1)
             current = None
         raise ContentionError(f"mention {mid} of {tenant_id} kept changing; giving up for now")
 
-    async def _finish(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
-        """Apply pending ops to every bucket they touch, then complete them. Idempotent.
+    async def _finish(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]], *,
+                      own: str | None = None) -> None:
+        """Apply pending ops to the rollups, then complete them. Idempotent.
+
+        ``own``: the batch id of intents this call just wrote (each of ``pendings`` then carries
+        it and this call records the batch); None: ops read from the store, in whatever batch.
+        """
+        legacy = [(mid, p) for mid, p in pendings if not p.get("batch")]
+        if legacy:
+            await self._finish_legacy(tenant_id, legacy)
+        by_batch: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        for mid, p in pendings:
+            if p.get("batch"):
+                by_batch.setdefault(p["batch"], []).append((mid, p))
+        for batch, group in by_batch.items():
+            if batch == own:
+                await self._run_batch(tenant_id, batch, group, 0)
+            else:
+                await self._resume_batch(tenant_id, batch, group, 0)
+
+    async def _run_batch(self, tenant_id: str, batch: str, pendings: Sequence[tuple[str, Mapping[str, Any]]],
+                         depth: int) -> None:
+        """Record, apply and complete a batch whose intents this call wrote (see the module doc)."""
+        sums: dict[str, Counter[str]] = {}
+        for _, p in pendings:
+            for bucket, incs in delta(Contribution.from_doc(p.get("from")),
+                                      Contribution.from_doc(p.get("to"))).items():
+                sums.setdefault(bucket, Counter()).update(incs)
+        buckets = {b: {k: n for k, n in c.items() if n} for b, c in sorted(sums.items())}
+        buckets = {b: incs for b, incs in buckets.items() if incs}
+        if buckets:
+            lane = self._idle_lanes.pop() if self._idle_lanes else _Lane()
+            lane.seq += 1
+            record = {"_id": batch, "tenant_id": tenant_id, "lane": lane.id, "seq": lane.seq,
+                      "buckets": _buckets_to_doc(buckets), "ops": [p["op"] for _, p in pendings],
+                      "at": self._clock()}
+            # Any failure from here on may leave this batch half applied: the lane is dropped, so
+            # that none of its later batches can pass for this one on a bucket it did not reach.
+            recorded = await self._rollups.insert_batch(tenant_id, record)
+            if recorded:
+                await self._rollups.apply_batch(tenant_id, lane.id, lane.seq, buckets)
+            self._idle_lanes.append(lane)
+            if not recorded:
+                # A finisher aborted the batch before we recorded it: nothing of it was applied.
+                await self._rebatch(tenant_id, batch, pendings, depth + 1)
+                return
+        completed = await self._complete(tenant_id, pendings)
+        if buckets and completed == len(pendings):
+            await self._rollups.delete_batch(tenant_id, batch)
+        logger.debug("batch %s of %s: %d ops over %d buckets, %d completed here", batch, tenant_id,
+                     len(pendings), len(buckets), completed)
+
+    async def _resume_batch(self, tenant_id: str, batch: str,
+                            pendings: Sequence[tuple[str, Mapping[str, Any]]], depth: int) -> None:
+        """Finish ops found pending in someone else's batch (see the module doc)."""
+        record = await self._rollups.get_batch(tenant_id, batch)
+        if record is None:
+            record = await self._rollups.abort_batch(tenant_id, batch, self._clock())
+        covered: list[tuple[str, Mapping[str, Any]]] = []
+        uncovered: list[tuple[str, Mapping[str, Any]]] = []
+        ops = set() if record.get("aborted") else set(record.get("ops") or ())
+        for mid, p in pendings:
+            (covered if p["op"] in ops else uncovered).append((mid, p))
+        if covered:
+            await self._rollups.apply_batch(tenant_id, record["lane"], record["seq"],
+                                            _buckets_from_doc(record["buckets"]))
+            await self._complete(tenant_id, covered)
+        if uncovered:
+            await self._rebatch(tenant_id, batch, uncovered, depth + 1)
+
+    async def _rebatch(self, tenant_id: str, batch: str, pendings: Sequence[tuple[str, Mapping[str, Any]]],
+                       depth: int) -> None:
+        """Move ops that ``batch`` will never apply to a new batch of ours, and run it."""
+        if depth > MAX_REBATCH:
+            raise ContentionError(f"ops of batch {batch} of {tenant_id} kept being taken over")
+        fresh = new_op()
+        await self._mentions.move_pending(tenant_id, [(mid, p["op"]) for mid, p in pendings], batch, fresh)
+        ops = {mid: p["op"] for mid, p in pendings}
+        states = await self._mentions.get_states(tenant_id, ops)
+        # Only what we moved; an op moved or completed by someone else is theirs to finish.
+        mine = [(mid, s["pending"]) for mid, s in states.items()
+                if (s.get("pending") or {}).get("batch") == fresh and s["pending"].get("op") == ops[mid]]
+        if mine:
+            await self._run_batch(tenant_id, fresh, mine, depth)
+
+    async def _complete(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]) -> int:
+        return await self._mentions.complete(
+            tenant_id, [(mid, p["op"], Contribution.from_doc(p.get("to")).to_doc()) for mid, p in pendings],
+            self._clock())
+
+    async def _finish_legacy(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]
+                             ) -> None:
+        """Apply ops left pending by the version before batches to every bucket they touch, then
+        complete them. Idempotent.
 
         Buckets go one at a time; after each, the mentions that still have buckets to go record
         it in ``pending.done``, so that a finisher resuming after a crash skips it.
@@ -356,8 +481,17 @@ class MentionIngestor:
                      len(by_bucket))
 
 
-def _pending(op: str, old: Contribution, new: Contribution, at: datetime) -> Doc:
-    return {"op": op, "from": old.to_doc(), "to": new.to_doc(), "at": at, "done": []}
+def _buckets_to_doc(buckets: Mapping[str, Mapping[str, int]]) -> list[list[Any]]:
+    """Per-bucket increments as lists: counter paths have dots, which field names must not."""
+    return [[bucket, [[k, n] for k, n in incs.items()]] for bucket, incs in buckets.items()]
+
+
+def _buckets_from_doc(doc: Sequence[Sequence[Any]]) -> dict[str, dict[str, int]]:
+    return {bucket: {k: int(n) for k, n in incs} for bucket, incs in doc}
+
+
+def _pending(op: str, batch: str, old: Contribution, new: Contribution, at: datetime) -> Doc:
+    return {"op": op, "batch": batch, "from": old.to_doc(), "to": new.to_doc(), "at": at}
 
 
 def _settled(m: PreparedMention, current: Mapping[str, Any]) -> Result | None:

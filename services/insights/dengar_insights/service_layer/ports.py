@@ -74,6 +74,11 @@ class MentionRepository(Protocol):
         """Record that each (mention id, pending op) reached ``bucket``."""
         ...
 
+    async def move_pending(self, tenant_id: str, ops: Sequence[tuple[str, str]], batch: str,
+                           new_batch: str) -> None:
+        """Move each (mention id, op) still pending in ``batch`` to ``new_batch``."""
+        ...
+
     async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str, Mapping[str, Any]]],
                        at: datetime) -> int:
         """For each (mention id, op, target): store the target as applied, clear the op."""
@@ -92,11 +97,28 @@ class RollupRepository(Protocol):
         """Apply several ops to ``bucket``, each at most once."""
         ...
 
+    async def apply_batch(self, tenant_id: str, lane: str, seq: int,
+                          buckets: Mapping[str, Mapping[str, int]]) -> None:
+        """Add each bucket's increments unless batch ``seq`` of ``lane`` or a later one is there."""
+        ...
+
     async def read(self, tenant_id: str, interval: str, start: datetime, end: datetime,
                    fields: Sequence[str] | None = None) -> list[Doc]:
         """Buckets of ``interval`` starting in [start, end), oldest first (``fields``: only these
         counter paths; None: the tenant-wide counters)."""
         ...
+
+    async def insert_batch(self, tenant_id: str, doc: Mapping[str, Any]) -> bool:
+        """Record a batch of increments; False when its id is taken."""
+        ...
+
+    async def get_batch(self, tenant_id: str, batch_id: str) -> Doc | None: ...
+
+    async def abort_batch(self, tenant_id: str, batch_id: str, at: datetime) -> Doc:
+        """Take the id of an unrecorded batch; the record holding the id afterwards."""
+        ...
+
+    async def delete_batch(self, tenant_id: str, batch_id: str) -> None: ...
 
 
 class BackfillRepository(Protocol):
