@@ -35,7 +35,8 @@ def run_app(name: str, settings_cls: type[S],
     try:
         telemetry = configure_telemetry(
             name, console=settings.otel_console, prometheus_port=settings.prometheus_port,
-            prometheus_host=settings.bind_host, resource_attributes=resource(settings) if resource else None)
+            prometheus_host=settings.bind_host, resource_attributes=resource(settings) if resource else None,
+            propagate_hosts=settings.otel_propagate_hosts)
     except (TelemetryConfigError, OSError) as exc:
         sys.stderr.write(f"{name}: telemetry: {exc}\n")
         return 2

@@ -35,6 +35,9 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     otel_console: bool = False
+    # Hosts that outbound HTTP may send trace context to (JSON list; ".example.com" for subdomains).
+    # None by default: connectors and webhooks talk to third parties, Dengar itself to gRPC and NATS.
+    otel_propagate_hosts: tuple[str, ...] = ()
     # Exporting is configured by the standard OTEL_* variables (dengar_common.telemetry); these two
     # are Dengar's own: a Prometheus scrape endpoint on this port (off when unset; 0 picks a free
     # port), and the tenant id as an attribute of the per-post counters (off: cardinality).

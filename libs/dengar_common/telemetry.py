@@ -6,17 +6,24 @@ set: ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the per-signal ``..._TRACES_ENDPOINT`` 
 ``..._METRICS_ENDPOINT``). The exporters, the sampler (``OTEL_TRACES_SAMPLER``), the resource
 (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``), the batch and export intervals and
 ``OTEL_SDK_DISABLED`` all read their own variables, so there is no Dengar setting for any of them.
+
+Outbound HTTP (connectors polling platforms and feeds, alert webhooks to customers) gets client spans
+but never carries trace context: ``traceparent``, ``tracestate`` and ``baggage`` would hand our trace
+ids (and any baggage) to third parties. Only hosts named in ``propagate_hosts``
+(``DENGAR_OTEL_PROPAGATE_HOSTS``, default none) receive them; Dengar's own traffic is gRPC and NATS.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -136,7 +143,7 @@ def configure_telemetry(service_name: str, *, console: bool = False, prometheus_
                         resource_attributes: Mapping[str, str] | None = None,
                         span_processors: Sequence[SpanProcessor] = (),
                         metric_readers: Sequence[MetricReader] = (),
-                        instrument: bool = True) -> Telemetry:
+                        instrument: bool = True, propagate_hosts: Iterable[str] = ()) -> Telemetry:
     """Install this process's tracer and meter providers (once, from an entrypoint).
 
     A tracer provider is always installed (unless ``OTEL_SDK_DISABLED``) so that every request has a
@@ -144,7 +151,8 @@ def configure_telemetry(service_name: str, *, console: bool = False, prometheus_
     endpoint, ``console`` (``DENGAR_OTEL_CONSOLE``) or ``span_processors`` (tests). Metrics go to
     OTLP with an endpoint, and to a Prometheus scrape endpoint on ``prometheus_port`` when set.
     ``instrument`` also instruments PyMongo and httpx (gRPC and FastAPI are instrumented where
-    their servers and channels are made).
+    their servers and channels are made); httpx requests send trace context only to
+    ``propagate_hosts``.
     """
     if sdk_disabled():
         logger.info("OTEL_SDK_DISABLED: no traces or metrics")
@@ -185,20 +193,77 @@ def configure_telemetry(service_name: str, *, console: bool = False, prometheus_
     metrics.set_meter_provider(meter_provider)
     out.tracer_provider, out.meter_provider = tracer_provider, meter_provider
     if instrument:
-        instrument_clients()
+        instrument_clients(propagate_hosts=propagate_hosts)
     logger.info("telemetry of %s: %s", resource.attributes.get("service.name"),
                 ", ".join(out.exporting) or "not exported (no OTEL_EXPORTER_OTLP_ENDPOINT)")
     return out
 
 
-def instrument_clients() -> None:
-    """The official PyMongo and httpx instrumentations (client spans, trace context on HTTP calls)."""
+def instrument_clients(*, propagate_hosts: Iterable[str] = ()) -> None:
+    """The official PyMongo and httpx instrumentations: client spans, and trace context on HTTP calls
+    only to ``propagate_hosts`` (exact host names, or ``.example.com`` for its subdomains)."""
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
+    global _propagate_hosts
+    _propagate_hosts = frozenset(h.strip().lower() for h in propagate_hosts if h.strip())
     # Statements are not captured: they hold tenants' search terms.
     PymongoInstrumentor().instrument(capture_statement=False)
-    HTTPXClientInstrumentor().instrument()
+    httpx_instrumentor = HTTPXClientInstrumentor()
+    if not _strip_installed():
+        # The instrumentation injects inside its own wrapper, just before calling the transport it
+        # wrapped; the strip must be that transport, so it goes under an earlier instrumentation.
+        was_instrumented = httpx_instrumentor.is_instrumented_by_opentelemetry
+        if was_instrumented:
+            httpx_instrumentor.uninstrument()
+        _install_strip()
+    if not httpx_instrumentor.is_instrumented_by_opentelemetry:
+        httpx_instrumentor.instrument()
+
+
+# Hosts that may receive trace context over HTTP; set by instrument_clients.
+_propagate_hosts: frozenset[str] = frozenset()
+_STRIP_MARK = "_dengar_strips_trace_context"
+
+
+def may_propagate_to(host: str) -> bool:
+    """Whether an HTTP request to ``host`` may carry trace context (``propagate_hosts``)."""
+    host = host.lower().rstrip(".")
+    return host in _propagate_hosts or any(
+        h.startswith(".") and (host.endswith(h) or host == h[1:]) for h in _propagate_hosts)
+
+
+def _strip_trace_context(request: Any) -> None:
+    """Remove what the global propagator injects (traceparent, tracestate, baggage, or whatever
+    ``OTEL_PROPAGATORS`` names) from a request to a host not in ``propagate_hosts``."""
+    if isinstance(request, httpx.Request) and not may_propagate_to(request.url.host):
+        for name in propagate.get_global_textmap().fields:
+            if name in request.headers:
+                del request.headers[name]
+
+
+def _strip_installed() -> bool:
+    return bool(getattr(httpx.HTTPTransport.handle_request, _STRIP_MARK, False))
+
+
+def _install_strip() -> None:
+    sync_original = httpx.HTTPTransport.handle_request
+    async_original = httpx.AsyncHTTPTransport.handle_async_request
+
+    @functools.wraps(sync_original)
+    def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        _strip_trace_context(request)
+        return sync_original(self, request)
+
+    @functools.wraps(async_original)
+    async def handle_async_request(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        _strip_trace_context(request)
+        return await async_original(self, request)
+
+    setattr(handle_request, _STRIP_MARK, True)
+    setattr(handle_async_request, _STRIP_MARK, True)
+    httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
+    httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]
 
 
 def inject_headers(carrier: MutableMapping[str, str] | None = None) -> dict[str, str]:

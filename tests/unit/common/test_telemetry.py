@@ -92,3 +92,12 @@ def test_rpc_status_names() -> None:
     assert _status_name(_Context(grpc.StatusCode.NOT_FOUND), RuntimeError()) == "NOT_FOUND"
     assert _status_name(_Context(3), RuntimeError()) == "INVALID_ARGUMENT"
     assert _status_name(_Context(None), RuntimeError()) == "UNKNOWN"
+
+
+def test_trace_context_goes_only_to_the_listed_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not telemetry.may_propagate_to("hooks.customer.example")
+    monkeypatch.setattr(telemetry, "_propagate_hosts", frozenset({"proxy.internal", ".mesh.local"}))
+    assert telemetry.may_propagate_to("proxy.internal") and telemetry.may_propagate_to("PROXY.internal.")
+    assert telemetry.may_propagate_to("a.mesh.local") and telemetry.may_propagate_to("mesh.local")
+    assert not telemetry.may_propagate_to("proxy.internal.evil.example")
+    assert not telemetry.may_propagate_to("evilmesh.local") and not telemetry.may_propagate_to("internal")
