@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -53,7 +54,7 @@ print(json.dumps([{"name": s.name, "kind": s.kind.name, "url": s.attributes.get(
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    seen: list[tuple[str, dict[str, str]]] = []
+    seen: ClassVar[list[tuple[str, dict[str, str]]]] = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -66,13 +67,13 @@ class _Recorder(BaseHTTPRequestHandler):
 
     do_GET = do_POST = _answer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002  # the base's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 @pytest.fixture
 def third_party() -> Iterator[tuple[int, list[tuple[str, dict[str, str]]]]]:
-    seen: list[tuple[str, dict[str, str]]] = []
+    seen: ClassVar[list[tuple[str, dict[str, str]]]] = []
     handler = type("Recorder", (_Recorder,), {"seen": seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -139,8 +139,17 @@ def _pod_labels(docs: list[dict]) -> dict[str, dict[str, str]]:
 
 
 def _matches(selector: dict, labels: dict[str, str]) -> bool:
-    assert set(selector) <= {"matchLabels"}, f"unsupported selector {selector}"
-    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+    assert set(selector) <= {"matchLabels", "matchExpressions"}, f"unsupported selector {selector}"
+    if not all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        ok = {"In": key in labels and labels[key] in values,
+              "NotIn": key not in labels or labels[key] not in values,
+              "Exists": key in labels, "DoesNotExist": key not in labels}[op]
+        if not ok:
+            return False
+    return True
 
 
 def test_prod_availability() -> None:
@@ -177,16 +186,27 @@ def test_prod_availability() -> None:
 # --- network ---------------------------------------------------------------------------------------
 
 def _pods(docs: list[dict]) -> dict[str, dict]:
-    """Each workload's pod: labels and the ports its containers expose, by number and by name."""
+    """Each workload's pod: labels, its namespace's labels, and the ports its containers expose, by
+    number and by name."""
     out = {}
+    namespaces = {d["metadata"]["name"]: {**d["metadata"].get("labels", {}),
+                                          "kubernetes.io/metadata.name": d["metadata"]["name"]}
+                  for d in docs if d["kind"] == "Namespace"}
     for d in docs:
         if d["kind"] in WORKLOADS:
             spec = d["spec"]["template"]["spec"]
             ports = {p["containerPort"]: p.get("name")
                      for c in spec["containers"] for p in c.get("ports", [])}
             out[d["metadata"]["name"]] = {"labels": d["spec"]["template"]["metadata"]["labels"],
+                                          "namespace": namespaces[d["metadata"]["namespace"]],
                                           "ports": ports}
     return out
+
+
+def _foreign_pod(namespace: str, ns_labels: dict[str, str], ports: dict[int, str] | None = None) -> dict:
+    """A pod of another namespace (in-cluster, so a private address): a collector, Prometheus..."""
+    return {"labels": {"app.kubernetes.io/name": "someone-else"}, "ports": ports or {},
+            "namespace": {**ns_labels, "kubernetes.io/metadata.name": namespace}}
 
 
 def _port_matches(rule_ports: list[dict] | None, port: int, pod: dict) -> bool:
@@ -210,9 +230,17 @@ def _peer_matches(peers: list[dict] | None, pod: dict | None) -> bool:
             if pod is None and block.prefixlen == 0:
                 return True
             continue
+        if pod is None:
+            continue
         if "namespaceSelector" in peer:
-            continue  # other namespaces: DNS, KEDA; never Dengar's pods
-        if pod is not None and _matches(peer["podSelector"], pod["labels"]):
+            # Pods of the namespaces it selects (all of their pods without a podSelector).
+            if (_matches_or_all(peer["namespaceSelector"], pod["namespace"])
+                    and _matches_or_all(peer.get("podSelector", {}), pod["labels"])):
+                return True
+            continue
+        # A podSelector alone: pods of the policy's own namespace (Dengar's).
+        if pod["namespace"].get("kubernetes.io/metadata.name") == "dengar" and _matches(
+                peer["podSelector"], pod["labels"]):
             return True
     return False
 
@@ -280,7 +308,8 @@ def test_network_policies_select_real_pods_and_ports() -> None:
                     n for n, pod in pods.items() for peer in peers
                     if _matches(peer["podSelector"], pod["labels"])]
                 for port in rule.get("ports", []):
-                    if not targets or "namespaceSelector" in str(rule.get(key)):
+                    # Egress to other namespaces names pods these manifests do not hold.
+                    if not targets or (direction == "egress" and "namespaceSelector" in str(rule.get(key))):
                         continue
                     for t in targets:
                         names = set(pods[t]["ports"]) | set(pods[t]["ports"].values())
@@ -303,6 +332,74 @@ def test_network_policies_allow_exactly_the_callers() -> None:
     outside = {(dst, port) for dst, pod in pods.items() for port in pod["ports"]
                if _allowed(PROD, "ingress", pod, None, port, pod)}
     assert outside == {("gateway", 8080)}
+
+
+# --- telemetry -------------------------------------------------------------------------------------
+
+# The namespace labels deploy/k8s/README.md tells the operator to set: the OTLP collector's, and
+# Prometheus'.
+TELEMETRY_NS = {"dengar.io/telemetry": "true"}
+MONITORING_NS = {"dengar.io/monitoring": "true"}
+OTLP_PORTS = {4317, 4318}
+# What else a pod in those namespaces might listen on, or scrape: none of it may open.
+PROBE_PORTS = sorted(OTLP_PORTS | {53, 80, 443, 4222, 6222, 8080, 8222, 9090, 9464, 27017, 50051, 50052,
+                                   50053})
+
+
+def _metrics_port() -> int:
+    return int(find(PROD, "ConfigMap", "dengar-config")["data"]["DENGAR_PROMETHEUS_PORT"])
+
+
+def test_prod_services_serve_prometheus_on_their_metrics_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dengar_common.settings import CommonSettings, load_settings
+
+    config = find(PROD, "ConfigMap", "dengar-config")["data"]
+    port = _metrics_port()
+    # The setting the services read, bound where a scraper from another pod can reach it.
+    for k, v in config.items():
+        monkeypatch.setenv(k, v)
+    settings = load_settings(CommonSettings)
+    assert settings.prometheus_port == port and settings.bind_host == "0.0.0.0"
+    for name in SERVICES:
+        dep = find(PROD, "Deployment", name)
+        [c] = dep["spec"]["template"]["spec"]["containers"]
+        assert {"configMapRef": {"name": "dengar-config"}} in c["envFrom"], name
+        assert "DENGAR_PROMETHEUS_PORT" not in {e["name"] for e in c.get("env", [])}, name
+        assert {p["name"]: p["containerPort"] for p in c["ports"]}["metrics"] == port, name
+        annotations = dep["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/port"] == str(port), name
+    # NATS and MongoDB have no such endpoint, and claim none.
+    for name in ("nats", "mongodb"):
+        sts = find(PROD, "StatefulSet", name)
+        assert "prometheus.io/scrape" not in sts["spec"]["template"]["metadata"].get("annotations", {})
+
+
+def test_telemetry_flows_only_to_and_from_the_labelled_namespaces() -> None:
+    pods = _pods(PROD)
+    port = _metrics_port()
+    outsiders = {
+        "otel-collector": _foreign_pod("observability", TELEMETRY_NS, {4317: "otlp-grpc", 4318: "otlp-http"}),
+        "prometheus": _foreign_pod("monitoring", MONITORING_NS, {9090: "web"}),
+        "stranger": _foreign_pod("elsewhere", {}, {4317: "otlp-grpc", 9090: "web"}),
+    }
+    # Out: each of the four services to the collector's two OTLP ports, nothing else to those pods
+    # (NATS and MongoDB export nothing).
+    egress = {(src, who, p) for src, pod in pods.items() for who, peer in outsiders.items()
+              for p in PROBE_PORTS if _allowed(PROD, "egress", pod, peer, p, peer)}
+    assert egress == {(svc, "otel-collector", p) for svc in SERVICES for p in OTLP_PORTS}
+    # In: Prometheus to each service's metrics port, and nothing else from any of them beyond what
+    # everyone may reach (the gateway's HTTP port).
+    public = {(dst, p) for dst, pod in pods.items() for p in pod["ports"]
+              if _allowed(PROD, "ingress", pod, None, p, pod)}
+    assert public == {("gateway", 8080)}
+    ingress = {(who, dst, p) for dst, pod in pods.items() for who, peer in outsiders.items()
+               for p in pod["ports"]
+               if _allowed(PROD, "ingress", pod, peer, p, pod) and (dst, p) not in public}
+    assert ingress == {("prometheus", svc, port) for svc in SERVICES}
+    # The rules name the port the containers expose, not a number that could drift from it.
+    [policy] = [d for d in PROD if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "telemetry"]
+    assert [p["port"] for r in policy["spec"]["ingress"] for p in r["ports"]] == ["metrics"]
 
 
 # --- MongoDB and NATS ------------------------------------------------------------------------------
