@@ -267,3 +267,30 @@ def test_the_collector_refuses_to_start_without_its_key(monkeypatch: pytest.Monk
     monkeypatch.setenv("DENGAR_COLLECTOR__SECRETS_KEYS", "")
     with pytest.raises(ConfigError, match="DENGAR_COLLECTOR__SECRETS_KEYS"):
         load_settings(CollectorSettings)
+
+
+def test_the_readme_run_it_for_real_section_matches_the_manifests() -> None:
+    """The README's way into a real deployment: the image the manifests name and `make image`
+    builds, every overlay, the Secrets prod needs, and the guides it links to."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("### Running it for real")
+    section = readme[start:readme.index("\n## ", start)]
+    images = {c["image"] for docs in RENDERED.values() for _, spec in pod_specs(docs)
+              for c in spec["containers"] if "dengar/dengar" in c["image"]}
+    [image] = images
+    version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert version and image == f"ghcr.io/dengar/dengar:{version.group(1)}"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "IMAGE ?= ghcr.io/dengar/dengar:$(VERSION)" in makefile and "\nimage:" in makefile
+    assert "make image" in section and image in section and "`Dockerfile`" in section
+    assert "kubectl apply -k" in section
+    for overlay in OVERLAYS:
+        assert f"deploy/k8s/overlays/{overlay}" in section, overlay
+    # Brace lists (dengar-{a,b}-mongo) expanded: every Secret prod reads is named.
+    named = set()
+    for token in re.findall(r"`(dengar-[a-z{},-]+)`", section):
+        m = re.fullmatch(r"(.*)\{(.+)\}(.*)", token)
+        named |= {f"{m.group(1)}{x}{m.group(3)}" for x in m.group(2).split(",")} if m else {token}
+    assert set(documented_secrets()) <= named, set(documented_secrets()) - named
+    for link in ("docs/operations.md", "deploy/k8s/README.md"):
+        assert f"]({link})" in section and (ROOT / link).is_file(), link
