@@ -262,8 +262,9 @@ def _install_strip() -> None:
 
     setattr(handle_request, _STRIP_MARK, True)
     setattr(handle_async_request, _STRIP_MARK, True)
-    httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
-    httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]
+    # Patched on the classes, where the instrumentation wraps too, so every transport gets it.
+    httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]  # see above
+    httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]  # see above
 
 
 def inject_headers(carrier: MutableMapping[str, str] | None = None) -> dict[str, str]:
