@@ -15,13 +15,13 @@ accounts count only for it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from e2e_wait import wait_counted
 
 from dengar_cli.demo import demo_queries, generate_demo_posts
 from dengar_cli.platform import Platform
@@ -39,21 +39,6 @@ DEMO_NOW = datetime(2026, 12, 2, 23, 20, tzinfo=UTC)
 OUTAGE_WORDS = ("delivery", "nyampe", "sampai", "telat", "arrived", "order", "pesanan", "kirimindown",
                 "late", "down")
 FEE_WORDS = ("price", "biaya", "layanan", "fee", "harga", "naik", "4.500", "rp4", "mahal")
-
-
-def _wait_counted(c: httpx.Client, start: datetime, end: datetime, expected: int,
-                  timeout: float = 300) -> int:
-    deadline = time.monotonic() + timeout
-    total = -1
-    while time.monotonic() < deadline:
-        r = c.get("/v1/analytics/timeseries", params={"metric": "volume", "interval": "day",
-                                                      "from": start.isoformat(), "to": end.isoformat()})
-        assert r.status_code == 200, r.text
-        total = sum(int(p["volume"]) for p in r.json()["points"])
-        if total >= expected:
-            return total
-        time.sleep(1.0)
-    return total
 
 
 def _score(e: dict[str, int]) -> int:
@@ -137,7 +122,7 @@ def test_brief_finds_the_planted_stories_isolated(
         for i in range(0, len(posts), 500):
             r = a.post("/v1/posts", json={"posts": posts[i:i + 500]})
             assert r.status_code == 202, r.text
-        assert _wait_counted(a, start, end, len(posts)) >= len(posts)
+        assert wait_counted(a, start, end, len(posts)) >= len(posts)
 
         period = {"from": start.isoformat(), "to": end.isoformat()}
         briefs = {}
@@ -239,7 +224,7 @@ def test_brief_finds_the_planted_stories_isolated(
                 "author": {"id": x["id"], "handle": x["handle"]}} for k, x in enumerate(top)]
         r = b.post("/v1/posts", json={"posts": own})
         assert r.status_code == 202, r.text
-        assert _wait_counted(b, start, end, len(own)) >= len(own)
+        assert wait_counted(b, start, end, len(own)) >= len(own)
         r = b.get("/v1/insights/authors", params={**period, "limit": 100})
         assert {(x["platform"], x["id"], x["mentions"]) for x in r.json()["authors"]} == {
             (x["platform"], x["id"], 1) for x in top}
