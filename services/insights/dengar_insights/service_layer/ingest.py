@@ -75,8 +75,10 @@ collection of the post replaces them with the collector's tags, which already fo
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -130,7 +132,8 @@ UNKNOWN = _Unknown()
 
 
 def new_op() -> str:
-    return uuid.uuid4().hex
+    # 64 random bits: op ids only have to differ per mention, batch ids among the live records.
+    return uuid.uuid4().hex[:16]
 
 
 def _utcnow() -> datetime:
@@ -164,7 +167,7 @@ class MentionIngestor:
 
     def _new_doc(self, m: PreparedMention, trace_id: str, now: datetime, batch: str) -> Doc:
         return {"_id": m.id, **m.fields, "trace_id": trace_id, "content_hash": m.content_hash,
-                "first_seen_at": now, "updated_at": now, "rev": 1, "contribution": None,
+                "first_seen_at": now, "updated_at": now, "rev": 1,
                 "pending": _pending(new_op(), batch, EMPTY, m.contribution, now)}
 
     @staticmethod
@@ -441,9 +444,8 @@ class MentionIngestor:
             await self._run_batch(tenant_id, fresh, mine, depth)
 
     async def _complete(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]) -> int:
-        return await self._mentions.complete(
-            tenant_id, [(mid, p["op"], Contribution.from_doc(p.get("to")).to_doc()) for mid, p in pendings],
-            self._clock())
+        return await self._mentions.complete(tenant_id, [(mid, p["op"]) for mid, p in pendings],
+                                             self._clock())
 
     async def _finish_legacy(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]
                              ) -> None:
@@ -455,11 +457,11 @@ class MentionIngestor:
         """
         by_bucket: dict[str, list[tuple[str, str, dict[str, int]]]] = {}
         remaining: dict[str, set[str]] = {}
-        targets: list[tuple[str, str, dict[str, list[str]]]] = []
+        targets: list[tuple[str, str]] = []
         for mid, pending in pendings:
             op = pending["op"]
             target = Contribution.from_doc(pending.get("to"))
-            targets.append((mid, op, target.to_doc()))
+            targets.append((mid, op))
             done = set(pending.get("done") or ())
             changes = delta(Contribution.from_doc(pending.get("from")), target)
             remaining[mid] = set(changes) - done
@@ -481,17 +483,29 @@ class MentionIngestor:
                      len(by_bucket))
 
 
-def _buckets_to_doc(buckets: Mapping[str, Mapping[str, int]]) -> list[list[Any]]:
-    """Per-bucket increments as lists: counter paths have dots, which field names must not."""
-    return [[bucket, [[k, n] for k, n in incs.items()]] for bucket, incs in buckets.items()]
+def _buckets_to_doc(buckets: Mapping[str, Mapping[str, int]]) -> bytes:
+    """Per-bucket increments, stored compressed: this record is written for every batch, only
+    ever read back whole by a finisher, and its counter paths repeat (``queries.<id>.…`` under
+    every bucket), so deflated JSON costs a fraction of the BSON of one ``[path, n]`` pair per
+    counter (and counter paths have dots, which field names must not)."""
+    text = json.dumps([[bucket, dict(incs)] for bucket, incs in buckets.items()], separators=(",", ":"))
+    return zlib.compress(text.encode("utf-8"))
 
 
-def _buckets_from_doc(doc: Sequence[Sequence[Any]]) -> dict[str, dict[str, int]]:
+def _buckets_from_doc(doc: bytes | Sequence[Sequence[Any]]) -> dict[str, dict[str, int]]:
+    if isinstance(doc, bytes | bytearray):
+        return {bucket: {k: int(n) for k, n in incs.items()}
+                for bucket, incs in json.loads(zlib.decompress(doc).decode("utf-8"))}
+    # A record written before the compressed form: [[bucket, [[path, n], ...]], ...].
     return {bucket: {k: int(n) for k, n in incs} for bucket, incs in doc}
 
 
 def _pending(op: str, batch: str, old: Contribution, new: Contribution, at: datetime) -> Doc:
-    return {"op": op, "batch": batch, "from": old.to_doc(), "to": new.to_doc(), "at": at}
+    # An empty ``from`` (a new mention) is left out: Contribution.from_doc reads absent as empty.
+    pending: Doc = {"op": op, "batch": batch, "to": new.to_doc(), "at": at}
+    if old != EMPTY:
+        pending["from"] = old.to_doc()
+    return pending
 
 
 def _settled(m: PreparedMention, current: Mapping[str, Any]) -> Result | None:

@@ -79,9 +79,9 @@ class MentionRepository(Protocol):
         """Move each (mention id, op) still pending in ``batch`` to ``new_batch``."""
         ...
 
-    async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str, Mapping[str, Any]]],
-                       at: datetime) -> int:
-        """For each (mention id, op, target): store the target as applied, clear the op."""
+    async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str]], at: datetime) -> int:
+        """For each (mention id, op): store the op's target (``pending.to``) as applied, clear
+        the op."""
         ...
 
 
