@@ -40,7 +40,8 @@ but reached the store), the finisher moves the op to a batch of its own (guarded
 and the old batch id) and records, applies and completes that one. Otherwise it applies the
 recorded batch (a no-op where it arrived) and completes its op. Records are deleted only by the
 writer once all its ops completed, so one that a crash left behind stays: a resumption, however
-late, finds it.
+late, finds it. A finisher that finds no record, then fails to abort the id because the writer
+recorded it, and then finds no record again, saw the writer finish the batch: it re-reads.
 
 A batch from the bus (``ingest_batch``) is split per tenant: the first copy of each post goes
 through ``ingest_many``, further copies of a post in the same batch follow one by one, in order.
@@ -174,12 +175,26 @@ class MentionIngestor:
     def _fields(m: PreparedMention, trace_id: str, now: datetime) -> Doc:
         return {**m.fields, "trace_id": trace_id, "content_hash": m.content_hash, "updated_at": now}
 
-    async def ingest_batch(self, items: Sequence[tuple[PreparedMention, str]]
+    async def batch_states(self, items: Sequence[tuple[PreparedMention, str]]
+                           ) -> dict[str, dict[str, Doc]]:
+        """Per tenant, the current ingest state of the posts in ``items``: what ``ingest_batch``
+        reads first, for a caller that reads it in parallel with other work and passes it on."""
+        by_tenant: dict[str, dict[str, None]] = {}
+        for m, _ in items:
+            by_tenant.setdefault(m.tenant_id, {})[m.id] = None
+        tenants = list(by_tenant)
+        found = await asyncio.gather(*(self.states(t, by_tenant[t]) for t in tenants))
+        return dict(zip(tenants, found, strict=True))
+
+    async def ingest_batch(self, items: Sequence[tuple[PreparedMention, str]],
+                           states: Mapping[str, Mapping[str, Doc]] | None = None
                            ) -> list[Result | BaseException]:
         """Store (mention, trace id) pairs in arrival order; one result or error per pair.
 
         Per tenant, the first copy of each post goes into one shared batch write; further copies
-        of a post in the same batch follow it one by one, in arrival order.
+        of a post in the same batch follow it one by one, in arrival order. ``states``: from
+        ``batch_states`` for these items (read again where a tenant is missing); a stale one only
+        costs a lost compare-and-set, as with a concurrent replica.
         """
         out: list[Result | BaseException] = [RuntimeError("no result")] * len(items)
         firsts: dict[str, dict[str, int]] = {}
@@ -194,8 +209,9 @@ class MentionIngestor:
             indexes = list(entries.values())
             results: Sequence[Result | BaseException]
             try:
-                states = await self.states(tenant, entries)
-                results = await self.ingest_many(tenant, [items[i] for i in indexes], states)
+                known = states.get(tenant) if states is not None else None
+                current = known if known is not None else await self.states(tenant, entries)
+                results = await self.ingest_many(tenant, [items[i] for i in indexes], current)
             except Exception as exc:
                 results = [exc] * len(indexes)
             for i, res in zip(indexes, results, strict=True):
@@ -416,6 +432,11 @@ class MentionIngestor:
         record = await self._rollups.get_batch(tenant_id, batch)
         if record is None:
             record = await self._rollups.abort_batch(tenant_id, batch, self._clock())
+            if record is None:
+                # Its writer recorded, applied, completed and deleted it between our two reads: the
+                # caller re-reads the mentions (an op of the batch that the record did not list is
+                # still pending, and the next finisher aborts the id, which is free again).
+                return
         covered: list[tuple[str, Mapping[str, Any]]] = []
         uncovered: list[tuple[str, Mapping[str, Any]]] = []
         ops = set() if record.get("aborted") else set(record.get("ops") or ())

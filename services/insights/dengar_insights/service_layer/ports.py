@@ -114,8 +114,9 @@ class RollupRepository(Protocol):
 
     async def get_batch(self, tenant_id: str, batch_id: str) -> Doc | None: ...
 
-    async def abort_batch(self, tenant_id: str, batch_id: str, at: datetime) -> Doc:
-        """Take the id of an unrecorded batch; the record holding the id afterwards."""
+    async def abort_batch(self, tenant_id: str, batch_id: str, at: datetime) -> Doc | None:
+        """Take the id of an unrecorded batch; the record holding the id afterwards (None: its
+        writer recorded, finished and deleted it meanwhile)."""
         ...
 
     async def delete_batch(self, tenant_id: str, batch_id: str) -> None: ...
