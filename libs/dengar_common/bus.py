@@ -208,10 +208,6 @@ class WorkerConfig:
     ack_wait_s: float = 60.0
     # Stage name used in the dead-letter subject (e.g. "nlp", "insights").
     stage: str = "worker"
-    # Batches handled at once. Above 1 the next batch is fetched and handled while earlier ones
-    # wait on I/O, so a handler that keeps its own per-key order (insights) is not held up by one
-    # batch's store round trips; a CPU-bound handler (nlp) gains nothing from it.
-    concurrency: int = 1
 
 
 class PullWorker:
@@ -270,12 +266,8 @@ class PullWorker:
         if sub is None:
             return
         logger.info("worker %s consuming %s", cfg.durable, cfg.filter_subject)
-        in_flight: set[asyncio.Task[None]] = set()
         try:
             while not self._stopping.is_set():
-                if len(in_flight) >= max(1, cfg.concurrency):
-                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                    continue
                 try:
                     msgs = await sub.fetch(cfg.batch_size, timeout=cfg.max_wait_s)
                 except (TimeoutError, NatsTimeoutError):
@@ -287,28 +279,13 @@ class PullWorker:
                     logger.warning("fetch failed on %s: %s", cfg.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
-                if not msgs:
-                    continue
-                if cfg.concurrency <= 1:
+                if msgs:
                     await self._process(msgs)
-                    continue
-                task = asyncio.create_task(self._process(msgs))
-                in_flight.add(task)
-                task.add_done_callback(lambda t: self._batch_done(t, in_flight))
         finally:
-            # Batches in flight finish and are acked before the subscription goes.
-            if in_flight:
-                await asyncio.gather(*in_flight, return_exceptions=True)
             try:
                 await sub.unsubscribe()
             except Exception:  # already closed or draining
                 logger.debug("unsubscribe failed", exc_info=True)
-
-    def _batch_done(self, task: asyncio.Task[None], in_flight: set[asyncio.Task[None]]) -> None:
-        in_flight.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # Its un-acked messages come back after the ack wait.
-            logger.error("batch on %s failed: %s", self._cfg.durable, task.exception())
 
     async def _check_lag(self, sub: Any) -> None:
         """While idle, the lag comes from the server (at most every LAG_CHECK_S): a fetch that

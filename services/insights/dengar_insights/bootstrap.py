@@ -217,9 +217,9 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     worker = bus.PullWorker(js, subjects, bus.WorkerConfig(
         stream=subjects.stream("enriched"), durable=cfg.durable, filter_subject=subjects.enriched_all,
         batch_size=cfg.batch_size, max_wait_s=cfg.batch_wait_s, max_deliver=cfg.max_deliver,
-        ack_wait_s=cfg.ack_wait_s, stage=STAGE, concurrency=cfg.batches_in_flight,
+        ack_wait_s=cfg.ack_wait_s, stage=STAGE,
     ), handler)
-    # Stopped first at shutdown: the batches in flight finish and are acked.
+    # Stopped first at shutdown: the in-flight batch finishes and is acked.
     app.run_worker("consumer", worker)
 
     # Backfills: query changes schedule jobs, the runner re-tags stored mentions batch by batch.

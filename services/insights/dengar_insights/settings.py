@@ -138,9 +138,6 @@ class InsightsConfig(BaseModel):
     # A batch closes at this many messages or after this long, whichever comes first.
     batch_size: int = Field(64, ge=1, le=1000)
     batch_wait_s: float = Field(0.2, gt=0, le=60)
-    # Consumer batches handled at once: a batch's store round trips overlap the next batch's
-    # instead of queueing it (docs/pipeline-performance.md); copies of one post stay in order.
-    batches_in_flight: int = Field(2, ge=1, le=16)
     max_deliver: int = Field(5, ge=1, le=100)
     # Redelivery of an un-acked message, and so the recovery time of a crashed replica's batch.
     ack_wait_s: float = Field(60.0, ge=1, le=3600)

@@ -151,35 +151,3 @@ async def test_stream_replicas_reach_the_server(nats_client, unique: str) -> Non
         assert info.config.num_replicas == 1, kind
     with pytest.raises(APIError, match=r"(?i)replicas"):
         await ensure_streams(js, Subjects(unique + "r3"), replicas=3)
-
-
-async def test_concurrency_handles_a_second_batch_while_the_first_waits(nats_client, unique: str) -> None:
-    """With ``concurrency=2`` a batch stuck on I/O does not hold up the next one; every message is
-    still acked once, and stopping waits for the batches in flight."""
-    js = nats_client.jetstream()
-    subjects = Subjects(unique)
-    await ensure_streams(js, subjects)
-    release = asyncio.Event()
-    handled: list[bytes] = []
-
-    async def handler(msgs: Sequence[Msg]) -> list[BaseException | None]:
-        if any(m.data == b"slow" for m in msgs):
-            await release.wait()
-        handled.extend(m.data for m in msgs)
-        return [None] * len(msgs)
-
-    await publish(js, subjects.collected("acme"), b"slow", msg_id="c0")
-    worker = PullWorker(js, subjects, WorkerConfig(
-        stream=subjects.stream("collected"), durable="conc", filter_subject=subjects.collected_all,
-        batch_size=1, max_wait_s=0.1, stage="test", concurrency=2), handler)
-    task = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.3)
-    await publish(js, subjects.collected("acme"), b"fast", msg_id="c1")
-    await _drain_until(lambda: handled == [b"fast"])
-    release.set()
-    await _drain_until(lambda: worker.processed == 2)
-    worker.stop()
-    await task
-    assert sorted(handled) == [b"fast", b"slow"]
-    info = await js.consumer_info(subjects.stream("collected"), "conc")
-    assert info.num_ack_pending == 0 and info.num_pending == 0

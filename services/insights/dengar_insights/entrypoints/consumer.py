@@ -48,44 +48,6 @@ def _prepare_all(msgs: Sequence[Msg], category_sets: dict[str, CategorySet | Exc
     return out
 
 
-def _post_keys(msgs: Sequence[Msg]) -> list[str]:
-    """The posts of a batch (a payload that does not parse is refused later: no key)."""
-    keys: dict[str, None] = {}
-    for msg in msgs:
-        try:
-            post = parse_enriched(msg.data).post
-        except InvalidPost:
-            continue
-        keys[f"{_tenant(msg)}|{post.id}"] = None
-    return list(keys)
-
-
-class _PostOrder:
-    """Keeps the copies of one post in arrival order while several batches are handled at once
-    (``batches_in_flight``): a batch waits for the earlier batches in flight that hold any of its
-    posts. Batches register in the order they were fetched, before the handler's first await."""
-
-    def __init__(self) -> None:
-        self._last: dict[str, asyncio.Future[None]] = {}
-
-    def enter(self, keys: Sequence[str]) -> tuple[list[asyncio.Future[None]], asyncio.Future[None]]:
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        earlier: list[asyncio.Future[None]] = []
-        for key in keys:
-            prev = self._last.get(key)
-            if prev is not None and prev not in earlier:
-                earlier.append(prev)
-            self._last[key] = mine
-        return earlier, mine
-
-    def leave(self, keys: Sequence[str], mine: asyncio.Future[None]) -> None:
-        if not mine.done():
-            mine.set_result(None)
-        for key in keys:
-            if self._last.get(key) is mine:
-                del self._last[key]
-
-
 class EnrichedPostHandler:
     """The PullWorker batch handler: one outcome per message, None meaning "ack".
 
@@ -113,7 +75,6 @@ class EnrichedPostHandler:
         self._tags = tags
         self._events = events
         self.results: Counter[str] = Counter()
-        self._order = _PostOrder()
 
     async def _category_sets(self, msgs: Sequence[Msg]) -> dict[str, CategorySet | Exception]:
         out: dict[str, CategorySet | Exception] = {}
@@ -129,16 +90,6 @@ class EnrichedPostHandler:
         return out
 
     async def __call__(self, msgs: Sequence[Msg]) -> list[Outcome]:
-        keys = _post_keys(msgs)
-        earlier, mine = self._order.enter(keys)
-        try:
-            if earlier:
-                await asyncio.wait(earlier)
-            return await self._call(msgs)
-        finally:
-            self._order.leave(keys, mine)
-
-    async def _call(self, msgs: Sequence[Msg]) -> list[Outcome]:
         if self._deleted is None:
             return await self._handle(msgs)
         deleted = await self._deleted.deleted()
