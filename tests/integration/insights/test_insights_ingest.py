@@ -264,7 +264,7 @@ async def test_an_op_left_pending_by_the_version_before_batches_is_finished(stor
     await assert_rollups_match_mentions(db, "acme")
 
 
-async def test_a_batch_that_is_recorded_and_deleted_while_being_aborted_is_re_read(store, monkeypatch) -> None:
+async def test_a_batch_recorded_and_deleted_while_being_aborted_is_re_read(store, monkeypatch) -> None:
     """A finisher finds no record, cannot abort the id (the writer just recorded it), and finds no
     record again (the writer finished and deleted it): it re-reads instead of failing, and finishes
     whatever of the batch is still pending."""
