@@ -21,7 +21,8 @@ listening queries: a brand and a competitor); nothing is read from ../shared/dat
    process (``/proc/<pid>/stat``, children included).
 4. **Latency**: ``--latency-posts`` single-post requests at half the measured e2e rate; ingest →
    queryable is the mention's ``rollups_at`` (written when its counts are in) minus the time its
-   request was sent.
+   request was sent; split into stages by the times the ``collected`` and ``enriched`` streams
+   stored the post and the mention's ``first_seen_at`` (insights' intent write).
 5. **Replicas** (``--replicas 2``): a second NLP and a second insights process join, and step 3
    runs again.
 6. **10x**: the dashboard reads (timeseries, summary, share of voice, brief) over the last 7 days,
@@ -235,7 +236,8 @@ def store_ops(before: dict[str, Any], after: dict[str, Any], posts: int) -> dict
             by_command[f"{service}:{collection}:{command}"] += d["commands"]
 
     def per_post(c: Counter[str]) -> dict[str, float]:
-        return {k: round(c[k] / posts, 3) for k in ("commands", "docs_written", "bytes_sent")}
+        return {k: round(c[k] / posts, 3)
+                for k in ("commands", "docs_written", "docs_modified", "bytes_sent")}
 
     total: Counter[str] = Counter()
     for c in by_service.values():
@@ -271,6 +273,41 @@ class Bench:
             return int(info.state.messages)
         finally:
             await nc.close()
+
+    async def last_seq(self, kind: str) -> int:
+        assert self.plat.infra is not None
+        nc = await nats.connect(self.plat.infra.nats_url)
+        try:
+            info = await nc.jetstream().stream_info(self.subjects.stream(kind))
+            return int(info.state.last_seq)
+        finally:
+            await nc.close()
+
+    async def stream_times(self, kind: str, after_seq: int) -> dict[str, float]:
+        """Post id -> when stream ``kind`` stored its first message for that post (the server's
+        clock, the same machine's), for the messages after ``after_seq``."""
+        assert self.plat.infra is not None
+        nc = await nats.connect(self.plat.infra.nats_url)
+        out: dict[str, float] = {}
+        try:
+            js = nc.jetstream()
+            stream = self.subjects.stream(kind)
+            last = int((await js.stream_info(stream)).state.last_seq)
+            for seq in range(after_seq + 1, last + 1):
+                raw = await js.get_msg(stream, seq)
+                if raw.time is None or raw.data is None:
+                    continue
+                if kind == "collected":
+                    post = common_pb2.Post()
+                    post.ParseFromString(raw.data)
+                else:
+                    enriched = common_pb2.EnrichedPost()
+                    enriched.ParseFromString(raw.data)
+                    post = enriched.post
+                out.setdefault(post.id, raw.time.timestamp())
+        finally:
+            await nc.close()
+        return out
 
     async def wait_count(self, kind: str, target: int, timeout: float, poll: float = 0.25
                          ) -> tuple[float | None, float, int]:
@@ -505,6 +542,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 rate = e2e["posts_per_s"] / 2
                 lat_posts = bench.posts.many(args.latency_posts)
                 target = await bench.stream_count("mentions") + len(lat_posts)
+                seq0 = {kind: await bench.last_seq(kind) for kind in ("collected", "enriched")}
                 t0 = time.perf_counter()
                 for i, p in enumerate(lat_posts):
                     delay = t0 + i / rate - time.perf_counter()
@@ -516,14 +554,33 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 ids = {mention_id(TENANT, p["platform"], p["external_id"]): p["external_id"]
                        for p in lat_posts}
                 lats = []
+                collected_at = await bench.stream_times("collected", seq0["collected"])
+                enriched_at = await bench.stream_times("enriched", seq0["enriched"])
+                stages: dict[str, list[float]] = defaultdict(list)
                 for doc in bench.db["mentions"].find({"_id": {"$in": list(ids)}},
-                                                     projection={"rollups_at": 1}):
-                    lats.append(doc["rollups_at"].timestamp() - bench.sent_at[ids[doc["_id"]]])
+                                                     projection={"rollups_at": 1, "first_seen_at": 1}):
+                    sent = bench.sent_at[ids[doc["_id"]]]
+                    done = doc["rollups_at"].timestamp()
+                    lats.append(done - sent)
+                    c, e = collected_at.get(doc["_id"]), enriched_at.get(doc["_id"])
+                    if c is None or e is None:
+                        continue
+                    intent = doc["first_seen_at"].timestamp()
+                    # Where the time goes: request -> collected stream -> enriched stream ->
+                    # insights' intent write (its batch's clock) -> counts in (rollups_at).
+                    stages["gateway_collector"].append(c - sent)
+                    stages["nlp"].append(e - c)
+                    stages["insights_fetch_to_intent"].append(intent - e)
+                    stages["insights_write_path"].append(done - intent)
                 result["latency"] = {"posts": len(lat_posts), "rate_per_s": round(rate, 2),
                                      "measured": len(lats),
                                      "p50_s": round(statistics.median(lats), 3),
                                      "p99_s": round(_percentile(lats, 99), 3),
-                                     "max_s": round(max(lats), 3)}
+                                     "max_s": round(max(lats), 3),
+                                     "stages_p50_s": {k: round(statistics.median(v), 3)
+                                                      for k, v in stages.items()},
+                                     "stages_p99_s": {k: round(_percentile(v, 99), 3)
+                                                      for k, v in stages.items()}}
                 print(f"latency {result['latency']}", flush=True)
 
                 # 5. Two NLP and two insights replicas.
@@ -620,7 +677,8 @@ ROWS = [
     ("machine busy during e2e (share of all cores)", "e2e.machine_busy_share", ""),
     ("of which other users' processes", "e2e.others_busy_share", ""),
     ("store commands (round trips) per post", "e2e.store_ops_per_post.total.commands", "<= 2"),
-    ("documents written per post", "e2e.store_ops_per_post.total.docs_written", ""),
+    ("write statements (documents written) per post", "e2e.store_ops_per_post.total.docs_written", ""),
+    ("documents modified per post (store replies)", "e2e.store_ops_per_post.total.docs_modified", ""),
     ("write-command bytes sent per post", "e2e.store_ops_per_post.total.bytes_sent", "<= 4 KB"),
     ("store disk bytes written per post", "e2e.store_disk_write_bytes_per_post", "<= 4 KB"),
     ("insights store commands per post", "e2e.store_ops_per_post.by_service.insights.commands", ""),
@@ -681,11 +739,15 @@ def markdown(runs: dict[str, dict[str, Any]]) -> str:
                        f"{r['load_average_before']} / {r['load_average_after']}, parameters "
                        f"`{json.dumps(r['params'])}`.\n\n"
                        "Store commands per post by collection (e2e, 1+1):\n\n"
-                       "| service:collection | commands | docs written | bytes sent |\n|---|---|---|---|\n"
-                       + "".join(f"| {k} | {v['commands']} | {v['docs_written']} | {v['bytes_sent']} |\n"
+                       "| service:collection | commands | docs written | docs modified | bytes sent |\n"
+                       "|---|---|---|---|---|\n"
+                       + "".join(f"| {k} | {v['commands']} | {v['docs_written']} "
+                                 f"| {v.get('docs_modified', '-')} | {v['bytes_sent']} |\n"
                                  for k, v in _get(r, "e2e.store_ops_per_post.by_collection").items())
                        + "\nCPU share of the machine during e2e: "
                        + ", ".join(f"{k} {v}" for k, v in _get(r, "e2e.cpu_share").items())
+                       + "\n\nLatency at half load by stage (s), p50: "
+                       + f"`{_get(r, 'latency.stages_p50_s')}`; p99: `{_get(r, 'latency.stages_p99_s')}`"
                        + f"\n\nDashboard medians (ms) 1x: `{_get(r, 'dashboard.median_ms_1x')}`; 10x: "
                          f"`{_get(r, 'dashboard.median_ms_10x')}`\n")
     return f"""# Pipeline benchmark

@@ -1,10 +1,11 @@
 """MongoDB client construction. Every service owns its database; documents carry tenant_id.
 
 With ``DENGAR_STORE_STATS_DIR`` set, every client also counts its store commands (PyMongo command
-monitoring) by collection and command: round trips, documents written and the BSON bytes of the
-write commands sent. Each process rewrites ``<dir>/<app>-<pid>.json`` about once a second and at
-exit; ``bench/bench_pipeline.py`` reads them to report store operations per post. Off by default:
-encoding every write command again costs CPU.
+monitoring) by collection and command: round trips, documents written (write statements sent: an
+update of many documents is one), documents modified (as the store's replies count them: inserted,
+updated or upserted, deleted) and the BSON bytes of the write commands sent. Each process rewrites
+``<dir>/<app>-<pid>.json`` about once a second and at exit; ``bench/bench_pipeline.py`` reads them
+to report store operations per post. Off by default: encoding every write command again costs CPU.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ class StoreStats(monitoring.CommandListener):
         self._path = path
         self._lock = threading.Lock()
         self._counts: dict[str, dict[str, int]] = defaultdict(
-            lambda: {"commands": 0, "docs_written": 0, "bytes_sent": 0, "failed": 0})
+            lambda: {"commands": 0, "docs_written": 0, "docs_modified": 0, "bytes_sent": 0, "failed": 0})
+        # Write commands in flight: request id -> their counters' key, for the reply's counts.
+        self._writes: dict[int, str] = {}
         self._stop = threading.Event()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
@@ -51,12 +54,26 @@ class StoreStats(monitoring.CommandListener):
             c["commands"] += 1
             c["docs_written"] += docs
             c["bytes_sent"] += sent
+            if sent:
+                self._writes[event.request_id] = key
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        return None
+        with self._lock:
+            key = self._writes.pop(event.request_id, None)
+            if key is None:
+                return
+            reply = event.reply
+            if event.command_name == "update":
+                n = int(reply.get("nModified", 0)) + len(reply.get("upserted") or ())
+            elif event.command_name == "findAndModify":
+                n = int((reply.get("lastErrorObject") or {}).get("n", 0))
+            else:
+                n = int(reply.get("n", 0))
+            self._counts[key]["docs_modified"] += n
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         with self._lock:
+            self._writes.pop(event.request_id, None)
             self._counts[f"{event.database_name}.-|{event.command_name}"]["failed"] += 1
 
     def dump(self) -> None:

@@ -262,3 +262,31 @@ async def test_an_op_left_pending_by_the_version_before_batches_is_finished(stor
     assert await rollups.apply("acme", day, "op-old", post.contribution.expand()[day])
     assert await MentionIngestor(mentions, rollups).ingest(post) is Result.DUPLICATE
     await assert_rollups_match_mentions(db, "acme")
+
+
+async def test_a_batch_recorded_and_deleted_while_being_aborted_is_re_read(store, monkeypatch) -> None:
+    """A finisher finds no record, cannot abort the id (the writer just recorded it), and finds no
+    record again (the writer finished and deleted it): it re-reads instead of failing, and finishes
+    whatever of the batch is still pending."""
+    db, mentions, rollups = store
+    ingestor = MentionIngestor(mentions, rollups)
+    post = prepare(enriched("acme", "raced", sentiment=SENTS[0]))
+    crash_after(monkeypatch, 0)  # the intent reaches the store, the writer dies before its record
+    with pytest.raises(Crash):
+        await ingestor.ingest(post)
+    monkeypatch.undo()
+    real_insert = RollupRepository.insert_batch
+    raced: list[str] = []
+
+    async def writer_was_faster(self, tenant_id, doc):
+        if doc.get("aborted") and not raced:
+            raced.append(doc["_id"])
+            return False  # as if the id were taken by the writer's record, deleted right after
+        return await real_insert(self, tenant_id, doc)
+
+    monkeypatch.setattr(RollupRepository, "insert_batch", writer_was_faster)
+    assert await MentionIngestor(mentions, rollups).ingest(post) is Result.DUPLICATE
+    assert raced
+    await assert_rollups_match_mentions(db, "acme")
+    day = await db["rollups"].find_one({"tenant_id": "acme", "interval": "day"})
+    assert day["volume"] == 1

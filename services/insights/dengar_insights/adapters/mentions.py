@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
@@ -264,19 +264,22 @@ class MentionRepository:
              "pending.op": {"$in": [op for _, op in ops]}, "pending.batch": batch},
             {"$set": {"pending.batch": new_batch}})
 
-    async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str, Mapping[str, Any]]],
-                       at: datetime) -> int:
-        """For each (mention id, op, target): record the target as applied and clear the op.
+    async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str]], at: datetime) -> int:
+        """For each (mention id, op): record the op's target (``pending.to``) as the applied
+        contribution and clear the op.
 
-        Guarded by the op, so completing twice is harmless. Returns how many this call completed.
+        Guarded by the op, so completing twice is harmless. One update for all of them, in which
+        the store copies each target over (a pipeline update): a completion sends the ids, not the
+        contribution a second time. Op ids are unique per mention, so matching any of them can only
+        match its own mention. Returns how many this call completed.
         """
         if not ops:
             return 0
-        res = await self._col.bulk_write([
-            UpdateOne({"_id": mid, "tenant_id": tenant_id, "pending.op": op},
-                      {"$set": {"contribution": dict(target), "rollups_at": at},
-                       "$unset": {"pending": ""}, "$inc": {"rev": 1}})
-            for mid, op, target in ops], ordered=False)
+        res = await self._col.update_many(
+            {"tenant_id": tenant_id, "_id": {"$in": [mid for mid, _ in ops]},
+             "pending.op": {"$in": [op for _, op in ops]}},
+            [{"$set": {"contribution": "$pending.to", "rollups_at": at, "rev": {"$add": ["$rev", 1]}}},
+             {"$unset": "pending"}])
         return res.modified_count
 
     # -- for category calibration -----------------------------------------------------------------------

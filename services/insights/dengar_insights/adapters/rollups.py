@@ -69,16 +69,14 @@ class RollupRepository:
     async def get_batch(self, tenant_id: str, batch_id: str) -> Doc | None:
         return await self._batches.find_one({"_id": batch_id, "tenant_id": tenant_id})
 
-    async def abort_batch(self, tenant_id: str, batch_id: str, at: datetime) -> Doc:
+    async def abort_batch(self, tenant_id: str, batch_id: str, at: datetime) -> Doc | None:
         """Take the id of a batch that was not recorded, so that its writer can no longer record
-        it; the record that holds the id afterwards (ours, or the writer's if it was faster)."""
+        it; the record that holds the id afterwards (ours, or the writer's if it was faster), or
+        None when the writer recorded it and deleted it again meanwhile (it finished the batch)."""
         doc: Doc = {"_id": batch_id, "tenant_id": tenant_id, "aborted": True, "at": at}
         if await self.insert_batch(tenant_id, doc):
             return doc
-        found = await self.get_batch(tenant_id, batch_id)
-        if found is None:
-            raise RuntimeError(f"rollup batch {batch_id} vanished while being aborted")
-        return found
+        return await self.get_batch(tenant_id, batch_id)
 
     async def delete_batch(self, tenant_id: str, batch_id: str) -> None:
         await self._batches.delete_one({"_id": batch_id, "tenant_id": tenant_id})

@@ -20,6 +20,7 @@ from typing import Any
 from dengar_common.ids import is_valid_tenant_id, mention_id
 from dengar_common.query import MatchDoc
 from dengar_common.times import to_millis
+from dengar_insights.domain import neardup
 from dengar_insights.domain.categories import EMPTY_SET, CategorySet, mention_match_doc
 from dengar_insights.domain.post import Aspect, Engagement, EnrichedPost, Sentiment
 from dengar_insights.domain.rollups import Contribution, contribution_of
@@ -145,7 +146,7 @@ def prepare(enriched: EnrichedPost, *, subject_tenant: str | None = None,
         "emojis": list(enr.signals.emojis),
         "entities": [{"id": x.id, "kind": x.kind, "surface": x.surface, "start": x.start, "end": x.end}
                      for x in enr.entities],
-        "neardup_keys": list(enr.neardup_keys),
+        "neardup_keys": neardup.pack(enr.neardup_keys),
         "model_version": enr.model_version,
         "terms": terms_of(post.title, post.text, " ".join(enr.signals.hashtags),
                           " ".join(enr.signals.mentions)),

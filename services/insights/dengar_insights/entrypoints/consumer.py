@@ -165,10 +165,20 @@ class EnrichedPostHandler:
                   if parents and len({p.trace_id for p in parents}) == 1 else None)
         with tracer.start_as_current_span("store mentions", context=parent, links=links,
                                           attributes={"messaging.batch.message_count": len(msgs)}):
+            states = None
             if self._tags is not None and items:
-                # A failure here fails the batch (retried): storing stale tags would undo a backfill.
-                items = await self._tags.adjust(items)
-            results = await self._ingestor.ingest_batch(items)
+                # The tag check and the read of the posts' stored states are independent reads: in
+                # parallel, one store round trip less in each batch's latency.
+                adjusted, read = await asyncio.gather(self._tags.adjust(items),
+                                                      self._ingestor.batch_states(items),
+                                                      return_exceptions=True)
+                if isinstance(adjusted, BaseException):
+                    # A failure here fails the batch (retried): stale tags would undo a backfill.
+                    raise adjusted
+                items = adjusted
+                # A failed read is made again (and reported per message) by ingest_batch.
+                states = None if isinstance(read, BaseException) else read
+            results = await self._ingestor.ingest_batch(items, states)
             # Still in the store span: the mention events and alert checks it causes are part of
             # the same trace rather than traces of their own.
             if self._events is not None:

@@ -12,8 +12,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from dengar.v1 import common_pb2, insights_pb2
 from dengar_common.enums import SENTIMENTS, platform_from_name, platform_name, sentiment_name
+from dengar_insights.domain import neardup, workflow
 from dengar_insights.domain import post as dom
-from dengar_insights.domain import workflow
 from dengar_insights.domain.categories import EMPTY_SET, CategorySet
 from dengar_insights.domain.mention import InvalidPost, PreparedMention, prepare
 
@@ -143,7 +143,7 @@ def mention_to_proto(doc: Mapping[str, Any]) -> insights_pb2.Mention:
         urls=doc.get("urls") or [], domains=doc.get("domains") or [],
         cashtags=doc.get("cashtags") or [], emojis=doc.get("emojis") or [],
         entities=[common_pb2.EntityMatch(**x) for x in doc.get("entities") or ()],
-        neardup_keys=doc.get("neardup_keys") or [], model_version=doc.get("model_version", ""),
+        neardup_keys=neardup.keys_of(doc), model_version=doc.get("model_version", ""),
     )
     if emo.get("label") or emo.get("scores"):
         enrichment.emotion.CopyFrom(common_pb2.EmotionResult(label=emo.get("label", ""),

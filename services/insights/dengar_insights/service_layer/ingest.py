@@ -40,7 +40,8 @@ but reached the store), the finisher moves the op to a batch of its own (guarded
 and the old batch id) and records, applies and completes that one. Otherwise it applies the
 recorded batch (a no-op where it arrived) and completes its op. Records are deleted only by the
 writer once all its ops completed, so one that a crash left behind stays: a resumption, however
-late, finds it.
+late, finds it. A finisher that finds no record, then fails to abort the id because the writer
+recorded it, and then finds no record again, saw the writer finish the batch: it re-reads.
 
 A batch from the bus (``ingest_batch``) is split per tenant: the first copy of each post goes
 through ``ingest_many``, further copies of a post in the same batch follow one by one, in order.
@@ -75,8 +76,10 @@ collection of the post replaces them with the collector's tags, which already fo
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -130,7 +133,8 @@ UNKNOWN = _Unknown()
 
 
 def new_op() -> str:
-    return uuid.uuid4().hex
+    # 64 random bits: op ids only have to differ per mention, batch ids among the live records.
+    return uuid.uuid4().hex[:16]
 
 
 def _utcnow() -> datetime:
@@ -164,19 +168,33 @@ class MentionIngestor:
 
     def _new_doc(self, m: PreparedMention, trace_id: str, now: datetime, batch: str) -> Doc:
         return {"_id": m.id, **m.fields, "trace_id": trace_id, "content_hash": m.content_hash,
-                "first_seen_at": now, "updated_at": now, "rev": 1, "contribution": None,
+                "first_seen_at": now, "updated_at": now, "rev": 1,
                 "pending": _pending(new_op(), batch, EMPTY, m.contribution, now)}
 
     @staticmethod
     def _fields(m: PreparedMention, trace_id: str, now: datetime) -> Doc:
         return {**m.fields, "trace_id": trace_id, "content_hash": m.content_hash, "updated_at": now}
 
-    async def ingest_batch(self, items: Sequence[tuple[PreparedMention, str]]
+    async def batch_states(self, items: Sequence[tuple[PreparedMention, str]]
+                           ) -> dict[str, dict[str, Doc]]:
+        """Per tenant, the current ingest state of the posts in ``items``: what ``ingest_batch``
+        reads first, for a caller that reads it in parallel with other work and passes it on."""
+        by_tenant: dict[str, dict[str, None]] = {}
+        for m, _ in items:
+            by_tenant.setdefault(m.tenant_id, {})[m.id] = None
+        tenants = list(by_tenant)
+        found = await asyncio.gather(*(self.states(t, by_tenant[t]) for t in tenants))
+        return dict(zip(tenants, found, strict=True))
+
+    async def ingest_batch(self, items: Sequence[tuple[PreparedMention, str]],
+                           states: Mapping[str, Mapping[str, Doc]] | None = None
                            ) -> list[Result | BaseException]:
         """Store (mention, trace id) pairs in arrival order; one result or error per pair.
 
         Per tenant, the first copy of each post goes into one shared batch write; further copies
-        of a post in the same batch follow it one by one, in arrival order.
+        of a post in the same batch follow it one by one, in arrival order. ``states``: from
+        ``batch_states`` for these items (read again where a tenant is missing); a stale one only
+        costs a lost compare-and-set, as with a concurrent replica.
         """
         out: list[Result | BaseException] = [RuntimeError("no result")] * len(items)
         firsts: dict[str, dict[str, int]] = {}
@@ -191,8 +209,9 @@ class MentionIngestor:
             indexes = list(entries.values())
             results: Sequence[Result | BaseException]
             try:
-                states = await self.states(tenant, entries)
-                results = await self.ingest_many(tenant, [items[i] for i in indexes], states)
+                known = states.get(tenant) if states is not None else None
+                current = known if known is not None else await self.states(tenant, entries)
+                results = await self.ingest_many(tenant, [items[i] for i in indexes], current)
             except Exception as exc:
                 results = [exc] * len(indexes)
             for i, res in zip(indexes, results, strict=True):
@@ -413,6 +432,11 @@ class MentionIngestor:
         record = await self._rollups.get_batch(tenant_id, batch)
         if record is None:
             record = await self._rollups.abort_batch(tenant_id, batch, self._clock())
+            if record is None:
+                # Its writer recorded, applied, completed and deleted it between our two reads: the
+                # caller re-reads the mentions (an op of the batch that the record did not list is
+                # still pending, and the next finisher aborts the id, which is free again).
+                return
         covered: list[tuple[str, Mapping[str, Any]]] = []
         uncovered: list[tuple[str, Mapping[str, Any]]] = []
         ops = set() if record.get("aborted") else set(record.get("ops") or ())
@@ -441,9 +465,8 @@ class MentionIngestor:
             await self._run_batch(tenant_id, fresh, mine, depth)
 
     async def _complete(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]) -> int:
-        return await self._mentions.complete(
-            tenant_id, [(mid, p["op"], Contribution.from_doc(p.get("to")).to_doc()) for mid, p in pendings],
-            self._clock())
+        return await self._mentions.complete(tenant_id, [(mid, p["op"]) for mid, p in pendings],
+                                             self._clock())
 
     async def _finish_legacy(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]]
                              ) -> None:
@@ -455,11 +478,11 @@ class MentionIngestor:
         """
         by_bucket: dict[str, list[tuple[str, str, dict[str, int]]]] = {}
         remaining: dict[str, set[str]] = {}
-        targets: list[tuple[str, str, dict[str, list[str]]]] = []
+        targets: list[tuple[str, str]] = []
         for mid, pending in pendings:
             op = pending["op"]
             target = Contribution.from_doc(pending.get("to"))
-            targets.append((mid, op, target.to_doc()))
+            targets.append((mid, op))
             done = set(pending.get("done") or ())
             changes = delta(Contribution.from_doc(pending.get("from")), target)
             remaining[mid] = set(changes) - done
@@ -481,17 +504,29 @@ class MentionIngestor:
                      len(by_bucket))
 
 
-def _buckets_to_doc(buckets: Mapping[str, Mapping[str, int]]) -> list[list[Any]]:
-    """Per-bucket increments as lists: counter paths have dots, which field names must not."""
-    return [[bucket, [[k, n] for k, n in incs.items()]] for bucket, incs in buckets.items()]
+def _buckets_to_doc(buckets: Mapping[str, Mapping[str, int]]) -> bytes:
+    """Per-bucket increments, stored compressed: this record is written for every batch, only
+    ever read back whole by a finisher, and its counter paths repeat (``queries.<id>.…`` under
+    every bucket), so deflated JSON costs a fraction of the BSON of one ``[path, n]`` pair per
+    counter (and counter paths have dots, which field names must not)."""
+    text = json.dumps([[bucket, dict(incs)] for bucket, incs in buckets.items()], separators=(",", ":"))
+    return zlib.compress(text.encode("utf-8"))
 
 
-def _buckets_from_doc(doc: Sequence[Sequence[Any]]) -> dict[str, dict[str, int]]:
+def _buckets_from_doc(doc: bytes | Sequence[Sequence[Any]]) -> dict[str, dict[str, int]]:
+    if isinstance(doc, bytes | bytearray):
+        return {bucket: {k: int(n) for k, n in incs.items()}
+                for bucket, incs in json.loads(zlib.decompress(doc).decode("utf-8"))}
+    # A record written before the compressed form: [[bucket, [[path, n], ...]], ...].
     return {bucket: {k: int(n) for k, n in incs} for bucket, incs in doc}
 
 
 def _pending(op: str, batch: str, old: Contribution, new: Contribution, at: datetime) -> Doc:
-    return {"op": op, "batch": batch, "from": old.to_doc(), "to": new.to_doc(), "at": at}
+    # An empty ``from`` (a new mention) is left out: Contribution.from_doc reads absent as empty.
+    pending: Doc = {"op": op, "batch": batch, "to": new.to_doc(), "at": at}
+    if old != EMPTY:
+        pending["from"] = old.to_doc()
+    return pending
 
 
 def _settled(m: PreparedMention, current: Mapping[str, Any]) -> Result | None:

@@ -79,9 +79,9 @@ class MentionRepository(Protocol):
         """Move each (mention id, op) still pending in ``batch`` to ``new_batch``."""
         ...
 
-    async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str, Mapping[str, Any]]],
-                       at: datetime) -> int:
-        """For each (mention id, op, target): store the target as applied, clear the op."""
+    async def complete(self, tenant_id: str, ops: Sequence[tuple[str, str]], at: datetime) -> int:
+        """For each (mention id, op): store the op's target (``pending.to``) as applied, clear
+        the op."""
         ...
 
 
@@ -114,8 +114,9 @@ class RollupRepository(Protocol):
 
     async def get_batch(self, tenant_id: str, batch_id: str) -> Doc | None: ...
 
-    async def abort_batch(self, tenant_id: str, batch_id: str, at: datetime) -> Doc:
-        """Take the id of an unrecorded batch; the record holding the id afterwards."""
+    async def abort_batch(self, tenant_id: str, batch_id: str, at: datetime) -> Doc | None:
+        """Take the id of an unrecorded batch; the record holding the id afterwards (None: its
+        writer recorded, finished and deleted it meanwhile)."""
         ...
 
     async def delete_batch(self, tenant_id: str, batch_id: str) -> None: ...

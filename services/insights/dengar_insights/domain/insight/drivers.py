@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from dengar_insights.domain import neardup
 from dengar_insights.domain.insight.stopwords import is_content_word, is_stopword
 from dengar_insights.domain.rollups import Totals
 from dengar_insights.domain.terms import tokens
@@ -148,7 +149,7 @@ def features_from_doc(doc: Mapping[str, Any]) -> MentionFeatures:
         author=str(author.get("handle") or author.get("id") or ""),
         entities=tuple(str(e.get("id") or e.get("surface") or "") for e in doc.get("entities") or ()
                        if e.get("id") or e.get("surface")),
-        neardup_keys=tuple(str(k) for k in doc.get("neardup_keys") or ()),
+        neardup_keys=tuple(neardup.keys_of(doc)),
         query_ids=tuple(str(q) for q in doc.get("query_ids") or ()),
         engagement=int(doc.get("engagement_score") or 0),
         category_ids=tuple(str(c) for c in doc.get("category_ids") or ()))
