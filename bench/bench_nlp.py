@@ -1,6 +1,7 @@
 """NLP benchmark: validation scores, speed and memory of every model, next to VADER and TextBlob.
 
-    .venv/bin/python bench/bench_nlp.py --data ../shared/data --out bench/results
+    .venv/bin/python bench/bench_nlp.py --data ../shared/data --out bench/results \
+        [--candidate teacher=../nlp2-runs/models/teacher --candidate s6=../nlp2-runs/models/s6]
 
 Writes ``<out>/nlp.json`` (everything measured, plus the machine) and ``<out>/nlp.md`` (tables).
 
@@ -20,6 +21,12 @@ What is measured:
 * **Peak RSS** of each configuration in its own fresh process (``os.wait4`` rusage of that child), so
   no configuration inherits another's memory.  A "python floor" process (interpreter, numpy, the
   sample) shows how much of each figure is not the model.
+
+* **Side by side** (``--candidate NAME=DIR``, repeatable; ``make nlp2-models`` passes its model sets): the
+  candidates' validation scores through their own Analyzer on the same splits, and their ``encoder`` /
+  ``encoder_padded`` / ``analyzer`` speed, each run right after the current files' run of the same
+  configuration; ``nlp.md`` then has the side-by-side table, the speed ratio new/old (also logged) and
+  an ablation table built from the levers each set's ``encoder/encoder.json`` records.
 
 Every configuration runs in a child process of this script (``--worker ...``); the parent only
 collects their JSON lines.  The machine is shared, so the load average before and after is recorded.
