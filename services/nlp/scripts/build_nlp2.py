@@ -12,7 +12,9 @@ set in the bundled layout, ``<out>/<name>/{encoder,langid,heads}``, that ``load_
 2. ``langid``  - a copy of the bundled ``langid/`` (language id does not read the encoder).
 3. ``heads``   - ``train_heads.py --encoder <out>/<name>/encoder``: the heads' recipe of ``make models``
    (embedding MLP stacked with the lexical n-gram model for sentiment, logistic regressions for emotion
-   and aspects), retrained on that encoder's embeddings -> ``<out>/<name>/heads``.
+   and aspects), retrained on that encoder's embeddings -> ``<out>/<name>/heads``; then the parity check
+   of ``tests/unit/nlp/test_heads_parity.py`` on them: the ONNX heads against the training-time models'
+   probabilities in ``<out>/<name>/heads/heads_parity.npz``.
 
 Then ``bench`` - ``bench/bench_nlp.py --candidate <name>=<out>/<name> ...``: the committed models and
 every new set side by side in one run, on the same data -> ``<out>/bench/nlp.{json,md}``.
@@ -119,6 +121,44 @@ def plan(args: argparse.Namespace, cands: list[Candidate]) -> list[tuple[str, st
     return cmds
 
 
+PARITY_ATOL = 2e-5  # as tests/unit/nlp/test_heads_parity.py
+
+
+def check_heads_parity(heads_dir: Path) -> dict[str, float]:
+    """Max |difference| per head between the ONNX heads and the probabilities the training-time models
+    gave for the same inputs (the parity fixture ``train_heads.py`` writes next to them); the serving
+    featurizer must reproduce training's lexical inputs exactly.  Raises :class:`BuildError` otherwise."""
+    import numpy as np
+
+    sys.path.insert(0, str(SCRIPTS.parent))
+    from dengar_nlp.adapters.heads_onnx import OnnxHead
+    from dengar_nlp.domain.hashed_features import sentiment_features
+    from dengar_nlp.domain.text import prepare_text
+
+    fixture = heads_dir / "heads_parity.npz"
+    if not fixture.is_file():
+        raise BuildError(f"no parity fixture {fixture}: was train_heads.py run with --no-fixture?")
+    with np.load(fixture) as z:
+        fx = {k: z[k] for k in z.files}
+    diffs: dict[str, float] = {}
+    for name in ("sentiment", "emotion", "aspects"):
+        head = OnnxHead(heads_dir / f"{name}.onnx")
+        if head.lexical_buckets:
+            prepared = [prepare_text(str(t)) for t in fx["sentences"]] * 2
+            ids, vals = sentiment_features(prepared, head.lexical_buckets)
+            same = np.array_equal(ids, fx["sentiment_ids"]) and np.array_equal(vals, fx["sentiment_values"])
+            if not same:
+                raise BuildError(f"{heads_dir}: the serving featurizer differs from training's")
+            got = head(fx["embedding"], prepared)
+        else:
+            got = head(fx["embedding"])
+        diffs[name] = float(np.abs(got - fx[f"{name}_probs"]).max())
+    bad = {k: v for k, v in diffs.items() if not v <= PARITY_ATOL}
+    if bad:
+        raise BuildError(f"{heads_dir}: ONNX heads differ from the training-time models: {bad}")
+    return diffs
+
+
 def run(step: str, what: str, cmd: list[str], out: Path, name: str) -> float:
     t0 = time.perf_counter()
     if step == "langid":
@@ -131,6 +171,10 @@ def run(step: str, what: str, cmd: list[str], out: Path, name: str) -> float:
     if proc.returncode != 0:
         raise BuildError(f"step {step} ({what}) failed with exit code {proc.returncode} after {seconds:.0f}s",
                          code=proc.returncode if proc.returncode > 0 else 1)
+    if step == "heads":
+        diffs = check_heads_parity(out / name / "heads")
+        logger.info("[heads %s] parity with the training-time models: max |diff| %s", name,
+                    ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
     logger.info("[%s %s] done in %.0fs", step, what, seconds)
     return seconds
 

@@ -3,9 +3,11 @@ and ``build_nlp2.py`` (``make nlp2-models``) planning export -> langid -> heads 
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -142,6 +144,32 @@ def test_langid_step_copies_the_bundled_model(tmp_path: Path) -> None:
     build_nlp2.run("langid", "teacher", [], tmp_path, "teacher")
     copied = tmp_path / "teacher" / "langid" / "langid.onnx"
     assert copied.read_bytes() == (MODELS / "langid" / "langid.onnx").read_bytes()
+
+
+def _bundled_heads_with_fixture(tmp_path: Path) -> Path:
+    heads = tmp_path / "heads"
+    shutil.copytree(MODELS / "heads", heads)
+    shutil.copyfile(FIXTURE, heads / "heads_parity.npz")
+    return heads
+
+
+def test_parity_check_passes_on_heads_and_their_fixture(tmp_path: Path) -> None:
+    diffs = build_nlp2.check_heads_parity(_bundled_heads_with_fixture(tmp_path))
+    assert set(diffs) == {"sentiment", "emotion", "aspects"}
+    assert max(diffs.values()) <= build_nlp2.PARITY_ATOL
+
+
+def test_parity_check_fails_on_heads_that_do_not_match(tmp_path: Path) -> None:
+    heads = _bundled_heads_with_fixture(tmp_path)
+    with np.load(heads / "heads_parity.npz") as z:
+        fx = {k: z[k] for k in z.files}
+    fx["emotion_probs"] = fx["emotion_probs"][:, ::-1].copy()
+    np.savez(heads / "heads_parity.npz", **fx)
+    with pytest.raises(build_nlp2.BuildError, match="emotion"):
+        build_nlp2.check_heads_parity(heads)
+    (heads / "heads_parity.npz").unlink()
+    with pytest.raises(build_nlp2.BuildError, match="no parity fixture"):
+        build_nlp2.check_heads_parity(heads)
 
 
 def test_missing_checkpoint_stops_before_any_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
