@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 IMAGE ?= ghcr.io/dengar/dengar:$(VERSION)
 
-.PHONY: install finetune run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream bench-matching bench-pipeline clean
+.PHONY: install finetune nlp2-models run test test-unit test-integration test-e2e chaos lint typecheck importlint protos models bench bench-nlp bench-collector bench-insights bench-topics bench-stream bench-matching bench-pipeline clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -80,10 +80,29 @@ $(FINETUNE_STAMP): $(STAMP)
 finetune: $(FINETUNE_STAMP)
 	$(BIN)/python services/nlp/scripts/finetune.py --data $(DATA) --out $(FINETUNE_OUT) $(FINETUNE_ARGS)
 
+# After the fine-tune (issue 13): export the teacher (and students), retrain the heads on each, copy
+# language id, and bench them next to the committed models in one run. Model sets and the report go to
+# NLP2_OUT (`OUT=` on the command line works too), outside the repository:
+#   make nlp2-models TEACHER=../nlp2-runs/teacher/best.pt [STUDENT=../nlp2-runs/student6/best.pt] OUT=dir
+# STUDENT may list several (space-separated, NAME=PATH to name them); NLP2_ARGS e.g. --smoke (minutes,
+# capped data: checks the chain, not for use) or --steps heads bench.
+TEACHER ?=
+STUDENT ?=
+NLP2_OUT ?= $(if $(filter command line,$(origin OUT)),$(OUT),../nlp2-runs/models)
+NLP2_ARGS ?=
+nlp2-models: $(FINETUNE_STAMP)
+	@test -n "$(TEACHER)$(STUDENT)" || { echo "make nlp2-models: pass TEACHER=<run>/best.pt (and/or STUDENT=...)" >&2; exit 2; }
+	$(BIN)/python services/nlp/scripts/build_nlp2.py --data $(DATA) --out $(NLP2_OUT) \
+		$(if $(TEACHER),--teacher $(TEACHER)) $(foreach s,$(STUDENT),--student $(s)) $(NLP2_ARGS)
+
 bench: bench-nlp bench-collector bench-matching bench-insights bench-topics bench-stream bench-pipeline
 
+# CANDIDATES: model sets to bench next to the committed ones, e.g. CANDIDATES="student6=../nlp2-runs/models/student6"
+CANDIDATES ?=
+BENCH_NLP_ARGS ?=
 bench-nlp: install
-	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results
+	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results \
+		$(foreach c,$(CANDIDATES),--candidate $(c)) $(BENCH_NLP_ARGS)
 
 bench-collector: install
 	$(BIN)/python bench/bench_collector.py --out bench/results

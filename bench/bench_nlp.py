@@ -1,6 +1,7 @@
 """NLP benchmark: validation scores, speed and memory of every model, next to VADER and TextBlob.
 
-    .venv/bin/python bench/bench_nlp.py --data ../shared/data --out bench/results
+    .venv/bin/python bench/bench_nlp.py --data ../shared/data --out bench/results \
+        [--candidate teacher=../nlp2-runs/models/teacher --candidate s6=../nlp2-runs/models/s6]
 
 Writes ``<out>/nlp.json`` (everything measured, plus the machine) and ``<out>/nlp.md`` (tables).
 
@@ -21,6 +22,12 @@ What is measured:
   no configuration inherits another's memory.  A "python floor" process (interpreter, numpy, the
   sample) shows how much of each figure is not the model.
 
+* **Side by side** (``--candidate NAME=DIR``, repeatable; ``make nlp2-models`` passes its model sets): the
+  candidates' validation scores through their own Analyzer on the same splits, and their ``encoder`` /
+  ``encoder_padded`` / ``analyzer`` speed, each run right after the current files' run of the same
+  configuration; ``nlp.md`` then has the side-by-side table, the speed ratio new/old (also logged) and
+  an ablation table built from the levers each set's ``encoder/encoder.json`` records.
+
 Every configuration runs in a child process of this script (``--worker ...``); the parent only
 collects their JSON lines.  The machine is shared, so the load average before and after is recorded.
 """
@@ -30,6 +37,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import itertools
 import json
 import logging
 import os
@@ -61,6 +69,10 @@ MODELS = ("encoder", "encoder_padded", "langid", *HEADS, "analyzer")
 BASELINES = ("vader", "textblob")
 # Models that run in pure Python have no thread knob: timed once, on 1 thread.
 SINGLE_THREADED = ("vader", "textblob", "floor")
+# Timed for every candidate model set too (--candidate), next to the current files' run of the same
+# configuration; the analyzer is the full analysis whose speed ratio issue 13 targets.
+CANDIDATE_MODELS = ("encoder", "encoder_padded", "analyzer")
+CURRENT = "current"
 
 
 # --- data -------------------------------------------------------------------------------------------
@@ -154,15 +166,23 @@ def three_way(score: float, threshold: float = 0.05) -> str:
     return "neutral"
 
 
-def sentiment_report(data: Path, predict: Callable[[list[str]], list[str]]) -> dict[str, Any]:
+def first(rows: tuple[list[str], list[Any]], limit: int) -> tuple[list[str], list[Any]]:
+    """The first ``limit`` rows of a validation set (all when 0): ``--val-limit`` smoke runs, as the
+    fine-tune's ``--val-limit``; applied per NusaX language, so every metric keeps its parts."""
+    return rows if limit <= 0 else (rows[0][:limit], rows[1][:limit])
+
+
+def sentiment_report(data: Path, predict: Callable[[list[str]], list[str]], limit: int = 0) -> dict[str, Any]:
     """TweetEval val macro-recall, SmSA valid macro-F1, NusaX valid macro-F1 (mean of 12 languages)."""
-    te_x, te_y = load_tweeteval(data / "tweeteval_sentiment" / "val.tsv")
-    sm_x, sm_y = load_smsa(data / "indonlu_smsa" / "valid_preprocess.tsv")
+    te_x, te_y = first(load_tweeteval(data / "tweeteval_sentiment" / "val.tsv"), limit)
+    sm_x, sm_y = first(load_smsa(data / "indonlu_smsa" / "valid_preprocess.tsv"), limit)
     te_p = predict(te_x)
     sm_p = predict(sm_x)
     per_lang: dict[str, float] = {}
+    n_nusax = 0
     for lang in NUSAX_LANGS:
-        nx_x, nx_y = load_nusax(data, lang)
+        nx_x, nx_y = first(load_nusax(data, lang), limit)
+        n_nusax += len(nx_x)
         per_lang[lang] = round(macro_f1(nx_y, predict(nx_x), SENTIMENT_LABELS), 4)
     return {
         "tweeteval_sentiment_val_macro_recall": round(macro_recall(te_y, te_p, SENTIMENT_LABELS), 4),
@@ -170,31 +190,31 @@ def sentiment_report(data: Path, predict: Callable[[list[str]], list[str]]) -> d
         "smsa_valid_macro_f1": round(macro_f1(sm_y, sm_p, SENTIMENT_LABELS), 4),
         "nusax_valid_macro_f1_mean12": round(float(np.mean(list(per_lang.values()))), 4),
         "nusax_valid_macro_f1": per_lang,
-        "n": {"tweeteval": len(te_x), "smsa": len(sm_x), "nusax": 100 * len(NUSAX_LANGS)},
+        "n": {"tweeteval": len(te_x), "smsa": len(sm_x), "nusax": n_nusax},
     }
 
 
-def langid_sets(data: Path) -> dict[str, tuple[list[str], list[str]]]:
+def langid_sets(data: Path, limit: int = 0) -> dict[str, tuple[list[str], list[str]]]:
     sets: dict[str, tuple[list[str], list[str]]] = {}
     nx_x: list[str] = []
     nx_y: list[str] = []
     for lang in NUSAX_LANGS:
-        x, _ = load_nusax(data, lang)
+        x, _ = first(load_nusax(data, lang), limit)
         nx_x += x
         nx_y += [NUSAX_LANGID.get(lang, "other")] * len(x)
     sets["nusax_valid"] = (nx_x, nx_y)
-    sm_x, _ = load_smsa(data / "indonlu_smsa" / "valid_preprocess.tsv")
+    sm_x, _ = first(load_smsa(data / "indonlu_smsa" / "valid_preprocess.tsv"), limit)
     sets["smsa_valid"] = (sm_x, ["id"] * len(sm_x))
-    te_x, _ = load_tweeteval(data / "tweeteval_sentiment" / "val.tsv")
+    te_x, _ = first(load_tweeteval(data / "tweeteval_sentiment" / "val.tsv"), limit)
     sets["tweeteval_val"] = (te_x, ["en"] * len(te_x))
     return sets
 
 
-def langid_report(data: Path, predict: Callable[[list[str]], list[str]]) -> dict[str, Any]:
+def langid_report(data: Path, predict: Callable[[list[str]], list[str]], limit: int = 0) -> dict[str, Any]:
     report: dict[str, Any] = {}
     gold_all: list[str] = []
     pred_all: list[str] = []
-    for name, (x, y) in langid_sets(data).items():
+    for name, (x, y) in langid_sets(data, limit).items():
         p = predict(x)
         report[f"{name}_accuracy"] = round(accuracy(y, p), 4)
         gold_all += y
@@ -363,17 +383,18 @@ def worker_accuracy(args: argparse.Namespace) -> dict[str, Any]:
 
         vader = SentimentIntensityAnalyzer()
         out["sentiment"] = sentiment_report(
-            data, lambda xs: [three_way(vader.polarity_scores(t)["compound"]) for t in xs])
+            data, lambda xs: [three_way(vader.polarity_scores(t)["compound"]) for t in xs], args.val_limit)
     elif args.model == "textblob":
         from textblob import TextBlob
 
         out["sentiment"] = sentiment_report(
-            data, lambda xs: [three_way(TextBlob(t).sentiment.polarity) for t in xs])
+            data, lambda xs: [three_way(TextBlob(t).sentiment.polarity) for t in xs], args.val_limit)
     elif args.model == "langid":
         from dengar_nlp.adapters.langid_onnx import load_language_identifier
 
         ident = load_language_identifier(args.models_dir / "langid", threads=args.threads)
-        out["langid"] = langid_report(data, lambda xs: [r.language for r in ident.identify_many(xs)])
+        out["langid"] = langid_report(data, lambda xs: [r.language for r in ident.identify_many(xs)],
+                                      args.val_limit)
     elif args.model == "analyzer":
         out.update(analyzer_accuracy(args))
     else:
@@ -396,14 +417,16 @@ def analyzer_accuracy(args: argparse.Namespace) -> dict[str, Any]:
         return [memo[x] for x in xs]
 
     data = args.data
+    limit = args.val_limit
     result: dict[str, Any] = {
         "model_version": analyzer.model_version,
+        "models_dir": str(args.models_dir),
         # First: it imports the training package, the part most likely to break, so it fails fast.
-        "aspects": aspect_report(data, run),
-        "sentiment": sentiment_report(data, lambda xs: [a.sentiment.label for a in run(xs)]),
-        "langid": langid_report(data, lambda xs: [a.language for a in run(xs)]),
+        "aspects": aspect_report(data, run, limit),
+        "sentiment": sentiment_report(data, lambda xs: [a.sentiment.label for a in run(xs)], limit),
+        "langid": langid_report(data, lambda xs: [a.language for a in run(xs)], limit),
     }
-    em_x, em_y = load_tweeteval(data / "tweeteval_emotion" / "val.tsv")
+    em_x, em_y = first(load_tweeteval(data / "tweeteval_emotion" / "val.tsv"), limit)
     em_p = [a.emotion.label for a in run(em_x)]
     result["emotion"] = {
         "tweeteval_emotion_val_macro_f1": round(macro_f1(em_y, em_p, EMOTION_LABELS), 4),
@@ -413,7 +436,7 @@ def analyzer_accuracy(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def aspect_report(data: Path, run: Callable[[list[str]], list[Any]]) -> dict[str, Any]:
+def aspect_report(data: Path, run: Callable[[list[str]], list[Any]], limit: int = 0) -> dict[str, Any]:
     """Aspect detection micro-F1 and polarity accuracy on CASA and HoASA valid, as served.
 
     The gold mapping of CASA/HoASA columns onto Dengar's aspect taxonomy, and which aspects each set
@@ -428,6 +451,8 @@ def aspect_report(data: Path, run: Callable[[list[str]], list[Any]]) -> dict[str
         "casa": load_casa(data / "indonlu_casa" / "valid_preprocess.csv"),
         "hoasa": load_hoasa(data / "indonlu_hoasa" / "valid_preprocess.csv"),
     }
+    if limit > 0:
+        sets = {k: v[:limit] for k, v in sets.items()}
     report: dict[str, Any] = {}
     for name, rows in sets.items():
         covered = COVERAGE[name]
@@ -576,6 +601,206 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+# --- side by side: current files vs candidate model sets (issue 13) -------------------------------------
+
+
+def parse_candidate(spec: str) -> tuple[str, Path]:
+    name, sep, path = spec.partition("=")
+    if not (sep and name and path):
+        raise argparse.ArgumentTypeError(f"--candidate wants NAME=DIR, got {spec!r}")
+    if name == CURRENT:
+        raise argparse.ArgumentTypeError(f"{CURRENT!r} names the --models-dir set; choose another name")
+    return name, Path(path)
+
+
+def levers_of(models_dir: Path) -> dict[str, Any]:
+    """The levers of a model set that the ablation table compares, from its ``encoder/encoder.json``.
+
+    ``export_finetuned.py`` records them under ``levers``; for an encoder without that key (the bundled
+    one) they are derived: the frozen e5 weights, 12 layers, its sequence cap and quantisation.
+    """
+    meta = json.loads((models_dir / "encoder" / "encoder.json").read_text(encoding="utf-8"))
+    recorded = meta.get("levers") or {}
+    finetune = meta.get("finetune") or {}
+    run_meta = finetune.get("meta") or {}
+    quant = str((meta.get("onnx") or {}).get("quantization", ""))
+    if "teacher" in run_meta:
+        weights = "distilled"
+    elif finetune:
+        weights = "fine-tuned"
+    else:
+        weights = "frozen e5"
+    return {
+        "weights": recorded.get("weights", weights),
+        "layers": recorded.get("layers", finetune.get("layers", 12)),
+        "max_length": recorded.get("max_length", meta.get("max_length", 128)),
+        "quantization": recorded.get("quantization", "dynamic int8" if "quantize_dynamic" in quant else
+                                     (quant or "fp32")),
+        "fusions": recorded.get("fusions", "none"),
+    }
+
+
+def set_scores(acc: dict[str, Any]) -> dict[str, float | None]:
+    """The validation figures of one model set, as the fine-tune's validation reports them."""
+    s = acc["sentiment"]
+    aspects = acc.get("aspects") or {}
+    return {
+        "tweeteval": s["tweeteval_sentiment_val_macro_recall"],
+        "smsa": s["smsa_valid_macro_f1"],
+        "nusax": s["nusax_valid_macro_f1_mean12"],
+        "emotion": acc["emotion"]["tweeteval_emotion_val_macro_f1"],
+        "casa": (aspects.get("casa") or {}).get("detection_micro_f1"),
+        "hoasa": (aspects.get("hoasa") or {}).get("detection_micro_f1"),
+        "langid": acc["langid"]["accuracy"],
+    }
+
+
+SCORE_COLUMNS = (
+    ("tweeteval", "TweetEval macro-recall"),
+    ("smsa", "SmSA macro-F1"),
+    ("nusax", "NusaX 12-lang macro-F1"),
+    ("emotion", "emotion macro-F1"),
+    ("casa", "CASA aspects F1"),
+    ("hoasa", "HoASA aspects F1"),
+    ("langid", "language id acc."),
+)
+
+
+def _speed_table(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """{model: {threads: the timing figures}} of one set's speed rows."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["model"], {})[str(r["threads"])] = {
+            k: r.get(k) for k in ("posts_per_s", "p50_ms", "p99_ms", "peak_rss_mb", "others_cpu_pct")}
+    return out
+
+
+def _ratio(new: float | None, old: float | None) -> float | None:
+    return round(new / old, 3) if new and old else None
+
+
+def side_by_side(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per model set, the current files first: levers, validation scores, speed, and the speed
+    ratio new/old (posts/s of the set / posts/s of the current files, same model and thread count)."""
+    sets = [(CURRENT, str(report["accuracy"]["analyzer"].get("models_dir", "")), report["current_levers"],
+             report["accuracy"]["analyzer"], report["speed"])]
+    sets += [(name, c["models_dir"], c["levers"], c["accuracy"], c["speed"])
+             for name, c in report["candidates"].items()]
+    base = _speed_table(report["speed"])
+    out = []
+    for name, models_dir, levers, acc, rows in sets:
+        speed = _speed_table(rows)
+        ratio = {
+            model: {t: _ratio(v["posts_per_s"], base.get(model, {}).get(t, {}).get("posts_per_s"))
+                    for t, v in by_threads.items()}
+            for model, by_threads in speed.items() if model in CANDIDATE_MODELS
+        }
+        out.append({"name": name, "models_dir": models_dir, "levers": levers, "scores": set_scores(acc),
+                    "speed": {m: v for m, v in speed.items() if m in CANDIDATE_MODELS}, "ratio": ratio})
+    return out
+
+
+def ratio_lines(report: dict[str, Any]) -> list[str]:
+    """The headline: the full analysis' speed ratio new/old of every candidate, per thread count."""
+    lines = []
+    for entry in report.get("side_by_side", [])[1:]:
+        r = entry["ratio"].get("analyzer") or entry["ratio"].get("encoder") or {}
+        which = "analyzer" if entry["ratio"].get("analyzer") else "encoder"
+        parts = ", ".join(f"{t} thread{'s' if t != '1' else ''} {v:.2f}x" if v else f"{t} threads —"
+                          for t, v in sorted(r.items()))
+        sc = entry["scores"]
+        lines.append(f"speed ratio new/old, {entry['name']} vs {CURRENT} ({which}): {parts or '—'}; "
+                     f"validation TE {_fmt(sc['tweeteval'])} SmSA {_fmt(sc['smsa'])} "
+                     f"NusaX {_fmt(sc['nusax'])} emotion {_fmt(sc['emotion'])}")
+    return lines
+
+
+def _lever_text(levers: dict[str, Any]) -> str:
+    return (f"{levers['weights']}, {levers['layers']} layers, cap {levers['max_length']}, "
+            f"{levers['quantization']}, fusions {levers['fusions']}")
+
+
+def _delta(new: float | None, old: float | None) -> str:
+    if new is None or old is None:
+        return "—"
+    return f"{100 * (new - old):+.1f}"
+
+
+def comparison_markdown(report: dict[str, Any]) -> list[str]:
+    entries = report.get("side_by_side") or []
+    if len(entries) < 2:
+        return []
+    threads = sorted({t for e in entries for by_t in e["speed"].values() for t in by_t}, key=int)
+    limit = report.get("val_limit") or 0
+    lines = [
+        "## Side by side: current files vs candidate model sets",
+        "",
+        "Same run, same data, same machine. "
+        + (f"**Smoke run: only the first {limit} rows of each validation set** (NusaX: per language), so "
+           "the scores below are not comparable with full-split figures. " if limit else
+           "Full validation splits. ")
+        + "Speed: the full analysis (`analyzer`: language, sentiment, emotion, aspects, embedding) and the "
+        "encoder alone, each set timed right after the current files in the same configuration.",
+        "",
+        "| model set | levers | " + " | ".join(label for _, label in SCORE_COLUMNS) + " |",
+        "|---|---|" + "---|" * len(SCORE_COLUMNS),
+    ]
+    for e in entries:
+        lines.append(f"| **{e['name']}** | {_lever_text(e['levers'])} | "
+                     + " | ".join(_fmt(e["scores"][k]) for k, _ in SCORE_COLUMNS) + " |")
+    lines += [
+        "",
+        "| model set | model | threads | posts/s | speed ratio new/old | p50 batch ms | p99 batch ms "
+        "| peak RSS MB | others' CPU % |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for model in CANDIDATE_MODELS:
+        for t in threads:
+            for e in entries:
+                v = e["speed"].get(model, {}).get(t)
+                if v is None:
+                    continue
+                r = e["ratio"].get(model, {}).get(t)
+                lines.append(
+                    f"| {e['name']} | {model} | {t} | {_fmt_rate(v['posts_per_s'])} | "
+                    f"{'—' if r is None else f'**{r:.2f}×**' if e['name'] != CURRENT else '1.00×'} | "
+                    f"{_fmt_ms(v['p50_ms'])} | {_fmt_ms(v['p99_ms'])} | {_fmt(v['peak_rss_mb'], 0)} | "
+                    f"{_fmt(v.get('others_cpu_pct'), 0)} |")
+    lines += ["", *ablation_markdown(entries, threads), ""]
+    return lines
+
+
+def ablation_markdown(entries: Sequence[dict[str, Any]], threads: Sequence[str]) -> list[str]:
+    """Which lever gave what: each candidate against the row above it (the first against the current
+    files), in the order the candidates were given; pass them so that each adds one lever."""
+    t = threads[-1] if threads else "2"
+    lines = [
+        "### Ablation: which lever gave what",
+        "",
+        f"Each row against the row above it (the first against `{CURRENT}`): the levers that changed, the "
+        f"analyzer's speed ratio on {t} thread(s) against the row above and against `{CURRENT}`, and the "
+        "change of each validation score in points. Order the `--candidate`s so that each adds one lever "
+        "(e.g. teacher, 6-layer student, + sequence cap 64, + static int8, + fusions).",
+        "",
+        f"| model set | lever(s) changed | speed vs row above ({t} thr) | speed vs {CURRENT} | "
+        + " | ".join(f"Δ {label}" for _, label in SCORE_COLUMNS) + " |",
+        "|---|---|---|---|" + "---|" * len(SCORE_COLUMNS),
+    ]
+    for prev, e in itertools.pairwise(entries):
+        changed = [f"{k}: {prev['levers'].get(k)} → {v}" for k, v in e["levers"].items()
+                   if prev["levers"].get(k) != v]
+        now = e["speed"].get("analyzer", {}).get(t, {}).get("posts_per_s")
+        before = prev["speed"].get("analyzer", {}).get(t, {}).get("posts_per_s")
+        vs_prev = _ratio(now, before)
+        vs_cur = e["ratio"].get("analyzer", {}).get(t)
+        lines.append(
+            f"| {e['name']} | {'; '.join(changed) or '(none: retrained heads only)'} | "
+            f"{'—' if vs_prev is None else f'{vs_prev:.2f}×'} | "
+            f"{'—' if vs_cur is None else f'{vs_cur:.2f}×'} | "
+            + " | ".join(_delta(e["scores"][k], prev["scores"][k]) for k, _ in SCORE_COLUMNS) + " |")
+    return lines
+
+
 def _fmt(v: object, digits: int = 3) -> str:
     if v is None:
         return "—"
@@ -640,6 +865,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     lines += aspect_markdown(ours.get("aspects"))
+    lines += comparison_markdown(report)
     lines += [
         "## Speed and memory",
         "",
@@ -731,6 +957,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-seconds", type=float, default=25.0, help="and at most this")
     p.add_argument("--max-batches", type=int, default=20000, help="for fast models (they cycle the sample)")
     p.add_argument("--only", nargs="+", default=None, help="speed-test only these models")
+    p.add_argument("--candidate", action="append", default=[], type=parse_candidate, metavar="NAME=DIR",
+                   help="a model set (encoder/, langid/, heads/) to bench next to --models-dir in the same "
+                        "run: validation, and the encoder and analyzer speed; repeat for several, in "
+                        "ablation order (each row of the ablation table is compared with the one before)")
+    p.add_argument("--val-limit", type=int, default=0,
+                   help="smoke runs: only the first N rows of each validation set (NusaX: per language)")
     p.add_argument("--quiet-wait-s", type=float, default=150.0,
                    help="total seconds to spend waiting for other work on the machine to calm down")
     # Internal: run one configuration (used by the parent; also handy for profiling one model).
@@ -755,11 +987,26 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"bench_nlp: models directory {args.models_dir} does not exist "
                          "(run `make models`)\n")
         return 2
+    candidates = {name: path.resolve() for name, path in args.candidate}
+    if len(candidates) != len(args.candidate):
+        sys.stderr.write("bench_nlp: --candidate names must differ\n")
+        return 2
+    for name, path in candidates.items():
+        missing = [f for f in ("encoder/encoder.json", "encoder/model.onnx", "langid/langid.onnx",
+                               *(f"heads/{h}.onnx" for h in HEADS)) if not (path / f).is_file()]
+        if missing:
+            sys.stderr.write(f"bench_nlp: candidate {name} ({path}) lacks {', '.join(missing)}\n")
+            return 2
     started = time.perf_counter()
     timestamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     loadavg_before = [round(x, 2) for x in os.getloadavg()]
     me = [sys.executable, str(Path(__file__).resolve())]
-    common = ["--data", str(args.data), "--models-dir", str(args.models_dir)]
+    common = ["--data", str(args.data), "--models-dir", str(args.models_dir),
+              "--val-limit", str(args.val_limit)]
+
+    def with_models(cmd: list[str], models_dir: Path) -> list[str]:
+        return [str(models_dir) if i > 0 and cmd[i - 1] == "--models-dir" else c for i, c in enumerate(cmd)]
+
     knobs = ["--speed-posts", str(args.speed_posts), "--head-posts", str(args.head_posts),
              "--min-seconds", str(args.min_seconds), "--max-seconds", str(args.max_seconds),
              "--max-batches", str(args.max_batches)]
@@ -768,6 +1015,17 @@ def main(argv: list[str] | None = None) -> int:
         name: run_child([*me, *common, "--worker", "accuracy", "--model", name, "--threads",
                          str(max(args.threads_list))], f"accuracy {name}")
         for name in ("analyzer", "langid", *BASELINES)
+    }
+    cand_reports: dict[str, dict[str, Any]] = {
+        name: {
+            "models_dir": str(path),
+            "levers": levers_of(path),
+            "accuracy": run_child(with_models([*me, *common, "--worker", "accuracy", "--model", "analyzer",
+                                               "--threads", str(max(args.threads_list))], path),
+                                  f"accuracy {name} analyzer"),
+            "speed": [],
+        }
+        for name, path in candidates.items()
     }
 
     speed_rows: list[dict[str, Any]] = []
@@ -789,6 +1047,16 @@ def main(argv: list[str] | None = None) -> int:
                 row["others_busy_before_pct"] = busy_before
                 row["validation"] = validation_cell(model, accuracy_results)
                 speed_rows.append(row)
+                if model not in CANDIDATE_MODELS:
+                    continue
+                # Right after the current files' run of the same configuration, so that the ratio
+                # compares runs under the same load of the shared machine.
+                for name, path in candidates.items():
+                    busy_before = waiter.wait()
+                    crow = run_child(with_models(cmd, path), f"speed {name} {model} x{threads}")
+                    crow["others_busy_before_pct"] = busy_before
+                    crow["validation"] = "see the side-by-side table"
+                    cand_reports[name]["speed"].append(crow)
 
     sample = speed_sample(args.data, args.speed_posts)
     report: dict[str, Any] = {
@@ -803,8 +1071,15 @@ def main(argv: list[str] | None = None) -> int:
         "quiet_wait_s": waiter.waited_s,
         "accuracy": accuracy_results,
         "speed": speed_rows,
+        "val_limit": args.val_limit,
+        "current_levers": levers_of(args.models_dir),
+        "candidates": cand_reports,
         "total_seconds": round(time.perf_counter() - started, 1),
     }
+    if cand_reports:
+        report["side_by_side"] = side_by_side(report)
+        for line in ratio_lines(report):
+            logger.info("%s", line)
     args.out.mkdir(parents=True, exist_ok=True)
     _write_atomic(args.out / "nlp.json", json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     _write_atomic(args.out / "nlp.md", render_markdown(report))

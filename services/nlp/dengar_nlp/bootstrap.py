@@ -24,7 +24,8 @@ def load_analyzer(config: NlpConfig) -> TextAnalyzer:
     # Imported here: onnxruntime and the tokenizer load only when the service really starts.
     from dengar_nlp.adapters.onnx_models import load_analyzer as load
 
-    return load(config.models_dir, threads=config.threads, entities_file=config.entities_file)
+    logger.info("loading the %s model set from %s", config.profile, config.active_models_dir)
+    return load(config.active_models_dir, threads=config.threads, entities_file=config.entities_file)
 
 
 def telemetry_resource(settings: NlpSettings) -> dict[str, str]:
@@ -33,7 +34,7 @@ def telemetry_resource(settings: NlpSettings) -> dict[str, str]:
     from dengar_nlp.adapters.onnx_models import models_version
 
     try:
-        return {"dengar.nlp.model.version": models_version(settings.nlp.models_dir)}
+        return {"dengar.nlp.model.version": models_version(settings.nlp.active_models_dir)}
     except OSError as exc:
         # The service itself reports missing models when it loads them.
         logger.warning("model version unknown for telemetry: %s", exc)

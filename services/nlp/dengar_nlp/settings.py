@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dengar_common.settings import CommonSettings
 
@@ -19,12 +20,40 @@ def default_models_dir() -> Path:
     return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / "models"
 
 
+QUALITY_DIR_NAME = "models-quality"
+
+
+def default_quality_models_dir() -> Path:
+    """Where the ``quality`` model set is looked for by default: ``models-quality`` next to the bundled
+    models (``services/nlp/models-quality`` in a source checkout, git-ignored).  It is not committed
+    (the repository's 80 MB model budget holds one set); ``make nlp2-models`` builds it there."""
+    return default_models_dir().parent / QUALITY_DIR_NAME
+
+
+# What a model set must contain for ``load_analyzer``: checked when the settings load, so a
+# deployment that picks a profile whose set was never built stops at start-up, naming the file.
+REQUIRED_MODEL_FILES = (
+    "encoder/model.onnx",
+    "encoder/tokenizer.json",
+    "encoder/encoder.json",
+    "langid/langid.onnx",
+    "heads/sentiment.onnx",
+    "heads/emotion.onnx",
+    "heads/aspects.onnx",
+)
+
+
 class NlpConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     grpc_port: int = Field(50052, ge=0, le=65535)
     port_file: str | None = None
+    # Which model set the service loads (issue 13): ``fast`` = ``models_dir`` (the committed, bundled
+    # set), ``quality`` = ``quality_models_dir`` (the fine-tuned 12-layer teacher with its heads,
+    # built locally by ``make nlp2-models``).  Only the chosen set must exist.
+    profile: Literal["fast", "quality"] = "fast"
     models_dir: Path = Field(default_factory=default_models_dir)
+    quality_models_dir: Path = Field(default_factory=default_quality_models_dir)
     # The encoder's onnxruntime threads; analyses run one at a time.
     threads: int = Field(2, ge=1, le=64)
     # A batch closes at this many posts or after this many milliseconds, whichever comes first.
@@ -35,12 +64,27 @@ class NlpConfig(BaseModel):
     # Optional JSON file of brands/products with aliases for entity matching.
     entities_file: Path | None = None
 
-    @field_validator("models_dir")
-    @classmethod
-    def _models_exist(cls, v: Path) -> Path:
+    @property
+    def active_models_dir(self) -> Path:
+        """The model folder of the chosen ``profile``."""
+        return self.quality_models_dir if self.profile == "quality" else self.models_dir
+
+    @model_validator(mode="after")
+    def _models_exist(self) -> NlpConfig:
+        v = self.active_models_dir
+        if self.profile == "fast":
+            if not v.is_dir():
+                raise ValueError(f"models directory {v} does not exist (run `make models`)")
+            return self
         if not v.is_dir():
-            raise ValueError(f"models directory {v} does not exist (run `make models`)")
-        return v
+            raise ValueError(
+                f"profile 'quality': models directory {v} does not exist; build it with `make nlp2-models "
+                f"TEACHER=<run>/best.pt OUT={v}` or point DENGAR_NLP__QUALITY_MODELS_DIR at one "
+                "(see services/nlp/models/README.md)")
+        missing = [f for f in REQUIRED_MODEL_FILES if not (v / f).is_file()]
+        if missing:
+            raise ValueError(f"profile 'quality': models directory {v} lacks {', '.join(missing)}")
+        return self
 
 
 class NlpSettings(CommonSettings):

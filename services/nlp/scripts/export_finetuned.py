@@ -90,7 +90,7 @@ class FineTunedSource:
         return out
 
 
-def export(checkpoint: Path, out: Path) -> dict[str, Any]:
+def export(checkpoint: Path, out: Path, max_length: int | None = None) -> dict[str, Any]:
     import onnx
     import torch
     from finetuning.loop import collate
@@ -111,6 +111,14 @@ def export(checkpoint: Path, out: Path) -> dict[str, Any]:
     shutil.copyfile(BUNDLED / TOKENIZER_FILE, out / TOKENIZER_FILE)
     tok = Tokenizer.from_file(str(out / TOKENIZER_FILE))
     meta = json.loads((BUNDLED / META_FILE).read_text(encoding="utf-8"))
+    # The sequence cap is a lever of its own (issue 13): OnnxEncoder reads it from encoder.json.  By
+    # default the cap the run trained with.
+    if max_length is None:
+        max_length = (ck.get("meta") or {}).get("max_length")
+    if max_length is not None:
+        if not 2 < max_length <= int(meta["max_positions"]):
+            raise SystemExit(f"--max-length must be in (2, {meta['max_positions']}], got {max_length}")
+        meta["max_length"] = max_length
     tok.enable_truncation(max_length=int(meta["max_length"]))
     seqs = [e.ids for e in tok.encode_batch([f"query: {t}" for t in PARITY_TEXTS])]
     with torch.no_grad():
@@ -136,6 +144,10 @@ def export(checkpoint: Path, out: Path) -> dict[str, Any]:
         "finetune": {"checkpoint": str(checkpoint), "epoch": ck.get("epoch"), "layers": layers,
                      "validation": ck.get("metrics"), "meta": ck.get("meta")},
         "verification": {"parity_cosine": parity, "texts": len(PARITY_TEXTS)},
+        # What bench_nlp.py's ablation table compares between model sets.
+        "levers": {"weights": "distilled" if "teacher" in (ck.get("meta") or {}) else "fine-tuned",
+                   "layers": layers, "max_length": int(meta["max_length"]),
+                   "quantization": "dynamic int8", "fusions": "none"},
         "files": files,
         "export_seconds": round(time.perf_counter() - t0, 1),
     })
@@ -150,8 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, required=True, help="a run's best.pt")
     p.add_argument("--out", type=Path, required=True, help="encoder folder to write")
+    p.add_argument("--max-length", type=int, default=None,
+                   help="sequence cap in tokens, recorded in encoder.json (default: the run's --max-length)")
     args = p.parse_args(argv)
-    export(args.checkpoint, args.out)
+    export(args.checkpoint, args.out, args.max_length)
     return 0
 
 

@@ -1,9 +1,10 @@
 """Train the sentiment, emotion and aspect heads on frozen e5 embeddings and export them to ONNX.
 
     .venv/bin/python services/nlp/scripts/train_heads.py --data /work/shared/data \
-        --out services/nlp/models/heads --cache .cache/emb
+        --out services/nlp/models/heads --cache .cache/emb [--encoder DIR]
 
-Every head reads the L2-normalised 384-d embedding of ``OnnxEncoder`` (``models/encoder``) of the
+Every head reads the L2-normalised 384-d embedding of ``OnnxEncoder`` (``--encoder``: the bundled
+``models/encoder`` by default, or e.g. a fine-tuned one from ``export_finetuned.py``) of the
 text as prepared by ``dengar_nlp.domain.text.prepare_text`` and writes ``<head>.onnx`` (input
 ``embedding`` float32 [N, 384], output ``probs`` float32 [N, C]; the temperature is folded in) and
 ``<head>.json`` (labels, thresholds, data, validation metrics, sha256).  The sentiment model also
@@ -40,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 # ``training`` first: it makes services/nlp importable when dengar_nlp is not installed.
-from training import REPO, ROOT, SEED
-from training.data import EmbeddingCache
+from training import FIXTURE, REPO, ROOT, SEED
+from training.data import EmbeddingCache, Limits
 from training.export import _onnx_graph, _sentiment_graph, export_head, write_fixture
 from training.heads import train_aspects, train_emotion, train_sentiment
 from training.report import write_metrics_md
@@ -50,16 +51,47 @@ from dengar_nlp.adapters.encoder import OnnxEncoder
 from dengar_nlp.domain.aspects import ASPECT_NAMES, TAXONOMY
 from dengar_nlp.domain.results import EMOTION_LABELS, SENTIMENT_LABELS
 
+BUNDLED_ENCODER = ROOT / "models" / "encoder"
+BUNDLED_HEADS = ROOT / "models" / "heads"
 
-def main() -> None:
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, required=True)
-    ap.add_argument("--out", type=Path, default=ROOT / "models" / "heads")
+    ap.add_argument("--out", type=Path, default=BUNDLED_HEADS, help="heads folder to write")
+    ap.add_argument("--encoder", type=Path, default=BUNDLED_ENCODER,
+                    help="encoder folder whose embeddings the heads read (default: the bundled one; "
+                         "e.g. one written by export_finetuned.py)")
     ap.add_argument("--cache", type=Path, default=REPO / ".cache" / "emb")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="smallest grid (for trying things out)")
+    ap.add_argument("--train-limit", type=int, default=0,
+                    help="smoke runs: at most N training rows per source (NusaX: per language); 0 = all")
+    ap.add_argument("--val-limit", type=int, default=0,
+                    help="smoke runs: at most N validation rows per set (NusaX: per language); 0 = all")
+    ap.add_argument("--fixture", type=Path, default=None,
+                    help="parity fixture to write (default: the test fixture for the bundled encoder and "
+                         "heads, <out>/heads_parity.npz for any other)")
     ap.add_argument("--no-fixture", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    args.fixture = fixture_path(args.encoder, args.out, args.fixture)
+    return args
+
+
+def fixture_path(encoder: Path, out: Path, explicit: Path | None) -> Path:
+    """Where the parity fixture goes.  ``tests/unit/nlp/fixtures/heads_parity.npz`` belongs to the
+    committed heads: only a run that rewrites them (bundled encoder into the bundled heads folder)
+    replaces it; heads trained for another encoder or into another folder keep theirs next to them,
+    so building a candidate model set never breaks the committed set's parity test."""
+    if explicit is not None:
+        return explicit
+    if encoder.resolve() == BUNDLED_ENCODER.resolve() and out.resolve() == BUNDLED_HEADS.resolve():
+        return FIXTURE
+    return out / "heads_parity.npz"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     import os
 
@@ -71,13 +103,20 @@ def main() -> None:
     except ImportError:
         pass
     np.random.seed(SEED)
-    enc = OnnxEncoder(ROOT / "models" / "encoder", threads=args.threads)
+    enc = OnnxEncoder(args.encoder, threads=args.threads)
+    # The cache is keyed by the encoder's version (name + model hash) and sequence cap, so several
+    # encoders share one cache folder without mixing their vectors.
     cache = EmbeddingCache(args.cache, enc)
+    limits = Limits(train=args.train_limit, val=args.val_limit)
+    if limits.active:
+        logging.getLogger(__name__).warning(
+            "smoke run: at most %d train / %d validation rows per source; these heads are not for use",
+            limits.train, limits.val)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    sent_head, sent_info = train_sentiment(args.data, cache, args.quick)
-    emo_head, emo_info = train_emotion(args.data, cache, args.quick)
-    asp_head, asp_info = train_aspects(args.data, cache, sent_head, args.quick)
+    sent_head, sent_info = train_sentiment(args.data, cache, args.quick, limits)
+    emo_head, emo_info = train_emotion(args.data, cache, args.quick, limits)
+    asp_head, asp_info = train_aspects(args.data, cache, sent_head, args.quick, limits)
 
     common = {
         "encoder": enc.model_version,
@@ -85,6 +124,7 @@ def main() -> None:
         "embedding of dengar_nlp.domain.text.prepare_text(text))",
         "output": "probs float32 [N, C]",
         "seed": SEED,
+        **({"smoke_limits": {"train": limits.train, "val": limits.val}} if limits.active else {}),
     }
     export_head(
         args.out,
@@ -145,7 +185,7 @@ def main() -> None:
     write_metrics_md(args.out, sent_info, emo_info, asp_info, enc.model_version)
     if not args.no_fixture:
         write_fixture(
-            enc, {"emotion": emo_head.proba, "aspects": asp_head.proba}, sent_head
+            enc, {"emotion": emo_head.proba, "aspects": asp_head.proba}, sent_head, args.fixture
         )
 
 

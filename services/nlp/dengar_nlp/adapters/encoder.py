@@ -28,9 +28,13 @@ class OnnxEncoder:
     Safe to share between threads: onnxruntime sessions and HF tokenizers allow concurrent calls.
     """
 
-    def __init__(self, model_dir: Path, threads: int = 2, max_length: int = 128) -> None:
+    def __init__(self, model_dir: Path, threads: int = 2, max_length: int | None = None) -> None:
         model_dir = Path(model_dir)
         meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
+        # The sequence cap belongs to the model folder (a student may be exported with a shorter one),
+        # so by default it is the one its encoder.json records.
+        if max_length is None:
+            max_length = int(meta.get("max_length", 128))
         self.dim: int = int(meta["dim"])
         self.model_version: str = f"{meta['name']}:{meta['files'][MODEL_FILE]['sha256'][:12]}"
         max_positions = int(meta.get("max_positions", 512))

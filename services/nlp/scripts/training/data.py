@@ -18,7 +18,7 @@ from dengar_nlp.adapters.encoder import OnnxEncoder
 from dengar_nlp.domain.neardup import MinHasher
 from dengar_nlp.domain.text import prepare_text
 
-from . import DUP_JACCARD, NUSAX_LANGS
+from . import DUP_JACCARD, NUSAX_LANGS, SEED
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +228,52 @@ def load_hoasa(path: Path) -> list[AbsaRow]:
                 _merge_pol(aspects, target, rec[col])
             out.append(AbsaRow(text, "hoasa", aspects))
     return out
+
+
+# --- smoke-run limits ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Row caps for quick runs (``train_heads.py --train-limit/--val-limit``); 0 = no cap.
+
+    A cap applies per group (data source, or NusaX language), so every metric keeps all of its
+    parts, e.g. each of NusaX's 12 languages keeps at most ``val`` validation rows.
+    """
+
+    train: int = 0
+    val: int = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.train or self.val)
+
+
+def _keep_per_group(groups: Sequence[str], n: int) -> list[bool]:
+    """At most ``n`` rows of each group, a seeded sample in the original order (all when n <= 0)."""
+    if n <= 0:
+        return [True] * len(groups)
+    rng = np.random.default_rng(SEED)
+    keep = [False] * len(groups)
+    by_group: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_group.setdefault(g, []).append(i)
+    for _, idx in sorted(by_group.items()):
+        chosen = idx if len(idx) <= n else [idx[j] for j in rng.permutation(len(idx))[:n]]
+        for i in chosen:
+            keep[i] = True
+    return keep
+
+
+def cap_rows(rows: Rows, n: int) -> Rows:
+    return rows if n <= 0 else rows.subset(_keep_per_group(rows.groups, n))
+
+
+def cap_absa(rows: list[AbsaRow], n: int) -> list[AbsaRow]:
+    if n <= 0:
+        return rows
+    keep = _keep_per_group([r.source for r in rows], n)
+    return [r for r, k in zip(rows, keep, strict=True) if k]
 
 
 # --- embeddings ----------------------------------------------------------------------------------

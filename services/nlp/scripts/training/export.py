@@ -173,7 +173,10 @@ FIXTURE_SENTENCES = (
 
 
 def write_fixture(
-    encoder: OnnxEncoder, heads: dict[str, Callable[[np.ndarray], np.ndarray]], sentiment: SentimentStack
+    encoder: OnnxEncoder,
+    heads: dict[str, Callable[[np.ndarray], np.ndarray]],
+    sentiment: SentimentStack,
+    path: Path = FIXTURE,
 ) -> None:
     """Rows 0-7: random unit vectors, rows 8-15: the sentences' embeddings; the sentiment model's
     lexical inputs are the sentences' features for both halves (so that random embeddings meet real
@@ -185,9 +188,9 @@ def write_fixture(
     texts = encoder.encode(prepared)
     x = np.concatenate([rand, texts]).astype(np.float32)
     ids, vals = sentiment_features(prepared + prepared, sentiment.n_buckets)
-    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        FIXTURE,
+        path,
         embedding=x,
         sentences=np.array(FIXTURE_SENTENCES, dtype=np.str_),
         sentiment_ids=ids,
@@ -195,4 +198,4 @@ def write_fixture(
         sentiment_probs=sentiment.proba(x, ids, vals).astype(np.float32),
         **{f"{k}_probs": f(x).astype(np.float32) for k, f in heads.items()},
     )
-    logger.info("wrote parity fixture %s", FIXTURE)
+    logger.info("wrote parity fixture %s", path)

@@ -28,7 +28,10 @@ from .data import (
     HOASA_MAP,
     AbsaRow,
     EmbeddingCache,
+    Limits,
     Rows,
+    cap_absa,
+    cap_rows,
     dedup_sentiment,
     load_casa,
     load_hoasa,
@@ -61,7 +64,10 @@ logger = logging.getLogger(__name__)
 # --- sentiment -----------------------------------------------------------------------------------
 
 
-def train_sentiment(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[SentimentStack, dict]:
+def train_sentiment(
+    data: Path, cache: EmbeddingCache, quick: bool, limits: Limits | None = None
+) -> tuple[SentimentStack, dict]:
+    lim = limits or Limits()
     lab = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
     te_train = load_tweeteval(data / "tweeteval_sentiment" / "train.tsv")
     te_val = load_tweeteval(data / "tweeteval_sentiment" / "val.tsv")
@@ -69,7 +75,10 @@ def train_sentiment(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[Sen
     smsa_val = load_smsa(data / "indonlu_smsa" / "valid_preprocess.tsv")
     nusax_train = load_nusax(data, "train")
     nusax_val = load_nusax(data, "valid")
+    # De-duplication against the full validation splits first, so a capped run drops the same rows.
     smsa_train, nusax_train, dedup = dedup_sentiment(smsa_train, nusax_train, smsa_val, nusax_val)
+    te_train, smsa_train, nusax_train = (cap_rows(r, lim.train) for r in (te_train, smsa_train, nusax_train))
+    te_val, smsa_val, nusax_val = (cap_rows(r, lim.val) for r in (te_val, smsa_val, nusax_val))
     train = Rows()
     for r in (te_train, smsa_train, nusax_train):
         train.extend(r)
@@ -162,10 +171,13 @@ def train_sentiment(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[Sen
 # --- emotion -------------------------------------------------------------------------------------
 
 
-def train_emotion(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[SoftmaxHead, dict]:
+def train_emotion(
+    data: Path, cache: EmbeddingCache, quick: bool, limits: Limits | None = None
+) -> tuple[SoftmaxHead, dict]:
+    lim = limits or Limits()
     lab = {name: i for i, name in enumerate(EMOTION_LABELS)}
-    tr = load_tweeteval(data / "tweeteval_emotion" / "train.tsv", "emotion")
-    va = load_tweeteval(data / "tweeteval_emotion" / "val.tsv", "emotion")
+    tr = cap_rows(load_tweeteval(data / "tweeteval_emotion" / "train.tsv", "emotion"), lim.train)
+    va = cap_rows(load_tweeteval(data / "tweeteval_emotion" / "val.tsv", "emotion"), lim.val)
     x, y = cache.embed(tr.texts), np.array([lab[v] for v in tr.labels])
     xv, yv = cache.embed(va.texts), np.array([lab[v] for v in va.labels])
     held = stratified_holdout(tr.labels, 0.15)
@@ -224,8 +236,9 @@ def train_emotion(data: Path, cache: EmbeddingCache, quick: bool) -> tuple[Softm
 
 
 def train_aspects(
-    data: Path, cache: EmbeddingCache, sentiment: SentimentStack, quick: bool
+    data: Path, cache: EmbeddingCache, sentiment: SentimentStack, quick: bool, limits: Limits | None = None
 ) -> tuple[AspectHead, dict]:
+    lim = limits or Limits()
     lex = default_lexicon()
     rest = load_semeval(data / "semeval2014_absa" / "Restaurants_Train_v2.xml", "semeval-restaurants")
     lap = load_semeval(data / "semeval2014_absa" / "Laptop_Train_v2.xml", "semeval-laptops")
@@ -242,22 +255,25 @@ def train_aspects(
         "casa": load_casa(data / "indonlu_casa" / "valid_preprocess.csv"),
         "hoasa": load_hoasa(data / "indonlu_hoasa" / "valid_preprocess.csv"),
     }
+    val_sets = {k: cap_absa(v, lim.val) for k, v in val_sets.items()}
     train_rows += load_casa(data / "indonlu_casa" / "train_preprocess.csv")
     train_rows += load_hoasa(data / "indonlu_hoasa" / "train_preprocess.csv")
+    train_rows = cap_absa(train_rows, lim.train)
     # Seed phrases: positives for their aspect, unknown for the others' keywords, negatives otherwise.
     proto_rows = [AbsaRow(p, "prototype", {a.name: "positive"}) for a in TAXONOMY for p in a.prototypes]
     # Background: tweets and Indonesian news/comments with no aspect keyword at all.
     rng = np.random.default_rng(SEED)
     te = load_tweeteval(data / "tweeteval_sentiment" / "train.tsv")
     smsa = load_smsa(data / "indonlu_smsa" / "train_preprocess.tsv")
+    n_bg_tweets, n_bg_smsa = (min(n, lim.train) if lim.train else n for n in (4000, 1000))
     bg = [
         t for t in (te.texts[i] for i in rng.permutation(len(te))[:6000]) if not lex.aspects(prepare_text(t))
-    ][:4000]
+    ][: n_bg_tweets]
     bg += [
         t
         for t, lab in zip(smsa.texts, smsa.labels, strict=True)
         if lab == "neutral" and not lex.aspects(prepare_text(t))
-    ][:1000]
+    ][: n_bg_smsa]
     bg_rows = [AbsaRow(t, "background", {}) for t in bg]
     all_rows = train_rows + proto_rows + bg_rows
     prepared = [prepare_text(r.text) for r in all_rows]

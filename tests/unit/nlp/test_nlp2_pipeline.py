@@ -1,0 +1,183 @@
+"""The chain after the fine-tune (issue 13), without torch: heads for another encoder, smoke caps,
+and ``build_nlp2.py`` (``make nlp2-models``) planning export -> langid -> heads -> bench."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+SCRIPTS = ROOT / "services" / "nlp" / "scripts"
+MODELS = ROOT / "services" / "nlp" / "models"
+sys.path.insert(0, str(SCRIPTS))
+
+import build_models  # noqa: E402
+import build_nlp2  # noqa: E402
+import train_heads  # noqa: E402
+from training import FIXTURE  # noqa: E402
+from training.data import AbsaRow, Rows, cap_absa, cap_rows  # noqa: E402
+
+# --- train_heads.py --encoder ---------------------------------------------------------------------------
+
+
+def test_train_heads_reads_the_bundled_encoder_by_default() -> None:
+    args = train_heads.parse_args(["--data", "d"])
+    assert args.encoder == MODELS / "encoder"
+    assert args.out == MODELS / "heads"
+    assert args.fixture == FIXTURE
+    assert (args.train_limit, args.val_limit) == (0, 0)
+
+
+def test_train_heads_takes_another_encoder_and_keeps_the_committed_fixture(tmp_path: Path) -> None:
+    enc, out = tmp_path / "teacher" / "encoder", tmp_path / "teacher" / "heads"
+    args = train_heads.parse_args(["--data", "d", "--encoder", str(enc), "--out", str(out),
+                                   "--train-limit", "50", "--val-limit", "10"])
+    assert args.encoder == enc
+    assert (args.train_limit, args.val_limit) == (50, 10)
+    # The committed heads' parity fixture is only rewritten by a run that rewrites those heads.
+    assert args.fixture == out / "heads_parity.npz"
+
+
+@pytest.mark.parametrize(("encoder", "out"), [
+    (MODELS / "encoder", Path("elsewhere/heads")),  # bundled encoder, heads written elsewhere
+    (Path("other/encoder"), MODELS / "heads"),  # another encoder into the bundled folder
+])
+def test_fixture_stays_put_unless_both_are_bundled(encoder: Path, out: Path) -> None:
+    assert train_heads.fixture_path(encoder, out, None) == out / "heads_parity.npz"
+    assert train_heads.fixture_path(encoder, out, Path("x.npz")) == Path("x.npz")
+
+
+def test_make_models_trains_the_heads_on_its_own_encoder(tmp_path: Path) -> None:
+    heads = next(s for s in build_models.STEPS if s.name == "heads")
+    args = heads.args(Path("data"), tmp_path)
+    assert args[args.index("--encoder") + 1] == str(tmp_path / "encoder")
+    assert args[args.index("--out") + 1] == str(tmp_path / "heads")
+
+
+# --- smoke caps ---------------------------------------------------------------------------------------
+
+
+def _rows(groups: dict[str, int]) -> Rows:
+    rows = Rows()
+    for g, n in groups.items():
+        for i in range(n):
+            rows.add(f"{g} text {i}", "neutral", g, f"{g}{i}")
+    return rows
+
+
+def test_cap_rows_caps_every_group_and_is_seeded() -> None:
+    rows = _rows({"nusax-english": 30, "nusax-javanese": 5, "smsa": 12})
+    capped = cap_rows(rows, 10)
+    assert {g: capped.groups.count(g) for g in set(capped.groups)} == {
+        "nusax-english": 10, "nusax-javanese": 5, "smsa": 10}
+    assert capped.texts == cap_rows(rows, 10).texts  # same rows on every run
+    # The original order is kept, and a sample, not just the first rows.
+    english = [t for t, g in zip(capped.texts, capped.groups, strict=True) if g == "nusax-english"]
+    assert english == sorted(english, key=rows.texts.index)
+    assert english != [f"nusax-english text {i}" for i in range(10)]
+    assert cap_rows(rows, 0) is rows
+
+
+def test_cap_absa_caps_per_source() -> None:
+    rows = [AbsaRow(f"r{i}", "casa", {}) for i in range(7)]
+    rows += [AbsaRow(f"h{i}", "hoasa", {}) for i in range(2)]
+    capped = cap_absa(rows, 3)
+    assert [r.source for r in capped].count("casa") == 3
+    assert [r.source for r in capped].count("hoasa") == 2
+    assert cap_absa(rows, 0) is rows
+
+
+# --- build_nlp2.py ------------------------------------------------------------------------------------
+
+
+def test_candidates_are_named_and_ordered() -> None:
+    cands = build_nlp2.candidates("runs/teacher/best.pt", ["s6=runs/s6/best.pt", "runs/s4/best.pt"])
+    assert [(c.name, c.checkpoint) for c in cands] == [
+        ("teacher", Path("runs/teacher/best.pt")), ("s6", Path("runs/s6/best.pt")),
+        ("student2", Path("runs/s4/best.pt"))]
+    assert [c.name for c in build_nlp2.candidates(None, ["a/b.pt"])] == ["student"]
+    with pytest.raises(build_nlp2.BuildError, match="differ"):
+        build_nlp2.candidates("x=a.pt", ["x=b.pt"])
+    with pytest.raises(build_nlp2.BuildError, match="current"):
+        build_nlp2.candidates("current=a.pt", [])
+
+
+def test_plan_chains_export_langid_heads_then_one_bench(tmp_path: Path) -> None:
+    args = build_nlp2.parse_args(["--data", "d", "--teacher", "t.pt", "--student", "s6=s.pt",
+                                  "--out", str(tmp_path), "--bench-args", "--threads-list 2"])
+    steps = build_nlp2.plan(args, build_nlp2.candidates(args.teacher, args.student))
+    assert [(s, w) for s, w, _ in steps] == [
+        ("export", "teacher"), ("langid", "teacher"), ("heads", "teacher"),
+        ("export", "s6"), ("langid", "s6"), ("heads", "s6"), ("bench", "all")]
+    export = steps[0][2]
+    assert export[1].endswith("export_finetuned.py")
+    assert export[export.index("--out") + 1] == str(tmp_path / "teacher" / "encoder")
+    heads = steps[2][2]
+    assert heads[heads.index("--encoder") + 1] == str(tmp_path / "teacher" / "encoder")
+    assert heads[heads.index("--out") + 1] == str(tmp_path / "teacher" / "heads")
+    assert "--train-limit" not in heads and "--quick" not in heads
+    bench = steps[-1][2]
+    assert bench[1].endswith("bench_nlp.py")
+    assert [bench[i + 1] for i, a in enumerate(bench) if a == "--candidate"] == [
+        f"teacher={tmp_path / 'teacher'}", f"s6={tmp_path / 's6'}"]
+    assert bench[-2:] == ["--threads-list", "2"]
+
+
+def test_smoke_caps_heads_and_bench(tmp_path: Path) -> None:
+    args = build_nlp2.parse_args(["--data", "d", "--teacher", "t.pt", "--out", str(tmp_path), "--smoke",
+                                  "--steps", "heads", "bench"])
+    steps = build_nlp2.plan(args, build_nlp2.candidates(args.teacher, args.student))
+    assert [s for s, _, _ in steps] == ["heads", "bench"]
+    heads, bench = steps[0][2], steps[1][2]
+    assert "--quick" in heads
+    assert heads[heads.index("--train-limit") + 1] == str(build_nlp2.SMOKE_TRAIN_LIMIT)
+    assert heads[heads.index("--val-limit") + 1] == str(build_nlp2.SMOKE_VAL_LIMIT)
+    assert bench[bench.index("--val-limit") + 1] == str(build_nlp2.SMOKE_VAL_LIMIT)
+    assert "--speed-posts" in bench
+
+
+def test_langid_step_copies_the_bundled_model(tmp_path: Path) -> None:
+    build_nlp2.run("langid", "teacher", [], tmp_path, "teacher")
+    copied = tmp_path / "teacher" / "langid" / "langid.onnx"
+    assert copied.read_bytes() == (MODELS / "langid" / "langid.onnx").read_bytes()
+
+
+def _bundled_heads_with_fixture(tmp_path: Path) -> Path:
+    heads = tmp_path / "heads"
+    shutil.copytree(MODELS / "heads", heads)
+    shutil.copyfile(FIXTURE, heads / "heads_parity.npz")
+    return heads
+
+
+def test_parity_check_passes_on_heads_and_their_fixture(tmp_path: Path) -> None:
+    diffs = build_nlp2.check_heads_parity(_bundled_heads_with_fixture(tmp_path))
+    assert set(diffs) == {"sentiment", "emotion", "aspects"}
+    assert max(diffs.values()) <= build_nlp2.PARITY_ATOL
+
+
+def test_parity_check_fails_on_heads_that_do_not_match(tmp_path: Path) -> None:
+    heads = _bundled_heads_with_fixture(tmp_path)
+    with np.load(heads / "heads_parity.npz") as z:
+        fx = {k: z[k] for k in z.files}
+    fx["emotion_probs"] = fx["emotion_probs"][:, ::-1].copy()
+    np.savez(heads / "heads_parity.npz", **fx)
+    with pytest.raises(build_nlp2.BuildError, match="emotion"):
+        build_nlp2.check_heads_parity(heads)
+    (heads / "heads_parity.npz").unlink()
+    with pytest.raises(build_nlp2.BuildError, match="no parity fixture"):
+        build_nlp2.check_heads_parity(heads)
+
+
+def test_missing_checkpoint_stops_before_any_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    for name in build_models.REQUIRED_DATA:
+        (data / name).mkdir(parents=True)
+    code = build_nlp2.main(["--data", str(data), "--teacher", str(tmp_path / "no.pt"),
+                            "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
