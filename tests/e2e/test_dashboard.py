@@ -154,8 +154,15 @@ def test_log_in_and_read_the_brief(page: Page, tenant: tuple[str, httpx.Client],
     cards.nth(0).locator("a.filter-link").click()
     page.wait_for_selector("#view-inbox:not([hidden]) #applied .chip")
     page.wait_for_selector("#mentions li[data-id]")
-    listed = set(page.locator("#mentions li[data-id]").evaluate_all("els => els.map(e => e.dataset.id)"))
-    assert listed & first_ids
+    listed = page.locator("#mentions li[data-id]").evaluate_all("els => els.map(e => e.dataset.id)")
+    # The link promises these mentions: the card's evidence comes first, marked, then the rest of
+    # its filters' mentions, each once.
+    evidence = brief[0]["evidence_mention_ids"][:10]
+    assert listed[:len(evidence)] == evidence and len(listed) == len(set(listed))
+    pinned = page.locator("#mentions li.pinned").evaluate_all("els => els.map(e => e.dataset.id)")
+    assert pinned == evidence
+    listed_api = c.get("/v1/mentions", params={**brief[0]["filters"], "limit": 200}).json()["data"]
+    assert set(listed[len(evidence):]) <= {m["id"] for m in listed_api}
     page.screenshot(path=str(shots / "card-filters.png"), full_page=True)
 
     # The interface in Indonesian: static text and the brief's narratives (asked with lang=id).

@@ -12,6 +12,7 @@
   // Pages of GET /v1/queries read for the selector (200 each): beyond any tenant's query limit.
   const MAX_QUERY_PAGES = 5;
   const EVIDENCE_PER_CARD = 3;
+  const PINNED_EVIDENCE = 10;
   const LIVE_MAX = 50;
   const $ = (id) => document.getElementById(id);
 
@@ -131,6 +132,8 @@
   let nextCursor = null;
   let lastQuery = {};
   let applied = null;          // filters applied from a brief card, a spike or an alert
+  let appliedEvidence = [];    // that card's evidence posts: listed first, as its link promises
+  let pinnedIds = new Set();   // the evidence posts on show, kept out of the pages below them
   let stateFilter = "";
   let live = null;             // AbortController of the live stream
   let lastSpikes = [];
@@ -364,7 +367,7 @@
     }
     const filters = { from: s.start, to: s.end };
     if ($("query").value) filters.query_id = $("query").value;
-    box.append(filterLink(filters, s.volume));
+    box.append(filterLink(filters, s.volume, evidence.map((m) => m.id)));
     box.hidden = false;
     box.scrollIntoView({ block: "nearest" });
   }
@@ -379,10 +382,10 @@
     return li;
   }
 
-  function filterLink(filters, count) {
+  function filterLink(filters, count, evidenceIds) {
     const a = el("a", "filter-link", count === undefined ? t("showAllMentions") : t("showMentions", fmtNum(count)));
     a.href = "#inbox";
-    a.addEventListener("click", (ev) => { ev.preventDefault(); applyFilters(filters); });
+    a.addEventListener("click", (ev) => { ev.preventDefault(); applyFilters(filters, evidenceIds); });
     return a;
   }
 
@@ -410,7 +413,7 @@
       pending.push(Promise.all(ids.map((id) => api("/v1/mentions/" + encodeURIComponent(id)).catch(() => null)))
         .then((ms) => { for (const m of ms) if (m) evidence.append(renderMention(m, false)); }));
       if (c.filters && Object.keys(c.filters).length) {
-        li.append(filterLink(c.filters, c.evidence_mention_ids.length || undefined));
+        li.append(filterLink(c.filters, c.evidence_mention_ids.length || undefined, c.evidence_mention_ids));
       }
       list.append(li);
     }
@@ -745,8 +748,9 @@
     for (const s of STATES) make(s, t("state_" + s), counts[s]);
   }
 
-  function applyFilters(filters) {
+  function applyFilters(filters, evidenceIds) {
     applied = { ...filters };
+    appliedEvidence = [...new Set(evidenceIds || [])].slice(0, PINNED_EVIDENCE);
     location.hash = "#inbox";
     if (view === "inbox") loadInbox();
   }
@@ -768,7 +772,7 @@
     }
     const clear = el("button", "link", t("clearFilters"));
     clear.type = "button";
-    clear.addEventListener("click", () => { applied = null; loadInbox(); });
+    clear.addEventListener("click", () => { applied = null; appliedEvidence = []; loadInbox(); });
     box.append(clear);
   }
 
@@ -782,12 +786,33 @@
   async function loadMentions(append) {
     // A cursor belongs to the query that produced it: "Load more" repeats that query as it was.
     const gen = ++mentionsGen;
-    if (!append) lastQuery = { ...mentionFilters(), sort: "-time", limit: 20 };
-    const page = await api("/v1/mentions", { ...lastQuery, cursor: append ? nextCursor : "" });
+    let pins = [];
+    if (!append) {
+      lastQuery = { ...mentionFilters(), sort: "-time", limit: 20 };
+      // The evidence comes first only while the list is the card's own: narrowed further by the
+      // form, it would show posts that the narrower list does not hold.
+      const own = applied && ["q", "sentiment", "assignee", "tag"].every((k) => !lastQuery[k] || lastQuery[k] === applied[k]);
+      pins = own ? appliedEvidence : [];
+    }
+    const [page, pinned] = await Promise.all([
+      api("/v1/mentions", { ...lastQuery, cursor: append ? nextCursor : "" }),
+      Promise.all(pins.map((id) => api("/v1/mentions/" + encodeURIComponent(id)).catch(() => null))),
+    ]);
     if (gen !== mentionsGen) return;
     const list = $("mentions");
-    if (!append) list.replaceChildren();
-    for (const m of page.data) list.append(renderMention(m, true));
+    if (!append) {
+      list.replaceChildren();
+      pinnedIds = new Set();
+      for (const m of pinned) {
+        if (!m) continue;
+        const li = renderMention(m, true);
+        li.classList.add("pinned");
+        li.querySelector(".meta").prepend(el("span", "pin", t("evidence")));
+        list.append(li);
+        pinnedIds.add(m.id);
+      }
+    }
+    for (const m of page.data) if (!pinnedIds.has(m.id)) list.append(renderMention(m, true));
     if (!list.children.length) list.append(el("li", "empty", t("noMentionsMatch")));
     nextCursor = page.next_cursor;
     $("more").hidden = !nextCursor;
@@ -944,7 +969,7 @@
       if (a.resolved_at) when.push(t("resolvedAt", fmtTime(a.resolved_at)));
       li.append(el("span", "muted", when.join(" · ")));
       if (a.evidence && Object.keys(a.evidence.filters || {}).length) {
-        li.append(filterLink(a.evidence.filters, a.evidence.mention_ids.length || undefined));
+        li.append(filterLink(a.evidence.filters, a.evidence.mention_ids.length || undefined, a.evidence.mention_ids));
       }
       list.append(li);
     }
@@ -1027,7 +1052,7 @@
     }
     window.addEventListener("hashchange", refresh);
     $("range").addEventListener("change", refresh);
-    $("query").addEventListener("change", () => { applied = null; refresh(); });
+    $("query").addEventListener("change", () => { applied = null; appliedEvidence = []; refresh(); });
     $("search-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       loadMentions(false).catch((err) => showStatus(t("searchFailed", err.message), true));
