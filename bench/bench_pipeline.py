@@ -265,23 +265,19 @@ class Bench:
                                                               tz_aware=True)
         self.db = self.mongo[f"{DB_PREFIX}_insights"]
 
-    async def stream_count(self, kind: str) -> int:
+    async def _stream_state(self, kind: str) -> Any:
         assert self.plat.infra is not None
         nc = await nats.connect(self.plat.infra.nats_url)
         try:
-            info = await nc.jetstream().stream_info(self.subjects.stream(kind))
-            return int(info.state.messages)
+            return (await nc.jetstream().stream_info(self.subjects.stream(kind))).state
         finally:
             await nc.close()
 
+    async def stream_count(self, kind: str) -> int:
+        return int((await self._stream_state(kind)).messages)
+
     async def last_seq(self, kind: str) -> int:
-        assert self.plat.infra is not None
-        nc = await nats.connect(self.plat.infra.nats_url)
-        try:
-            info = await nc.jetstream().stream_info(self.subjects.stream(kind))
-            return int(info.state.last_seq)
-        finally:
-            await nc.close()
+        return int((await self._stream_state(kind)).last_seq)
 
     async def stream_times(self, kind: str, after_seq: int) -> dict[str, float]:
         """Post id -> when stream ``kind`` stored its first message for that post (the server's
