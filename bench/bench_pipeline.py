@@ -23,6 +23,9 @@ listening queries: a brand and a competitor); nothing is read from ../shared/dat
    queryable is the mention's ``rollups_at`` (written when its counts are in) minus the time its
    request was sent; split into stages by the times the ``collected`` and ``enriched`` streams
    stored the post and the mention's ``first_seen_at`` (insights' intent write).
+   ``--latency-rate`` fixes the rate (to compare runs at the same load); ``--latency-only`` stops
+   here and writes ``<out>/pipeline-latency-<label>.json`` instead of the results tables (an A/B:
+   e.g. ``--latency-only --nlp-posts 100 --e2e-posts 200 --latency-rate 19.6``).
 5. **Replicas** (``--replicas 2``): a second NLP and a second insights process join, and step 3
    runs again.
 6. **10x**: the dashboard reads (timeseries, summary, share of voice, brief) over the last 7 days,
@@ -389,6 +392,49 @@ class Bench:
         return out
 
 
+    async def latency(self, api: httpx.AsyncClient, rate: float) -> dict[str, Any]:
+        """Ingest → queryable of ``--latency-posts`` single-post requests at ``rate`` posts/s, by stage."""
+        lat_posts = self.posts.many(self.args.latency_posts)
+        target = await self.stream_count("mentions") + len(lat_posts)
+        seq0 = {kind: await self.last_seq(kind) for kind in ("collected", "enriched")}
+        t0 = time.perf_counter()
+        for i, p in enumerate(lat_posts):
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.sent_at[p["external_id"]] = time.time()
+            (await api.post("/v1/posts", json={"posts": [p]})).raise_for_status()
+        await self.wait_count("mentions", target, timeout=self.args.timeout)
+        ids = {mention_id(TENANT, p["platform"], p["external_id"]): p["external_id"]
+               for p in lat_posts}
+        lats = []
+        collected_at = await self.stream_times("collected", seq0["collected"])
+        enriched_at = await self.stream_times("enriched", seq0["enriched"])
+        stages: dict[str, list[float]] = defaultdict(list)
+        for doc in self.db["mentions"].find({"_id": {"$in": list(ids)}},
+                                             projection={"rollups_at": 1, "first_seen_at": 1}):
+            sent = self.sent_at[ids[doc["_id"]]]
+            done = doc["rollups_at"].timestamp()
+            lats.append(done - sent)
+            c, e = collected_at.get(doc["_id"]), enriched_at.get(doc["_id"])
+            if c is None or e is None:
+                continue
+            intent = doc["first_seen_at"].timestamp()
+            # Where the time goes: request -> collected stream -> enriched stream ->
+            # insights' intent write (its batch's clock) -> counts in (rollups_at).
+            stages["gateway_collector"].append(c - sent)
+            stages["nlp"].append(e - c)
+            stages["insights_fetch_to_intent"].append(intent - e)
+            stages["insights_write_path"].append(done - intent)
+        out = {"posts": len(lat_posts), "rate_per_s": round(rate, 2), "measured": len(lats),
+               "p50_s": round(statistics.median(lats), 3), "p99_s": round(_percentile(lats, 99), 3),
+               "max_s": round(max(lats), 3),
+               "stages_p50_s": {k: round(statistics.median(v), 3) for k, v in stages.items()},
+               "stages_p99_s": {k: round(_percentile(v, 99), 3) for k, v in stages.items()}}
+        print(f"latency {out}", flush=True)
+        return out
+
+
 async def dashboard_reads(api: httpx.AsyncClient, repeats: int, query_id: str) -> dict[str, float]:
     end = datetime.now(UTC) + timedelta(hours=1)
     start = end - READ_WINDOW
@@ -535,49 +581,10 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 result["e2e"] = e2e
 
                 # 4. Latency at half the e2e rate.
-                rate = e2e["posts_per_s"] / 2
-                lat_posts = bench.posts.many(args.latency_posts)
-                target = await bench.stream_count("mentions") + len(lat_posts)
-                seq0 = {kind: await bench.last_seq(kind) for kind in ("collected", "enriched")}
-                t0 = time.perf_counter()
-                for i, p in enumerate(lat_posts):
-                    delay = t0 + i / rate - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    bench.sent_at[p["external_id"]] = time.time()
-                    (await api.post("/v1/posts", json={"posts": [p]})).raise_for_status()
-                await bench.wait_count("mentions", target, timeout=args.timeout)
-                ids = {mention_id(TENANT, p["platform"], p["external_id"]): p["external_id"]
-                       for p in lat_posts}
-                lats = []
-                collected_at = await bench.stream_times("collected", seq0["collected"])
-                enriched_at = await bench.stream_times("enriched", seq0["enriched"])
-                stages: dict[str, list[float]] = defaultdict(list)
-                for doc in bench.db["mentions"].find({"_id": {"$in": list(ids)}},
-                                                     projection={"rollups_at": 1, "first_seen_at": 1}):
-                    sent = bench.sent_at[ids[doc["_id"]]]
-                    done = doc["rollups_at"].timestamp()
-                    lats.append(done - sent)
-                    c, e = collected_at.get(doc["_id"]), enriched_at.get(doc["_id"])
-                    if c is None or e is None:
-                        continue
-                    intent = doc["first_seen_at"].timestamp()
-                    # Where the time goes: request -> collected stream -> enriched stream ->
-                    # insights' intent write (its batch's clock) -> counts in (rollups_at).
-                    stages["gateway_collector"].append(c - sent)
-                    stages["nlp"].append(e - c)
-                    stages["insights_fetch_to_intent"].append(intent - e)
-                    stages["insights_write_path"].append(done - intent)
-                result["latency"] = {"posts": len(lat_posts), "rate_per_s": round(rate, 2),
-                                     "measured": len(lats),
-                                     "p50_s": round(statistics.median(lats), 3),
-                                     "p99_s": round(_percentile(lats, 99), 3),
-                                     "max_s": round(max(lats), 3),
-                                     "stages_p50_s": {k: round(statistics.median(v), 3)
-                                                      for k, v in stages.items()},
-                                     "stages_p99_s": {k: round(_percentile(v, 99), 3)
-                                                      for k, v in stages.items()}}
-                print(f"latency {result['latency']}", flush=True)
+                result["latency"] = await bench.latency(api, args.latency_rate or e2e["posts_per_s"] / 2)
+
+                if args.latency_only:
+                    return result
 
                 # 5. Two NLP and two insights replicas.
                 if args.replicas > 1:
@@ -771,9 +778,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for every service")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="stop after step 4; only <out>/pipeline-latency-<label>.json: a quick A/B")
+    parser.add_argument("--latency-rate", type=float, default=0.0,
+                        help="posts/s of step 4 (default: half the measured e2e rate)")
     args = parser.parse_args()
     result = asyncio.run(run_bench(args))
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.latency_only:
+        # A probe, not a column of the results: its own file, the load it ran under with it.
+        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        probe = args.out / f"pipeline-latency-{args.label}.json"
+        probe.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({k: result.get(k) for k in ("e2e", "latency")}, indent=1))
+        return
     path = args.out / "pipeline.json"
     runs: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     runs[args.label] = result

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -197,6 +197,35 @@ Outcome = BaseException | None
 BatchHandler = Callable[[Sequence[Msg]], Awaitable[Sequence[Outcome]]]
 
 
+@runtime_checkable
+class StagedHandler(Protocol):
+    """A batch handler in two stages, so that the worker reads the next batch while one finishes.
+
+    ``prepare`` makes the reads of a batch (decoding, lookups) and writes nothing; ``commit``
+    makes its writes and returns one outcome per message, and calls ``ready()`` where the next
+    batch's ``prepare`` may start alongside (e.g. before its last write). Commits still run one
+    after the other, in the order the batches were fetched, so the writes keep that order. Calling
+    the handler does both stages (the worker does that to retry messages one by one).
+    """
+
+    def __call__(self, msgs: Sequence[Msg], /) -> Awaitable[Sequence[Outcome]]: ...
+
+    async def prepare(self, msgs: Sequence[Msg], /) -> Any: ...
+
+    async def commit(self, prepared: Any, ready: Callable[[], None], /) -> Sequence[Outcome]: ...
+
+
+def _no_read_ahead() -> None:
+    pass
+
+
+class _Unprepared:
+    """Marker: the batch was not prepared (a plain handler, or ``prepare`` failed)."""
+
+
+_UNPREPARED = _Unprepared()
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     stream: str
@@ -266,26 +295,55 @@ class PullWorker:
         if sub is None:
             return
         logger.info("worker %s consuming %s", cfg.durable, cfg.filter_subject)
+        # A staged handler's next batch, fetched and prepared while the current one commits.
+        ahead: asyncio.Task[tuple[list[Msg], Any]] | None = None
+
+        def read_ahead() -> None:
+            nonlocal ahead
+            if ahead is None and not self._stopping.is_set():
+                ahead = asyncio.create_task(self._next(sub), name=f"{cfg.durable}-read-ahead")
+
         try:
-            while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(cfg.batch_size, timeout=cfg.max_wait_s)
-                except (TimeoutError, NatsTimeoutError):
-                    await self._check_lag(sub)
-                    continue
-                except Exception as exc:  # connection hiccups: back off, the client reconnects
-                    if self._stopping.is_set():
-                        break
-                    logger.warning("fetch failed on %s: %s", cfg.durable, exc)
-                    await asyncio.sleep(0.5)
-                    continue
+            # A batch read ahead before the stop is still processed (it was fetched: not acking
+            # it would only delay it by the ack wait).
+            while not self._stopping.is_set() or ahead is not None:
+                if ahead is not None:
+                    current, ahead = ahead, None
+                    msgs, prepared = await current
+                else:
+                    msgs, prepared = await self._next(sub)
                 if msgs:
-                    await self._process(msgs)
+                    await self._process(msgs, prepared, read_ahead)
         finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
             try:
                 await sub.unsubscribe()
             except Exception:  # already closed or draining
                 logger.debug("unsubscribe failed", exc_info=True)
+
+    async def _next(self, sub: Any) -> tuple[list[Msg], Any]:
+        """The next batch (empty after a fetch timeout or failure), prepared by a staged handler."""
+        cfg = self._cfg
+        try:
+            msgs = list(await sub.fetch(cfg.batch_size, timeout=cfg.max_wait_s))
+        except (TimeoutError, NatsTimeoutError):
+            await self._check_lag(sub)
+            return [], _UNPREPARED
+        except Exception as exc:  # connection hiccups: back off, the client reconnects
+            if not self._stopping.is_set():
+                logger.warning("fetch failed on %s: %s", cfg.durable, exc)
+                await asyncio.sleep(0.5)
+            return [], _UNPREPARED
+        if not msgs or not isinstance(self._handler, StagedHandler):
+            return msgs, _UNPREPARED
+        try:
+            return msgs, await self._handler.prepare(msgs)
+        except Exception as exc:
+            # Handled as a whole again (and then one by one) when its turn comes.
+            logger.warning("preparing a batch of %d failed: %s", len(msgs), exc)
+            return msgs, _UNPREPARED
 
     async def _check_lag(self, sub: Any) -> None:
         """While idle, the lag comes from the server (at most every LAG_CHECK_S): a fetch that
@@ -321,19 +379,24 @@ class PullWorker:
             metrics.set_consumer_pending(self._cfg.stream, self._cfg.durable, int(pending))
             self._lag_checked = time.monotonic()
 
-    async def _process(self, msgs: Sequence[Msg]) -> None:
+    async def _process(self, msgs: Sequence[Msg], prepared: Any = _UNPREPARED,
+                       ready: Callable[[], None] | None = None) -> None:
         started = time.perf_counter()
         self._record_received(msgs)
         try:
-            await self._handle(msgs)
+            await self._handle(msgs, prepared, ready)
         finally:
             inst = self._inst
             inst.process_duration.record(time.perf_counter() - started, self._attrs)
             inst.consumer_processed.add(len(msgs), self._attrs)
 
-    async def _handle(self, msgs: Sequence[Msg]) -> None:
+    async def _handle(self, msgs: Sequence[Msg], prepared: Any = _UNPREPARED,
+                      ready: Callable[[], None] | None = None) -> None:
         try:
-            outcomes = list(await self._handler(msgs))
+            if isinstance(prepared, _Unprepared) or not isinstance(self._handler, StagedHandler):
+                outcomes = list(await self._handler(msgs))
+            else:
+                outcomes = list(await self._handler.commit(prepared, ready or _no_read_ahead))
             if len(outcomes) != len(msgs):
                 raise RuntimeError("handler returned a wrong number of outcomes")
         except Exception as exc:

@@ -133,6 +133,8 @@ async def start(app: ServiceApp, settings: InsightsSettings, *,
     # Query changes and category writes schedule backfills; the runner (started below, after the
     # consumer) re-tags stored mentions batch by batch.
     ingestor = MentionIngestor(mentions, rollups)
+    # Registered before the consumer and the backfill runner, so it runs after both have stopped.
+    app.on_stop("finished batch records", ingestor.flush)
     targets = loaders(categories)
     runner = BackfillRunner(backfills, mentions, ingestor, targets, cfg.backfill)
     category_servicer = CategoryServicer(CategoryManager(

@@ -151,3 +151,71 @@ async def test_stream_replicas_reach_the_server(nats_client, unique: str) -> Non
         assert info.config.num_replicas == 1, kind
     with pytest.raises(APIError, match=r"(?i)replicas"):
         await ensure_streams(js, Subjects(unique + "r3"), replicas=3)
+
+
+class Staged:
+    """A staged handler that logs its stages and holds each commit at ``ready()`` until told."""
+
+    def __init__(self, fail_prepare: bytes = b"") -> None:
+        self.log: list[tuple[str, list[bytes]]] = []
+        self.release = asyncio.Event()
+        self.fail_prepare = fail_prepare
+
+    async def __call__(self, msgs: Sequence[Msg]) -> list[BaseException | None]:
+        self.log.append(("call", [m.data for m in msgs]))
+        return [None] * len(msgs)
+
+    async def prepare(self, msgs: Sequence[Msg]) -> list[bytes]:
+        if any(m.data == self.fail_prepare for m in msgs):
+            raise ValueError("cannot prepare")
+        self.log.append(("prepare", [m.data for m in msgs]))
+        return [m.data for m in msgs]
+
+    async def commit(self, prepared: list[bytes], ready) -> list[BaseException | None]:
+        self.log.append(("ready", prepared))
+        ready()
+        await self.release.wait()
+        self.log.append(("commit", prepared))
+        return [None] * len(prepared)
+
+
+async def test_a_staged_handler_prepares_the_next_batch_while_one_commits(nats_client, unique: str) -> None:
+    js = nats_client.jetstream()
+    subjects = Subjects(unique)
+    await ensure_streams(js, subjects)
+    handler = Staged()
+    worker = PullWorker(js, subjects, WorkerConfig(
+        stream=subjects.stream("collected"), durable="staged", filter_subject=subjects.collected_all,
+        batch_size=2, max_wait_s=0.1), handler)
+    for i in range(4):
+        await publish(js, subjects.collected("acme"), b"m%d" % i, msg_id=f"s{i}")
+    task = asyncio.create_task(worker.run())
+    # The first commit waits at ready(); meanwhile the next batch is fetched and prepared.
+    await _drain_until(lambda: ("prepare", [b"m2", b"m3"]) in handler.log)
+    assert handler.log == [("prepare", [b"m0", b"m1"]), ("ready", [b"m0", b"m1"]),
+                           ("prepare", [b"m2", b"m3"])]
+    handler.release.set()
+    await _drain_until(lambda: worker.processed == 4)
+    worker.stop()
+    await task
+    # Commits one after the other, in the order fetched.
+    assert [entry for entry in handler.log if entry[0] == "commit"] == [
+        ("commit", [b"m0", b"m1"]), ("commit", [b"m2", b"m3"])]
+
+
+async def test_a_batch_that_fails_to_prepare_is_handled_whole(nats_client, unique: str) -> None:
+    js = nats_client.jetstream()
+    subjects = Subjects(unique)
+    await ensure_streams(js, subjects)
+    handler = Staged(fail_prepare=b"bad")
+    handler.release.set()
+    worker = PullWorker(js, subjects, WorkerConfig(
+        stream=subjects.stream("collected"), durable="staged", filter_subject=subjects.collected_all,
+        batch_size=5, max_wait_s=0.1), handler)
+    for i, body in enumerate([b"ok", b"bad"]):
+        await publish(js, subjects.collected("acme"), body, msg_id=f"f{i}")
+    task = asyncio.create_task(worker.run())
+    await _drain_until(lambda: worker.processed == 2)
+    worker.stop()
+    await task
+    assert handler.log == [("call", [b"ok", b"bad"])]

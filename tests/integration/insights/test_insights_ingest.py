@@ -10,6 +10,7 @@ import pytest
 from insights_helpers import T0, enriched
 
 from dengar.v1 import common_pb2
+from dengar_common.errors import Unavailable
 from dengar_insights.adapters.mentions import MentionRepository
 from dengar_insights.adapters.rollups import RollupRepository
 from dengar_insights.domain.rollups import Contribution
@@ -81,7 +82,7 @@ WRITES = [(MentionRepository, "insert_new"), (MentionRepository, "insert_many_ne
           (MentionRepository, "compare_and_set"), (MentionRepository, "move_pending"),
           (MentionRepository, "complete"), (RollupRepository, "insert_batch"),
           (RollupRepository, "abort_batch"), (RollupRepository, "apply_batch"),
-          (RollupRepository, "delete_batch")]
+          (RollupRepository, "delete_batches")]
 
 
 def crash_after(monkeypatch, n: int, counter: dict[str, int] | None = None) -> dict[str, int]:
@@ -124,8 +125,9 @@ async def test_a_crash_at_any_write_is_finished_by_the_next_delivery(store, monk
     again = await MentionIngestor(mentions, rollups).ingest(moved)
     assert again in (Result.UPDATED, Result.DUPLICATE)
     await assert_rollups_match_mentions(db, "acme")
-    # CAS, batch record, one rollup write for the four buckets it touches (two hours, two days),
-    # completion, deletion of the record: 5 writes, so every parametrisation crashes after one.
+    # CAS, batch record and, in parallel with it, the deletion of the record of the batch before
+    # (``first``'s), one rollup write for the four buckets it touches (two hours, two days),
+    # completion: 5 writes, so every parametrisation crashes after one.
     assert crashed
     doc = await db["mentions"].find_one({"_id": moved.id, "tenant_id": "acme"})
     assert doc["sentiment"]["label"] == "positive"
@@ -158,8 +160,8 @@ async def test_concurrent_batches_settle_exactly(store) -> None:
         {"tenant_id": "acme"}) == 12
 
 
-# 7 writes: bulk insert, 2 CAS, the batch record, one rollup write for the 7 touched buckets, one
-# bulk completion, the record's deletion.
+# 7 writes: bulk insert, 2 CAS, the batch record and in parallel the deletion of the record of
+# ``old``'s batch, one rollup write for the 7 touched buckets, one bulk completion.
 @pytest.mark.parametrize("crash_at", range(7))
 async def test_a_crash_anywhere_in_a_batch_is_finished_by_redelivery(store, monkeypatch, crash_at) -> None:
     db, mentions, rollups = store
@@ -290,3 +292,53 @@ async def test_a_batch_recorded_and_deleted_while_being_aborted_is_re_read(store
     await assert_rollups_match_mentions(db, "acme")
     day = await db["rollups"].find_one({"tenant_id": "acme", "interval": "day"})
     assert day["volume"] == 1
+
+
+async def test_a_finished_batch_record_is_deleted_off_its_path(store, monkeypatch) -> None:
+    """The record of a batch goes with the writer's next record (or ``flush``), not on the batch's
+    own path; a failed deletion is tried again with the next one and fails nothing."""
+    db, mentions, rollups = store
+    ingestor = MentionIngestor(mentions, rollups)
+    posts = [prepare(enriched("acme", f"d{i}", sentiment=SENTS[i % 3])) for i in range(4)]
+
+    async def records() -> list[str]:
+        return [d["_id"] async for d in db["rollup_batches"].find({"tenant_id": "acme"})]
+
+    assert await ingestor.ingest(posts[0]) is Result.INSERTED
+    [first] = await records()
+    await assert_rollups_match_mentions(db, "acme")  # counts in, the record not deleted yet
+    assert await ingestor.ingest(posts[1]) is Result.INSERTED
+    [second] = await records()
+    assert second != first
+
+    async def unavailable(self, tenant_id, batch_ids):
+        raise Unavailable("store unavailable, retry later")
+
+    monkeypatch.setattr(RollupRepository, "delete_batches", unavailable)
+    assert await ingestor.ingest(posts[2]) is Result.INSERTED
+    assert len(await records()) == 2
+    monkeypatch.undo()
+    assert await ingestor.ingest(posts[3]) is Result.INSERTED
+    assert len(await records()) == 1
+    await ingestor.flush()
+    assert await records() == []
+    await assert_rollups_match_mentions(db, "acme")
+
+
+async def test_a_record_left_by_a_writer_that_died_after_completing_is_harmless(store) -> None:
+    """The writer dies after its completion, before any deletion (its list of finished records is
+    gone with it): the record stays, and nothing reads it again; later versions settle exactly."""
+    db, mentions, rollups = store
+    first = prepare(enriched("acme", "c", sentiment=SENTS[0], aspects=(("price", SENTS[0]),)))
+    moved = prepare(enriched("acme", "c", sentiment=SENTS[2], created_at=T0 + timedelta(days=1, hours=3),
+                             collected_at=T0 + timedelta(days=2)))
+    assert await MentionIngestor(mentions, rollups).ingest(first) is Result.INSERTED
+    [left] = [d async for d in db["rollup_batches"].find({"tenant_id": "acme"})]
+    doc = await db["mentions"].find_one({"_id": first.id, "tenant_id": "acme"})
+    assert "pending" not in doc
+    other = MentionIngestor(mentions, rollups)
+    assert await other.ingest(first) is Result.DUPLICATE
+    assert await other.ingest(moved) is Result.UPDATED
+    await other.flush()
+    assert [d async for d in db["rollup_batches"].find({"tenant_id": "acme"})] == [left]
+    await assert_rollups_match_mentions(db, "acme")

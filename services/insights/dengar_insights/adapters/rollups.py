@@ -78,8 +78,9 @@ class RollupRepository:
             return doc
         return await self.get_batch(tenant_id, batch_id)
 
-    async def delete_batch(self, tenant_id: str, batch_id: str) -> None:
-        await self._batches.delete_one({"_id": batch_id, "tenant_id": tenant_id})
+    async def delete_batches(self, tenant_id: str, batch_ids: Sequence[str]) -> None:
+        if batch_ids:
+            await self._batches.delete_many({"_id": {"$in": list(batch_ids)}, "tenant_id": tenant_id})
 
     # -- counters -------------------------------------------------------------------------------
 

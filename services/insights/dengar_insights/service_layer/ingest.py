@@ -29,7 +29,14 @@ the mention itself, the only document that has to change atomically:
    one small number per lane that ever wrote to it, whatever the number of posts.
 4. *Complete*. Guarded by ``pending.op == op``: set ``contribution = to``, unset ``pending``, bump
    ``rev``; one bulk write for the batch. Only one finisher's write matches; the others see
-   nothing to do. Then the writer deletes the batch record.
+   nothing to do.
+5. *Clean up*. Once every op of its batch completed here, the writer deletes the batch record,
+   but not on the batch's path: the finished ids of a tenant are deleted in one write that runs
+   in parallel with the writer's next batch record (or at shutdown, ``flush``). Nothing needs the
+   record of a finished batch: only a finisher holding one of its ops still pending reads it, and
+   none is pending any more (a finisher that read an op just before its completion finds the
+   record and applies and completes nothing, since the lane and the op guards hold). So deleting
+   it late, or never (the writer died first), costs only the space of a small record.
 
 A finisher that reads a mention with a pending op in a batch it does not own (a redelivery, a
 replica handling another copy of the post) looks up the batch record. If there is none, the
@@ -46,8 +53,9 @@ recorded it, and then finds no record again, saw the writer finish the batch: it
 A batch from the bus (``ingest_batch``) is split per tenant: the first copy of each post goes
 through ``ingest_many``, further copies of a post in the same batch follow one by one, in order.
 A batch of distinct new posts costs one read of their states, one bulk insert, the record, one
-bulk rollup write, one bulk completion and the record's deletion: six round trips whatever its
-size, and bytes written per post that do not grow with the number of stored posts.
+bulk rollup write and one bulk completion: five round trips in sequence whatever its size, and
+bytes written per post that do not grow with the number of stored posts; the record's deletion
+rides along with the next batch's record.
 
 Operations left pending by the version before batches (no ``pending.batch``) are finished as that
 version did: per bucket, guarded by the op ids in the bucket's ``ops`` and the mention's marks.
@@ -86,6 +94,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
 
+from dengar_common.errors import Unavailable
 from dengar_insights.domain.backfill import desired_tags
 from dengar_insights.domain.mention import PreparedMention, stored_contribution
 from dengar_insights.domain.rollups import EMPTY, OPS_WINDOW, Contribution, delta
@@ -101,6 +110,9 @@ MAX_ATTEMPTS = 50
 OPS_PER_WRITE = OPS_WINDOW // 8
 # Finishers taking over each other's batches; more means something is wrong, not busy.
 MAX_REBATCH = 10
+# Records of finished batches waiting for their deletion, per tenant; beyond that (the store
+# failing the deletions for long) the oldest are left behind, which costs only their space.
+MAX_SPENT = 10_000
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -161,6 +173,9 @@ class MentionIngestor:
         self._clock = clock
         # Lanes not applying a batch right now; one is created when every lane is busy.
         self._idle_lanes: list[_Lane] = []
+        # Per tenant, finished batches whose records are deleted together with the next record
+        # written (or by ``flush``), off the path of the batch that finished them.
+        self._spent: dict[str, list[str]] = {}
 
     async def states(self, tenant_id: str, mention_ids: Iterable[str]) -> dict[str, Doc]:
         """Current ingest state of several mentions, to save one read per post in a batch."""
@@ -187,14 +202,17 @@ class MentionIngestor:
         return dict(zip(tenants, found, strict=True))
 
     async def ingest_batch(self, items: Sequence[tuple[PreparedMention, str]],
-                           states: Mapping[str, Mapping[str, Doc]] | None = None
+                           states: Mapping[str, Mapping[str, Doc]] | None = None, *,
+                           completing: Callable[[], None] | None = None
                            ) -> list[Result | BaseException]:
         """Store (mention, trace id) pairs in arrival order; one result or error per pair.
 
         Per tenant, the first copy of each post goes into one shared batch write; further copies
         of a post in the same batch follow it one by one, in arrival order. ``states``: from
         ``batch_states`` for these items (read again where a tenant is missing); a stale one only
-        costs a lost compare-and-set, as with a concurrent replica.
+        costs a lost compare-and-set, as with a concurrent replica. ``completing``: called when
+        a tenant's shared batch write reaches its completion (its last write before the counts are
+        in; once per tenant), e.g. to start reading the next batch meanwhile.
         """
         out: list[Result | BaseException] = [RuntimeError("no result")] * len(items)
         firsts: dict[str, dict[str, int]] = {}
@@ -211,7 +229,8 @@ class MentionIngestor:
             try:
                 known = states.get(tenant) if states is not None else None
                 current = known if known is not None else await self.states(tenant, entries)
-                results = await self.ingest_many(tenant, [items[i] for i in indexes], current)
+                results = await self.ingest_many(tenant, [items[i] for i in indexes], current,
+                                                 completing=completing)
             except Exception as exc:
                 results = [exc] * len(indexes)
             for i, res in zip(indexes, results, strict=True):
@@ -258,7 +277,8 @@ class MentionIngestor:
         raise ContentionError(f"mention {mid} of {tenant} kept changing; giving up for now")
 
     async def ingest_many(self, tenant_id: str, items: Sequence[tuple[PreparedMention, str]],
-                          states: Mapping[str, Doc]) -> list[Result | BaseException]:
+                          states: Mapping[str, Doc], *, completing: Callable[[], None] | None = None
+                          ) -> list[Result | BaseException]:
         """The same as ``ingest`` for distinct mentions of one tenant, sharing the writes.
 
         The common cases (new posts, changed posts nobody else is touching) take one bulk insert,
@@ -316,7 +336,8 @@ class MentionIngestor:
         # and the redelivery of its message finishes it.
         if winners:
             try:
-                await self._finish(tenant_id, [(items[i][0].id, p) for i, p, _ in winners], own=batch)
+                await self._finish(tenant_id, [(items[i][0].id, p) for i, p, _ in winners], own=batch,
+                                   completing=completing)
                 for i, _, result in winners:
                     results[i] = result
             except Exception as exc:
@@ -375,7 +396,7 @@ class MentionIngestor:
         raise ContentionError(f"mention {mid} of {tenant_id} kept changing; giving up for now")
 
     async def _finish(self, tenant_id: str, pendings: Sequence[tuple[str, Mapping[str, Any]]], *,
-                      own: str | None = None) -> None:
+                      own: str | None = None, completing: Callable[[], None] | None = None) -> None:
         """Apply pending ops to the rollups, then complete them. Idempotent.
 
         ``own``: the batch id of intents this call just wrote (each of ``pendings`` then carries
@@ -390,12 +411,12 @@ class MentionIngestor:
                 by_batch.setdefault(p["batch"], []).append((mid, p))
         for batch, group in by_batch.items():
             if batch == own:
-                await self._run_batch(tenant_id, batch, group, 0)
+                await self._run_batch(tenant_id, batch, group, 0, completing)
             else:
                 await self._resume_batch(tenant_id, batch, group, 0)
 
     async def _run_batch(self, tenant_id: str, batch: str, pendings: Sequence[tuple[str, Mapping[str, Any]]],
-                         depth: int) -> None:
+                         depth: int, completing: Callable[[], None] | None = None) -> None:
         """Record, apply and complete a batch whose intents this call wrote (see the module doc)."""
         sums: dict[str, Counter[str]] = {}
         for _, p in pendings:
@@ -412,7 +433,8 @@ class MentionIngestor:
                       "at": self._clock()}
             # Any failure from here on may leave this batch half applied: the lane is dropped, so
             # that none of its later batches can pass for this one on a bucket it did not reach.
-            recorded = await self._rollups.insert_batch(tenant_id, record)
+            recorded, _ = await asyncio.gather(self._rollups.insert_batch(tenant_id, record),
+                                               self._delete_spent(quiet=True))
             if recorded:
                 await self._rollups.apply_batch(tenant_id, lane.id, lane.seq, buckets)
             self._idle_lanes.append(lane)
@@ -420,11 +442,37 @@ class MentionIngestor:
                 # A finisher aborted the batch before we recorded it: nothing of it was applied.
                 await self._rebatch(tenant_id, batch, pendings, depth + 1)
                 return
+        if completing is not None:
+            completing()
         completed = await self._complete(tenant_id, pendings)
         if buckets and completed == len(pendings):
-            await self._rollups.delete_batch(tenant_id, batch)
+            # Deleted later: nothing reads the record of a finished batch (see the module doc).
+            spent = self._spent.setdefault(tenant_id, [])
+            spent.append(batch)
+            del spent[:-MAX_SPENT]
         logger.debug("batch %s of %s: %d ops over %d buckets, %d completed here", batch, tenant_id,
                      len(pendings), len(buckets), completed)
+
+    async def flush(self) -> None:
+        """Delete the records of finished batches now (at shutdown); raises what the store raised."""
+        await self._delete_spent(quiet=False)
+
+    async def _delete_spent(self, *, quiet: bool) -> None:
+        """Delete the records of the finished batches; ``quiet``: a store failure is logged and the
+        records are tried again with the next batch."""
+        while self._spent:
+            tenant_id, ids = self._spent.popitem()
+            try:
+                await self._rollups.delete_batches(tenant_id, ids)
+            except Exception as exc:
+                spent = self._spent.setdefault(tenant_id, [])
+                spent[:0] = ids
+                del spent[:-MAX_SPENT]
+                if not (quiet and isinstance(exc, Unavailable)):
+                    raise
+                logger.warning("deleting %d finished batch records of %s failed; tried again with "
+                               "the next batch", len(ids), tenant_id)
+                return
 
     async def _resume_batch(self, tenant_id: str, batch: str,
                             pendings: Sequence[tuple[str, Mapping[str, Any]]], depth: int) -> None:

@@ -119,7 +119,9 @@ class RollupRepository(Protocol):
         writer recorded, finished and deleted it meanwhile)."""
         ...
 
-    async def delete_batch(self, tenant_id: str, batch_id: str) -> None: ...
+    async def delete_batches(self, tenant_id: str, batch_ids: Sequence[str]) -> None:
+        """Delete the records of finished batches (one write for all of them)."""
+        ...
 
 
 class BackfillRepository(Protocol):
