@@ -26,7 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from dengar_insights.adapters.mentions import HIDDEN
 from dengar_insights.adapters.periods import period_filter
 from dengar_insights.adapters.rollups import RollupRepository
-from dengar_insights.adapters.store import store_errors
+from dengar_insights.adapters.store import ids_filter, store_errors
 from dengar_insights.domain.insight.drivers import MentionFeatures, features_from_doc
 from dengar_insights.domain.insight.spikes import BucketCounts, series_from_rollups
 from dengar_insights.domain.rollups import (
@@ -112,12 +112,7 @@ class MongoMentionReads:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        # _id first: SecantusDB runs {tenant_id, _id: {$in}} as a collection scan (even with an _id
-        # hint, whatever explain says), which made evidence cost grow with every tenant's stored
-        # posts, but {_id: {$in}, tenant_id} as an _id lookup. The tenant is in the filter so that a
-        # sharded cluster routes the query to the tenant's shards (docs/sharding.md), and checked
-        # again here.
-        cursor = self._col.find({"_id": {"$in": wanted}, "tenant_id": tenant_id}, projection=HIDDEN)
+        cursor = self._col.find(ids_filter(tenant_id, wanted), projection=HIDDEN)
         return {d["_id"]: d async for d in cursor if d.get("tenant_id") == tenant_id}
 
 

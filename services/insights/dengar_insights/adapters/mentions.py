@@ -18,7 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from dengar_common.errors import Unavailable
 from dengar_insights.adapters.periods import created_from
-from dengar_insights.adapters.store import store_errors
+from dengar_insights.adapters.store import ids_filter, store_errors
 from dengar_insights.domain.search import (
     ENGAGEMENT_DESC,
     TIME_ASC,
@@ -107,7 +107,7 @@ class MentionRepository:
         ids = list(dict.fromkeys(mention_ids))
         if not ids:
             return {}
-        cursor = self._col.find({"tenant_id": tenant_id, "_id": {"$in": ids}},
+        cursor = self._col.find(ids_filter(tenant_id, ids),
                                 projection=list(STATE_FIELDS))
         return {doc["_id"]: doc async for doc in cursor}
 
@@ -250,7 +250,7 @@ class MentionRepository:
             return
         # Op ids are unique per mention, so matching any of them can only match its own mention.
         await self._col.update_many(
-            {"tenant_id": tenant_id, "_id": {"$in": [mid for mid, _ in ops]},
+            {**ids_filter(tenant_id, [mid for mid, _ in ops]),
              "pending.op": {"$in": [op for _, op in ops]}},
             {"$addToSet": {"pending.done": bucket}})
 
@@ -260,7 +260,7 @@ class MentionRepository:
         if not ops:
             return
         await self._col.update_many(
-            {"tenant_id": tenant_id, "_id": {"$in": [mid for mid, _ in ops]},
+            {**ids_filter(tenant_id, [mid for mid, _ in ops]),
              "pending.op": {"$in": [op for _, op in ops]}, "pending.batch": batch},
             {"$set": {"pending.batch": new_batch}})
 
@@ -276,7 +276,7 @@ class MentionRepository:
         if not ops:
             return 0
         res = await self._col.update_many(
-            {"tenant_id": tenant_id, "_id": {"$in": [mid for mid, _ in ops]},
+            {**ids_filter(tenant_id, [mid for mid, _ in ops]),
              "pending.op": {"$in": [op for _, op in ops]}},
             [{"$set": {"contribution": "$pending.to", "rollups_at": at, "rev": {"$add": ["$rev", 1]}}},
              {"$unset": "pending"}])
@@ -301,7 +301,7 @@ class MentionRepository:
 
     async def get_workflows(self, tenant_id: str, mention_ids: Sequence[str]) -> dict[str, Doc]:
         ids = list(dict.fromkeys(mention_ids))
-        cursor = self._col.find({"tenant_id": tenant_id, "_id": {"$in": ids}}, projection={"workflow": 1})
+        cursor = self._col.find(ids_filter(tenant_id, ids), projection={"workflow": 1})
         return {doc["_id"]: doc async for doc in cursor}
 
     async def set_workflow(self, tenant_id: str, mention_id: str, expected_version: int,

@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from dengar_common.tenant_data import delete_in_batches
 from dengar_insights.adapters.leases import take_lease
-from dengar_insights.adapters.store import store_errors
+from dengar_insights.adapters.store import ids_filter, store_errors
 from dengar_insights.domain.alerts import RESOLVED
 
 Doc = dict[str, Any]
@@ -57,7 +57,7 @@ class MongoRetentionStore:
                 break
             add("mention_audit", await delete_in_batches(
                 self._db, "mention_audit", {"tenant_id": tenant_id, "mention_id": {"$in": ids}}, batch=batch))
-            res = await self._mentions.delete_many({"tenant_id": tenant_id, "_id": {"$in": ids}})
+            res = await self._mentions.delete_many(ids_filter(tenant_id, ids))
             add("mentions", res.deleted_count)
         add("alerts", await delete_in_batches(
             self._db, "alerts", {"tenant_id": tenant_id, "state": RESOLVED,
