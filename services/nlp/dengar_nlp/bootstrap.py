@@ -25,7 +25,8 @@ def load_analyzer(config: NlpConfig) -> TextAnalyzer:
     from dengar_nlp.adapters.onnx_models import load_analyzer as load
 
     logger.info("loading the %s model set from %s", config.profile, config.active_models_dir)
-    return load(config.active_models_dir, threads=config.threads, entities_file=config.entities_file)
+    return load(config.active_models_dir, threads=config.threads, entities_file=config.entities_file,
+                spin_wait=config.spin_wait)
 
 
 def telemetry_resource(settings: NlpSettings) -> dict[str, str]:

@@ -56,6 +56,11 @@ class NlpConfig(BaseModel):
     quality_models_dir: Path = Field(default_factory=default_quality_models_dir)
     # The encoder's onnxruntime threads; analyses run one at a time.
     threads: int = Field(2, ge=1, le=64)
+    # Whether those threads spin while waiting for work (onnxruntime's default). Off by default: the
+    # service shares its cores with the store, NATS and the other services, and spinning threads
+    # took ~40% of the platform's throughput on the 2-core bench (docs/pipeline-performance.md).
+    # On cores of its own, spinning makes NLP ~20% faster.
+    spin_wait: bool = False
     # A batch closes at this many posts or after this many milliseconds, whichever comes first.
     batch_size: int = Field(64, ge=1, le=1000)
     batch_wait_ms: int = Field(200, ge=1, le=60_000)

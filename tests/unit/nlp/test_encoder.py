@@ -150,3 +150,10 @@ def test_similar_meaning_scores_higher_across_languages(encoder: OnnxEncoder) ->
         ]
     )
     assert a @ b > max(a @ c, a @ d, b @ c, b @ d)
+
+
+def test_threads_that_sleep_instead_of_spinning_embed_the_same(encoder: OnnxEncoder) -> None:
+    # spin_wait only changes how idle intra-op threads wait (the NLP service's default is off).
+    sleeping = OnnxEncoder(MODEL_DIR, threads=2, max_length=128, spin_wait=False)
+    np.testing.assert_allclose(sleeping.encode(TEXTS, batch_size=1), encoder.encode(TEXTS, batch_size=1),
+                               atol=1e-6)

@@ -86,6 +86,7 @@ def test_the_service_loads_the_chosen_set(tmp_path: Path, monkeypatch: pytest.Mo
 
     def fake_load(models_dir: Path, **kwargs: Any) -> str:
         seen["dir"] = models_dir
+        seen.update(kwargs)
         return "analyzer"
 
     monkeypatch.setattr(onnx_models, "load_analyzer", fake_load)
@@ -94,3 +95,13 @@ def test_the_service_loads_the_chosen_set(tmp_path: Path, monkeypatch: pytest.Mo
     assert seen["dir"] == quality
     bootstrap.load_analyzer(NlpConfig())
     assert seen["dir"] == default_models_dir()
+    assert seen["spin_wait"] is False
+    bootstrap.load_analyzer(NlpConfig(spin_wait=True))
+    assert seen["spin_wait"] is True
+
+
+def test_encoder_threads_do_not_spin_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DENGAR_NLP__SPIN_WAIT", raising=False)
+    assert NlpSettings().nlp.spin_wait is False
+    monkeypatch.setenv("DENGAR_NLP__SPIN_WAIT", "true")
+    assert NlpSettings().nlp.spin_wait is True

@@ -28,7 +28,8 @@ class OnnxEncoder:
     Safe to share between threads: onnxruntime sessions and HF tokenizers allow concurrent calls.
     """
 
-    def __init__(self, model_dir: Path, threads: int = 2, max_length: int | None = None) -> None:
+    def __init__(self, model_dir: Path, threads: int = 2, max_length: int | None = None,
+                 spin_wait: bool = True) -> None:
         model_dir = Path(model_dir)
         meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
         # The sequence cap belongs to the model folder (a student may be exported with a shorter one),
@@ -56,6 +57,11 @@ class OnnxEncoder:
         opts.intra_op_num_threads = threads
         # One model, one graph path: inter-op parallelism only adds thread contention.
         opts.inter_op_num_threads = 1
+        if not spin_wait:
+            # Idle intra-op threads then sleep instead of spinning for work: a little slower on
+            # cores of its own, far cheaper on cores shared with other processes
+            # (docs/pipeline-performance.md).
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(

@@ -35,18 +35,20 @@ def load_analyzer(
     threads: int = 2,
     entities_file: Path | None = None,
     encoder_batch_size: int = 1,
+    spin_wait: bool = True,
 ) -> Analyzer:
     """Load every model under ``models_dir`` (``encoder/``, ``langid/``, ``heads/``) once.
 
     ``threads`` is the encoder's intra-op thread count (the small models use one thread).
     ``encoder_batch_size`` > 1 pads posts into batches (faster encoder on an idle machine, more
     memory), but a post's scores then move (~1e-3) with the other posts in its batch; 1 keeps
-    every post's result independent of its batch.
+    every post's result independent of its batch. ``spin_wait=False`` lets the encoder's idle
+    threads sleep rather than spin: for a process that shares its cores (the NLP service).
     """
     models_dir = Path(models_dir)
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    encoder = OnnxEncoder(models_dir / ENCODER_DIR, threads=threads)
+    encoder = OnnxEncoder(models_dir / ENCODER_DIR, threads=threads, spin_wait=spin_wait)
     langid = load_language_identifier(models_dir / LANGID_DIR, threads=1)
     heads = {name: OnnxHead(models_dir / HEADS_DIR / f"{name}.onnx", threads=1) for name in HEAD_NAMES}
     matcher = EntityMatcher(load_entities(entities_file)) if entities_file is not None else None
