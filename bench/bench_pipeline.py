@@ -510,7 +510,10 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dengar-bench-pipeline-") as home_s:
         home = Path(home_s)
         stats_dir = home / "store-stats"
-        env = {STATS_DIR_ENV: str(stats_dir)}
+        # The latency probe sends one request per post, above the default per-key rate (20/s) once
+        # the platform keeps up with more than 40 posts/s: the bench measures the pipeline, not that
+        # limit.
+        env = {STATS_DIR_ENV: str(stats_dir), "DENGAR_GATEWAY__RATE_LIMIT__PER_S": "0"}
         for kv in args.env:
             k, _, v = kv.partition("=")
             env[k] = v
@@ -543,6 +546,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 await bench.send(api, bench.posts.many(n1))
                 await bench.wait_count("collected", collected, timeout=args.timeout)
                 enriched_target = await bench.stream_count("enriched") + n1
+                enriched_seq0 = await bench.last_seq("enriched")
                 procs0 = bench.procs.snapshot()
                 respawned = plat.respawn("nlp")
                 assert isinstance(respawned, ServiceProcess)
@@ -552,12 +556,19 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 procs1 = bench.procs.snapshot()
                 assert first is not None and last > first, "too few posts to time NLP: raise --nlp-posts"
                 # From the first batch out to the last: model loading is not part of the rate.
-                nlp_rate = (enriched_target - at_first) / (last - first)
+                cold_rate = (enriched_target - at_first) / (last - first)
+                # The NLP process is new here, while the e2e run's has already analysed this
+                # backlog: the steady rate leaves out the first fifth of the posts (onnxruntime
+                # sizes its buffers for each new text length as it first meets it).
+                out_at = sorted((await bench.stream_times("enriched", enriched_seq0)).values())
+                steady = out_at[len(out_at) // 5:]
+                nlp_rate = (len(steady) - 1) / max(1e-6, steady[-1] - steady[0])
                 cpu = _diff_procs(procs0, procs1)
                 result["nlp_only"] = {"posts": n1, "seconds": round(last - first, 2),
                                       "posts_per_s": round(nlp_rate, 2),
+                                      "posts_per_s_incl_warm_up": round(cold_rate, 2),
                                       "nlp_cpu_s_per_post_incl_startup": round(cpu["nlp"]["cpu_s"] / n1, 4)}
-                print(f"nlp only {nlp_rate:.1f} posts/s", flush=True)
+                print(f"nlp only {nlp_rate:.1f} posts/s ({cold_rate:.1f} with its warm-up)", flush=True)
 
                 # 2. Insights catches up with that backlog.
                 mentions0 = await bench.stream_count("mentions")
@@ -669,7 +680,8 @@ def _get(r: dict[str, Any], path: str) -> Any:
 
 
 ROWS = [
-    ("NLP-only throughput (posts/s)", "nlp_only.posts_per_s", ""),
+    ("NLP-only throughput, steady (posts/s)", "nlp_only.posts_per_s", ""),
+    ("NLP-only throughput, with its warm-up (posts/s)", "nlp_only.posts_per_s_incl_warm_up", ""),
     ("insights catch-up throughput (posts/s)", "insights_catch_up.posts_per_s_after_first", ""),
     ("e2e throughput, 1 nlp + 1 insights (posts/s)", "e2e.posts_per_s", ""),
     ("e2e / NLP-only", "e2e.ratio_to_nlp_only", ">= 0.8"),
@@ -768,9 +780,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--label", default="after", help="the column of this run in the results")
-    parser.add_argument("--nlp-posts", type=int, default=600)
-    parser.add_argument("--e2e-posts", type=int, default=600)
-    parser.add_argument("--latency-posts", type=int, default=120)
+    parser.add_argument("--nlp-posts", type=int, default=1500)
+    parser.add_argument("--e2e-posts", type=int, default=1500)
+    parser.add_argument("--latency-posts", type=int, default=300,
+                        help="enough that p99 is not simply the slowest post")
     parser.add_argument("--batch", type=int, default=50, help="posts per REST request")
     parser.add_argument("--concurrency", type=int, default=4, help="REST requests in flight")
     parser.add_argument("--replicas", type=int, default=2, help="nlp and insights processes in step 5")
