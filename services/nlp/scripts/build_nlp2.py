@@ -100,7 +100,8 @@ def plan(args: argparse.Namespace, cands: list[Candidate]) -> list[tuple[str, st
         d = out / c.name
         if "export" in args.steps:
             cmds.append(("export", c.name, [py, str(SCRIPTS / "export_finetuned.py"),
-                                            "--checkpoint", str(c.checkpoint), "--out", str(d / "encoder")]))
+                                            "--checkpoint", str(c.checkpoint), "--out", str(d / "encoder"),
+                                            *shlex.split(args.export_args)]))
         if "langid" in args.steps:
             cmds.append(("langid", c.name, []))
         if "heads" in args.steps:
@@ -196,6 +197,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true",
                    help=f"check the chain in minutes: --quick, --train-limit {SMOKE_TRAIN_LIMIT}, "
                         f"--val-limit {SMOKE_VAL_LIMIT} and a short bench ({' '.join(SMOKE_BENCH_ARGS)})")
+    p.add_argument("--export-args", default="",
+                   help="extra export_finetuned.py arguments, one shell-quoted string, e.g. the levers "
+                        "'--fusions --quantization static --calibration FILE'")
     p.add_argument("--bench-args", default="", help="extra bench_nlp.py arguments, one shell-quoted string")
     args = p.parse_args(argv)
     if args.smoke:

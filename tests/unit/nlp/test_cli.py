@@ -298,3 +298,79 @@ def test_real_missing_file_exit_2(tmp_path: Path) -> None:
     proc = _dengar([str(tmp_path / "missing.jsonl")], b"")
     assert proc.returncode == 2
     assert b"cannot read" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+# --- --profile (issue 13): the model set, as DENGAR_NLP__PROFILE picks it for the service ------------------
+
+
+@pytest.fixture
+def loaded(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The models_dir each run loads from, with the fake analyzer."""
+    seen: list[Path] = []
+
+    def load(models_dir: Path, **_: object) -> FakeAnalyzer:
+        seen.append(models_dir)
+        return FakeAnalyzer()
+
+    monkeypatch.setattr(cli, "load_analyzer", load)
+    monkeypatch.delenv("DENGAR_NLP__PROFILE", raising=False)
+    monkeypatch.delenv("DENGAR_NLP__QUALITY_MODELS_DIR", raising=False)
+    return seen
+
+
+def _quality_set(root: Path) -> Path:
+    from dengar_nlp.settings import REQUIRED_MODEL_FILES
+
+    for name in REQUIRED_MODEL_FILES:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"x")
+    return root
+
+
+def test_profile_fast_is_the_default_and_loads_the_bundled_models(
+    loaded: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dengar_nlp.settings import default_models_dir
+
+    f = tmp_path / "posts.txt"
+    f.write_text("hello\n")
+    assert cli.main([str(f)]) == 0
+    assert cli.main(["--profile", "fast", str(f)]) == 0
+    assert loaded == [default_models_dir(), default_models_dir()]
+
+
+def test_profile_quality_from_flag_or_env_loads_the_quality_set(
+    loaded: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quality = _quality_set(tmp_path / "teacher")
+    monkeypatch.setenv("DENGAR_NLP__QUALITY_MODELS_DIR", str(quality))
+    f = tmp_path / "posts.txt"
+    f.write_text("hello\n")
+    assert cli.main(["--profile", "quality", str(f)]) == 0
+    monkeypatch.setenv("DENGAR_NLP__PROFILE", "quality")
+    assert cli.main([str(f)]) == 0
+    # The flag wins over the environment, and --models-dir over both.
+    assert cli.main(["--profile", "fast", "--models-dir", str(MODELS_DIR), str(f)]) == 0
+    assert cli.main(["--models-dir", str(MODELS_DIR), str(f)]) == 0
+    assert loaded == [quality, quality, MODELS_DIR, MODELS_DIR]
+
+
+def test_profile_quality_without_its_set_is_a_usage_error(
+    loaded: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "posts.txt"
+    f.write_text("hello\n")
+    monkeypatch.setenv("DENGAR_NLP__QUALITY_MODELS_DIR", str(tmp_path / "nowhere"))
+    assert cli.main(["--profile", "quality", str(f)]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    partial = tmp_path / "partial"
+    (partial / "encoder").mkdir(parents=True)
+    monkeypatch.setenv("DENGAR_NLP__QUALITY_MODELS_DIR", str(partial))
+    assert cli.main(["--profile", "quality", str(f)]) == 2
+    assert "lacks encoder/model.onnx" in capsys.readouterr().err
+    monkeypatch.setenv("DENGAR_NLP__PROFILE", "turbo")
+    assert cli.main([str(f)]) == 2
+    assert "turbo" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["--profile", "turbo", str(f)])
+    assert loaded == []

@@ -271,6 +271,20 @@ def test_export_of_a_fine_tuned_encoder(tmp_path: Path) -> None:
     with torch.no_grad():
         want = model.eval().encoder(*collate(onnx_enc.token_ids(texts), model.encoder.config.pad_id)).numpy()
     assert ((onnx_enc.encode(texts) * want).sum(1) > 0.98).all()
+    assert meta["levers"]["quantization"] == "dynamic int8" and meta["levers"]["fusions"] == "none"
+
+    # The levers (issue 13): fused contrib ops and static int8 on the same checkpoint.
+    calib = tmp_path / "calibration.txt"
+    lines = [*texts, "pelayanan ramah, kamar bersih", "late again. great. just great"] * 8
+    calib.write_text("\n".join(lines),
+                     encoding="utf-8")
+    lever_meta = exporter.export(ck, tmp_path / "levers", fusions=True, quantization="static",
+                                 calibration=calib)
+    parity = lever_meta["verification"]["parity_cosine"]
+    assert parity["fp32_vs_torch"]["min"] > 0.999 and parity["int8_vs_torch"]["min"] > 0.98, parity
+    assert lever_meta["levers"]["quantization"] == "static int8"
+    assert lever_meta["levers"]["fusions"].startswith("MultiHeadAttention")
+    assert lever_meta["verification"]["batch_vs_single"]["unsorted_max_abs_diff"] < 1e-5
 
     with torch.no_grad():
         model.encoder.word.weight[5] += 0.1

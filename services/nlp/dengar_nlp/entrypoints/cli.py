@@ -35,7 +35,7 @@ from typing import IO, Any
 
 from dengar_common.cliplugin import Command
 from dengar_nlp.service_layer.ports import TextAnalyzer
-from dengar_nlp.settings import default_models_dir
+from dengar_nlp.settings import REQUIRED_MODEL_FILES, default_models_dir, default_quality_models_dir
 
 logger = logging.getLogger(__name__)
 
@@ -196,8 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_positive_int, default=DEFAULT_THREADS, help="CPU threads for the models"
     )
     p.add_argument(
-        "--models-dir", type=Path, default=default_models_dir(),
-        help="model directory (built by `make models`)",
+        "--profile", choices=PROFILES, default=None,
+        help="model set, as DENGAR_NLP__PROFILE for the service: fast = the bundled models, quality = "
+        "the fine-tuned teacher (DENGAR_NLP__QUALITY_MODELS_DIR, built by `make nlp2-models`); "
+        "default: DENGAR_NLP__PROFILE, else fast",
+    )
+    p.add_argument(
+        "--models-dir", type=Path, default=None,
+        help="model directory (default: the --profile's; the bundled one is built by `make models`)",
     )
     p.add_argument("--entities-file", type=Path, default=None, help="JSON brands/products to match")
     p.add_argument(
@@ -208,6 +214,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log model loading and timings")
     return p
+
+
+PROFILES = ("fast", "quality")
+PROFILE_ENV = "DENGAR_NLP__PROFILE"
+QUALITY_DIR_ENV = "DENGAR_NLP__QUALITY_MODELS_DIR"
+
+
+def _profile(flag: str | None) -> str:
+    """``--profile``, else the service's ``DENGAR_NLP__PROFILE``, else ``fast``."""
+    value = flag or os.environ.get(PROFILE_ENV) or "fast"
+    if value not in PROFILES:
+        raise ValueError(f"{PROFILE_ENV}={value!r} is not one of {', '.join(PROFILES)}")
+    return value
+
+
+def profile_models_dir(profile: str, models_dir: Path | None) -> Path:
+    """The model folder to load: ``--models-dir`` if given, else the profile's, resolved as the service
+    resolves ``DENGAR_NLP__PROFILE`` / ``DENGAR_NLP__QUALITY_MODELS_DIR``."""
+    if models_dir is not None:
+        return models_dir
+    if profile == "quality":
+        env = os.environ.get(QUALITY_DIR_ENV)
+        return Path(env) if env else default_quality_models_dir()
+    return default_models_dir()
 
 
 def load_analyzer(models_dir: Path, *, threads: int, entities_file: Path | None) -> TextAnalyzer:
@@ -259,10 +289,25 @@ def main(argv: list[str] | None = None) -> int:
         err.write(f"dengar analyze: cannot read {args.file}: {exc.strerror or exc}\n")
         return EXIT_USAGE
     with source as stream:
-        models_dir: Path = args.models_dir
-        if not models_dir.is_dir():
-            err.write(f"dengar analyze: models directory {models_dir} does not exist (run `make models`)\n")
+        try:
+            profile = _profile(args.profile)
+        except ValueError as exc:
+            err.write(f"dengar analyze: {exc}\n")
             return EXIT_USAGE
+        models_dir = profile_models_dir(profile, args.models_dir)
+        if not models_dir.is_dir():
+            hint = (
+                "build it with `make nlp2-models` or set DENGAR_NLP__QUALITY_MODELS_DIR"
+                if profile == "quality" and args.models_dir is None
+                else "run `make models`"
+            )
+            err.write(f"dengar analyze: models directory {models_dir} does not exist ({hint})\n")
+            return EXIT_USAGE
+        if profile == "quality" and args.models_dir is None:
+            missing = [f for f in REQUIRED_MODEL_FILES if not (models_dir / f).is_file()]
+            if missing:
+                err.write(f"dengar analyze: profile 'quality': {models_dir} lacks {', '.join(missing)}\n")
+                return EXIT_USAGE
         try:
             analyzer = load_analyzer(models_dir, threads=args.threads, entities_file=args.entities_file)
         except Exception as exc:
@@ -273,8 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 "  (run `make models`, or pass --models-dir)\n"
             )
             return EXIT_USAGE
-        logger.info("model %s, batch size %d, threads %d", analyzer.model_version, args.batch_size,
-                    args.threads)
+        logger.info("profile %s (%s), model %s, batch size %d, threads %d", profile, models_dir,
+                    analyzer.model_version, args.batch_size, args.threads)
         size = _input_size(stream)
         return _run(analyzer, stream, args, size)
 
