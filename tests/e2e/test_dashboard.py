@@ -22,6 +22,7 @@ import httpx
 import pytest
 from e2e_wait import wait_counted
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from dengar_cli.demo import demo_queries, generate_demo_posts
 from dengar_cli.platform import Platform
@@ -114,7 +115,14 @@ def _settle(page: Page) -> None:
 def _login(page: Page, key: str) -> None:
     page.fill("#api-key", key)
     page.click("#use-key")
-    page.wait_for_selector("#brief li.insight")
+    try:
+        page.wait_for_selector("#brief li.insight")
+    except PlaywrightTimeout as exc:
+        # Say what the page showed instead (a panel's error, an empty brief, a read still running).
+        raise AssertionError(
+            f"no brief card after {TIMEOUT_MS} ms: brief {page.locator('#brief').inner_text()!r}, "
+            f"status {page.locator('#status').inner_text()!r}, "
+            f"busy {page.evaluate('document.body.dataset.busy')!r}") from exc
     _settle(page)
 
 
