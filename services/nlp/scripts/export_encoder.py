@@ -482,24 +482,22 @@ def _fused_layer(
         num_heads=nh,
         scale=1.0,
     )
-    ao = g.op("MatMul", [ctx, g.const(f"l{i}_ao_w", ly["ao.w"].T.copy())])
-    x = g.op(
-        "SkipLayerNormalization",
-        [ao, x, g.const(f"l{i}_aln_w", ly["aln.w"]), g.const(f"l{i}_aln_b", ly["aln.b"]),
-         g.const(f"l{i}_ao_b", ly["ao.b"])],
-        domain=MS_DOMAIN,
-        epsilon=eps,
-    )
+
+    def project_add_norm(h: str, residual: str, proj: str, ln: str) -> str:
+        """``LayerNorm_ln(residual + h @ proj.w + proj.b)``: the MatMul, then one SkipLayerNormalization."""
+        h = g.op("MatMul", [h, g.const(f"l{i}_{proj}_w", ly[f"{proj}.w"].T.copy())])
+        return g.op(
+            "SkipLayerNormalization",
+            [h, residual, g.const(f"l{i}_{ln}_w", ly[f"{ln}.w"]), g.const(f"l{i}_{ln}_b", ly[f"{ln}.b"]),
+             g.const(f"l{i}_{proj}_b", ly[f"{proj}.b"])],
+            domain=MS_DOMAIN,
+            epsilon=eps,
+        )
+
+    x = project_add_norm(ctx, x, "ao", "aln")
     mid = g.op("MatMul", [x, g.const(f"l{i}_fi_w", ly["fi.w"].T.copy())])
     mid = g.op("BiasGelu", [mid, g.const(f"l{i}_fi_b", ly["fi.b"])], domain=MS_DOMAIN)
-    fo = g.op("MatMul", [mid, g.const(f"l{i}_fo_w", ly["fo.w"].T.copy())])
-    out = g.op(
-        "SkipLayerNormalization",
-        [fo, x, g.const(f"l{i}_oln_w", ly["oln.w"]), g.const(f"l{i}_oln_b", ly["oln.b"]),
-         g.const(f"l{i}_fo_b", ly["fo.b"])],
-        domain=MS_DOMAIN,
-        epsilon=eps,
-    )
+    out = project_add_norm(mid, x, "fo", "oln")
     g.float_tensors += [o for node in g.nodes[first:] for o in node.output]
     return out
 
