@@ -17,16 +17,21 @@ What is measured:
   sentiment *train* tweets, so the accuracy data is not reused and no text repeats within a slow
   model's timed run), on 1 and 2 threads.  ``encoder`` is timed as the Analyzer calls it (one post
   per model call), ``encoder_padded`` as one length-sorted padded call per batch, for comparison.
-  The heads are timed alone, on precomputed embeddings.
+  The heads are timed alone, on precomputed embeddings.  ``analyzer`` is the full analysis as the
+  service runs it (``parallelism="posts"``: a batch in ``threads`` chunks at once, one thread per
+  encoder call); ``analyzer_ops`` as it ran before issue 13 (one analysis at a time, ``threads``
+  intra-op threads per encoder call), timed on 2+ threads only (on 1 thread the two are the same).
 * **Peak RSS** of each configuration in its own fresh process (``os.wait4`` rusage of that child), so
   no configuration inherits another's memory.  A "python floor" process (interpreter, numpy, the
   sample) shows how much of each figure is not the model.
 
 * **Side by side** (``--candidate NAME=DIR``, repeatable; ``make nlp2-models`` passes its model sets): the
   candidates' validation scores through their own Analyzer on the same splits, and their ``encoder`` /
-  ``encoder_padded`` / ``analyzer`` speed, each run right after the current files' run of the same
-  configuration; ``nlp.md`` then has the side-by-side table, the speed ratio new/old (also logged) and
-  an ablation table built from the levers each set's ``encoder/encoder.json`` records.
+  ``encoder_padded`` / ``analyzer`` / ``analyzer_ops`` speed, each run right after the current files'
+  run of the same configuration; ``nlp.md`` then has the side-by-side table, the speed ratio new/old
+  (also logged: against today's analyser, i.e. the current files run as before issue 13, and in the
+  same configuration) and an ablation table built from the levers each set's
+  ``encoder/encoder.json`` records, with the parallelism of the analysis as its first lever.
 
 Every configuration runs in a child process of this script (``--worker ...``); the parent only
 collects their JSON lines.  The machine is shared, so the load average before and after is recorded.
@@ -65,13 +70,15 @@ NUSAX_LANGS = ("english", "indonesian", "javanese", "sundanese", "minangkabau", 
                "banjarese", "buginese", "madurese", "ngaju", "toba_batak")
 NUSAX_LANGID = {"english": "en", "indonesian": "id", "javanese": "jv", "sundanese": "su"}
 HEADS = ("sentiment", "emotion", "aspects")
-MODELS = ("encoder", "encoder_padded", "langid", *HEADS, "analyzer")
+MODELS = ("encoder", "encoder_padded", "langid", *HEADS, "analyzer", "analyzer_ops")
 BASELINES = ("vader", "textblob")
 # Models that run in pure Python have no thread knob: timed once, on 1 thread.
 SINGLE_THREADED = ("vader", "textblob", "floor")
+# Only differs from ``analyzer`` on more than one thread.
+MULTI_THREADED_ONLY = ("analyzer_ops",)
 # Timed for every candidate model set too (--candidate), next to the current files' run of the same
 # configuration; the analyzer is the full analysis whose speed ratio issue 13 targets.
-CANDIDATE_MODELS = ("encoder", "encoder_padded", "analyzer")
+CANDIDATE_MODELS = ("encoder", "encoder_padded", "analyzer", "analyzer_ops")
 CURRENT = "current"
 
 
@@ -277,11 +284,11 @@ def time_batches(
     }
 
 
-def _load_analyzer(models_dir: Path, threads: int) -> Any:
+def _load_analyzer(models_dir: Path, threads: int, parallelism: str = "posts") -> Any:
     sys.path.insert(0, str(ROOT / "services" / "nlp"))
     from dengar_nlp.adapters.onnx_models import load_analyzer
 
-    return load_analyzer(models_dir, threads=threads)
+    return load_analyzer(models_dir, threads=threads, parallelism=parallelism)
 
 
 def _setup_speed(model: str, models_dir: Path, threads: int, sample: list[str],
@@ -326,8 +333,8 @@ def _setup_speed(model: str, models_dir: Path, threads: int, sample: list[str],
             return (lambda b: head(np.stack([e for e, _ in b]), [t for _, t in b])), list(
                 zip(emb, texts, strict=True))
         return (lambda b: head(np.asarray(b))), emb
-    if model == "analyzer":
-        analyzer = _load_analyzer(models_dir, threads)
+    if model in ("analyzer", "analyzer_ops"):
+        analyzer = _load_analyzer(models_dir, threads, "posts" if model == "analyzer" else "operators")
         return (lambda b: analyzer.analyze(list(b))), sample
     raise SystemExit(f"unknown model {model!r}")
 
@@ -346,7 +353,7 @@ def worker_speed(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     fn, items = _setup_speed(args.model, args.models_dir, args.threads, sample, args.emb_file)
     load_s = time.perf_counter() - t0
-    slow = args.model in ("encoder", "encoder_padded", "analyzer", "textblob")
+    slow = args.model in ("encoder", "encoder_padded", "analyzer", "analyzer_ops", "textblob")
     # Slow models run through the sample once (or until --max-seconds) and never cycle, so every
     # timed post is new and nothing could be cached between passes; fast ones cycle for a while.
     n_distinct = len(items) // BATCH
@@ -679,14 +686,27 @@ def _ratio(new: float | None, old: float | None) -> float | None:
     return round(new / old, 3) if new and old else None
 
 
+def _todays_rates(base: dict[str, dict[str, dict[str, Any]]]) -> dict[str, float | None]:
+    """Posts/s of today's analyser per thread count: the current files analysed as before issue 13
+    (``analyzer_ops``), or ``analyzer`` where that was not timed (1 thread: the same code path)."""
+    out: dict[str, float | None] = {}
+    for t, v in base.get("analyzer", {}).items():
+        ops = base.get("analyzer_ops", {}).get(t)
+        out[t] = (ops or v)["posts_per_s"]
+    return out
+
+
 def side_by_side(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One entry per model set, the current files first: levers, validation scores, speed, and the speed
-    ratio new/old (posts/s of the set / posts/s of the current files, same model and thread count)."""
+    """One entry per model set, the current files first: levers, validation scores, speed, the speed
+    ratio new/old (posts/s of the set / posts/s of the current files, same model and thread count) and
+    ``vs_today``: the set's full analysis as the service runs it against today's analyser (the current
+    files analysed as before issue 13, one analysis at a time), per thread count."""
     sets = [(CURRENT, str(report["accuracy"]["analyzer"].get("models_dir", "")), report["current_levers"],
              report["accuracy"]["analyzer"], report["speed"])]
     sets += [(name, c["models_dir"], c["levers"], c["accuracy"], c["speed"])
              for name, c in report["candidates"].items()]
     base = _speed_table(report["speed"])
+    today = _todays_rates(base)
     out = []
     for name, models_dir, levers, acc, rows in sets:
         speed = _speed_table(rows)
@@ -695,23 +715,30 @@ def side_by_side(report: dict[str, Any]) -> list[dict[str, Any]]:
                     for t, v in by_threads.items()}
             for model, by_threads in speed.items() if model in CANDIDATE_MODELS
         }
+        vs_today = {t: _ratio(v["posts_per_s"], today.get(t)) for t, v in speed.get("analyzer", {}).items()}
         out.append({"name": name, "models_dir": models_dir, "levers": levers, "scores": set_scores(acc),
-                    "speed": {m: v for m, v in speed.items() if m in CANDIDATE_MODELS}, "ratio": ratio})
+                    "speed": {m: v for m, v in speed.items() if m in CANDIDATE_MODELS}, "ratio": ratio,
+                    "vs_today": vs_today})
     return out
 
 
+def _ratio_parts(r: dict[str, float | None]) -> str:
+    return ", ".join(f"{t} thread{'s' if t != '1' else ''} {v:.2f}x" if v else f"{t} threads —"
+                     for t, v in sorted(r.items(), key=lambda kv: int(kv[0]))) or "—"
+
+
 def ratio_lines(report: dict[str, Any]) -> list[str]:
-    """The headline: the full analysis' speed ratio new/old of every candidate, per thread count."""
+    """The headline: the full analysis' speed ratio new/old of every candidate, per thread count,
+    against today's analyser and against the current files in the same configuration."""
     lines = []
     for entry in report.get("side_by_side", [])[1:]:
         r = entry["ratio"].get("analyzer") or entry["ratio"].get("encoder") or {}
         which = "analyzer" if entry["ratio"].get("analyzer") else "encoder"
-        parts = ", ".join(f"{t} thread{'s' if t != '1' else ''} {v:.2f}x" if v else f"{t} threads —"
-                          for t, v in sorted(r.items()))
         sc = entry["scores"]
-        lines.append(f"speed ratio new/old, {entry['name']} vs {CURRENT} ({which}): {parts or '—'}; "
-                     f"validation TE {_fmt(sc['tweeteval'])} SmSA {_fmt(sc['smsa'])} "
-                     f"NusaX {_fmt(sc['nusax'])} emotion {_fmt(sc['emotion'])}")
+        lines.append(f"speed ratio new/old, {entry['name']} vs today's analyser: "
+                     f"{_ratio_parts(entry.get('vs_today') or {})}; vs {CURRENT} ({which}, same "
+                     f"configuration): {_ratio_parts(r)}; validation TE {_fmt(sc['tweeteval'])} "
+                     f"SmSA {_fmt(sc['smsa'])} NusaX {_fmt(sc['nusax'])} emotion {_fmt(sc['emotion'])}")
     return lines
 
 
@@ -739,8 +766,11 @@ def comparison_markdown(report: dict[str, Any]) -> list[str]:
         + (f"**Smoke run: only the first {limit} rows of each validation set** (NusaX: per language), so "
            "the scores below are not comparable with full-split figures. " if limit else
            "Full validation splits. ")
-        + "Speed: the full analysis (`analyzer`: language, sentiment, emotion, aspects, embedding) and the "
-        "encoder alone, each set timed right after the current files in the same configuration.",
+        + "Speed: the full analysis (`analyzer`: language, sentiment, emotion, aspects, embedding, as the "
+        "service runs it, posts in parallel; `analyzer_ops`: one analysis at a time, as before issue 13) and "
+        "the encoder alone, each set timed right after the current files in the same configuration. "
+        f"*vs today* compares a set's `analyzer` with `{CURRENT}`'s `analyzer_ops` on as many threads "
+        "(today's analyser; on 1 thread the two are the same).",
         "",
         "| model set | levers | " + " | ".join(label for _, label in SCORE_COLUMNS) + " |",
         "|---|---|" + "---|" * len(SCORE_COLUMNS),
@@ -750,9 +780,9 @@ def comparison_markdown(report: dict[str, Any]) -> list[str]:
                      + " | ".join(_fmt(e["scores"][k]) for k, _ in SCORE_COLUMNS) + " |")
     lines += [
         "",
-        "| model set | model | threads | posts/s | speed ratio new/old | p50 batch ms | p99 batch ms "
-        "| peak RSS MB | others' CPU % |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model set | model | threads | posts/s | speed ratio new/old | vs today | p50 batch ms "
+        "| p99 batch ms | peak RSS MB | others' CPU % |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for model in CANDIDATE_MODELS:
         for t in threads:
@@ -761,9 +791,11 @@ def comparison_markdown(report: dict[str, Any]) -> list[str]:
                 if v is None:
                     continue
                 r = e["ratio"].get(model, {}).get(t)
+                today = e.get("vs_today", {}).get(t) if model == "analyzer" else None
                 lines.append(
                     f"| {e['name']} | {model} | {t} | {_fmt_rate(v['posts_per_s'])} | "
                     f"{'—' if r is None else f'**{r:.2f}×**' if e['name'] != CURRENT else '1.00×'} | "
+                    f"{'—' if today is None else f'{today:.2f}×'} | "
                     f"{_fmt_ms(v['p50_ms'])} | {_fmt_ms(v['p99_ms'])} | {_fmt(v['peak_rss_mb'], 0)} | "
                     f"{_fmt(v.get('others_cpu_pct'), 0)} |")
     lines += ["", *ablation_markdown(entries, threads), ""]
@@ -771,32 +803,44 @@ def comparison_markdown(report: dict[str, Any]) -> list[str]:
 
 
 def ablation_markdown(entries: Sequence[dict[str, Any]], threads: Sequence[str]) -> list[str]:
-    """Which lever gave what: each candidate against the row above it (the first against the current
-    files), in the order the candidates were given; pass them so that each adds one lever."""
+    """Which lever gave what: each row against the row above it, in the order the candidates were
+    given (pass them so that each adds one lever).  The first lever is the analysis' parallelism: when
+    ``analyzer_ops`` was timed, the first row is today's analyser (the current files, one analysis at
+    a time) and the next the current files with posts in parallel."""
     t = threads[-1] if threads else "2"
+    rows: list[dict[str, Any]] = []
+    current = entries[0]
+    ops = current["speed"].get("analyzer_ops", {}).get(t)
+    if ops:
+        rows.append({"name": f"{CURRENT}, as before issue 13", "scores": current["scores"],
+                     "levers": {"parallelism": "operators", **current["levers"]}, "rate": ops["posts_per_s"]})
+    for e in entries:
+        rows.append({"name": e["name"], "scores": e["scores"],
+                     "levers": {"parallelism": "posts", **e["levers"]},
+                     "rate": e["speed"].get("analyzer", {}).get(t, {}).get("posts_per_s")})
+    first = "today's analyser" if ops else f"`{CURRENT}`"
     lines = [
         "### Ablation: which lever gave what",
         "",
-        f"Each row against the row above it (the first against `{CURRENT}`): the levers that changed, the "
-        f"analyzer's speed ratio on {t} thread(s) against the row above and against `{CURRENT}`, and the "
-        "change of each validation score in points. Order the `--candidate`s so that each adds one lever "
+        f"Each row against the row above it: the levers that changed, the full analysis' speed on {t} "
+        f"thread(s) against the row above and against {first} (the first row), and the change of each "
+        "validation score in points. Order the `--candidate`s so that each adds one lever "
         "(e.g. teacher, 6-layer student, + sequence cap 64, + static int8, + fusions).",
         "",
-        f"| model set | lever(s) changed | speed vs row above ({t} thr) | speed vs {CURRENT} | "
+        f"| model set | lever(s) changed | speed vs row above ({t} thr) | speed vs {first} | "
         + " | ".join(f"Δ {label}" for _, label in SCORE_COLUMNS) + " |",
         "|---|---|---|---|" + "---|" * len(SCORE_COLUMNS),
     ]
-    for prev, e in itertools.pairwise(entries):
+    base = rows[0]["rate"]
+    for prev, e in itertools.pairwise(rows):
         changed = [f"{k}: {prev['levers'].get(k)} → {v}" for k, v in e["levers"].items()
                    if prev["levers"].get(k) != v]
-        now = e["speed"].get("analyzer", {}).get(t, {}).get("posts_per_s")
-        before = prev["speed"].get("analyzer", {}).get(t, {}).get("posts_per_s")
-        vs_prev = _ratio(now, before)
-        vs_cur = e["ratio"].get("analyzer", {}).get(t)
+        vs_prev = _ratio(e["rate"], prev["rate"])
+        vs_first = _ratio(e["rate"], base)
         lines.append(
             f"| {e['name']} | {'; '.join(changed) or '(none: retrained heads only)'} | "
             f"{'—' if vs_prev is None else f'{vs_prev:.2f}×'} | "
-            f"{'—' if vs_cur is None else f'{vs_cur:.2f}×'} | "
+            f"{'—' if vs_first is None else f'{vs_first:.2f}×'} | "
             + " | ".join(_delta(e["scores"][k], prev["scores"][k]) for k, _ in SCORE_COLUMNS) + " |")
     return lines
 
@@ -936,6 +980,8 @@ def validation_cell(model: str, acc: dict[str, Any]) -> str:
         return " · ".join(f"{k} F1 {v['detection_micro_f1']:.3f}" for k, v in asp.items()) or "—"
     if model == "analyzer":
         return "all of the above"
+    if model == "analyzer_ops":
+        return "as analyzer"
     return "—"
 
 
@@ -1038,7 +1084,10 @@ def main(argv: list[str] | None = None) -> int:
                        "--emb-file", str(emb_file)], "embedding the head sample")
         floor = run_child([*me, *common, *knobs, "--worker", "speed", "--model", "floor"], "python floor")
         for model in wanted:
-            for threads in ([1] if model in SINGLE_THREADED else args.threads_list):
+            threads_list = ([1] if model in SINGLE_THREADED else
+                            [t for t in args.threads_list if t > 1] if model in MULTI_THREADED_ONLY else
+                            args.threads_list)
+            for threads in threads_list:
                 cmd = [*me, *common, *knobs, "--worker", "speed", "--model", model, "--threads", str(threads)]
                 if model in HEADS:
                     cmd += ["--emb-file", str(emb_file)]

@@ -26,7 +26,7 @@ def load_analyzer(config: NlpConfig) -> TextAnalyzer:
 
     logger.info("loading the %s model set from %s", config.profile, config.active_models_dir)
     return load(config.active_models_dir, threads=config.threads, entities_file=config.entities_file,
-                spin_wait=config.spin_wait)
+                spin_wait=config.spin_wait, parallelism=config.parallelism)
 
 
 def telemetry_resource(settings: NlpSettings) -> dict[str, str]:
@@ -45,7 +45,7 @@ def telemetry_resource(settings: NlpSettings) -> dict[str, str]:
 async def start(app: ServiceApp, settings: NlpSettings, *, analyzer: TextAnalyzer | None = None) -> None:
     """Start the gRPC API and the JetStream consumer sharing one analyzer (``analyzer`` for tests)."""
     cfg = settings.nlp
-    # One analysis at a time: onnxruntime already uses `threads` cores per call.
+    # One analysis at a time: the analyzer itself spreads a batch over `threads` cores.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analyze")
 
     async def shutdown_executor() -> None:

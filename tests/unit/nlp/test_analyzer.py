@@ -158,6 +158,39 @@ def test_batch_equals_single(analyzer: Analyzer) -> None:
         np.testing.assert_array_equal(single.embedding, b.embedding)
 
 
+def _same(a: list[Analysis], b: list[Analysis]) -> None:
+    assert a == b
+    for x, y in zip(a, b, strict=True):
+        assert x.embedding is not None and y.embedding is not None
+        np.testing.assert_array_equal(x.embedding, y.embedding)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_posts_in_parallel_give_the_results_of_one_analysis_at_a_time(threads: int) -> None:
+    # The default (parallelism="posts") splits a batch over `threads` chunks analysed at once; it must
+    # not change any post's result against the pre-issue-13 path, whatever the chunk boundaries.
+    batch = [*TEXTS, "", *TEXTS[::-1], "ok"]
+    serial = load_analyzer(MODELS, threads=2, parallelism="operators")
+    parallel = load_analyzer(MODELS, threads=threads)
+    assert (serial.workers, parallel.workers) == (1, threads)
+    try:
+        _same(parallel.analyze(batch, include_embedding=True), serial.analyze(batch, include_embedding=True))
+        # Fewer posts than workers, and a worker pool that was closed and starts again.
+        parallel.close()
+        _same(parallel.analyze(TEXTS[:1], include_embedding=True),
+              serial.analyze(TEXTS[:1], include_embedding=True))
+        _same(parallel.analyze(batch, include_embedding=True), serial.analyze(batch, include_embedding=True))
+    finally:
+        parallel.close()
+
+
+def test_parallelism_and_workers_are_checked() -> None:
+    with pytest.raises(ValueError, match="parallelism"):
+        load_analyzer(MODELS, parallelism="cores")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="workers"):
+        Analyzer(encoder=None, language_identifier=None, heads={}, workers=0)  # type: ignore[arg-type]
+
+
 def test_embedding_only_when_asked(analyzer: Analyzer) -> None:
     (a,) = analyzer.analyze(["hello world"])
     assert a.embedding is None

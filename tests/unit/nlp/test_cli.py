@@ -374,3 +374,22 @@ def test_profile_quality_without_its_set_is_a_usage_error(
     with pytest.raises(SystemExit):
         cli.main(["--profile", "turbo", str(f)])
     assert loaded == []
+
+
+def test_parallelism_flag_reaches_the_loader(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[object] = []
+
+    def load(models_dir: Path, **kwargs: object) -> FakeAnalyzer:
+        seen.append(kwargs["parallelism"])
+        return FakeAnalyzer()
+
+    monkeypatch.setattr(cli, "load_analyzer", load)
+    f = tmp_path / "posts.txt"
+    f.write_text("hello\n")
+    assert cli.main([str(f)]) == 0
+    assert cli.main(["--parallelism", "operators", str(f)]) == 0
+    assert seen == ["posts", "operators"]
+    with pytest.raises(SystemExit):
+        cli.main(["--parallelism", "cores", str(f)])

@@ -105,3 +105,19 @@ def test_encoder_threads_do_not_spin_unless_told(monkeypatch: pytest.MonkeyPatch
     assert NlpSettings().nlp.spin_wait is False
     monkeypatch.setenv("DENGAR_NLP__SPIN_WAIT", "true")
     assert NlpSettings().nlp.spin_wait is True
+
+
+def test_parallelism_is_posts_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dengar_nlp.adapters import onnx_models
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(onnx_models, "load_analyzer", lambda _dir, **kw: seen.update(kw))
+    monkeypatch.delenv("DENGAR_NLP__PARALLELISM", raising=False)
+    bootstrap.load_analyzer(NlpSettings().nlp)
+    assert seen["parallelism"] == "posts"
+    monkeypatch.setenv("DENGAR_NLP__PARALLELISM", "operators")
+    bootstrap.load_analyzer(NlpSettings().nlp)
+    assert seen["parallelism"] == "operators"
+    monkeypatch.setenv("DENGAR_NLP__PARALLELISM", "cores")
+    with pytest.raises(ValueError, match="parallelism"):
+        NlpSettings()

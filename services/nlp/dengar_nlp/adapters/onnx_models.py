@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Literal, get_args
 
 from dengar_nlp.adapters.encoder import OnnxEncoder
 from dengar_nlp.adapters.heads_onnx import OnnxHead
@@ -23,6 +24,9 @@ HEADS_DIR = "heads"
 ENCODER_DIR = "encoder"
 LANGID_DIR = "langid"
 
+Parallelism = Literal["posts", "operators"]
+PARALLELISMS: tuple[str, ...] = get_args(Parallelism)
+
 
 def load_entities(path: Path) -> list[EntitySpec]:
     """Entity specs from a JSON file: a list of ``{id, kind, name, aliases}``."""
@@ -36,10 +40,15 @@ def load_analyzer(
     entities_file: Path | None = None,
     encoder_batch_size: int = 1,
     spin_wait: bool = True,
+    parallelism: Parallelism = "posts",
 ) -> Analyzer:
     """Load every model under ``models_dir`` (``encoder/``, ``langid/``, ``heads/``) once.
 
-    ``threads`` is the encoder's intra-op thread count (the small models use one thread).
+    ``threads`` is how many cores an analysis uses, and ``parallelism`` how: ``posts`` analyses
+    ``threads`` chunks of a batch at once, each post's encoder call on one thread (faster on short
+    posts, where one call is too small to split well: issue 13); ``operators`` analyses a batch at a
+    time with ``threads`` intra-op threads in each encoder call (the behaviour before issue 13).  The
+    results are the same either way; the small models always use one thread.
     ``encoder_batch_size`` > 1 pads posts into batches (faster encoder on an idle machine, more
     memory), but a post's scores then move (~1e-3) with the other posts in its batch; 1 keeps
     every post's result independent of its batch. ``spin_wait=False`` lets the encoder's idle
@@ -48,15 +57,20 @@ def load_analyzer(
     models_dir = Path(models_dir)
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    encoder = OnnxEncoder(models_dir / ENCODER_DIR, threads=threads, spin_wait=spin_wait)
+    if parallelism not in PARALLELISMS:
+        raise ValueError(f"parallelism must be one of {PARALLELISMS}, got {parallelism!r}")
+    by_posts = parallelism == "posts"
+    encoder = OnnxEncoder(models_dir / ENCODER_DIR, threads=1 if by_posts else threads,
+                          spin_wait=spin_wait)
     langid = load_language_identifier(models_dir / LANGID_DIR, threads=1)
     heads = {name: OnnxHead(models_dir / HEADS_DIR / f"{name}.onnx", threads=1) for name in HEAD_NAMES}
     matcher = EntityMatcher(load_entities(entities_file)) if entities_file is not None else None
     version = models_version(models_dir, {name: head.sha256 for name, head in heads.items()})
-    logger.info("analyzer %s loaded from %s (threads %d, %d entity aliases)", version, models_dir,
-                threads, matcher.alias_count if matcher else 0)
+    logger.info("analyzer %s loaded from %s (threads %d, parallel %s, %d entity aliases)", version,
+                models_dir, threads, parallelism, matcher.alias_count if matcher else 0)
     return Analyzer(encoder=encoder, language_identifier=langid, heads=heads, entity_matcher=matcher,
-                    model_version=version, encoder_batch_size=encoder_batch_size)
+                    model_version=version, encoder_batch_size=encoder_batch_size,
+                    workers=threads if by_posts else 1)
 
 
 def models_version(models_dir: Path, head_digests: dict[str, str] | None = None) -> str:

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from dengar_common.cliplugin import Command
 from dengar_nlp.service_layer.ports import TextAnalyzer
@@ -196,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_positive_int, default=DEFAULT_THREADS, help="CPU threads for the models"
     )
     p.add_argument(
+        "--parallelism", choices=("posts", "operators"), default="posts",
+        help="how the threads are used, as DENGAR_NLP__PARALLELISM for the service: posts = that many "
+        "posts at once, one thread each (default; faster on short posts); operators = one post at a "
+        "time, its model call split over the threads. Same results",
+    )
+    p.add_argument(
         "--profile", choices=PROFILES, default=None,
         help="model set, as DENGAR_NLP__PROFILE for the service: fast = the bundled models, quality = "
         "the fine-tuned teacher (DENGAR_NLP__QUALITY_MODELS_DIR, built by `make nlp2-models`); "
@@ -240,12 +246,13 @@ def profile_models_dir(profile: str, models_dir: Path | None) -> Path:
     return default_models_dir()
 
 
-def load_analyzer(models_dir: Path, *, threads: int, entities_file: Path | None) -> TextAnalyzer:
+def load_analyzer(models_dir: Path, *, threads: int, entities_file: Path | None,
+                  parallelism: Literal["posts", "operators"] = "posts") -> TextAnalyzer:
     """The real analyzer; a seam so tests can swap in a fake."""
     # Imported here: onnxruntime and the models cost seconds, and `--help` should not pay for them.
     from dengar_nlp.adapters.onnx_models import load_analyzer as load_onnx
 
-    return load_onnx(models_dir, threads=threads, entities_file=entities_file)
+    return load_onnx(models_dir, threads=threads, entities_file=entities_file, parallelism=parallelism)
 
 
 def _input_size(stream: IO[bytes]) -> int | None:
@@ -309,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                 err.write(f"dengar analyze: profile 'quality': {models_dir} lacks {', '.join(missing)}\n")
                 return EXIT_USAGE
         try:
-            analyzer = load_analyzer(models_dir, threads=args.threads, entities_file=args.entities_file)
+            analyzer = load_analyzer(models_dir, threads=args.threads, entities_file=args.entities_file,
+                                     parallelism=args.parallelism)
         except Exception as exc:
             # Any failure here (missing file, corrupt ONNX, bad JSON) means the directory is unusable.
             logger.debug("model loading failed", exc_info=True)
@@ -318,8 +326,8 @@ def main(argv: list[str] | None = None) -> int:
                 "  (run `make models`, or pass --models-dir)\n"
             )
             return EXIT_USAGE
-        logger.info("profile %s (%s), model %s, batch size %d, threads %d", profile, models_dir,
-                    analyzer.model_version, args.batch_size, args.threads)
+        logger.info("profile %s (%s), model %s, batch size %d, threads %d (%s)", profile, models_dir,
+                    analyzer.model_version, args.batch_size, args.threads, args.parallelism)
         size = _input_size(stream)
         return _run(analyzer, stream, args, size)
 
