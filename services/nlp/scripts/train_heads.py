@@ -103,10 +103,12 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         pass
     np.random.seed(SEED)
-    enc = OnnxEncoder(args.encoder, threads=args.threads)
+    # One onnxruntime thread per call, `threads` posts at once: faster than splitting each short post
+    # over the threads, with the same vectors.
+    enc = OnnxEncoder(args.encoder, threads=1)
     # The cache is keyed by the encoder's version (name + model hash) and sequence cap, so several
     # encoders share one cache folder without mixing their vectors.
-    cache = EmbeddingCache(args.cache, enc)
+    cache = EmbeddingCache(args.cache, enc, workers=args.threads)
     limits = Limits(train=args.train_limit, val=args.val_limit)
     if limits.active:
         logging.getLogger(__name__).warning(

@@ -19,7 +19,7 @@ import build_models  # noqa: E402
 import build_nlp2  # noqa: E402
 import train_heads  # noqa: E402
 from training import FIXTURE  # noqa: E402
-from training.data import AbsaRow, Rows, cap_absa, cap_rows  # noqa: E402
+from training.data import AbsaRow, EmbeddingCache, Rows, cap_absa, cap_rows  # noqa: E402
 
 # --- train_heads.py --encoder ---------------------------------------------------------------------------
 
@@ -181,3 +181,19 @@ def test_missing_checkpoint_stops_before_any_step(tmp_path: Path, capsys: pytest
     assert code == 2
     assert "no checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_embedding_cache_encodes_in_parallel_to_the_same_vectors(tmp_path: Path) -> None:
+    from dengar_nlp.adapters.encoder import OnnxEncoder
+
+    encoder = OnnxEncoder(ROOT / "services" / "nlp" / "models" / "encoder", threads=1)
+    texts = [f"post {i}: the courier was {'late' if i % 2 else 'early'} again 😅" for i in range(7)]
+    serial = EmbeddingCache(tmp_path / "a", encoder).embed(texts)
+    parallel_cache = EmbeddingCache(tmp_path / "b", encoder, workers=3)
+    parallel = parallel_cache.embed(texts, chunk=4)  # chunks of 4 and 3 over 3 workers
+    np.testing.assert_array_equal(parallel, serial)
+    np.testing.assert_array_equal(serial, encoder.encode(texts, batch_size=1))
+    # Read back from its shards by a new cache: nothing is encoded again.
+    again = EmbeddingCache(tmp_path / "b", encoder, workers=3)
+    assert len(again._index) == len(texts)
+    np.testing.assert_array_equal(again.embed(texts), serial)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -286,15 +288,18 @@ class EmbeddingCache:
     Texts are encoded one at a time, exactly as the Analyzer does: the int8 encoder quantises
     activations per tensor, so an embedding computed inside a padded batch depends on its batch
     mates.  Encoding alone makes every embedding (and so the training run) reproducible from scratch
-    and leaves no train/serve skew.
+    and leaves no train/serve skew.  ``workers`` encode that many slices of a chunk at once (give the
+    encoder one thread then, as the service's ``parallelism="posts"`` does): a single short post is
+    too small a call to split over threads, and the embeddings do not depend on the thread count.
     """
 
-    def __init__(self, root: Path, encoder: OnnxEncoder, prefix: str = "query: ") -> None:
+    def __init__(self, root: Path, encoder: OnnxEncoder, prefix: str = "query: ", workers: int = 1) -> None:
         ident = f"{encoder.model_version}|{prefix}|{encoder.max_length}|bs1"
         self.dir = root / hashlib.sha256(ident.encode()).hexdigest()[:12]
         self.dir.mkdir(parents=True, exist_ok=True)
         self.encoder = encoder
         self.prefix = prefix
+        self.workers = max(1, workers)
         self._index: dict[bytes, np.ndarray] = {}
         for shard in sorted(self.dir.glob("shard-*.npz")):
             with np.load(shard) as z:
@@ -314,7 +319,7 @@ class EmbeddingCache:
         todo = list(missing.items())
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
-            emb = self.encoder.encode([t for _, t in part], prefix=self.prefix, batch_size=1)
+            emb = self._encode([t for _, t in part])
             key_arr = np.frombuffer(b"".join(k for k, _ in part), dtype=np.uint8).reshape(len(part), 20)
             name = hashlib.sha1(key_arr.tobytes()).hexdigest()[:16]
             np.savez(self.dir / f"shard-{name}.npz", keys=key_arr, emb=emb)
@@ -324,6 +329,18 @@ class EmbeddingCache:
         if not keys:
             return np.zeros((0, self.encoder.dim), dtype=np.float32)
         return np.stack([self._index[k] for k in keys]).astype(np.float32)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        n = len(texts)
+        k = min(self.workers, n)
+        if k <= 1:
+            return self.encoder.encode(texts, prefix=self.prefix, batch_size=1)
+        bounds = [round(i * n / k) for i in range(k + 1)]
+        with ThreadPoolExecutor(max_workers=k) as pool:
+            parts = pool.map(lambda ab: self.encoder.encode(texts[ab[0]:ab[1]], prefix=self.prefix,
+                                                            batch_size=1),
+                             itertools.pairwise(bounds))
+            return np.concatenate(list(parts))
 
 
 # --- sentiment -----------------------------------------------------------------------------------
