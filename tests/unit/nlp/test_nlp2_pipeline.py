@@ -197,3 +197,30 @@ def test_embedding_cache_encodes_in_parallel_to_the_same_vectors(tmp_path: Path)
     again = EmbeddingCache(tmp_path / "b", encoder, workers=3)
     assert len(again._index) == len(texts)
     np.testing.assert_array_equal(again.embed(texts), serial)
+
+
+# --- make models keeps a committed fine-tuned encoder ----------------------------------------------------
+
+
+def test_make_models_keeps_a_fine_tuned_encoder(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "models"
+
+    def names(frozen_encoder: bool = False) -> list[str]:
+        steps = build_models.steps_to_run(list(build_models.STEP_NAMES), out, frozen_encoder=frozen_encoder)
+        return [s.name for s in steps]
+
+    assert names() == ["encoder", "langid", "heads"]  # nothing there yet
+    (out / "encoder").mkdir(parents=True)
+    shutil.copy(MODELS / "encoder" / "encoder.json", out / "encoder" / "encoder.json")
+    assert build_models.finetuned_encoder(out) is None  # the bundled frozen export
+    assert names() == ["encoder", "langid", "heads"]
+    meta = json.loads((out / "encoder" / "encoder.json").read_text(encoding="utf-8"))
+    meta["finetune"] = {"layers": 4, "meta": {"teacher": "t.pt"}}
+    meta["levers"] = {"weights": "distilled"}
+    (out / "encoder" / "encoder.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert build_models.finetuned_encoder(out) == "distilled 4-layer encoder"
+    assert names() == ["langid", "heads"]
+    assert names(frozen_encoder=True) == ["encoder", "langid", "heads"]
+    assert build_models.parse_args(["--data", "d", "--frozen-encoder"]).frozen_encoder
