@@ -186,9 +186,9 @@ def test_posts_in_parallel_give_the_results_of_one_analysis_at_a_time(threads: i
 
 def test_parallelism_and_workers_are_checked() -> None:
     with pytest.raises(ValueError, match="parallelism"):
-        load_analyzer(MODELS, parallelism="cores")  # type: ignore[arg-type]
+        load_analyzer(MODELS, parallelism="cores")  # type: ignore[arg-type]  # a bad value on purpose
     with pytest.raises(ValueError, match="workers"):
-        Analyzer(encoder=None, language_identifier=None, heads={}, workers=0)  # type: ignore[arg-type]
+        Analyzer(encoder=None, language_identifier=None, heads={}, workers=0)  # type: ignore[arg-type]  # no models: fails first
 
 
 def test_embedding_only_when_asked(analyzer: Analyzer) -> None:
