@@ -34,3 +34,18 @@ def wait_counted(c: httpx.Client, start: datetime, end: datetime, expected: int,
         if now - last_change > stall_s or now - began > cap_s:
             return total
         time.sleep(1.0)
+
+
+def wait_backfills_done(c: httpx.Client, *, cap_s: float = 300.0) -> dict[str, str]:
+    """Each listening query's backfill state once none is pending or running (or when ``cap_s`` ran
+    out; the caller asserts on it).  A new query re-tags the tenant's stored mentions in the
+    background; a test that means to read a settled tenant waits for that first."""
+    began = time.monotonic()
+    while True:
+        r = c.get("/v1/queries")
+        assert r.status_code == 200, r.text
+        states = {q["id"]: (q.get("backfill") or {}).get("state", "none") for q in r.json()["data"]}
+        if not any(s in ("pending", "running") for s in states.values()) or \
+                time.monotonic() - began > cap_s:
+            return states
+        time.sleep(0.5)
