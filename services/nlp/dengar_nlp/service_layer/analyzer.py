@@ -65,6 +65,14 @@ from dengar_nlp.service_layer.ports import (
 )
 
 
+def even_chunks(n: int, parts: int) -> list[tuple[int, int]]:
+    """``[start, end)`` of at most ``parts`` contiguous, near-equal slices of ``range(n)`` (none empty;
+    one ``(0, 0)`` for ``n == 0``)."""
+    k = max(1, min(parts, n))
+    bounds = [round(i * n / k) for i in range(k + 1)]
+    return list(itertools.pairwise(bounds))
+
+
 @dataclass(frozen=True, slots=True)
 class _Post:
     index: int
@@ -135,7 +143,7 @@ class Analyzer:
         texts = list(texts)
         if not texts:
             return []
-        chunks = self._chunks(len(texts))
+        chunks = even_chunks(len(texts), self.workers)
         if len(chunks) == 1:
             return self._analyze(texts, include_embedding)
         pool = self._executor()
@@ -155,11 +163,6 @@ class Analyzer:
             pool.shutdown(wait=True)
 
     # --- internals ---------------------------------------------------------------------------
-
-    def _chunks(self, n: int) -> list[tuple[int, int]]:
-        k = min(self.workers, n)
-        bounds = [round(i * n / k) for i in range(k + 1)]
-        return list(itertools.pairwise(bounds))
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import itertools
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -19,6 +18,7 @@ import numpy as np
 from dengar_nlp.adapters.encoder import OnnxEncoder
 from dengar_nlp.domain.neardup import MinHasher
 from dengar_nlp.domain.text import prepare_text
+from dengar_nlp.service_layer.analyzer import even_chunks
 
 from . import DUP_JACCARD, NUSAX_LANGS, SEED
 
@@ -331,15 +331,12 @@ class EmbeddingCache:
         return np.stack([self._index[k] for k in keys]).astype(np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        n = len(texts)
-        k = min(self.workers, n)
-        if k <= 1:
+        chunks = even_chunks(len(texts), self.workers)
+        if len(chunks) == 1:
             return self.encoder.encode(texts, prefix=self.prefix, batch_size=1)
-        bounds = [round(i * n / k) for i in range(k + 1)]
-        with ThreadPoolExecutor(max_workers=k) as pool:
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
             parts = pool.map(lambda ab: self.encoder.encode(texts[ab[0]:ab[1]], prefix=self.prefix,
-                                                            batch_size=1),
-                             itertools.pairwise(bounds))
+                                                            batch_size=1), chunks)
             return np.concatenate(list(parts))
 
 
