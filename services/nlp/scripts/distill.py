@@ -34,7 +34,9 @@ DISTILL_WEIGHTS = {**{k: round(v * 0.85, 4) for k, v in DEFAULT_WEIGHTS.items()}
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_training_args(p, out_help="run folder of the student (outside the repository); reused to resume")
-    p.add_argument("--teacher", type=Path, required=True, help="the fine-tune's best.pt")
+    p.add_argument("--teacher", type=Path, required=True,
+                   help="the fine-tune's best.pt, or an encoder folder that export_finetuned.py wrote "
+                        "(e.g. a committed models/encoder): its int8 weights, dequantised, and its heads")
     p.add_argument("--student-layers", type=int, default=6, help="teacher layers the student keeps")
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--alpha", type=float, default=0.3, help="share of the gold-label loss on labelled rows")
@@ -50,15 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("torch") is None:
         sys.stderr.write("distill: torch is missing: install the extra (make finetune does it)\n")
         return 2
-    if not args.teacher.is_file():
+    if not (args.teacher.is_file() or (args.teacher / "encoder.json").is_file()):
         sys.stderr.write(f"distill: no teacher at {args.teacher}: run make finetune first\n")
         return 2
     tokenize = setup(args, "distill")
     from finetuning.distill import DistillConfig, Distiller, even_layers, load_unlabelled_airline
-    from finetuning.model import load_checkpoint_model, student_from
+    from finetuning.model import load_teacher, student_from
 
     t0 = time.perf_counter()
-    teacher = load_checkpoint_model(args.teacher)
+    teacher = load_teacher(args.teacher)
     layers = even_layers(teacher.encoder.config.layers, args.student_layers)
     student = student_from(teacher, layers)
     train = load_train(args.data, seed=args.seed)

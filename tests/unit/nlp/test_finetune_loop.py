@@ -273,6 +273,27 @@ def test_export_of_a_fine_tuned_encoder(tmp_path: Path) -> None:
     assert ((onnx_enc.encode(texts) * want).sum(1) > 0.98).all()
     assert meta["levers"]["quantization"] == "dynamic int8" and meta["levers"]["fusions"] == "none"
 
+    # The export reads back as a torch model (distill.py's teacher where best.pt is gone): same heads,
+    # layers within int8 rounding of the fine-tuned ones.
+    from finetuning.model import load_exported_model, load_teacher
+
+    back = load_exported_model(tmp_path / "encoder").eval()
+    for name in ("sentiment", "emotion", "aspects"):
+        assert torch.equal(back.heads[name].weight, model.heads[name].weight)
+    ids, mask = collate(onnx_enc.token_ids(texts), model.encoder.config.pad_id)
+    with torch.no_grad():
+        got = back.encoder(ids, mask)
+        assert ((got.numpy() * want).sum(1) > 0.99).all()
+        want_logits = model.logits(torch.from_numpy(want), "sentiment")
+        assert torch.allclose(back.logits(got, "sentiment"), want_logits, atol=0.2)
+    q_back = back.encoder.layers[1].q.weight
+    assert torch.allclose(q_back, model.encoder.layers[1].q.weight, atol=2e-2)
+    assert not torch.equal(q_back, model.encoder.layers[1].q.weight)  # really read from the int8 graph
+    assert isinstance(load_teacher(ck), MultiTaskModel) and isinstance(load_teacher(tmp_path / "encoder"),
+                                                                        MultiTaskModel)
+    with pytest.raises(ValueError, match="not a fine-tuned export"):
+        load_exported_model(ROOT / "services" / "nlp" / "models" / "encoder")
+
     # The levers (issue 13): fused contrib ops and static int8 on the same checkpoint.
     calib = tmp_path / "calibration.txt"
     lines = [*texts, "pelayanan ramah, kamar bersih", "late again. great. just great"] * 8
@@ -285,6 +306,9 @@ def test_export_of_a_fine_tuned_encoder(tmp_path: Path) -> None:
     assert lever_meta["levers"]["quantization"] == "static int8"
     assert lever_meta["levers"]["fusions"].startswith("MultiHeadAttention")
     assert lever_meta["verification"]["batch_vs_single"]["unsorted_max_abs_diff"] < 1e-5
+    with torch.no_grad():  # the fused graph keeps the same weights under the same names
+        fused_back = load_exported_model(tmp_path / "levers").eval().encoder(ids, mask).numpy()
+    assert ((fused_back * want).sum(1) > 0.99).all()
 
     with torch.no_grad():
         model.encoder.word.weight[5] += 0.1

