@@ -224,3 +224,66 @@ def test_make_models_keeps_a_fine_tuned_encoder(tmp_path: Path) -> None:
     assert names() == ["langid", "heads"]
     assert names(frozen_encoder=True) == ["encoder", "langid", "heads"]
     assert build_models.parse_args(["--data", "d", "--frozen-encoder"]).frozen_encoder
+
+
+# --- promote_models.py ------------------------------------------------------------------------------------
+
+
+def _built_set(tmp_path: Path) -> Path:
+    """A set laid out as build_nlp2.py writes it (the bundled files, with their parity fixture)."""
+    src = tmp_path / "built" / "teacher"
+    shutil.copytree(MODELS / "encoder", src / "encoder")
+    shutil.copytree(MODELS / "langid", src / "langid")
+    _bundled_heads_with_fixture(src)
+    return src
+
+
+def _bundled_copy(tmp_path: Path) -> tuple[Path, Path]:
+    bundled = tmp_path / "bundled"
+    shutil.copytree(MODELS, bundled)
+    fixture = tmp_path / "fixtures" / "heads_parity.npz"
+    fixture.parent.mkdir()
+    fixture.write_bytes(b"old")
+    return bundled, fixture
+
+
+def test_promote_copies_encoder_heads_and_the_parity_fixture(tmp_path: Path) -> None:
+    import promote_models
+
+    src = _built_set(tmp_path)
+    (src / "encoder" / "encoder.json").write_text('{"name": "promoted"}\n', encoding="utf-8")
+    bundled, fixture = _bundled_copy(tmp_path)
+    (bundled / "heads" / "emotion.onnx").write_bytes(b"stale")
+    written = promote_models.promote(src, "bundled", bundled=bundled, fixture=fixture)
+    assert (bundled / "encoder" / "encoder.json").read_text(encoding="utf-8") == '{"name": "promoted"}\n'
+    emotion = (MODELS / "heads" / "emotion.onnx").read_bytes()
+    assert (bundled / "heads" / "emotion.onnx").read_bytes() == emotion
+    assert fixture.read_bytes() == FIXTURE.read_bytes()
+    assert not (bundled / "heads" / "heads_parity.npz").exists()  # the fixture lives with the tests
+    assert fixture in written and len(written) == 3 + 6 + 1 + 1  # encoder, heads, METRICS.md, fixture
+
+    quality = tmp_path / "quality"
+    promote_models.promote(src, "quality", quality=quality)
+    assert sorted(p.relative_to(quality).as_posix() for p in quality.rglob("*") if p.is_file()) == sorted(
+        p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file() and p.name != "heads_parity.npz")
+
+
+def test_promote_refuses_an_incomplete_or_mismatched_set_and_writes_nothing(tmp_path: Path) -> None:
+    import promote_models
+
+    src = _built_set(tmp_path)
+    bundled, fixture = _bundled_copy(tmp_path)
+    before = {p: p.read_bytes() for p in bundled.rglob("*") if p.is_file()}
+    (src / "heads" / "aspects.json").unlink()
+    with pytest.raises(build_nlp2.BuildError, match=r"missing heads/aspects\.json"):
+        promote_models.promote(src, "bundled", bundled=bundled, fixture=fixture)
+    shutil.copyfile(MODELS / "heads" / "aspects.json", src / "heads" / "aspects.json")
+    with np.load(src / "heads" / "heads_parity.npz") as z:
+        fx = {k: z[k] for k in z.files}
+    fx["emotion_probs"] = fx["emotion_probs"][:, ::-1].copy()
+    np.savez(src / "heads" / "heads_parity.npz", **fx)
+    with pytest.raises(build_nlp2.BuildError, match="emotion"):
+        promote_models.promote(src, "bundled", bundled=bundled, fixture=fixture)
+    assert {p: p.read_bytes() for p in bundled.rglob("*") if p.is_file()} == before
+    assert fixture.read_bytes() == b"old"
+    assert promote_models.main([str(tmp_path / "nowhere")]) == 2

@@ -1,0 +1,103 @@
+"""Promote a model set that ``make nlp2-models`` built to the bundled models or the ``quality`` set.
+
+    .venv/bin/python services/nlp/scripts/promote_models.py ../nlp2-runs/models/teacher
+    .venv/bin/python services/nlp/scripts/promote_models.py ../nlp2-runs/models/teacher --to quality
+
+``--to bundled`` (the default) copies the set's encoder and heads over ``services/nlp/models`` (language
+id is the bundled one in every set and stays) and its heads' parity fixture over
+``tests/unit/nlp/fixtures/heads_parity.npz``, which ``test_heads_parity.py`` reads. ``--to quality``
+copies the whole set to the ``quality`` profile's default folder (``services/nlp/models-quality``).
+
+Before anything is copied the set must be complete and its ONNX heads must match their training-time
+models on the parity fixture (``build_nlp2.check_heads_parity``), so a half-built set is never
+promoted.  What stays to do by hand is printed: the model card and the code-mixed minimums.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parent
+REPO = SCRIPTS.parents[2]
+BUNDLED = SCRIPTS.parent / "models"
+QUALITY = SCRIPTS.parent / "models-quality"
+PARITY_FIXTURE = REPO / "tests" / "unit" / "nlp" / "fixtures" / "heads_parity.npz"
+ENCODER_FILES = ("model.onnx", "tokenizer.json", "encoder.json")
+HEAD_FILES = tuple(f"{h}.{ext}" for h in ("sentiment", "emotion", "aspects") for ext in ("onnx", "json"))
+PARITY = "heads_parity.npz"
+METRICS = "METRICS.md"
+
+sys.path.insert(0, str(SCRIPTS))
+
+from build_models import BuildError  # noqa: E402
+
+logger = logging.getLogger("promote_models")
+
+
+def check_set(src: Path) -> None:
+    """A complete set whose heads pass the parity check, or :class:`BuildError`."""
+    from build_nlp2 import check_heads_parity
+
+    missing = [f"encoder/{n}" for n in ENCODER_FILES if not (src / "encoder" / n).is_file()]
+    missing += [f"heads/{n}" for n in (*HEAD_FILES, PARITY) if not (src / "heads" / n).is_file()]
+    missing += ["langid/langid.onnx"] if not (src / "langid" / "langid.onnx").is_file() else []
+    if missing:
+        raise BuildError(f"{src} is not a complete model set: missing {', '.join(missing)}", code=2)
+    check_heads_parity(src / "heads")
+
+
+def promote(src: Path, to: str, *, bundled: Path = BUNDLED, quality: Path = QUALITY,
+            fixture: Path = PARITY_FIXTURE) -> list[Path]:
+    """Copy the set; returns the files written."""
+    check_set(src)
+    written: list[Path] = []
+
+    def copy(a: Path, b: Path) -> None:
+        b.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(a, b)
+        written.append(b)
+
+    if to == "quality":
+        for part in ("encoder", "heads", "langid"):
+            for f in sorted((src / part).iterdir()):
+                if f.is_file() and f.name != PARITY:
+                    copy(f, quality / part / f.name)
+        return written
+    if not filecmp.cmp(src / "langid" / "langid.onnx", bundled / "langid" / "langid.onnx", shallow=False):
+        raise BuildError(f"{src}/langid differs from the bundled language id; sets built by "
+                         "build_nlp2.py copy it, so this set is not one of them", code=2)
+    for n in ENCODER_FILES:
+        copy(src / "encoder" / n, bundled / "encoder" / n)
+    for n in (*HEAD_FILES, METRICS):
+        if (src / "heads" / n).is_file():
+            copy(src / "heads" / n, bundled / "heads" / n)
+    copy(src / "heads" / PARITY, fixture)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s promote_models: %(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("set", type=Path, help="a model set folder (<out>/<name> of make nlp2-models)")
+    p.add_argument("--to", choices=("bundled", "quality"), default="bundled")
+    args = p.parse_args(argv)
+    try:
+        written = promote(args.set.resolve(), args.to)
+    except BuildError as exc:
+        sys.stderr.write(f"promote_models: error: {exc}\n")
+        return exc.code
+    for f in written:
+        logger.info("wrote %s", f.relative_to(REPO) if f.is_relative_to(REPO) else f)
+    if args.to == "bundled":
+        logger.info("now: update services/nlp/models/README.md (encoder, heads, figures) and the minimums "
+                    "in tests/unit/nlp/test_codemixed.py, then run make test")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
