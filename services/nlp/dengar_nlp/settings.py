@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dengar_common.settings import CommonSettings
 
+# How the analyser spends its threads (DENGAR_NLP__PARALLELISM): posts = chunks of a batch analysed at
+# once, one thread per encoder call; operators = one analysis at a time, threads inside each call.
+Parallelism = Literal["posts", "operators"]
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -58,7 +62,7 @@ class NlpConfig(BaseModel):
     # post's encoder call on one thread; ``operators``: one chunk, ``threads`` onnxruntime threads per
     # encoder call (before issue 13).  Same results; ``posts`` is faster on tweet-length posts.
     threads: int = Field(2, ge=1, le=64)
-    parallelism: Literal["posts", "operators"] = "posts"
+    parallelism: Parallelism = "posts"
     # Whether those threads spin while waiting for work (onnxruntime's default). Off by default: the
     # service shares its cores with the store, NATS and the other services, and spinning threads
     # took ~40% of the platform's throughput on the 2-core bench (docs/pipeline-performance.md).

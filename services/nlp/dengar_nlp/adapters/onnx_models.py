@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Literal, get_args
+from typing import get_args
 
 from dengar_nlp.adapters.encoder import OnnxEncoder
 from dengar_nlp.adapters.heads_onnx import OnnxHead
@@ -17,6 +17,7 @@ from dengar_nlp.adapters.langid_onnx import load_language_identifier
 from dengar_nlp.domain.entities import EntityMatcher, EntitySpec, parse_entity_specs
 from dengar_nlp.service_layer.analyzer import Analyzer
 from dengar_nlp.service_layer.ports import HEAD_NAMES
+from dengar_nlp.settings import Parallelism
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,6 @@ HEADS_DIR = "heads"
 ENCODER_DIR = "encoder"
 LANGID_DIR = "langid"
 
-Parallelism = Literal["posts", "operators"]
 PARALLELISMS: tuple[str, ...] = get_args(Parallelism)
 
 

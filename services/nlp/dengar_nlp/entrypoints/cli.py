@@ -31,11 +31,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, get_args
 
 from dengar_common.cliplugin import Command
 from dengar_nlp.service_layer.ports import TextAnalyzer
-from dengar_nlp.settings import REQUIRED_MODEL_FILES, default_models_dir, default_quality_models_dir
+from dengar_nlp.settings import (
+    REQUIRED_MODEL_FILES,
+    Parallelism,
+    default_models_dir,
+    default_quality_models_dir,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_positive_int, default=DEFAULT_THREADS, help="CPU threads for the models"
     )
     p.add_argument(
-        "--parallelism", choices=("posts", "operators"), default="posts",
+        "--parallelism", choices=get_args(Parallelism), default="posts",
         help="how the threads are used, as DENGAR_NLP__PARALLELISM for the service: posts = that many "
         "posts at once, one thread each (default; faster on short posts); operators = one post at a "
         "time, its model call split over the threads. Same results",
@@ -247,7 +252,7 @@ def profile_models_dir(profile: str, models_dir: Path | None) -> Path:
 
 
 def load_analyzer(models_dir: Path, *, threads: int, entities_file: Path | None,
-                  parallelism: Literal["posts", "operators"] = "posts") -> TextAnalyzer:
+                  parallelism: Parallelism = "posts") -> TextAnalyzer:
     """The real analyzer; a seam so tests can swap in a fake."""
     # Imported here: onnxruntime and the models cost seconds, and `--help` should not pay for them.
     from dengar_nlp.adapters.onnx_models import load_analyzer as load_onnx
