@@ -220,6 +220,10 @@ class ExportedWeights:
         if "l0_qkv_b" not in self._init:
             raise ValueError(f"{model_onnx}: not an encoder graph of export_encoder.py")
 
+    def __getattr__(self, name: str) -> object:
+        # Vocabulary, normalisation table and special ids are the source's: the export keeps them.
+        return getattr(self.source, name)
+
     def _matmul_weight(self, name: str) -> np.ndarray:
         """``[in, out]`` as in the graph: fp32 as it is, or int8 per output channel (or per tensor)."""
         init = self._init

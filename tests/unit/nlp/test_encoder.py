@@ -117,12 +117,16 @@ def test_sorting_restores_input_order(encoder: OnnxEncoder, embeddings: np.ndarr
     shuffled = encoder.encode([TEXTS[i] for i in perm], batch_size=3)
     np.testing.assert_allclose(shuffled, encoder.encode(TEXTS, batch_size=3)[perm], atol=1e-6)
     # Against one-text batches only the dynamic int8 activation scales differ (they are per batch tensor):
-    # measured >= 0.991 on tweets, 0.983 for "" batched with the 10k-char post. A row mix-up gives ~0.8.
+    # the frozen e5 gave >= 0.991 on tweets, 0.983 for "" batched with the 10k-char post; the fine-tuned
+    # encoder (issue 13) is more sensitive to int8: 0.966 for the Indonesian slang post. A mix-up of rows
+    # is caught by each row being closest to its own input's.
     single = np.stack([encoder.encode([t])[0] for t in TEXTS])
-    assert np.min(np.sum(single * embeddings, axis=1)) > 0.975
+    assert np.min(np.sum(single * embeddings, axis=1)) > 0.95
+    assert list(np.argmax(single @ embeddings.T, axis=1)) == list(range(len(TEXTS)))
     # A token budget splits the batch of long texts; rows must still land in their input positions.
     budgeted = encoder.encode(TEXTS, max_batch_tokens=200)
-    assert np.min(np.sum(budgeted * embeddings, axis=1)) > 0.975
+    assert np.min(np.sum(budgeted * embeddings, axis=1)) > 0.95
+    assert list(np.argmax(budgeted @ embeddings.T, axis=1)) == list(range(len(TEXTS)))
 
 
 def test_rejects_a_bare_string(encoder: OnnxEncoder) -> None:
@@ -151,8 +155,14 @@ def test_onnx_int8_matches_fp32_reference(
     cos = np.sum(expected * embeddings, axis=1)
     # Measured at export: mean 0.996, min 0.989 over 212 corpus texts (int8 weights + int8 activations);
     # on these texts mean 0.993, min 0.984 ("" batched with the long post: activation scales are shared).
-    assert cos.min() >= 0.98, cos
-    assert cos.mean() >= 0.99, cos
+    if finetuned_layers() is None:
+        assert cos.min() >= 0.98, cos
+        assert cos.mean() >= 0.99, cos
+    else:
+        # Fine-tuned (issue 13): the reference has the graph's own int8 weights, so this is the int8
+        # activations alone, which cost the fine-tuned weights more: measured mean 0.987, min 0.974.
+        assert cos.min() >= 0.965, cos
+        assert cos.mean() >= 0.98, cos
 
 
 def test_similar_meaning_scores_higher_across_languages(encoder: OnnxEncoder) -> None:

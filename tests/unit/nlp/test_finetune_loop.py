@@ -162,9 +162,11 @@ def test_e5_small_in_torch_matches_the_shipped_encoder() -> None:
     ids, mask = collate(onnx.token_ids(texts), model.encoder.config.pad_id)  # padded: checks the mask too
     with torch.no_grad():
         got = model.encoder(ids, mask).numpy()
-    # The shipped encoder is int8: cosine 0.99+ to the fp32 weights (encoder.json: mean 0.996).
+    # The shipped encoder is int8: the frozen e5 is at cosine 0.99+ to its fp32 weights (encoder.json: mean
+    # 0.996); the fine-tuned one is more sensitive to int8 activations (its export: mean 0.980, min 0.967).
     cos = (got * onnx.encode(texts)).sum(1)
-    assert cos.min() > 0.99, cos
+    assert cos.min() > (0.96 if "finetune" in json.loads((enc_dir / "encoder.json").read_text("utf-8"))
+                        else 0.99), cos
 
 
 def test_student_from_teacher_copies_the_kept_layers() -> None:
@@ -298,8 +300,11 @@ def test_export_of_a_fine_tuned_encoder(tmp_path: Path) -> None:
     assert not torch.equal(q_back, model.encoder.layers[1].q.weight)  # really read from the int8 graph
     assert isinstance(load_teacher(ck), MultiTaskModel) and isinstance(load_teacher(tmp_path / "encoder"),
                                                                         MultiTaskModel)
+    frozen = json.loads((tmp_path / "encoder" / "encoder.json").read_text(encoding="utf-8"))
+    del frozen["finetune"]  # as export_encoder.py writes the frozen e5
+    (tmp_path / "encoder" / "encoder.json").write_text(json.dumps(frozen), encoding="utf-8")
     with pytest.raises(ValueError, match="not a fine-tuned export"):
-        load_exported_model(ROOT / "services" / "nlp" / "models" / "encoder")
+        load_exported_model(tmp_path / "encoder")
 
     # The levers (issue 13): fused contrib ops and static int8 on the same checkpoint.
     calib = tmp_path / "calibration.txt"

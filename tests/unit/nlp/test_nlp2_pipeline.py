@@ -213,10 +213,12 @@ def test_make_models_keeps_a_fine_tuned_encoder(tmp_path: Path) -> None:
 
     assert names() == ["encoder", "langid", "heads"]  # nothing there yet
     (out / "encoder").mkdir(parents=True)
-    shutil.copy(MODELS / "encoder" / "encoder.json", out / "encoder" / "encoder.json")
-    assert build_models.finetuned_encoder(out) is None  # the bundled frozen export
+    meta = json.loads((MODELS / "encoder" / "encoder.json").read_text(encoding="utf-8"))
+    for key in ("finetune", "levers"):  # as export_encoder.py writes the frozen e5
+        meta.pop(key, None)
+    (out / "encoder" / "encoder.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert build_models.finetuned_encoder(out) is None
     assert names() == ["encoder", "langid", "heads"]
-    meta = json.loads((out / "encoder" / "encoder.json").read_text(encoding="utf-8"))
     meta["finetune"] = {"layers": 4, "meta": {"teacher": "t.pt"}}
     meta["levers"] = {"weights": "distilled"}
     (out / "encoder" / "encoder.json").write_text(json.dumps(meta), encoding="utf-8")
