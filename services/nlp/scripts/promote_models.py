@@ -33,8 +33,11 @@ PARITY = "heads_parity.npz"
 METRICS = "METRICS.md"
 
 sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(0, str(SCRIPTS.parent))
 
 from build_models import BuildError  # noqa: E402
+
+from dengar_nlp.settings import REQUIRED_MODEL_FILES  # noqa: E402
 
 logger = logging.getLogger("promote_models")
 
@@ -43,9 +46,9 @@ def check_set(src: Path) -> None:
     """A complete set whose heads pass the parity check, or :class:`BuildError`."""
     from build_nlp2 import check_heads_parity
 
-    missing = [f"encoder/{n}" for n in ENCODER_FILES if not (src / "encoder" / n).is_file()]
-    missing += [f"heads/{n}" for n in (*HEAD_FILES, PARITY) if not (src / "heads" / n).is_file()]
-    missing += ["langid/langid.onnx"] if not (src / "langid" / "langid.onnx").is_file() else []
+    # What the service loads, plus what the heads are checked and documented with.
+    needed = (*REQUIRED_MODEL_FILES, *(f"heads/{n}" for n in (*HEAD_FILES, PARITY)))
+    missing = [f for f in dict.fromkeys(needed) if not (src / f).is_file()]
     if missing:
         raise BuildError(f"{src} is not a complete model set: missing {', '.join(missing)}", code=2)
     check_heads_parity(src / "heads")

