@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from finetune import add_training_args, config_kwargs, limit_validation, setup
+from finetune import TOKENIZER, add_training_args, anchored, config_kwargs, limit_validation, setup
 from finetuning.tasks import DEFAULT_WEIGHTS, load_train, load_validation
 
 logger = logging.getLogger("distill")
@@ -33,7 +33,10 @@ DISTILL_WEIGHTS = {**{k: round(v * 0.85, 4) for k, v in DEFAULT_WEIGHTS.items()}
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_training_args(p, out_help="run folder of the student (outside the repository); reused to resume")
+    # No anchor by default: an anchored teacher's embedding already is e5's, and the student learns it;
+    # with one, the frozen e5 runs as a third model on every batch.
+    add_training_args(p, out_help="run folder of the student (outside the repository); reused to resume",
+                      anchor=(0.0, 0.0))
     p.add_argument("--teacher", type=Path, required=True,
                    help="the fine-tune's best.pt, or an encoder folder that export_finetuned.py wrote "
                         "(e.g. a committed models/encoder): its int8 weights, dequantised, and its heads")
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tokenize = setup(args, "distill")
     from finetuning.distill import DistillConfig, Distiller, even_layers, load_unlabelled_airline
-    from finetuning.model import load_teacher, student_from
+    from finetuning.model import load_e5_small, load_teacher, student_from
 
     t0 = time.perf_counter()
     teacher = load_teacher(args.teacher)
@@ -70,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                         alpha=args.alpha, emb_weight=args.emb_weight)
     meta = {"teacher": str(args.teacher), "teacher_layers_kept": layers, "max_length": args.max_length,
             "threads": args.threads, "train_rows": {k: len(v) for k, v in train.items()}}
-    distiller = Distiller(teacher, student, train, val, tokenize, cfg, args.out, extra_meta=meta)
+    reference = load_e5_small(TOKENIZER).encoder if anchored(args) else None
+    distiller = Distiller(teacher, student, train, val, tokenize, cfg, args.out, extra_meta=meta,
+                          reference=reference)
     logger.info("ready in %.0fs: student keeps teacher layers %s; %d steps per epoch, at most %d epochs",
                 time.perf_counter() - t0, layers, distiller.steps_per_epoch, cfg.epochs)
     distiller.fit(max_steps=args.max_steps or None)

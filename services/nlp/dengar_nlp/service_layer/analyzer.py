@@ -6,8 +6,9 @@ CPU, loaded once by ``dengar_nlp.adapters.onnx_models``):
 1. ``domain.text.prepare_text`` - URLs -> ``http``, @mentions -> ``@user`` (as in TweetEval), HTML entities
    unescaped, lone surrogates / U+FFFD / control characters dropped, cut to ``MAX_ENCODER_CHARS``.
 2. language (hashed n-gram model + rules, ``dengar_nlp.domain.langid``) on the raw text;
-3. one e5 encoder pass per non-empty post -> 384-d embedding;
-4. the three heads (``models/heads``: sentiment, emotion, aspects) on all embeddings of the batch,
+3. one e5 encoder pass per non-empty post -> 384-d embedding (stored, searched) and the heads'
+   384-d features (the embedding itself, or a fine-tuned encoder's task branch);
+4. the three heads (``models/heads``: sentiment, emotion, aspects) on all features of the batch,
    one call each; the sentiment model also reads hashed char/word n-grams of the prepared text
    (``dengar_nlp.domain.hashed_features``) and stacks a lexical model on the embedding head;
 5. aspects = head probability >= threshold, or a keyword hit (``dengar_nlp.domain.aspects``); in a
@@ -174,10 +175,10 @@ class Analyzer:
     def _analyze(self, texts: list[str], include_embedding: bool) -> list[Analysis]:
         prepared = [prepare_text(t) for t in texts]
         posts = [_Post(i, p) for i, p in enumerate(prepared) if p]
-        emb = self._encode([p.prepared for p in posts])
-        sent = self._sentiment(emb, [p.prepared for p in posts])
-        emo = self._emotion(emb)
-        asp = self._aspects(emb)
+        emb, features = self._encode([p.prepared for p in posts])
+        sent = self._sentiment(features, [p.prepared for p in posts])
+        emo = self._emotion(features)
+        asp = self._aspects(features)
         aspects = self._aspect_results(posts, asp, sent)
         languages = self._langid.identify_many(texts)
 
@@ -210,11 +211,13 @@ class Analyzer:
             ))
         return out
 
-    def _encode(self, texts: list[str]) -> Matrix:
+    def _encode(self, texts: list[str]) -> tuple[Matrix, Matrix]:
+        """``(embeddings, head features)``."""
         if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
+            empty = np.zeros((0, self._dim), dtype=np.float32)
+            return empty, empty
         # Default batch_size=1: batch-composition-independent embeddings (see the module docstring).
-        return self._encoder.encode(texts, batch_size=self._encoder_batch_size)
+        return self._encoder.encode_both(texts, batch_size=self._encoder_batch_size)
 
     def _aspect_results(
         self, posts: list[_Post], probs: Matrix, sent: Matrix
@@ -223,7 +226,7 @@ class Analyzer:
                  for r, p in enumerate(posts)]
         # All clauses that need their own sentiment, for the whole batch: one encoder call, one head call.
         clause_texts = [plan.clauses[k].text for plan in plans for k in plan.encode]
-        clause_sent = self._sentiment(self._encode(clause_texts), clause_texts)
+        clause_sent = self._sentiment(self._encode(clause_texts)[1], clause_texts)
         out: list[tuple[Aspect, ...]] = []
         start = 0
         for r, plan in enumerate(plans):

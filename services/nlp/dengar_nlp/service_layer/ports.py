@@ -39,6 +39,12 @@ class Encoder(Protocol):
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, prefix: str = "query: ") -> Matrix: ...
 
+    def encode_both(self, texts: Sequence[str], *, batch_size: int = 64,
+                    prefix: str = "query: ") -> tuple[Matrix, Matrix]:
+        """``(embeddings, head features)`` from one pass; the features are the embeddings unless the
+        model has a task branch of its own for the heads."""
+        ...
+
 
 class HeadModel(Protocol):
     """A classifier on embeddings: ``[N, dim]`` -> probabilities ``[N, len(labels)]``.

@@ -6,11 +6,14 @@ with the same loop (:class:`finetuning.loop.Trainer`: plan, checkpoints, resume,
 student's own validation score), on a loss that follows the teacher:
 
 * the embedding: ``1 - cos(student, teacher)``, so that heads retrained on the student's embedding
-  (and the search that uses it) see what the teacher's would, times ``emb_weight``;
+  (and the search that uses it) see what the teacher's would, times ``emb_weight``; the same for the
+  heads' features when the teacher has a task branch (``EncoderConfig.task_pool``);
 * every head the batch's stream has (all three for the unlabelled airline tweets): KL divergence to
   the teacher's softened distribution (temperature ``T``, scaled by ``T**2``) for sentiment and
   emotion, binary cross-entropy to the teacher's probabilities for aspects;
-* for labelled streams, ``alpha`` of the loss is the gold label's, as in fine-tuning.
+* for labelled streams, ``alpha`` of the loss is the gold label's, as in fine-tuning;
+* with a reference encoder (the frozen e5) and ``anchor_weight``, the anchor of fine-tuning
+  (:class:`finetuning.loop.TrainConfig`), so the student's embedding stays in e5's space too.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 from torch.nn import functional as F
 
 from .loop import Tokenize, TrainConfig, Trainer
-from .model import HEAD_SIZES, MultiTaskModel
+from .model import HEAD_SIZES, Encoder, MultiTaskModel
 from .tasks import TaskData
 
 UNLABELLED = "all"  # head name of a stream with no labels: every head learns the teacher's output
@@ -69,10 +72,14 @@ class Distiller(Trainer):
         out: Path,
         *,
         extra_meta: dict[str, Any] | None = None,
+        reference: Encoder | None = None,
     ) -> None:
         if teacher.encoder.config.vocab != student.encoder.config.vocab:
             raise ValueError("teacher and student must share the vocabulary")
-        super().__init__(student, train, val, tokenize, cfg, out, extra_meta=extra_meta)
+        if teacher.encoder.config.task_pool != student.encoder.config.task_pool:
+            raise ValueError("teacher and student must both have a task branch or both not")
+        super().__init__(student, train, val, tokenize, cfg, out, extra_meta=extra_meta,
+                         reference=reference)
         self.dcfg = cfg
         self.teacher = teacher.eval()
         for p in self.teacher.parameters():
@@ -82,15 +89,18 @@ class Distiller(Trainer):
         td = self.streams[stream]
         ids, mask = self._inputs(stream, idx)
         with torch.no_grad():
-            t_emb = self.teacher.encoder(ids, mask)
-        s_emb = self.model.encoder(ids, mask)
+            t_emb, t_feat = self.teacher.encoder.encode(ids, mask)
+        s_emb, s_feat = self.model.encoder.encode(ids, mask)
         loss = self.dcfg.emb_weight * (1.0 - (s_emb * t_emb).sum(-1)).mean()
+        if self.model.encoder.config.task_pool:
+            loss = loss + self.dcfg.emb_weight * (1.0 - (s_feat * t_feat).sum(-1)).mean()
+        loss = loss + self._anchor_loss(ids, mask, s_emb)
         heads = list(HEAD_SIZES) if td.head == UNLABELLED else [td.head]
         t = self.dcfg.temperature
         for head in heads:
             with torch.no_grad():
-                t_logits = self.teacher.logits(t_emb, head)
-            s_logits = self.model.logits(s_emb, head)
+                t_logits = self.teacher.logits(t_feat, head)
+            s_logits = self.model.logits(s_feat, head)
             if head == "aspects":
                 kd = F.binary_cross_entropy_with_logits(s_logits, torch.sigmoid(t_logits))
             else:

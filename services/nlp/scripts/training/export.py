@@ -178,14 +178,15 @@ def write_fixture(
     sentiment: SentimentStack,
     path: Path = FIXTURE,
 ) -> None:
-    """Rows 0-7: random unit vectors, rows 8-15: the sentences' embeddings; the sentiment model's
+    """Rows 0-7: random unit vectors, rows 8-15: the sentences' head features (their embeddings, unless
+    the encoder has a task branch); the sentiment model's
     lexical inputs are the sentences' features for both halves (so that random embeddings meet real
     n-grams too).  The sentences are stored, so the test also checks the featurizer."""
     rng = np.random.default_rng(SEED)
     rand = rng.normal(size=(8, encoder.dim)).astype(np.float32)
     rand /= np.linalg.norm(rand, axis=1, keepdims=True)
     prepared = [prepare_text(t) for t in FIXTURE_SENTENCES]
-    texts = encoder.encode(prepared)
+    texts = encoder.encode_features(prepared)
     x = np.concatenate([rand, texts]).astype(np.float32)
     ids, vals = sentiment_features(prepared + prepared, sentiment.n_buckets)
     path.parent.mkdir(parents=True, exist_ok=True)
