@@ -309,14 +309,15 @@ def _setup_speed(model: str, models_dir: Path, threads: int, sample: list[str],
         from dengar_nlp.adapters.encoder import OnnxEncoder
 
         enc = OnnxEncoder(models_dir / "encoder", threads=threads)
-        # As the Analyzer calls it: one post per model call (batch-independent embeddings).
-        return (lambda b: enc.encode(list(b), batch_size=1)), sample
+        # As the Analyzer calls it: one post per model call (batch-independent embeddings), with the
+        # heads' features when the graph has a task branch.
+        return (lambda b: enc.encode_both(list(b), batch_size=1)), sample
     if model == "encoder_padded":
         from dengar_nlp.adapters.encoder import OnnxEncoder
 
         enc = OnnxEncoder(models_dir / "encoder", threads=threads)
         # For comparison: the whole batch in one padded, length-sorted call.
-        return (lambda b: enc.encode(list(b), batch_size=BATCH)), sample
+        return (lambda b: enc.encode_both(list(b), batch_size=BATCH)), sample
     if model == "langid":
         from dengar_nlp.adapters.langid_onnx import load_language_identifier
 
@@ -368,14 +369,14 @@ def worker_speed(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def worker_embed(args: argparse.Namespace) -> dict[str, Any]:
-    """Embeddings of the speed sample for the heads' timing (computed once, on all threads)."""
+    """What the heads read for the speed sample, for their timing (computed once, on all threads)."""
     from dengar_nlp.adapters.encoder import OnnxEncoder
     from dengar_nlp.domain.text import prepare_text
 
     sample = speed_sample(args.data, args.head_posts)
     enc = OnnxEncoder(args.models_dir / "encoder", threads=args.threads)
     prepared = [prepare_text(t) for t in sample]
-    emb = enc.encode(prepared, batch_size=BATCH)
+    emb = enc.encode_features(prepared, batch_size=BATCH)
     np.save(args.emb_file, emb)
     args.emb_file.with_suffix(".json").write_text(json.dumps(prepared), encoding="utf-8")
     return {"model": "embed", "rows": int(emb.shape[0])}
