@@ -12,7 +12,8 @@ set in the bundled layout, ``<out>/<name>/{encoder,langid,heads}``, that ``load_
 2. ``langid``  - a copy of the bundled ``langid/`` (language id does not read the encoder).
 3. ``heads``   - ``train_heads.py --encoder <out>/<name>/encoder``: the heads' recipe of ``make models``
    (embedding MLP stacked with the lexical n-gram model for sentiment, logistic regressions for emotion
-   and aspects), retrained on that encoder's embeddings -> ``<out>/<name>/heads``; then the parity check
+   and aspects), retrained on what that encoder gives the heads (its ``features`` output if it has a
+   task branch, else its embedding) -> ``<out>/<name>/heads``; then the parity check
    of ``tests/unit/nlp/test_heads_parity.py`` on them: the ONNX heads against the training-time models'
    probabilities in ``<out>/<name>/heads/heads_parity.npz``.
 

@@ -3,10 +3,11 @@
     .venv/bin/python services/nlp/scripts/train_heads.py --data /work/shared/data \
         --out services/nlp/models/heads --cache .cache/emb [--encoder DIR]
 
-Every head reads the L2-normalised 384-d embedding of ``OnnxEncoder`` (``--encoder``: the bundled
-``models/encoder`` by default, or e.g. a fine-tuned one from ``export_finetuned.py``) of the
-text as prepared by ``dengar_nlp.domain.text.prepare_text`` and writes ``<head>.onnx`` (input
-``embedding`` float32 [N, 384], output ``probs`` float32 [N, C]; the temperature is folded in) and
+Every head reads what ``OnnxEncoder.encode_features`` gives (``--encoder``: the bundled
+``models/encoder`` by default, or e.g. a fine-tuned one from ``export_finetuned.py``): the L2-normalised
+384-d embedding, or the ``features`` output of an encoder with a task branch, of the text as prepared
+by ``dengar_nlp.domain.text.prepare_text`` and writes ``<head>.onnx`` (input ``embedding`` float32
+[N, 384], output ``probs`` float32 [N, C]; the temperature is folded in) and
 ``<head>.json`` (labels, thresholds, data, validation metrics, sha256).  The sentiment model also
 takes the hashed char/word n-grams of the prepared text (inputs ``ids`` / ``values`` from
 ``dengar_nlp.domain.hashed_features.sentiment_features``): a lexical logistic regression stacked with
@@ -122,8 +123,9 @@ def main(argv: list[str] | None = None) -> None:
 
     common = {
         "encoder": enc.model_version,
-        "input": "embedding float32 [N, 384] (L2-normalised e5 'query: ' "
-        "embedding of dengar_nlp.domain.text.prepare_text(text))",
+        "input": "embedding float32 [N, 384] (the encoder's L2-normalised "
+        f"{'task features' if enc.has_features else 'e5 embedding'} of 'query: ' + "
+        "dengar_nlp.domain.text.prepare_text(text))",
         "output": "probs float32 [N, C]",
         "seed": SEED,
         **({"smoke_limits": {"train": limits.train, "val": limits.val}} if limits.active else {}),
