@@ -436,7 +436,12 @@ def test_export_of_a_task_branch_encoder(tmp_path: Path) -> None:
     meta = exporter.export(ck, tmp_path / "encoder")
     parity = meta["verification"]["parity_cosine"]
     assert parity["features_fp32_vs_torch"]["min"] > 0.999, parity
-    assert parity["features_int8_vs_torch"]["min"] > 0.98, parity
+    assert parity["features_int8_vs_torch"]["min"] > 0.99, parity
+    import onnx
+
+    # The task branch's MatMuls stay fp32 (its pooling amplifies int8 error); the layers' are int8.
+    inits = {i.name for i in onnx.load(str(tmp_path / "encoder" / "model.onnx")).graph.initializer}
+    assert {"task_dense_w", "task_score_w"} <= inits and "l0_qkv_w_quantized" in inits
     assert "features" in meta["outputs"] and meta["finetune"]["encoder_config"]["task_pool"]
 
     enc = OnnxEncoder(tmp_path / "encoder", threads=1)
@@ -463,3 +468,14 @@ def test_export_of_a_task_branch_encoder(tmp_path: Path) -> None:
     # The fused graph has the same two outputs.
     fused = exporter.export(ck, tmp_path / "fused", fusions=True)
     assert fused["verification"]["parity_cosine"]["features_fp32_vs_torch"]["min"] > 0.999
+    static = exporter.export(ck, tmp_path / "static", quantization="static",
+                             calibration=_calibration(tmp_path))
+    assert static["verification"]["parity_cosine"]["features_int8_vs_torch"]["min"] > 0.98
+
+
+def _calibration(tmp_path: Path) -> Path:
+    path = tmp_path / "calibration.txt"
+    path.write_text("\n".join(["pelayanan ramah, kamar bersih", "late again. great. just great",
+                               "refund in five minutes, impressed", "kurirnya telat parah"] * 8),
+                    encoding="utf-8")
+    return path
