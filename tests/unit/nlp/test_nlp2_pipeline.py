@@ -192,7 +192,7 @@ def test_embedding_cache_encodes_in_parallel_to_the_same_vectors(tmp_path: Path)
     parallel_cache = EmbeddingCache(tmp_path / "b", encoder, workers=3)
     parallel = parallel_cache.embed(texts, chunk=4)  # chunks of 4 and 3 over 3 workers
     np.testing.assert_array_equal(parallel, serial)
-    np.testing.assert_array_equal(serial, encoder.encode(texts, batch_size=1))
+    np.testing.assert_array_equal(serial, encoder.encode_features(texts, batch_size=1))  # what heads read
     # Read back from its shards by a new cache: nothing is encoded again.
     again = EmbeddingCache(tmp_path / "b", encoder, workers=3)
     assert len(again._index) == len(texts)
