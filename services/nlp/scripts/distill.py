@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from finetune import TOKENIZER, add_training_args, anchored, config_kwargs, limit_validation, setup
+from finetune import TOKENIZER, add_training_args, config_kwargs, limit_validation, setup
 from finetuning.tasks import DEFAULT_WEIGHTS, load_train, load_validation
 
 logger = logging.getLogger("distill")
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                         alpha=args.alpha, emb_weight=args.emb_weight)
     meta = {"teacher": str(args.teacher), "teacher_layers_kept": layers, "max_length": args.max_length,
             "threads": args.threads, "train_rows": {k: len(v) for k, v in train.items()}}
-    reference = load_e5_small(TOKENIZER).encoder if anchored(args) else None
+    reference = load_e5_small(TOKENIZER).encoder if cfg.anchored else None
     distiller = Distiller(teacher, student, train, val, tokenize, cfg, args.out, extra_meta=meta,
                           reference=reference)
     logger.info("ready in %.0fs: student keeps teacher layers %s; %d steps per epoch, at most %d epochs",

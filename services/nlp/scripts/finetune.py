@@ -120,9 +120,6 @@ def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             "anchor_weight": args.anchor_weight, "anchor_pairs_weight": args.anchor_pairs_weight}
 
 
-def anchored(args: argparse.Namespace) -> bool:
-    return args.anchor_weight > 0 or args.anchor_pairs_weight > 0
-
 
 def limit_validation(val: dict[str, TaskData], limit: int) -> dict[str, TaskData]:
     return {k: v.take(range(min(limit, len(v)))) for k, v in val.items()} if limit else val
@@ -143,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     model = load_e5_small(TOKENIZER, layers=args.layers, task_pool=args.task_pool)
     # The frozen e5 the embedding is held to: the model as it starts (a resumed run reloads only the
     # trained copy, so this stays the original).
-    reference = copy.deepcopy(model.encoder) if anchored(args) else None
     cfg = TrainConfig(**config_kwargs(args), weights=dict(args.weights))
+    reference = copy.deepcopy(model.encoder) if cfg.anchored else None
     meta = {"layers": args.layers, "max_length": args.max_length, "threads": args.threads,
             "task_pool": args.task_pool,
             "prefix": PREFIX, "tokenizer": str(TOKENIZER.relative_to(SCRIPTS.parents[2])),

@@ -272,9 +272,7 @@ def test_export_of_a_fine_tuned_encoder(tmp_path: Path) -> None:
     with torch.no_grad():  # stands in for fine-tuning: every layer moves, the word embedding does not
         for p in model.encoder.layers.parameters():
             p.add_(0.01 * torch.randn_like(p))
-    ck = tmp_path / "best.pt"
-    torch.save({"model": model.state_dict(), "encoder_config": model.encoder.config.to_json(), "epoch": 1,
-                "metrics": {"score": 0.5}, "meta": {}}, ck)
+    ck = _save_best(model, tmp_path / "best.pt")
     meta = exporter.export(ck, tmp_path / "encoder")
     parity = meta["verification"]["parity_cosine"]
     assert parity["fp32_vs_torch"]["min"] > 0.999 and parity["int8_vs_torch"]["min"] > 0.98, parity
@@ -430,9 +428,7 @@ def test_export_of_a_task_branch_encoder(tmp_path: Path) -> None:
         for p in [*model.encoder.layers.parameters(), *model.encoder.task_dense.parameters(),
                   *model.encoder.task_score.parameters()]:
             p.add_(0.02 * torch.randn_like(p))
-    ck = tmp_path / "best.pt"
-    torch.save({"model": model.state_dict(), "encoder_config": model.encoder.config.to_json(), "epoch": 1,
-                "metrics": {"score": 0.5}, "meta": {}}, ck)
+    ck = _save_best(model, tmp_path / "best.pt")
     meta = exporter.export(ck, tmp_path / "encoder")
     parity = meta["verification"]["parity_cosine"]
     assert parity["features_fp32_vs_torch"]["min"] > 0.999, parity
@@ -478,4 +474,11 @@ def _calibration(tmp_path: Path) -> Path:
     path.write_text("\n".join(["pelayanan ramah, kamar bersih", "late again. great. just great",
                                "refund in five minutes, impressed", "kurirnya telat parah"] * 8),
                     encoding="utf-8")
+    return path
+
+
+def _save_best(model: MultiTaskModel, path: Path) -> Path:
+    """``model`` as a run's ``best.pt``."""
+    torch.save({"model": model.state_dict(), "encoder_config": model.encoder.config.to_json(), "epoch": 1,
+                "metrics": {"score": 0.5}, "meta": {}}, path)
     return path

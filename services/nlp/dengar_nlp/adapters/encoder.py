@@ -75,6 +75,7 @@ class OnnxEncoder:
         outputs = {o.name for o in self._session.get_outputs()}
         # True when the heads read a task branch of their own (``features``) rather than the embedding.
         self.has_features: bool = FEATURES in outputs
+        self._head_output = FEATURES if self.has_features else EMBEDDING
         logger.info(
             "loaded encoder %s (vocab %s, dim %d, threads %d, max_length %d, head features %s)",
             self.model_version,
@@ -82,7 +83,7 @@ class OnnxEncoder:
             self.dim,
             threads,
             max_length,
-            FEATURES if self.has_features else EMBEDDING,
+            self._head_output,
         )
 
     def token_ids(self, texts: Sequence[str], *, prefix: str = "query: ") -> list[list[int]]:
@@ -111,8 +112,7 @@ class OnnxEncoder:
     ) -> np.ndarray:
         """What the heads read, ``[len(texts), dim]``: the ``features`` output, or the embeddings of a
         graph without one."""
-        name = FEATURES if self.has_features else EMBEDDING
-        return self._run(texts, (name,), batch_size, prefix, max_batch_tokens)[0]
+        return self._run(texts, (self._head_output,), batch_size, prefix, max_batch_tokens)[0]
 
     def encode_both(
         self,
@@ -131,11 +131,10 @@ class OnnxEncoder:
         cut to ``max_batch_tokens`` (rows x width), which bounds the attention buffers and so peak
         memory (64 x 128 tokens would otherwise peak near 600 MB RSS) without costing throughput.
         """
-        if not self.has_features:
-            emb = self._run(texts, (EMBEDDING,), batch_size, prefix, max_batch_tokens)[0]
-            return emb, emb
-        emb, features = self._run(texts, (EMBEDDING, FEATURES), batch_size, prefix, max_batch_tokens)
-        return emb, features
+        # One output name when the heads read the embedding itself: both are then the same array.
+        names = tuple(dict.fromkeys((EMBEDDING, self._head_output)))
+        outs = self._run(texts, names, batch_size, prefix, max_batch_tokens)
+        return outs[0], outs[-1]
 
     def _run(
         self, texts: Sequence[str], names: Sequence[str], batch_size: int, prefix: str, max_batch_tokens: int

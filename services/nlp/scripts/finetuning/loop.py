@@ -66,6 +66,10 @@ class TrainConfig:
     anchor_weight: float = 0.0
     anchor_pairs_weight: float = 0.0
 
+    @property
+    def anchored(self) -> bool:
+        return self.anchor_weight > 0 or self.anchor_pairs_weight > 0
+
     # What must match for a checkpoint to be resumed (the rest, e.g. log_every, may change).
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
@@ -142,7 +146,7 @@ class Trainer:
         extra_meta: Mapping[str, Any] | None = None,
         reference: Encoder | None = None,
     ) -> None:
-        if (cfg.anchor_weight > 0 or cfg.anchor_pairs_weight > 0) and reference is None:
+        if cfg.anchored and reference is None:
             raise ValueError("an anchored run needs the reference encoder")
         self.model = model
         self.reference = reference.eval() if reference is not None else None
@@ -219,7 +223,7 @@ class Trainer:
     def _anchor_loss(self, ids: torch.Tensor, mask: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         """The embedding's pull towards the reference's (:class:`TrainConfig`); 0 without one."""
         cfg = self.cfg
-        if self.reference is None or (cfg.anchor_weight <= 0 and cfg.anchor_pairs_weight <= 0):
+        if self.reference is None or not cfg.anchored:
             return emb.new_zeros(())
         with torch.no_grad():
             ref = self.reference(ids, mask)
