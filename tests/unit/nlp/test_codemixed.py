@@ -23,11 +23,12 @@ ROOT = Path(__file__).resolve().parents[3]
 MODELS = ROOT / "services" / "nlp" / "models"
 FIXTURE = ROOT / "tests" / "fixtures" / "codemixed.jsonl"
 
-# Measured on the committed models (2026-12-03): sentiment accuracy 0.750 (120/160), macro-F1 0.754;
-# language 0.972 (35/36) on the monolingual rows; 121/124 (0.976) code-mixed rows come out as en or id.
-# Minimums are a few posts below that.
-MIN_SENTIMENT_ACCURACY = 0.72
-MIN_SENTIMENT_MACRO_F1 = 0.72
+# Measured on the committed models, the fine-tuned 12-layer encoder of issue 13 (2026-12-04): sentiment
+# accuracy 0.838 (134/160), macro-F1 0.840; language 0.972 (35/36) on the monolingual rows; 121/124
+# (0.976) code-mixed rows come out as en or id.  Minimums are a few posts below that (the frozen-encoder
+# set before it: 0.750 / 0.754).
+MIN_SENTIMENT_ACCURACY = 0.81
+MIN_SENTIMENT_MACRO_F1 = 0.81
 MIN_MONOLINGUAL_LANGUAGE_ACCURACY = 0.94
 # A code-mixed EN/ID post must come out as one of its two languages (not jv/su/ms/other).
 MIN_MIXED_EN_OR_ID = 0.95
@@ -110,8 +111,17 @@ def test_language(rows: list[dict[str, object]], analyses: list[Analysis]) -> No
     assert mixed_ok >= MIN_MIXED_EN_OR_ID, Counter(a.language for a in mixed)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: today's models misread both; NLP v2 must fix them "
-                   "(then drop this mark)")
-def test_issue_examples(rows: list[dict[str, object]], analyses: list[Analysis]) -> None:
+# The issue's examples the committed models still misread: a strict expected failure each, so a model
+# that reads one right fails the test until it is taken off this list.  The frozen-encoder set misread
+# both; the fine-tuned one reads the comparison question as neutral, but "missing" still outweighs
+# "refunded ... impressed".
+MISREAD = {"wow Antar Yuk support refunded my missing item in like five minutes. impressed"}
+
+
+@pytest.mark.parametrize("text", sorted(ISSUE_EXAMPLES))
+def test_issue_examples(text: str, rows: list[dict[str, object]], analyses: list[Analysis],
+                        request: pytest.FixtureRequest) -> None:
+    if text in MISREAD:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the committed models misread it"))
     got = {str(r["text"]): a.sentiment.label for r, a in zip(rows, analyses, strict=True)}
-    assert {t: got[t] for t in ISSUE_EXAMPLES} == ISSUE_EXAMPLES
+    assert got[text] == ISSUE_EXAMPLES[text]
