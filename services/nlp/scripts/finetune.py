@@ -120,7 +120,6 @@ def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             "anchor_weight": args.anchor_weight, "anchor_pairs_weight": args.anchor_pairs_weight}
 
 
-
 def limit_validation(val: dict[str, TaskData], limit: int) -> dict[str, TaskData]:
     return {k: v.take(range(min(limit, len(v)))) for k, v in val.items()} if limit else val
 
