@@ -97,8 +97,9 @@ nlp2-models: $(FINETUNE_STAMP)
 
 bench: bench-nlp bench-collector bench-matching bench-insights bench-topics bench-stream bench-pipeline
 
-# CANDIDATES: model sets to bench next to the committed ones, e.g. CANDIDATES="student6=../nlp2-runs/models/student6"
-CANDIDATES ?=
+# CANDIDATES: model sets to bench next to the committed fast set (default: the committed quality set),
+# e.g. CANDIDATES="quality=services/nlp/models/quality student6=../nlp2-runs/models/student6"
+CANDIDATES ?= quality=services/nlp/models/quality
 BENCH_NLP_ARGS ?=
 bench-nlp: install
 	$(BIN)/python bench/bench_nlp.py --data $(DATA) --out bench/results \

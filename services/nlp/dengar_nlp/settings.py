@@ -24,14 +24,14 @@ def default_models_dir() -> Path:
     return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / "models"
 
 
-QUALITY_DIR_NAME = "models-quality"
+QUALITY_DIR_NAME = "quality"
 
 
 def default_quality_models_dir() -> Path:
-    """Where the ``quality`` model set is looked for by default: ``models-quality`` next to the bundled
-    models (``services/nlp/models-quality`` in a source checkout, git-ignored).  It is not committed
-    (the repository's 80 MB model budget holds one set); ``make nlp2-models`` builds it there."""
-    return default_models_dir().parent / QUALITY_DIR_NAME
+    """The committed ``quality`` model set (issue 13): the fine-tuned 12-layer teacher with its heads,
+    in ``quality/`` inside the bundled models folder, so the wheel and the container image carry it
+    too.  ``make models`` retrains its heads; ``promote_models.py --to quality`` replaces it."""
+    return default_models_dir() / QUALITY_DIR_NAME
 
 
 # What a model set must contain for ``load_analyzer``: checked when the settings load, so a
@@ -52,9 +52,10 @@ class NlpConfig(BaseModel):
 
     grpc_port: int = Field(50052, ge=0, le=65535)
     port_file: str | None = None
-    # Which model set the service loads (issue 13): ``fast`` = ``models_dir`` (the committed, bundled
-    # set), ``quality`` = ``quality_models_dir`` (the fine-tuned 12-layer teacher with its heads,
-    # built locally by ``make nlp2-models``).  Only the chosen set must exist.
+    # Which model set the service loads (issue 13): ``fast`` = ``models_dir`` (the distilled student,
+    # about 2x the posts per second), ``quality`` = ``quality_models_dir`` (the fine-tuned 12-layer
+    # teacher: a few points better, at the frozen encoder's speed).  Both are committed; only the
+    # chosen one must exist.
     profile: Literal["fast", "quality"] = "fast"
     models_dir: Path = Field(default_factory=default_models_dir)
     quality_models_dir: Path = Field(default_factory=default_quality_models_dir)
@@ -90,9 +91,9 @@ class NlpConfig(BaseModel):
             return self
         if not v.is_dir():
             raise ValueError(
-                f"profile 'quality': models directory {v} does not exist; build it with `make nlp2-models "
-                f"TEACHER=<run>/best.pt OUT={v}` or point DENGAR_NLP__QUALITY_MODELS_DIR at one "
-                "(see services/nlp/models/README.md)")
+                f"profile 'quality': models directory {v} does not exist; point "
+                "DENGAR_NLP__QUALITY_MODELS_DIR at a model set (the committed one is services/nlp/models/"
+                f"{QUALITY_DIR_NAME}; make nlp2-models builds others, see services/nlp/models/README.md)")
         missing = [f for f in REQUIRED_MODEL_FILES if not (v / f).is_file()]
         if missing:
             raise ValueError(f"profile 'quality': models directory {v} lacks {', '.join(missing)}")

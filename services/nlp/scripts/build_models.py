@@ -10,6 +10,9 @@ Steps, in order (each later step needs the earlier ones' output):
 3. ``heads``   - ``train_heads.py``: sentiment, emotion and aspect heads on frozen encoder embeddings
    -> ``<out>/heads`` (reads ``<out>/encoder``; the parity fixture of ``tests/`` is rewritten only when
    ``<out>`` is the bundled folder).
+4. ``quality`` - the ``quality`` profile's set in ``<out>/quality`` (the fine-tuned teacher of issue 13),
+   when there is one: its language id becomes a copy of ``<out>/langid`` and ``train_heads.py``
+   retrains its heads on its encoder (``heads_parity_quality.npz`` for the bundled folder).
 
 When ``<out>/encoder`` holds a fine-tuned or distilled encoder (its ``encoder.json`` records the
 ``finetune`` run: the committed student of issue 13), the ``encoder`` step keeps it and the heads are
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import time
@@ -56,6 +60,28 @@ class Step:
     name: str
     script: str
     args: Callable[[Path, Path], list[str]]  # (data, out) -> script arguments
+    # Run first, in this process, with ``out``.
+    prepare: Callable[[Path], None] | None = None
+
+
+QUALITY = "quality"  # dengar_nlp.settings.QUALITY_DIR_NAME; this script does not import the service
+LANGID_FILES = ("langid.onnx", "langid.json")
+
+
+def copy_langid(models: Path, dest: Path) -> list[Path]:
+    """Language id does not read the encoder, so every set carries the same one: copy ``models/langid``
+    into the set at ``dest``; returns the files written."""
+    (dest / "langid").mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in LANGID_FILES:
+        shutil.copyfile(models / "langid" / name, dest / "langid" / name)
+        written.append(dest / "langid" / name)
+    return written
+
+
+def sync_langid(out: Path) -> None:
+    """The quality set gets a copy of ``<out>/langid`` before its heads are trained."""
+    copy_langid(out, out / QUALITY)
 
 
 STEPS: tuple[Step, ...] = (
@@ -67,6 +93,10 @@ STEPS: tuple[Step, ...] = (
     Step("heads", "train_heads.py",
          lambda data, out: ["--data", str(data), "--out", str(out / "heads"),
                             "--encoder", str(out / "encoder")]),
+    Step(QUALITY, "train_heads.py",
+         lambda data, out: ["--data", str(data), "--out", str(out / QUALITY / "heads"),
+                            "--encoder", str(out / QUALITY / "encoder")],
+         prepare=sync_langid),
 )
 STEP_NAMES = tuple(s.name for s in STEPS)
 
@@ -96,6 +126,8 @@ def run_step(step: Step, data: Path, out: Path, *, python: str = sys.executable)
     cmd = [python, str(SCRIPTS / step.script), *step.args(data, out)]
     logger.info("[%s] %s", step.name, " ".join(cmd))
     t0 = time.perf_counter()
+    if step.prepare is not None:
+        step.prepare(out)
     # No capture: the scripts log progress for minutes and the user should see it live.
     proc = subprocess.run(cmd, check=False)
     seconds = time.perf_counter() - t0
@@ -131,7 +163,11 @@ def steps_to_run(steps: list[str], out: Path, *, frozen_encoder: bool = False) -
         logger.info("[encoder] keeping the %s in %s (from make finetune + make nlp2-models); the heads are "
                     "retrained on it. --frozen-encoder replaces it with the frozen e5 export", kept,
                     out / "encoder")
-    return [s for s in STEPS if s.name in steps and not (s.name == "encoder" and kept)]
+    has_quality = (out / QUALITY / "encoder" / "encoder.json").is_file()
+    if QUALITY in steps and not has_quality:
+        logger.info("[%s] no quality set in %s: skipped", QUALITY, out / QUALITY)
+    return [s for s in STEPS if s.name in steps and not (s.name == "encoder" and kept)
+            and not (s.name == QUALITY and not has_quality)]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -139,7 +175,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, required=True, help="shared datasets folder (../shared/data)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"models folder (default {DEFAULT_OUT})")
     p.add_argument("--steps", nargs="+", choices=STEP_NAMES, default=list(STEP_NAMES),
-                   help="steps to run (always in the order encoder, langid, heads)")
+                   help="steps to run (always in the order encoder, langid, heads, quality)")
     p.add_argument("--frozen-encoder", action="store_true",
                    help="export the frozen e5 encoder even over a fine-tuned one in OUT/encoder")
     return p.parse_args(argv)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -51,7 +50,7 @@ SMOKE_BENCH_ARGS = ("--speed-posts", "256", "--min-seconds", "1", "--max-seconds
 
 sys.path.insert(0, str(SCRIPTS))
 
-from build_models import BuildError, check_data  # noqa: E402
+from build_models import BuildError, check_data, copy_langid  # noqa: E402
 
 logger = logging.getLogger("build_nlp2")
 
@@ -164,7 +163,7 @@ def check_heads_parity(heads_dir: Path) -> dict[str, float]:
 def run(step: str, what: str, cmd: list[str], out: Path, name: str) -> float:
     t0 = time.perf_counter()
     if step == "langid":
-        shutil.copytree(BUNDLED / "langid", out / name / "langid", dirs_exist_ok=True)
+        copy_langid(BUNDLED, out / name)
         logger.info("[langid %s] copied %s", name, BUNDLED / "langid")
         return time.perf_counter() - t0
     logger.info("[%s %s] %s", step, what, shlex.join(cmd))

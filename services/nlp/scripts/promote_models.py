@@ -3,10 +3,11 @@
     .venv/bin/python services/nlp/scripts/promote_models.py ../nlp2-runs/models/teacher
     .venv/bin/python services/nlp/scripts/promote_models.py ../nlp2-runs/models/teacher --to quality
 
-``--to bundled`` (the default) copies the set's encoder and heads over ``services/nlp/models`` (language
-id is the bundled one in every set and stays) and its heads' parity fixture over
-``tests/unit/nlp/fixtures/heads_parity.npz``, which ``test_heads_parity.py`` reads. ``--to quality``
-copies the whole set to the ``quality`` profile's default folder (``services/nlp/models-quality``).
+``--to bundled`` (the default) copies the set's encoder and heads over ``services/nlp/models`` (the
+``fast`` profile) and its heads' parity fixture over ``tests/unit/nlp/fixtures/heads_parity.npz``;
+``--to quality`` copies them over ``services/nlp/models/quality`` (the ``quality`` profile) and
+``heads_parity_quality.npz``.  ``test_heads_parity.py`` reads both.  Language id is the bundled one in
+every set: it is checked, and copied into the quality set.
 
 Before anything is copied the set must be complete and its ONNX heads must match their training-time
 models on the parity fixture (``build_nlp2.check_heads_parity``), so a half-built set is never
@@ -25,8 +26,9 @@ from pathlib import Path
 SCRIPTS = Path(__file__).resolve().parent
 REPO = SCRIPTS.parents[2]
 BUNDLED = SCRIPTS.parent / "models"
-QUALITY = SCRIPTS.parent / "models-quality"
+QUALITY = BUNDLED / "quality"
 PARITY_FIXTURE = REPO / "tests" / "unit" / "nlp" / "fixtures" / "heads_parity.npz"
+QUALITY_PARITY_FIXTURE = PARITY_FIXTURE.with_name("heads_parity_quality.npz")
 ENCODER_FILES = ("model.onnx", "tokenizer.json", "encoder.json")
 HEAD_FILES = tuple(f"{h}.{ext}" for h in ("sentiment", "emotion", "aspects") for ext in ("onnx", "json"))
 PARITY = "heads_parity.npz"
@@ -35,7 +37,7 @@ METRICS = "METRICS.md"
 sys.path.insert(0, str(SCRIPTS))
 sys.path.insert(0, str(SCRIPTS.parent))
 
-from build_models import BuildError  # noqa: E402
+from build_models import BuildError, copy_langid  # noqa: E402
 
 from dengar_nlp.settings import REQUIRED_MODEL_FILES  # noqa: E402
 
@@ -54,10 +56,19 @@ def check_set(src: Path) -> None:
     check_heads_parity(src / "heads")
 
 
-def promote(src: Path, to: str, *, bundled: Path = BUNDLED, quality: Path = QUALITY,
-            fixture: Path = PARITY_FIXTURE) -> list[Path]:
-    """Copy the set; returns the files written."""
+def promote(src: Path, to: str, *, bundled: Path = BUNDLED, quality: Path | None = None,
+            fixture: Path | None = None) -> list[Path]:
+    """Copy the set to the ``bundled`` (fast) or ``quality`` folder; returns the files written."""
     check_set(src)
+    if not filecmp.cmp(src / "langid" / "langid.onnx", bundled / "langid" / "langid.onnx", shallow=False):
+        raise BuildError(f"{src}/langid differs from the bundled language id; sets built by "
+                         "build_nlp2.py copy it, so this set is not one of them", code=2)
+    if to == "quality":
+        dest = quality if quality is not None else bundled / QUALITY.name
+        fixture = fixture if fixture is not None else QUALITY_PARITY_FIXTURE
+    else:
+        dest = bundled
+        fixture = fixture if fixture is not None else PARITY_FIXTURE
     written: list[Path] = []
 
     def copy(a: Path, b: Path) -> None:
@@ -65,20 +76,13 @@ def promote(src: Path, to: str, *, bundled: Path = BUNDLED, quality: Path = QUAL
         shutil.copyfile(a, b)
         written.append(b)
 
-    if to == "quality":
-        for part in ("encoder", "heads", "langid"):
-            for f in sorted((src / part).iterdir()):
-                if f.is_file() and f.name != PARITY:
-                    copy(f, quality / part / f.name)
-        return written
-    if not filecmp.cmp(src / "langid" / "langid.onnx", bundled / "langid" / "langid.onnx", shallow=False):
-        raise BuildError(f"{src}/langid differs from the bundled language id; sets built by "
-                         "build_nlp2.py copy it, so this set is not one of them", code=2)
     for n in ENCODER_FILES:
-        copy(src / "encoder" / n, bundled / "encoder" / n)
+        copy(src / "encoder" / n, dest / "encoder" / n)
     for n in (*HEAD_FILES, METRICS):
         if (src / "heads" / n).is_file():
-            copy(src / "heads" / n, bundled / "heads" / n)
+            copy(src / "heads" / n, dest / "heads" / n)
+    if dest != bundled:
+        written += copy_langid(bundled, dest)
     copy(src / "heads" / PARITY, fixture)
     return written
 
@@ -96,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code
     for f in written:
         logger.info("wrote %s", f.relative_to(REPO) if f.is_relative_to(REPO) else f)
-    if args.to == "bundled":
-        logger.info("now: update services/nlp/models/README.md (encoder, heads, figures) and the minimums "
-                    "in tests/unit/nlp/test_codemixed.py, then run make test")
+    logger.info("now: update services/nlp/models/README.md (encoder, heads, figures) and the %s minimums "
+                "in tests/unit/nlp/test_codemixed.py, then run make test", args.to)
     return 0
 
 

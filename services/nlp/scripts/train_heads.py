@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 # ``training`` first: it makes services/nlp importable when dengar_nlp is not installed.
-from training import FIXTURE, REPO, ROOT, SEED
+from training import FIXTURE, QUALITY_FIXTURE, REPO, ROOT, SEED
 from training.data import EmbeddingCache, Limits
 from training.export import _onnx_graph, _sentiment_graph, export_head, write_fixture
 from training.heads import train_aspects, train_emotion, train_sentiment
@@ -54,6 +54,7 @@ from dengar_nlp.domain.results import EMOTION_LABELS, SENTIMENT_LABELS
 
 BUNDLED_ENCODER = ROOT / "models" / "encoder"
 BUNDLED_HEADS = ROOT / "models" / "heads"
+BUNDLED_QUALITY = ROOT / "models" / "quality"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -81,13 +82,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def fixture_path(encoder: Path, out: Path, explicit: Path | None) -> Path:
     """Where the parity fixture goes.  ``tests/unit/nlp/fixtures/heads_parity.npz`` belongs to the
-    committed heads: only a run that rewrites them (bundled encoder into the bundled heads folder)
-    replaces it; heads trained for another encoder or into another folder keep theirs next to them,
-    so building a candidate model set never breaks the committed set's parity test."""
+    committed heads and ``heads_parity_quality.npz`` to the committed quality set's: only a run that
+    rewrites one of them (that set's encoder into that set's heads folder) replaces its fixture; heads
+    trained for another encoder or into another folder keep theirs next to them, so building a
+    candidate model set never breaks a committed set's parity test."""
     if explicit is not None:
         return explicit
-    if encoder.resolve() == BUNDLED_ENCODER.resolve() and out.resolve() == BUNDLED_HEADS.resolve():
-        return FIXTURE
+    committed = {(BUNDLED_ENCODER, BUNDLED_HEADS): FIXTURE,
+                 (BUNDLED_QUALITY / "encoder", BUNDLED_QUALITY / "heads"): QUALITY_FIXTURE}
+    for (enc, heads), fixture in committed.items():
+        if encoder.resolve() == enc.resolve() and out.resolve() == heads.resolve():
+            return fixture
     return out / "heads_parity.npz"
 
 

@@ -120,3 +120,34 @@ async def test_stop_releases_everything(service: Running) -> None:
     with pytest.raises(RemoteError) as err:
         await _analyze(service.port, nlp_pb2.AnalyzeRequest(texts=["en hi"]))
     assert err.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+# --- DENGAR_NLP__PROFILE with the committed models (issue 13) ---------------------------------------------
+
+
+@pytest.mark.parametrize("profile", ["fast", "quality"])
+async def test_profile_picks_the_committed_set(infra: LocalInfra, unique: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch, profile: str) -> None:
+    from dengar_nlp.adapters.onnx_models import models_version
+    from dengar_nlp.settings import default_models_dir, default_quality_models_dir
+
+    monkeypatch.setenv("DENGAR_NLP__PROFILE", profile)
+    monkeypatch.delenv("DENGAR_NLP__QUALITY_MODELS_DIR", raising=False)
+    port_file = tmp_path / "nlp.port"
+    settings = NlpSettings(nats_url=infra.nats_url, subject_root=unique, shutdown_grace_s=1,
+                           nlp={"grpc_port": 0, "port_file": str(port_file), "threads": 1})
+    expected = {"fast": default_models_dir(), "quality": default_quality_models_dir()}
+    assert settings.nlp.active_models_dir == expected[profile]
+    async with ServiceApp("dengar-nlp-test", grace_s=1) as app:
+        await bootstrap.start(app, settings)  # the real analyser, loaded from the profile's set
+        await app.ready()
+        response = await _analyze(int(port_file.read_text()), nlp_pb2.AnalyzeRequest(
+            texts=["the delivery was late again and support never answered, so disappointed",
+                   "pengirimannya cepat banget, mantap!"]))
+    versions = {r.model_version for r in response.results}
+    assert versions == {models_version(expected[profile])}
+    other = expected["quality" if profile == "fast" else "fast"]
+    assert versions != {models_version(other)}
+    assert [r.language for r in response.results] == ["en", "id"]
+    assert [r.sentiment.label for r in response.results] == [
+        common_pb2.SENTIMENT_NEGATIVE, common_pb2.SENTIMENT_POSITIVE]

@@ -3,9 +3,9 @@
 ``tests/fixtures/codemixed.jsonl`` (issue 13): 160 posts written for this project, mostly
 English/Indonesian code-mixed, with slang, sarcasm markers, comparisons, questions and emoji. Each row
 has a gold ``sentiment`` and ``lang`` (``en``/``id`` for monolingual posts, ``mixed`` otherwise) and
-descriptive ``tags``.  The minimums below sit a little under what the committed models score (see
-"Code-mixed posts" in services/nlp/models/README.md), so that a regression fails and NLP v2 can raise
-them.
+descriptive ``tags``.  Both committed model sets are checked, each against minimums that sit a little
+under what it scores (see "Code-mixed posts" in services/nlp/models/README.md), so that a regression
+fails.
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ from dengar_nlp.domain.results import SENTIMENT_LABELS, Analysis
 
 ROOT = Path(__file__).resolve().parents[3]
 MODELS = ROOT / "services" / "nlp" / "models"
+SETS = {"fast": MODELS, "quality": MODELS / "quality"}
 FIXTURE = ROOT / "tests" / "fixtures" / "codemixed.jsonl"
 
-# Measured on the committed models, the fine-tuned 12-layer encoder of issue 13 (2026-12-04): sentiment
-# accuracy 0.838 (134/160), macro-F1 0.840; language 0.972 (35/36) on the monolingual rows; 121/124
-# (0.976) code-mixed rows come out as en or id.  Minimums are a few posts below that (the frozen-encoder
-# set before it: 0.750 / 0.754).
-MIN_SENTIMENT_ACCURACY = 0.81
-MIN_SENTIMENT_MACRO_F1 = 0.81
+# Measured on the committed sets.  quality, the fine-tuned 12-layer teacher of issue 13 (2026-12-04):
+# sentiment accuracy 0.838 (134/160), macro-F1 0.840; language 0.972 (35/36) on the monolingual rows;
+# 121/124 (0.976) code-mixed rows come out as en or id.  fast, the anchored 6-layer student: accuracy
+# 0.819 (131/160), macro-F1 0.822, language the same 35/36 and 121/124.  Minimums are a few posts below
+# that (the frozen-encoder set before them: 0.750 / 0.754).
+MIN_SENTIMENT_ACCURACY = {"fast": 0.79, "quality": 0.81}
+MIN_SENTIMENT_MACRO_F1 = {"fast": 0.79, "quality": 0.81}
 MIN_MONOLINGUAL_LANGUAGE_ACCURACY = 0.94
 # A code-mixed EN/ID post must come out as one of its two languages (not jv/su/ms/other).
 MIN_MIXED_EN_OR_ID = 0.95
@@ -49,9 +51,14 @@ def rows() -> list[dict[str, object]]:
     return _rows()
 
 
+@pytest.fixture(scope="module", params=sorted(SETS))
+def profile(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def analyses(rows: list[dict[str, object]]) -> list[Analysis]:
-    analyzer = load_analyzer(MODELS, threads=2)
+def analyses(profile: str, rows: list[dict[str, object]]) -> list[Analysis]:
+    analyzer = load_analyzer(SETS[profile], threads=2)
     return analyzer.analyze([str(r["text"]) for r in rows])
 
 
@@ -91,14 +98,14 @@ def _macro_f1(gold: list[str], pred: list[str]) -> float:
     return sum(f1s) / len(f1s)
 
 
-def test_sentiment_minimum(rows: list[dict[str, object]], analyses: list[Analysis]) -> None:
+def test_sentiment_minimum(profile: str, rows: list[dict[str, object]], analyses: list[Analysis]) -> None:
     gold = [str(r["sentiment"]) for r in rows]
     pred = [a.sentiment.label for a in analyses]
     accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
     macro_f1 = _macro_f1(gold, pred)
     wrong = [(r["id"], r["sentiment"], p) for r, p in zip(rows, pred, strict=True) if r["sentiment"] != p]
-    assert accuracy >= MIN_SENTIMENT_ACCURACY, (accuracy, wrong)
-    assert macro_f1 >= MIN_SENTIMENT_MACRO_F1, (macro_f1, wrong)
+    assert accuracy >= MIN_SENTIMENT_ACCURACY[profile], (accuracy, wrong)
+    assert macro_f1 >= MIN_SENTIMENT_MACRO_F1[profile], (macro_f1, wrong)
 
 
 def test_language(rows: list[dict[str, object]], analyses: list[Analysis]) -> None:
@@ -111,17 +118,20 @@ def test_language(rows: list[dict[str, object]], analyses: list[Analysis]) -> No
     assert mixed_ok >= MIN_MIXED_EN_OR_ID, Counter(a.language for a in mixed)
 
 
-# The issue's examples the committed models still misread: a strict expected failure each, so a model
-# that reads one right fails the test until it is taken off this list.  The frozen-encoder set misread
-# both; the fine-tuned one reads the comparison question as neutral, but "missing" still outweighs
+# The issue's examples a committed set still misreads: a strict expected failure each, so a model that
+# reads one right fails the test until it is taken off this list.  The frozen-encoder set misread both;
+# both committed sets read the comparison question as neutral, but "missing" still outweighs
 # "refunded ... impressed".
-MISREAD = {"wow Antar Yuk support refunded my missing item in like five minutes. impressed"}
+MISREAD = {
+    "fast": {"wow Antar Yuk support refunded my missing item in like five minutes. impressed"},
+    "quality": {"wow Antar Yuk support refunded my missing item in like five minutes. impressed"},
+}
 
 
 @pytest.mark.parametrize("text", sorted(ISSUE_EXAMPLES))
-def test_issue_examples(text: str, rows: list[dict[str, object]], analyses: list[Analysis],
+def test_issue_examples(text: str, profile: str, rows: list[dict[str, object]], analyses: list[Analysis],
                         request: pytest.FixtureRequest) -> None:
-    if text in MISREAD:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="the committed models misread it"))
+    if text in MISREAD[profile]:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"the {profile} set misreads it"))
     got = {str(r["text"]): a.sentiment.label for r, a in zip(rows, analyses, strict=True)}
     assert got[text] == ISSUE_EXAMPLES[text]

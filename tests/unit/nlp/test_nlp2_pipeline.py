@@ -45,10 +45,19 @@ def test_train_heads_takes_another_encoder_and_keeps_the_committed_fixture(tmp_p
 @pytest.mark.parametrize(("encoder", "out"), [
     (MODELS / "encoder", Path("elsewhere/heads")),  # bundled encoder, heads written elsewhere
     (Path("other/encoder"), MODELS / "heads"),  # another encoder into the bundled folder
+    (MODELS / "encoder", MODELS / "quality" / "heads"),  # the fast encoder into the quality folder
+    (MODELS / "quality" / "encoder", MODELS / "heads"),  # the quality encoder into the fast folder
 ])
 def test_fixture_stays_put_unless_both_are_bundled(encoder: Path, out: Path) -> None:
     assert train_heads.fixture_path(encoder, out, None) == out / "heads_parity.npz"
     assert train_heads.fixture_path(encoder, out, Path("x.npz")) == Path("x.npz")
+
+
+def test_each_committed_set_rewrites_its_own_fixture() -> None:
+    assert train_heads.fixture_path(MODELS / "encoder", MODELS / "heads", None) == FIXTURE
+    quality = MODELS / "quality"
+    assert train_heads.fixture_path(quality / "encoder", quality / "heads", None) == \
+        FIXTURE.with_name("heads_parity_quality.npz")
 
 
 def test_make_models_trains_the_heads_on_its_own_encoder(tmp_path: Path) -> None:
@@ -228,6 +237,30 @@ def test_make_models_keeps_a_fine_tuned_encoder(tmp_path: Path) -> None:
     assert build_models.parse_args(["--data", "d", "--frozen-encoder"]).frozen_encoder
 
 
+def test_make_models_retrains_the_quality_sets_heads_and_copies_language_id(tmp_path: Path) -> None:
+    out = tmp_path / "models"
+
+    def names() -> list[str]:
+        return [s.name for s in build_models.steps_to_run(list(build_models.STEP_NAMES), out)]
+
+    assert names() == ["encoder", "langid", "heads"]  # no quality set: nothing to do for it
+    (out / "quality" / "encoder").mkdir(parents=True)
+    meta = "quality/encoder/encoder.json"
+    shutil.copyfile(MODELS / meta, out / meta)
+    assert names() == ["encoder", "langid", "heads", "quality"]
+    step = next(s for s in build_models.STEPS if s.name == "quality")
+    args = step.args(Path("data"), out)
+    assert args[args.index("--encoder") + 1] == str(out / "quality" / "encoder")
+    assert args[args.index("--out") + 1] == str(out / "quality" / "heads")
+    shutil.copytree(MODELS / "langid", out / "langid")
+    (out / "quality" / "langid").mkdir()
+    (out / "quality" / "langid" / "langid.onnx").write_bytes(b"stale")
+    assert step.prepare is not None
+    step.prepare(out)
+    for name in ("langid.onnx", "langid.json"):
+        assert (out / "quality" / "langid" / name).read_bytes() == (MODELS / "langid" / name).read_bytes()
+
+
 # --- promote_models.py ------------------------------------------------------------------------------------
 
 
@@ -265,7 +298,14 @@ def test_promote_copies_encoder_heads_and_the_parity_fixture(tmp_path: Path) -> 
     assert fixture in written and len(written) == 3 + 6 + 1 + 1  # encoder, heads, METRICS.md, fixture
 
     quality = tmp_path / "quality"
-    promote_models.promote(src, "quality", quality=quality)
+    quality_fixture = fixture.with_name("heads_parity_quality.npz")
+    written = promote_models.promote(src, "quality", bundled=bundled, quality=quality,
+                                     fixture=quality_fixture)
+    assert quality_fixture in written and quality_fixture.read_bytes() == FIXTURE.read_bytes()
+    assert fixture.read_bytes() == FIXTURE.read_bytes()  # the fast set's fixture is left alone
+    # The quality set carries the bundled language id, so both load on their own.
+    langid = "langid/langid.onnx"
+    assert (quality / langid).read_bytes() == (bundled / langid).read_bytes()
     assert sorted(p.relative_to(quality).as_posix() for p in quality.rglob("*") if p.is_file()) == sorted(
         p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file() and p.name != "heads_parity.npz")
 

@@ -41,8 +41,17 @@ def test_default_profile_is_fast_and_loads_the_bundled_models() -> None:
     assert (cfg.active_models_dir / "encoder" / "model.onnx").is_file()
 
 
-def test_quality_default_folder_sits_next_to_the_bundled_one() -> None:
-    assert default_quality_models_dir() == default_models_dir().parent / QUALITY_DIR_NAME
+def test_quality_default_folder_is_the_committed_set_inside_the_bundled_one() -> None:
+    assert default_quality_models_dir() == default_models_dir() / QUALITY_DIR_NAME
+
+
+def test_quality_profile_loads_the_committed_set_by_default() -> None:
+    cfg = NlpConfig(profile="quality")
+    assert cfg.active_models_dir == default_quality_models_dir()
+    assert all((cfg.active_models_dir / rel).is_file() for rel in REQUIRED_MODEL_FILES)
+    # The two committed sets are different models.
+    fast, quality = (d / "encoder" / "model.onnx" for d in (cfg.models_dir, cfg.active_models_dir))
+    assert fast.read_bytes() != quality.read_bytes()
 
 
 def test_quality_profile_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,7 +65,8 @@ def test_quality_profile_from_the_environment(tmp_path: Path, monkeypatch: pytes
 
 
 def test_quality_profile_fails_fast_when_the_set_was_never_built(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match=r"profile 'quality'.*does not exist.*make nlp2-models"):
+    with pytest.raises(ValidationError,
+                       match=r"profile 'quality'.*does not exist.*DENGAR_NLP__QUALITY_MODELS_DIR"):
         NlpConfig(profile="quality", quality_models_dir=tmp_path / "nowhere")
 
 

@@ -36,6 +36,8 @@ NUSAX_LANGS = (
 # Near-duplicate threshold (estimated Jaccard of char 5-shingles) for the SmSA/NusaX de-duplication.
 DUP_JACCARD = 0.5
 FIXTURE = REPO / "tests" / "unit" / "nlp" / "fixtures" / "heads_parity.npz"
+# The committed quality set's heads (services/nlp/models/quality) have their own.
+QUALITY_FIXTURE = FIXTURE.with_name("heads_parity_quality.npz")
 # Lexical sentiment model (hashed char 1-5-grams + word uni/bigrams, see
 # dengar_nlp.domain.hashed_features): hashing space, L2 strength of its logistic regression, and that
 # of the 6 -> 3 stacker that combines it with the embedding head.
