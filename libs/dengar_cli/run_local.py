@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import _thread
 import argparse
+import hashlib
+import json
 import logging
 import os
 import re
@@ -175,16 +177,23 @@ def print_voices(doc: dict[str, Any], limit: int = 3) -> None:
              f"net sentiment {float(a.get('net_sentiment', 0)):+.2f}")
 
 
-def feed_demo(api_url: str, key: str, n: int, seed: int) -> int:
+def feed_demo(api_url: str, key: str, n: int, seed: int, *, now: datetime | None = None) -> int:
+    """POSTs the demo posts in batches; returns how many the API accepted.
+
+    The demo's times are relative to ``now``, so a second ``dengar run`` on the same data folder sends
+    the same posts (same ids) at other times.  Each batch's Idempotency-Key is therefore derived from
+    its body: a retried batch is answered from the first response, and a rerun is a new request whose
+    posts the collector recognises as already stored, instead of a 409 for a reused key."""
     from dengar_cli.demo import generate_demo_posts
 
-    posts = generate_demo_posts(n, seed=seed)
+    posts = generate_demo_posts(n, seed=seed, now=now)
     accepted = 0
     with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
         for start in range(0, len(posts), 500):
-            batch = posts[start:start + 500]
-            r = c.post("/v1/posts", json={"posts": batch},
-                       headers={"Idempotency-Key": f"demo-{seed}-{n}-{start}"})
+            body = json.dumps({"posts": posts[start:start + 500]}, separators=(",", ":")).encode()
+            r = c.post("/v1/posts", content=body, headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": "demo-" + hashlib.sha256(body).hexdigest()[:40]})
             r.raise_for_status()
             accepted += int(r.json()["accepted"])
     return accepted
@@ -216,9 +225,14 @@ class Progress:
         if self._bar is not None:
             self._bar.update(done - self._done)
         else:
+            crossed = False
             while self._next_quarter <= 4 and done * 4 >= self._next_quarter * self.total:
-                _out(f"  {self.desc}: {done}/{self.total} posts")
                 self._next_quarter += 1
+                crossed = True
+            # One line per poll however many quarters it crossed (all four when a rerun's posts were
+            # already counted).
+            if crossed:
+                _out(f"  {self.desc}: {done}/{self.total} posts")
         self._done = done
 
     def close(self) -> None:

@@ -20,6 +20,14 @@ def test_without_a_terminal_a_line_per_quarter(capsys: pytest.CaptureFixture[str
         f"  enriched and counted: {n}/3000 posts" for n in (780, 1500, 2280, 3000)]
 
 
+def test_a_poll_that_crosses_several_quarters_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress(3000, "enriched and counted", tty=False)
+    progress.update_to(3000)  # `make run` again: the demo posts were counted by the first run
+    progress.update_to(3000)
+    progress.close()
+    assert capsys.readouterr().out.splitlines() == ["  enriched and counted: 3000/3000 posts"]
+
+
 def test_nothing_to_count_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     progress = Progress(0, "enriched", tty=False)
     progress.update_to(0)
