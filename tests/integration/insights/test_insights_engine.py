@@ -9,6 +9,7 @@ import pytest
 from insights_helpers import Env, enriched, ts
 
 from dengar.v1 import common_pb2, insights_pb2
+from dengar_common.ids import mention_id
 
 NEG, POS = common_pb2.SENTIMENT_NEGATIVE, common_pb2.SENTIMENT_POSITIVE
 START = datetime(2026, 11, 20, tzinfo=UTC)
@@ -131,3 +132,31 @@ async def test_brief_lang_is_validated(env: Env) -> None:
             tenant_id="acme", start_time=ts(START), end_time=ts(START + timedelta(days=1)), lang="fr"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert dict(err.value.trailing_metadata() or ())["dengar-error-field"] == "lang"
+
+
+async def test_a_spike_no_driver_explains_still_shows_evidence(env: Env) -> None:
+    # The same everyday posts, two an hour, then twenty of them in one hour: more mentions, but
+    # nothing in them that the baseline lacks (no term, aspect, platform or language driver).
+    texts = ["Pesanan sudah diterima, terima kasih kurir", "Makan siang hari ini pesan lewat aplikasi"]
+    for hour in range(36):
+        for k in range(2):
+            await env.send(enriched("acme", f"bg{hour}-{k}", text=texts[k], sentiment=POS,
+                                    created_at=START + timedelta(hours=hour, minutes=20 * k),
+                                    query_ids=(BRAND,)))
+    for k in range(20):
+        await env.send(enriched("acme", f"sp{k}", text=texts[k % 2], sentiment=POS,
+                                created_at=SPIKE_AT + timedelta(minutes=2 * k), query_ids=(BRAND,)))
+    await env.settle()
+    brief = await env.stub.GetBrief(insights_pb2.GetBriefRequest(
+        tenant_id="acme", start_time=ts(START + timedelta(hours=24)),
+        end_time=ts(START + timedelta(hours=48)), lang="en",
+        queries=[insights_pb2.QueryRef(id=BRAND, name="Kirimin", role="brand")]))
+    spikes = [c for c in brief.cards if c.type == "spike"]
+    assert spikes, [(c.type, c.narrative) for c in brief.cards]
+    top = spikes[0]
+    assert "driven by" not in top.narrative and not top.drivers, top.narrative
+    ids = list(top.evidence_mention_ids)
+    assert 1 <= len(ids) <= 3
+    window = {mention_id("acme", "x", f"sp{k}") for k in range(20)} | {
+        mention_id("acme", "x", f"bg30-{k}") for k in range(2)}
+    assert set(ids) <= window, ids

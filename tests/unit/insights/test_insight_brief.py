@@ -139,6 +139,20 @@ def test_spike_narrative_in_english_and_indonesian() -> None:
     assert en.evidence_mention_ids == ("m1", "m2", "m3")
 
 
+def test_a_spike_no_driver_explains_shows_its_window_s_typical_mentions() -> None:
+    bare = ExplainedSpike(spike(observed=26.0, expected=5.0), (), query_id="gocepat",
+                          evidence_ids=("w1", "w2"))
+    card = spike_card(bare, "en", "GoCepat")
+    assert card.narrative == "Negative mentions of GoCepat rose 5.2x on 30 Nov (26 against 5 expected)."
+    assert card.evidence_mention_ids == ("w1", "w2")
+    # The filters list the window's mentions of the spike's tone, which the evidence was taken from.
+    assert card.filters == {"from": "2026-11-30T00:00:00Z", "to": "2026-12-01T00:00:00Z",
+                            "query_id": "gocepat", "sentiment": "negative"}
+    # A driver's evidence, when there is a driver, is what the card shows.
+    led = ExplainedSpike(spike(observed=1412.0), DRIVERS, "kirimin", evidence_ids=("w1", "w2"))
+    assert spike_card(led, "en", "Kirimin").evidence_mention_ids == ("m1", "m2", "m3")
+
+
 def test_number_and_date_formats() -> None:
     assert fmt_int(1234567, "en") == "1,234,567" and fmt_int(1234567, "id") == "1.234.567"
     assert fmt_num(1234.5, "id") == "1.234,5" and fmt_ratio(3.14, "id") == "3,1x"

@@ -42,6 +42,7 @@ from dengar_insights.domain.insight.drivers import (
     rank_drivers,
     rollup_feature_counts,
     top_terms,
+    typical_mentions,
 )
 from dengar_insights.domain.insight.duplicates import DuplicateCluster, coordinated_duplicates
 from dengar_insights.domain.insight.narrative import EN, LANGS
@@ -347,7 +348,11 @@ class InsightEngine:
                           baseline_scale=(we - ws) / (be - bs),
                           sentiment=_tone(spike) or None,
                           params=replace(DEFAULT_DRIVER_PARAMS, evidence=self.limits.max_evidence))
-        return ExplainedSpike(spike, tuple(drivers[:self.limits.max_drivers]), query_id), window
+        tone = _tone(spike)
+        typical = typical_mentions([m for m in window if not tone or m.sentiment == tone],
+                                   self.limits.max_evidence)
+        return ExplainedSpike(spike, tuple(drivers[:self.limits.max_drivers]), query_id,
+                              evidence_ids=typical), window
 
     # -- comparison ------------------------------------------------------------------------------
 

@@ -67,6 +67,9 @@ class ExplainedSpike:
     spike: Spike
     drivers: tuple[Driver, ...] = ()
     query_id: str | None = None
+    # Typical mentions of the spike's window (of its tone, for a polar spike): the evidence of a card
+    # that no driver explains, so that it still shows what the extra mentions said.
+    evidence_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def spike_card(es: ExplainedSpike, lang: str, subject: str | None = None,
     return Card(type=SPIKE, title=title, narrative=text,
                 impact=max(s.excess, 0.0) * _cap(s.score),
                 metrics=_spike_metrics(s), drivers=es.drivers,
-                evidence_mention_ids=lead.evidence_ids if lead else (),
+                evidence_mention_ids=lead.evidence_ids if lead else es.evidence_ids,
                 filters=_filters(s.start, s.end, es.query_id, **extra))
 
 
@@ -227,7 +230,7 @@ def shift_card(es: ExplainedSpike, lang: str, subject: str | None = None,
     return Card(type=SENTIMENT_SHIFT, title=title, narrative=text,
                 impact=s.volume * abs(s.observed - s.expected) * _cap(s.score),
                 metrics=_spike_metrics(s), drivers=es.drivers,
-                evidence_mention_ids=lead.evidence_ids if lead else (),
+                evidence_mention_ids=lead.evidence_ids if lead else es.evidence_ids,
                 filters=_filters(s.start, s.end, es.query_id, **extra))
 
 
