@@ -26,9 +26,6 @@ from pathlib import Path
 SCRIPTS = Path(__file__).resolve().parent
 REPO = SCRIPTS.parents[2]
 BUNDLED = SCRIPTS.parent / "models"
-QUALITY = BUNDLED / "quality"
-PARITY_FIXTURE = REPO / "tests" / "unit" / "nlp" / "fixtures" / "heads_parity.npz"
-QUALITY_PARITY_FIXTURE = PARITY_FIXTURE.with_name("heads_parity_quality.npz")
 ENCODER_FILES = ("model.onnx", "tokenizer.json", "encoder.json")
 HEAD_FILES = tuple(f"{h}.{ext}" for h in ("sentiment", "emotion", "aspects") for ext in ("onnx", "json"))
 PARITY = "heads_parity.npz"
@@ -38,8 +35,9 @@ sys.path.insert(0, str(SCRIPTS))
 sys.path.insert(0, str(SCRIPTS.parent))
 
 from build_models import BuildError, copy_langid  # noqa: E402
+from training import FIXTURE, QUALITY_FIXTURE  # noqa: E402
 
-from dengar_nlp.settings import REQUIRED_MODEL_FILES  # noqa: E402
+from dengar_nlp.settings import QUALITY_DIR_NAME, REQUIRED_MODEL_FILES  # noqa: E402
 
 logger = logging.getLogger("promote_models")
 
@@ -64,11 +62,11 @@ def promote(src: Path, to: str, *, bundled: Path = BUNDLED, quality: Path | None
         raise BuildError(f"{src}/langid differs from the bundled language id; sets built by "
                          "build_nlp2.py copy it, so this set is not one of them", code=2)
     if to == "quality":
-        dest = quality if quality is not None else bundled / QUALITY.name
-        fixture = fixture if fixture is not None else QUALITY_PARITY_FIXTURE
+        dest = quality if quality is not None else bundled / QUALITY_DIR_NAME
+        fixture = fixture if fixture is not None else QUALITY_FIXTURE
     else:
         dest = bundled
-        fixture = fixture if fixture is not None else PARITY_FIXTURE
+        fixture = fixture if fixture is not None else FIXTURE
     written: list[Path] = []
 
     def copy(a: Path, b: Path) -> None:

@@ -51,10 +51,11 @@ from training.report import write_metrics_md
 from dengar_nlp.adapters.encoder import OnnxEncoder
 from dengar_nlp.domain.aspects import ASPECT_NAMES, TAXONOMY
 from dengar_nlp.domain.results import EMOTION_LABELS, SENTIMENT_LABELS
+from dengar_nlp.settings import QUALITY_DIR_NAME
 
 BUNDLED_ENCODER = ROOT / "models" / "encoder"
 BUNDLED_HEADS = ROOT / "models" / "heads"
-BUNDLED_QUALITY = ROOT / "models" / "quality"
+BUNDLED_QUALITY = ROOT / "models" / QUALITY_DIR_NAME
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

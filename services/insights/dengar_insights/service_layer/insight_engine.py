@@ -337,6 +337,7 @@ class InsightEngine:
         ws, we = spike.start, spike.end
         bs, be = baseline_window(spike, default_baseline_length(spike.interval))
         cap = self.limits.sample_cap
+        tone = _tone(spike)
         (tw, _), (tb, _), window, baseline = await asyncio.gather(
             self._rollups.totals(tenant, ws, we, query_id),
             self._rollups.totals(tenant, bs, be, query_id),
@@ -346,9 +347,8 @@ class InsightEngine:
                           exact_baseline=rollup_feature_counts(tb), window_volume=tw.volume or None,
                           baseline_volume=tb.volume or None,
                           baseline_scale=(we - ws) / (be - bs),
-                          sentiment=_tone(spike) or None,
+                          sentiment=tone or None,
                           params=replace(DEFAULT_DRIVER_PARAMS, evidence=self.limits.max_evidence))
-        tone = _tone(spike)
         typical = typical_mentions([m for m in window if not tone or m.sentiment == tone],
                                    self.limits.max_evidence)
         return ExplainedSpike(spike, tuple(drivers[:self.limits.max_drivers]), query_id,
